@@ -1,0 +1,244 @@
+/**
+ * dsim benchmarks (DESIGN.md "Benchmark contract"). Scripts, not timed tests: the machines are shared
+ * and noisy, so each workload runs `--repeat` times (default 3) and reports the best rate.
+ *
+ *   pnpm bench                 table on stdout
+ *   pnpm bench --json          one JSON line per workload
+ *   pnpm bench --only mm1      one workload
+ *   pnpm bench --no-simpy      skip the SimPy side-by-side run
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { exponential, Resource, Simulation } from '@dsim/core';
+import FastPriorityQueue from 'fastpriorityqueue';
+
+interface BenchLine {
+  workload: string;
+  engine: string;
+  ops: number;
+  seconds: number;
+  rate: number;
+  unit: 'events' | 'customers' | 'requests';
+  peakRssMB?: number;
+  [extra: string]: unknown;
+}
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    repeat: { type: 'string', default: '3' },
+    'no-simpy': { type: 'boolean', default: false },
+  },
+});
+const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) {
+  process.stderr.write(`bench: --repeat must be an integer >= 1, got ${values.repeat}\n`);
+  process.exit(2);
+}
+
+let peakRss = 0;
+function sampleRss(): void {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}
+
+/** `timeouts`: 1000 processes, each waiting 1000 exponential(mean 1) timeouts: 10^6 events. */
+function timeouts(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+  const sim = new Simulation({ seed: 1 });
+  const d = exponential({ mean: 1 });
+  const rng = sim.rng('bench/timeouts');
+  for (let p = 0; p < 1000; p++) {
+    sim.process(function* () {
+      for (let i = 0; i < 1000; i++) yield sim.timeout(d.sample(rng));
+    });
+  }
+  return { workload: 'timeouts', engine: 'dsim', ops: 1_000_000, unit: 'events', run: () => void sim.run() };
+}
+
+/** `mm1`: M/M/1 with core processes and a capacity-1 Resource, lambda 0.9, mu 1, 200 000 customers. */
+function mm1(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+  const customers = 200_000;
+  const sim = new Simulation({ seed: 1 });
+  const server = new Resource(sim, { capacity: 1, name: 'server' });
+  const arrivals = exponential({ mean: 1 / 0.9 });
+  const service = exponential({ mean: 1 });
+  const arrivalRng = sim.rng('arrivals');
+  const serviceRng = sim.rng('service');
+  let total = 0;
+  function* customer() {
+    const arrived = sim.now;
+    const req = yield* server.request();
+    yield sim.timeout(service.sample(serviceRng));
+    server.release(req);
+    total += sim.now - arrived;
+  }
+  sim.process(function* source() {
+    for (let i = 0; i < customers; i++) {
+      sim.process(customer());
+      yield sim.timeout(arrivals.sample(arrivalRng));
+    }
+  });
+  const line = {
+    workload: 'mm1',
+    engine: 'dsim',
+    ops: customers,
+    unit: 'customers' as const,
+    meanTimeInSystem: 0,
+    theoryMeanTimeInSystem: 10,
+  };
+  return {
+    ...line,
+    run: () => {
+      sim.run();
+      line.meanTimeInSystem = Number((total / customers).toFixed(4));
+    },
+    get meanTimeInSystem() {
+      return line.meanTimeInSystem;
+    },
+  };
+}
+
+/**
+ * `heap-ceiling`: the same 10^6 exponential holds as `timeouts`, as a bare loop over fastpriorityqueue
+ * with the engine's struct-of-arrays keys and plain callbacks: no processes, no events, no digest. The
+ * engine cannot beat this; the gap is the price of processes and bookkeeping.
+ */
+function heapCeiling(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+  const sim = new Simulation({ seed: 1 });
+  const d = exponential({ mean: 1 });
+  const rng = sim.rng('bench/timeouts');
+  const cap = 2048;
+  const time = new Float64Array(cap);
+  const seq = new Float64Array(cap);
+  const left = new Int32Array(cap);
+  const heap = new FastPriorityQueue<number>(
+    (a, b) => time[a]! < time[b]! || (time[a] === time[b] && seq[a]! < seq[b]!),
+  );
+  let counter = 0;
+  for (let p = 0; p < 1000; p++) {
+    time[p] = 0;
+    seq[p] = counter++;
+    left[p] = 1000;
+    heap.add(p);
+  }
+  return {
+    workload: 'heap-ceiling',
+    engine: 'bare-loop',
+    ops: 1_000_000,
+    unit: 'events',
+    run: () => {
+      while (heap.size > 0) {
+        const slot = heap.poll()!;
+        if (--left[slot]! > 0) {
+          time[slot] = time[slot]! + d.sample(rng);
+          seq[slot] = counter++;
+          heap.add(slot);
+        }
+      }
+    },
+  };
+}
+
+const workloads: Record<string, () => Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void }> = {
+  timeouts,
+  mm1,
+  'heap-ceiling': heapCeiling,
+};
+
+function measure(name: string): BenchLine {
+  let best: BenchLine | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const w = workloads[name]!();
+    const t0 = performance.now();
+    w.run();
+    const seconds = (performance.now() - t0) / 1000;
+    sampleRss();
+    const { run: _run, ...rest } = w;
+    const line: BenchLine = {
+      ...rest,
+      seconds: Number(seconds.toFixed(4)),
+      rate: Math.round(w.ops / seconds),
+    };
+    if (best === undefined || line.rate > best.rate) best = line;
+  }
+  best!.peakRssMB = Math.round(peakRss / 1e6);
+  return best!;
+}
+
+function simpy(names: string[]): BenchLine[] {
+  const python = '/usr/bin/python3';
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'simpy_bench.py');
+  const wanted = names.filter((n) => n === 'timeouts' || n === 'mm1');
+  if (values['no-simpy'] || wanted.length === 0 || !existsSync(python)) return [];
+  const probe = spawnSync(python, ['-c', 'import simpy'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    process.stderr.write(
+      'bench: SimPy not found (apt-get install python3-simpy3); skipping the side-by-side run\n',
+    );
+    return [];
+  }
+  const res = spawnSync(python, [script, ...wanted], { encoding: 'utf8' });
+  if (res.status !== 0) {
+    process.stderr.write(`bench: SimPy run failed: ${res.stderr}\n`);
+    return [];
+  }
+  return res.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as BenchLine);
+}
+
+const names = values.only ?? Object.keys(workloads);
+for (const n of names) {
+  if (!(n in workloads)) {
+    process.stderr.write(
+      `bench: unknown workload ${JSON.stringify(n)}; known: ${Object.keys(workloads).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+const lines: BenchLine[] = [];
+for (const n of names) {
+  const line = measure(n);
+  lines.push(line);
+  if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+const simpyLines = simpy(names);
+for (const line of simpyLines) {
+  const ours = lines.find((l) => l.workload === line.workload);
+  if (ours !== undefined) line.dsimSpeedup = Number((ours.rate / line.rate).toFixed(2));
+  if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+if (!values.json) {
+  const all = [...lines, ...simpyLines];
+  const rows = [['workload', 'engine', 'ops', 'seconds', 'rate/s', 'unit', 'notes']];
+  for (const l of all) {
+    const notes = [
+      l.meanTimeInSystem !== undefined ? `W=${l.meanTimeInSystem} (theory ${l.theoryMeanTimeInSystem})` : '',
+      l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
+      l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    rows.push([
+      l.workload,
+      l.engine,
+      String(l.ops),
+      String(l.seconds),
+      l.rate.toLocaleString('en-US'),
+      l.unit,
+      notes,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows)
+    process.stdout.write(
+      `${r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}

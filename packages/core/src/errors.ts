@@ -1,0 +1,158 @@
+/**
+ * The one error family of dsim. Every error thrown by the library is a {@link DsimError} with a stable
+ * {@link DsimErrorCode}, a message that names the bad field or value and what is allowed, and, when it
+ * happens inside a run, the simulated time and the seed that reproduce it.
+ */
+
+/**
+ * Stable machine-readable error codes.
+ *
+ * - `INVALID_ARGUMENT`: a function argument or config field is out of range or of the wrong type.
+ * - `INVALID_DURATION`: a duration string such as `"5 minutes"` could not be parsed.
+ * - `INVALID_STATE`: an operation is not allowed in the object's current state (e.g. interrupting a finished process).
+ * - `INVALID_YIELD`: a process yielded something that is not a wait.
+ * - `INTERRUPTED`: thrown into a process by `process.interrupt(cause)`; `error.cause` is the cause.
+ * - `PROCESS_FAILED`: a process threw and nobody was waiting on it to handle the failure.
+ * - `CALLBACK_FAILED`: a scheduled callback threw.
+ * - `EVENT_FAILED`: an event failed and nobody was waiting on it.
+ * - `CONFIG_ERROR`: a scenario parameter or CLI flag is invalid.
+ * - `CHECK_FAILED`: a scenario check (documented expectation) did not hold.
+ * - `SCENARIO_NOT_FOUND`: no built-in scenario or file by that name.
+ */
+export type DsimErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_DURATION'
+  | 'INVALID_STATE'
+  | 'INVALID_YIELD'
+  | 'INTERRUPTED'
+  | 'PROCESS_FAILED'
+  | 'CALLBACK_FAILED'
+  | 'EVENT_FAILED'
+  | 'CONFIG_ERROR'
+  | 'CHECK_FAILED'
+  | 'SCENARIO_NOT_FOUND';
+
+/** Extra context carried by a {@link DsimError}. */
+export interface DsimErrorContext {
+  /** The underlying error, if this one wraps another. */
+  cause?: unknown;
+  /** Simulated time (ms) at which the error happened, when it happened inside a run. */
+  simTime?: number;
+  /** Root seed of the run. */
+  seed?: string;
+  /** A command line or call that reproduces the run. */
+  reproduce?: string;
+  /** Structured details (field name, value, allowed range, process name...). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The base class of every error dsim throws.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   sim.timeout(-1);
+ * } catch (err) {
+ *   if (err instanceof DsimError && err.code === 'INVALID_ARGUMENT') console.error(err.message);
+ * }
+ * ```
+ */
+export class DsimError extends Error {
+  override readonly name = 'DsimError';
+  /** Stable machine-readable code. */
+  readonly code: DsimErrorCode;
+  /** Simulated time (ms) at which the error happened, if it happened inside a run. */
+  simTime: number | undefined;
+  /** Root seed of the run, if known. */
+  seed: string | undefined;
+  /** A line that reproduces the run, if known. */
+  reproduce: string | undefined;
+  /** Structured details for programmatic handling. */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: DsimErrorCode, message: string, context: DsimErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.code = code;
+    this.simTime = context.simTime;
+    this.seed = context.seed;
+    this.reproduce = context.reproduce;
+    this.details = context.details ?? {};
+  }
+
+  /** The message followed by the simulated time, seed and reproduce line, when known. */
+  describe(): string {
+    const lines = [`[dsim ${this.code}] ${this.message}`];
+    if (this.simTime !== undefined) lines.push(`  at simulated time ${formatMs(this.simTime)}`);
+    if (this.seed !== undefined) lines.push(`  seed: ${this.seed}`);
+    if (this.reproduce !== undefined) lines.push(`  reproduce: ${this.reproduce}`);
+    return lines.join('\n');
+  }
+}
+
+function formatMs(ms: number): string {
+  return `${Number.isInteger(ms) ? ms : ms.toFixed(3)}ms`;
+}
+
+/** Renders a value for an error message: strings quoted, others via String(). */
+export function showValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
+/**
+ * Builds the standard "bad argument" error: names the field, shows the value, says what is allowed.
+ *
+ * @example
+ * ```ts
+ * throw invalidArgument('capacity', 0, 'an integer >= 1');
+ * // [dsim INVALID_ARGUMENT] capacity must be an integer >= 1, got 0
+ * ```
+ */
+export function invalidArgument(field: string, value: unknown, allowed: string): DsimError {
+  return new DsimError('INVALID_ARGUMENT', `${field} must be ${allowed}, got ${showValue(value)}`, {
+    details: { field, value, allowed },
+  });
+}
+
+/** Throws unless `value` is a finite number. */
+export function assertFinite(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw invalidArgument(field, value, 'a finite number');
+}
+
+/** Throws unless `value` is a finite number >= 0. */
+export function assertNonNegative(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalidArgument(field, value, 'a finite number >= 0');
+  }
+}
+
+/** Throws unless `value` is a finite number > 0. */
+export function assertPositive(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidArgument(field, value, 'a finite number > 0');
+  }
+}
+
+/** Throws unless `value` is an integer >= `min`. */
+export function assertInteger(field: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw invalidArgument(field, value, `an integer >= ${min}`);
+  }
+}
+
+/** Throws unless `value` is a probability in [0, 1]. */
+export function assertProbability(field: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw invalidArgument(field, value, 'a probability in [0, 1]');
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * @dsim/core: the deterministic discrete-event engine of dsim.
+ *
+ * A {@link Simulation} owns a virtual clock (ms), an event queue ordered by (time, priority, insertion
+ * order), processes written as generator functions, seeded random streams, a trace bus and a run digest.
+ * Resources, stores and containers are the SimPy-style primitives; distributions draw from named
+ * streams; Tally, TimeWeighted and LatencyHistogram measure.
+ */
+export { RollingDigest } from './digest.js';
+export { type Duration, formatDuration, toMs } from './duration.js';
+export {
+  assertFinite,
+  assertInteger,
+  assertNonNegative,
+  assertPositive,
+  assertProbability,
+  DsimError,
+  type DsimErrorCode,
+  type DsimErrorContext,
+  invalidArgument,
+  showValue,
+} from './errors.js';
+export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
+export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
+export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './ndjson.js';
+export { Interrupt, Process, type ProcessBody, type ProcessGenerator } from './process.js';
+export {
+  constant,
+  type ExponentialParams,
+  exponential,
+  type LognormalParams,
+  lognormal,
+  lognormalFromMean,
+  normal,
+  type ParetoParams,
+  pareto,
+  uniform,
+  type WeibullParams,
+  weibull,
+} from './random/continuous.js';
+export { bernoulli, poisson } from './random/discrete.js';
+export type { Distribution } from './random/distribution.js';
+export { type EmpiricalOptions, empirical } from './random/empirical.js';
+export { type ErlangParams, erlang, type GammaParams, gamma } from './random/gamma.js';
+export { deriveStream, RandomStream } from './random/stream.js';
+export { ZIPF_MAX_N, type ZipfParams, zipf } from './random/zipf.js';
+export {
+  Preempted,
+  type QueueDiscipline,
+  type RequestOptions,
+  Resource,
+  type ResourceOptions,
+  ResourceRequest,
+  type ResourceRequestStatus,
+} from './resource.js';
+export {
+  type RunOptions,
+  type RunSummary,
+  type ScheduleOptions,
+  Simulation,
+  type SimulationOptions,
+} from './simulation.js';
+export { LatencyHistogram, type LatencyHistogramOptions, type LatencySummary } from './stats/histogram.js';
+export { Tally } from './stats/tally.js';
+export { TimeWeighted } from './stats/time-weighted.js';
+export {
+  PriorityStore,
+  type PriorityStoreOptions,
+  Store,
+  StoreGet,
+  type StoreOptions,
+  StorePut,
+} from './store.js';
+export type { CoreTraceFields, RunStopReason, TraceListener, TraceRecord, TraceRecordBase } from './trace.js';

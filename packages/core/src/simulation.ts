@@ -1,0 +1,514 @@
+import { RollingDigest } from './digest.js';
+import { type Duration, toMs } from './duration.js';
+import { DsimError, invalidArgument } from './errors.js';
+import {
+  EventKind,
+  EventQueue,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  NORMAL,
+  packOrder,
+  QueueHandle,
+  type ScheduledHandle,
+} from './event-queue.js';
+import { type AnyOfResult, Condition, SimEvent, Timeout, type ValueOf } from './events.js';
+import { errorMessage, Process, type ProcessBody, type ProcessGenerator } from './process.js';
+import { deriveStream, type RandomStream } from './random/stream.js';
+import type { RunStopReason, TraceListener, TraceRecord } from './trace.js';
+
+/** Options for {@link Simulation}. */
+export interface SimulationOptions {
+  /**
+   * Root seed of every random stream. Same seed, same run. Numbers and strings are both accepted and
+   * compared as strings (`1` and `"1"` are the same seed).
+   * @default 1
+   */
+  seed?: number | string;
+}
+
+/** Options for {@link Simulation.run}. */
+export interface RunOptions {
+  /**
+   * Absolute simulated time to stop at. Events due strictly before `until` run; events due exactly at
+   * `until` stay queued for a later `run()`; afterwards `now === until`. So consecutive
+   * `run({ until: 10 })`, `run({ until: 20 })` process every event exactly once.
+   * @default Infinity (run until the queue is empty)
+   */
+  until?: Duration;
+  /**
+   * Stop after processing this many events in this call.
+   * @default Infinity
+   */
+  maxEvents?: number;
+}
+
+/** What `run()` returns. */
+export interface RunSummary {
+  /** Why the run returned. */
+  readonly reason: RunStopReason;
+  /** Simulated time after the run (ms). */
+  readonly now: number;
+  /** Events processed by this call. */
+  readonly events: number;
+}
+
+/** Options for scheduling a callback. */
+export interface ScheduleOptions {
+  /**
+   * Tie-break among events due at the same time: lower runs first; equal priorities run in scheduling
+   * order. An integer in [-512, 511]. Processes start and interrupts land at priority 0.
+   * @default 1
+   */
+  priority?: number;
+}
+
+function runCallback(fn: () => void): void {
+  fn();
+}
+
+/**
+ * A deterministic discrete-event simulation: a virtual clock in milliseconds, an event queue ordered by
+ * (time, priority, insertion order), processes written as generator functions, seeded random streams,
+ * a trace bus and a run digest.
+ *
+ * @example
+ * ```ts
+ * import { Simulation } from '@dsim/core';
+ *
+ * const sim = new Simulation({ seed: 42 });
+ * sim.process(function* () {
+ *   yield sim.timeout('1s');
+ *   sim.log('one second in');
+ * });
+ * sim.run({ until: '1m' });
+ * console.log(sim.now, sim.digest());
+ * ```
+ */
+export class Simulation {
+  /** Root seed, as a string. */
+  readonly seed: string;
+  /** The process currently running, or null in plain callbacks and between events. */
+  activeProcess: Process<any> | null = null;
+  /** True when at least one trace listener is attached. Emitting sites check it first. */
+  tracing = false;
+
+  private _now = 0;
+  private seq = 0;
+  private processedEvents = 0;
+  private processCount = 0;
+  private stopRequested = false;
+  private running = false;
+  private traceSeq = 0;
+  private readonly queue = new EventQueue();
+  private readonly hash = new RollingDigest();
+  private readonly listeners: TraceListener[] = [];
+  private readonly streams = new Map<string, RandomStream>();
+
+  constructor(options: SimulationOptions = {}) {
+    const seed = options.seed ?? 1;
+    if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string' || seed.length === 0) {
+      throw invalidArgument('seed', seed, 'a finite number or a non-empty string');
+    }
+    this.seed = String(seed);
+  }
+
+  /**
+   * The random stream named `name`, derived from the root seed and the name alone: adding a component,
+   * or drawing from another stream, never changes this stream's numbers (common random numbers across
+   * variants). The same name returns the same stream object.
+   *
+   * @example
+   * ```ts
+   * const arrivals = sim.rng('client-1/arrivals');
+   * const gap = exponential({ mean: 100 }).sample(arrivals);
+   * ```
+   */
+  rng(name: string): RandomStream {
+    let stream = this.streams.get(name);
+    if (stream === undefined) {
+      if (typeof name !== 'string' || name.length === 0)
+        throw invalidArgument('rng(name)', name, 'a non-empty string');
+      stream = deriveStream(this.seed, name);
+      this.streams.set(name, stream);
+    }
+    return stream;
+  }
+
+  /** Current simulated time in ms. */
+  get now(): number {
+    return this._now;
+  }
+
+  /** Events processed so far (cancelled entries are not counted). */
+  get eventCount(): number {
+    return this.processedEvents;
+  }
+
+  /** Entries waiting in the queue, including cancelled ones not yet skipped. */
+  get queueSize(): number {
+    return this.queue.size;
+  }
+
+  /**
+   * Runs `fn` after `delay`. Returns a handle whose `cancel()` stops it.
+   *
+   * @example
+   * ```ts
+   * const h = sim.schedule('30s', () => sim.log('half a minute'));
+   * ```
+   */
+  schedule(delay: Duration, fn: () => void, options?: ScheduleOptions): ScheduledHandle {
+    const ms = toMs(delay, 'delay');
+    return this.scheduleAt(this._now + ms, fn, options);
+  }
+
+  /** Runs `fn` at absolute simulated time `time` (ms), which must not be in the past. */
+  scheduleAt(time: number, fn: () => void, options?: ScheduleOptions): ScheduledHandle {
+    if (typeof time !== 'number' || !(time >= this._now) || time === Infinity) {
+      throw invalidArgument('time', time, `a finite time >= now (${this._now})`);
+    }
+    if (typeof fn !== 'function') throw invalidArgument('fn', fn, 'a function');
+    const priority = checkPriority(options?.priority);
+    const slot = this._push(time, priority, runCallback, fn, EventKind.callback, 0);
+    return new QueueHandle(this.queue, slot, this.queue.generation[slot]!, time);
+  }
+
+  /**
+   * An event that fires after `delay`, with an optional value. Yield it from a process to wait.
+   *
+   * @example
+   * ```ts
+   * yield sim.timeout(250);       // 250 ms
+   * yield sim.timeout('1.5s');
+   * ```
+   */
+  timeout<T = void>(delay: Duration, value?: T): Timeout<T> {
+    // Fast path: plain finite non-negative number (the common case on hot paths).
+    const ms = typeof delay === 'number' && delay >= 0 && delay !== Infinity ? delay : toMs(delay, 'delay');
+    return new Timeout<T>(this, ms, value as T);
+  }
+
+  /**
+   * A one-shot event triggered by hand with `succeed(value)` or `fail(error)`.
+   *
+   * @example
+   * ```ts
+   * const done = sim.event<number>();
+   * sim.schedule(5, () => done.succeed(7));
+   * ```
+   */
+  event<T = void>(): SimEvent<T> {
+    return new SimEvent<T>(this);
+  }
+
+  /**
+   * Starts a process at the current time. `body` is a generator function (called with no arguments) or
+   * a generator object. The process is an event you can join: `const r = yield* proc`.
+   *
+   * @param name - used in traces and errors
+   * @default name the generator function's name, else `process-<id>`
+   * @example
+   * ```ts
+   * sim.process(function* customer() {
+   *   yield sim.timeout(5);
+   * });
+   * ```
+   */
+  process<R>(body: ProcessBody<R>, name?: string): Process<R> {
+    let gen: ProcessGenerator<R>;
+    let defaultName = '';
+    if (typeof body === 'function') {
+      defaultName = body.name;
+      gen = body();
+      if (gen === null || typeof gen !== 'object' || typeof gen.next !== 'function') {
+        throw invalidArgument('process body', gen, 'a generator function (function*) or a generator object');
+      }
+    } else if (body !== null && typeof body === 'object' && typeof body.next === 'function') {
+      gen = body;
+    } else {
+      throw invalidArgument('process body', body, 'a generator function (function*) or a generator object');
+    }
+    const id = ++this.processCount;
+    const procName = name ?? (defaultName !== '' ? defaultName : `process-${id}`);
+    const proc = new Process<R>(this, gen, procName, id);
+    if (this.tracing) this.emit('@dsim.process.start', { process: procName });
+    return proc;
+  }
+
+  /**
+   * An event that succeeds when all `events` have, with their values in order; fails as soon as one fails.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = yield* sim.allOf([fetchA, fetchB] as const);
+   * ```
+   */
+  allOf<const E extends readonly SimEvent<any>[]>(
+    events: E,
+  ): SimEvent<{ -readonly [K in keyof E]: ValueOf<E[K]> }> {
+    checkEvents(this, 'allOf', events);
+    return new Condition(this, events, 'all');
+  }
+
+  /**
+   * An event that succeeds as soon as one of `events` does, with its index and value; fails if the first
+   * to finish fails. The other events keep going (use `within()` to put a deadline on a claim).
+   */
+  anyOf<const E extends readonly SimEvent<any>[]>(events: E): SimEvent<AnyOfResult<E>> {
+    checkEvents(this, 'anyOf', events);
+    if (events.length === 0) throw invalidArgument('anyOf(events)', events, 'a non-empty array of events');
+    return new Condition(this, events, 'any');
+  }
+
+  /**
+   * Processes events in (time, priority, insertion) order until the queue is empty, `until` is reached,
+   * `maxEvents` were processed, or `stop()` is called. Errors thrown inside carry the simulated time and
+   * the seed.
+   *
+   * @example
+   * ```ts
+   * sim.run({ until: '10m' });
+   * sim.run({ maxEvents: 1000 });
+   * ```
+   */
+  run(options: RunOptions = {}): RunSummary {
+    const until = options.until === undefined ? Infinity : toUntil(options.until);
+    if (until < this._now) {
+      throw invalidArgument('until', options.until, `a time >= the current time (${this._now} ms)`);
+    }
+    const maxEvents = options.maxEvents ?? Infinity;
+    if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) {
+      throw invalidArgument('maxEvents', maxEvents, 'an integer >= 0');
+    }
+    if (this.running)
+      throw new DsimError('INVALID_STATE', 'run() called while the simulation is already running');
+    this.running = true;
+    this.stopRequested = false;
+    const queue = this.queue;
+    const hash = this.hash;
+    let processed = 0;
+    let reason: RunStopReason = 'empty';
+    try {
+      for (;;) {
+        const slot = queue.peek();
+        if (slot < 0) {
+          reason = 'empty';
+          break;
+        }
+        const t = queue.time[slot]!;
+        if (t >= until) {
+          reason = 'until';
+          break;
+        }
+        if (processed >= maxEvents) {
+          reason = 'maxEvents';
+          break;
+        }
+        queue.pop();
+        if (queue.cancelled[slot] === 1) {
+          queue.free(slot);
+          continue;
+        }
+        const fn = queue.fn[slot]!;
+        const arg = queue.arg[slot];
+        hash.add(t, queue.kind[slot]!, queue.tag[slot]!);
+        queue.free(slot);
+        this._now = t;
+        processed++;
+        fn(arg);
+        if (this.stopRequested) {
+          reason = 'stopped';
+          break;
+        }
+      }
+    } catch (error) {
+      throw this.decorate(error);
+    } finally {
+      this.processedEvents += processed;
+      this.running = false;
+      this.activeProcess = null;
+    }
+    if (until !== Infinity && (reason === 'until' || reason === 'empty')) this._now = until;
+    return { reason, now: this._now, events: processed };
+  }
+
+  /**
+   * Processes the next event, if any. Returns false when the queue is empty.
+   * Cancelled entries are skipped and do not count as a step.
+   */
+  step(): boolean {
+    const queue = this.queue;
+    for (;;) {
+      if (queue.size === 0) return false;
+      const slot = queue.pop();
+      if (queue.cancelled[slot] === 1) {
+        queue.free(slot);
+        continue;
+      }
+      const t = queue.time[slot]!;
+      const fn = queue.fn[slot]!;
+      const arg = queue.arg[slot];
+      this.hash.add(t, queue.kind[slot]!, queue.tag[slot]!);
+      queue.free(slot);
+      this._now = t;
+      this.processedEvents++;
+      try {
+        fn(arg);
+      } catch (error) {
+        throw this.decorate(error);
+      } finally {
+        this.activeProcess = null;
+      }
+      return true;
+    }
+  }
+
+  /** Makes the current `run()` return after the event being processed. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Time of the next event that will run, or Infinity when none is queued. */
+  peek(): number {
+    const queue = this.queue;
+    for (;;) {
+      const slot = queue.peek();
+      if (slot < 0) return Infinity;
+      if (queue.cancelled[slot] !== 1) return queue.time[slot]!;
+      queue.free(queue.pop());
+    }
+  }
+
+  /**
+   * Digest of the run so far: a rolling hash over every processed event's time, kind and subject, plus
+   * every trace record. Same seed and Node major, same digest.
+   */
+  digest(): string {
+    return this.hash.hex();
+  }
+
+  /**
+   * Attaches a listener to the trace bus. Returns a function that detaches it.
+   *
+   * @example
+   * ```ts
+   * const records: TraceRecord[] = [];
+   * const off = sim.inspect((r) => records.push(r));
+   * ```
+   */
+  inspect(listener: TraceListener): () => void {
+    if (typeof listener !== 'function') throw invalidArgument('listener', listener, 'a function');
+    this.listeners.push(listener);
+    this.tracing = true;
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+      this.tracing = this.listeners.length > 0;
+    };
+  }
+
+  /**
+   * Publishes a trace record `{ t, seq, type, ...fields }` to every listener. Cheap to guard with
+   * `if (sim.tracing)` on hot paths.
+   */
+  emit(type: string, fields: Record<string, unknown> = {}): void {
+    if (!this.tracing) return;
+    const record: TraceRecord = { t: this._now, seq: this.traceSeq++, type, ...fields };
+    const listeners = this.listeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(record);
+  }
+
+  /**
+   * Emits a `@dsim.log` trace record: a message from scenario or component code.
+   * @param node - the component or node the message is about
+   * @default node null
+   */
+  log(message: string, data?: unknown, node: string | null = null): void {
+    if (!this.tracing) return;
+    this.emit('@dsim.log', data === undefined ? { node, message } : { node, message, data });
+  }
+
+  /** @internal Pushes an entry on the queue and returns its slot. */
+  _push(
+    t: number,
+    priority: number,
+    fn: (arg: any) => void,
+    arg: unknown,
+    kind: number,
+    tag: number,
+  ): number {
+    return this.queue.push(t, packOrder(priority, this.seq++), fn, arg, kind, tag);
+  }
+
+  /** @internal Generation of a queue slot, for cancellation. */
+  _generation(slot: number): number {
+    return this.queue.generation[slot]!;
+  }
+
+  /** @internal Cancels a queued entry if the slot still holds that generation. */
+  _cancel(slot: number, generation: number): void {
+    this.queue.cancel(slot, generation);
+  }
+
+  /** @internal A failed event was processed with nobody waiting on it: stop the run. */
+  _unhandledFailure(event: SimEvent<any>): never {
+    const error = event.error;
+    if (event instanceof Process) {
+      throw new DsimError('PROCESS_FAILED', `process '${event.name}' failed: ${errorMessage(error)}`, {
+        cause: error,
+        simTime: this._now,
+        seed: this.seed,
+        details: { process: event.name },
+      });
+    }
+    throw new DsimError(
+      'EVENT_FAILED',
+      `${event._describe()} failed and nothing was waiting on it: ${errorMessage(error)}`,
+      {
+        cause: error,
+        simTime: this._now,
+        seed: this.seed,
+      },
+    );
+  }
+
+  private decorate(error: unknown): DsimError {
+    if (error instanceof DsimError) {
+      error.simTime ??= this._now;
+      error.seed ??= this.seed;
+      return error;
+    }
+    return new DsimError('CALLBACK_FAILED', `a scheduled callback threw: ${errorMessage(error)}`, {
+      cause: error,
+      simTime: this._now,
+      seed: this.seed,
+    });
+  }
+}
+
+function toUntil(until: Duration): number {
+  if (until === Infinity) return Infinity;
+  return toMs(until, 'until');
+}
+
+function checkPriority(priority: number | undefined): number {
+  if (priority === undefined) return NORMAL;
+  if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+    throw invalidArgument('priority', priority, `an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}]`);
+  }
+  return priority;
+}
+
+function checkEvents(sim: Simulation, verb: string, events: readonly unknown[]): void {
+  if (!Array.isArray(events)) throw invalidArgument(`${verb}(events)`, events, 'an array of events');
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
+    if (!(ev instanceof SimEvent)) throw invalidArgument(`${verb}(events)[${i}]`, ev, 'an event');
+    if (ev.sim !== sim)
+      throw invalidArgument(
+        `${verb}(events)[${i}]`,
+        'an event of another simulation',
+        'an event of this simulation',
+      );
+  }
+}

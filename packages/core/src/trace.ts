@@ -1,0 +1,43 @@
+/**
+ * The trace bus: one typed stream of notable events. Exporters (NDJSON, Perfetto, CSV) read only this.
+ * With no listener attached, emitting sites are skipped behind a single boolean check.
+ */
+
+/** Fields every trace record has, in this key order. */
+export interface TraceRecordBase {
+  /** Simulated time (ms). */
+  readonly t: number;
+  /** Position in the trace, 0, 1, 2, ... Unique and increasing within a run. */
+  readonly seq: number;
+  /** Namespaced record type, e.g. `'@dsim.process.start'`. */
+  readonly type: string;
+}
+
+/** A trace record: the base fields plus the fields of its type. */
+export interface TraceRecord extends TraceRecordBase {
+  readonly [field: string]: unknown;
+}
+
+/**
+ * The record types emitted by @dsim/core and their fields (beyond `t`, `seq`, `type`).
+ * Component packages add their own `@dsim.<family>.*` types.
+ */
+export interface CoreTraceFields {
+  '@dsim.run.start': { seed: string };
+  '@dsim.run.end': { reason: RunStopReason; events: number };
+  '@dsim.process.start': { process: string };
+  '@dsim.process.end': { process: string };
+  '@dsim.process.fail': { process: string; error: string };
+  '@dsim.process.interrupt': { process: string; cause: string };
+  '@dsim.resource.request': { resource: string; process: string | null; priority: number; queue: number };
+  '@dsim.resource.grant': { resource: string; process: string | null; inUse: number; queue: number };
+  '@dsim.resource.release': { resource: string; process: string | null; inUse: number; queue: number };
+  '@dsim.resource.preempt': { resource: string; process: string | null; by: string | null };
+  '@dsim.log': { node: string | null; message: string; data?: unknown };
+}
+
+/** Why `run()` returned. */
+export type RunStopReason = 'until' | 'empty' | 'maxEvents' | 'stopped';
+
+/** A listener on the trace bus. */
+export type TraceListener = (record: TraceRecord) => void;

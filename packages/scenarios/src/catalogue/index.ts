@@ -1,0 +1,9 @@
+import type { Scenario } from '../scenario.js';
+import { mmc } from './mmc.js';
+
+export { mmc } from './mmc.js';
+
+/** The built-in scenarios, by name, in the order `dsim list` prints them. */
+export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<string, Scenario<any>>([
+  [mmc.name, mmc],
+]);

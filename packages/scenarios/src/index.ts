@@ -1,0 +1,30 @@
+/**
+ * @dsim/scenarios: define, run and compare scenarios; the built-in catalogue; the `dsim` CLI.
+ */
+export { BatchMeans } from './batch-means.js';
+export { builtinScenarios, mmc } from './catalogue/index.js';
+export { type CliIO, loadScenario, main } from './cli-main.js';
+export { formatResult } from './format.js';
+export {
+  type NumberParamOptions,
+  type ParamSchema,
+  type ParamSpec,
+  type ParamValues,
+  param,
+  parseAssignments,
+  resolveParams,
+} from './params.js';
+export { erlangB, erlangC, type QueueTheory, queueTheory } from './queueing-theory.js';
+export { RequestStats, type RunMetrics } from './request-stats.js';
+export {
+  type CheckResult,
+  defineScenario,
+  type Outcome,
+  type RunScenarioOptions,
+  runScenario,
+  type Scenario,
+  type ScenarioContext,
+  type ScenarioResult,
+  type VariantDefinition,
+  type VariantResult,
+} from './scenario.js';

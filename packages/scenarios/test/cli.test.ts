@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/index.js';
+
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+const tiny = resolve(import.meta.dirname, 'fixtures/tiny.scenario.ts');
+
+describe('dsim CLI', () => {
+  it('list prints one line per built-in scenario', async () => {
+    const r = await cli('list');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^mmc\s+M\/M\/c/m);
+    expect(r.stderr).toBe('');
+  });
+
+  it('run --json prints exactly one JSON document with the DESIGN.md fields', async () => {
+    const r = await cli('run', 'mmc', '--seed', '1', '--set', 'customers=3000', '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    for (const key of [
+      'scenario',
+      'seed',
+      'params',
+      'simulatedMs',
+      'events',
+      'wallMs',
+      'digest',
+      'metrics',
+      'variants',
+      'checks',
+    ]) {
+      expect(doc).toHaveProperty(key);
+    }
+    expect(doc.seed).toBe('1');
+    expect(doc.params.customers).toBe(3000);
+    expect(Object.keys(doc.metrics.latencyMs)).toEqual(['mean', 'p50', 'p90', 'p99', 'p999', 'max']);
+    expect(doc.reproduce).toBe('dsim run mmc --seed 1 --set customers=3000');
+  });
+
+  it('run prints a readable table with the checks and the reproduce line', async () => {
+    const r = await cli('run', 'mmc', '--seed', '2', '--set', 'customers=3000');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('scenario mmc   seed 2   digest ');
+    expect(r.stdout).toMatch(/PASS\s+Little's law/);
+    expect(r.stdout).toContain('reproduce: dsim run mmc --seed 2 --set customers=3000');
+  });
+
+  it('chooses and prints a seed on stderr when none is given', async () => {
+    const r = await cli('run', 'mmc', '--set', 'customers=500', '--json');
+    expect(r.stderr).toMatch(/using seed \d+/);
+    const seed = /using seed (\d+)/.exec(r.stderr)![1];
+    expect(JSON.parse(r.stdout).seed).toBe(seed);
+  });
+
+  it('loads a user .ts scenario file without a build step, and writes the NDJSON event log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsim-cli-'));
+    const events = join(dir, 'out.ndjson');
+    const r = await cli('run', tiny, '--seed', '4', '--set', 'ticks=3', '--events', events, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).outcome).toEqual({ ticks: 3, end: 30 });
+    const lines = readFileSync(events, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ t: 0, seq: 0, type: '@dsim.run.start', seed: '4', scenario: 'tiny' });
+    expect(lines.filter((l) => l.type === '@dsim.log').map((l) => [l.t, l.data.i])).toEqual([
+      [10, 0],
+      [20, 1],
+      [30, 2],
+    ]);
+    expect(lines.at(-1).type).toBe('@dsim.run.end');
+    expect(readdir(dir)).toEqual(['out.ndjson']); // no temp file left behind
+  });
+
+  it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
+    const r = await cli('run', tiny, '--seed', '4', '--set', 'fail=true');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('1 check(s) failed: ticks counted');
+    expect(r.stderr).toContain('--seed 4 --set fail=true');
+    expect(r.stdout).toMatch(/FAIL\s+ticks counted/);
+  });
+
+  it.each([
+    [['run'], "'run' needs a scenario"],
+    [['run', 'mmc', 'extra'], "'run' takes one scenario"],
+    [['run', 'nope'], 'no built-in scenario named "nope"'],
+    [['run', 'missing.ts'], 'scenario file not found: missing.ts'],
+    [['run', 'mmc', '--bogus'], "Unknown option '--bogus'"],
+    [['run', 'mmc', '--seed'], "Option '--seed <value>' argument missing"],
+    [['run', 'mmc', '--seed', ''], '--seed must not be empty'],
+    [['run', 'mmc', '--set', 'servers=0'], 'parameter servers must be an integer >= 1'],
+    [['run', 'mmc', '--set', 'speed=3'], 'unknown parameter "speed"'],
+    [['run', 'mmc', '--set', 'lambda'], '--set expects key=value'],
+    [['run', 'mmc', '--variant', 'x'], 'has no variants'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['list', 'x'], "'list' takes no arguments"],
+  ])('exits 2 on usage or config error: %j', async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 when a file does not export a scenario', async () => {
+    const r = await cli('run', resolve(import.meta.dirname, 'fixtures/not-a-scenario.ts'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('must export a scenario');
+  });
+
+  it('run NAME --help lists the parameters', async () => {
+    const r = await cli('run', 'mmc', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/lambda\s+number\s+default 4\s+arrivals per second/);
+  });
+
+  it('the real bin exits 2 with a message, not a stack trace, on bad input', () => {
+    const root = resolve(import.meta.dirname, '../../..');
+    const tsx = join(root, 'node_modules/.bin/tsx');
+    const res = spawnSync(
+      tsx,
+      [
+        '--conditions',
+        '@dsim/source',
+        join(root, 'packages/scenarios/src/cli.ts'),
+        'run',
+        'mmc',
+        '--set',
+        'lambda=-1',
+      ],
+      {
+        encoding: 'utf8',
+        cwd: root,
+      },
+    );
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('parameter lambda must be a finite number > 0, got -1');
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+function readdir(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against source through the `@dsim/source` export condition: no build step.
+export default defineConfig({
+  resolve: { conditions: ['@dsim/source'] },
+  ssr: { resolve: { conditions: ['@dsim/source'] } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'core',
+          include: ['packages/core/test/**/*.test.ts'],
+          setupFiles: ['./packages/core/test/setup/determinism-guard.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'components',
+          include: ['packages/components/test/**/*.test.ts'],
+          setupFiles: ['./packages/core/test/setup/determinism-guard.ts'],
+        },
+      },
+      { extends: true, test: { name: 'scenarios', include: ['packages/scenarios/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'examples', include: ['examples/*/test/**/*.test.ts'] } },
+    ],
+  },
+});
