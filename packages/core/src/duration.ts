@@ -41,7 +41,10 @@ export function toMs(value: Duration, field = 'duration'): number {
   }
   if (typeof value === 'string') {
     const match = DURATION_RE.exec(value);
-    if (match) return Number(match[1]) * (UNIT_MS[match[2]!] as number);
+    if (match) {
+      const ms = Number(match[1]) * (UNIT_MS[match[2]!] as number);
+      if (Number.isFinite(ms)) return ms;
+    }
   }
   throw new DsimError(
     'INVALID_DURATION',

@@ -8,7 +8,7 @@
  * Stable machine-readable error codes.
  *
  * - `INVALID_ARGUMENT`: a function argument or config field is out of range or of the wrong type.
- * - `INVALID_DURATION`: a duration string such as `"5 minutes"` could not be parsed.
+ * - `INVALID_DURATION`: a duration is negative, not finite, or a string such as `"5 minutes"` that could not be parsed.
  * - `INVALID_STATE`: an operation is not allowed in the object's current state (e.g. interrupting a finished process).
  * - `INVALID_YIELD`: a process yielded something that is not a wait.
  * - `INTERRUPTED`: thrown into a process by `process.interrupt(cause)`; `error.cause` is the cause.

@@ -1,4 +1,5 @@
 import FastPriorityQueue from 'fastpriorityqueue';
+import { invalidArgument } from './errors.js';
 
 /**
  * The event queue: a binary heap (fastpriorityqueue) of slot numbers over struct-of-arrays storage.
@@ -21,8 +22,7 @@ export class EventQueue {
   tag: Int32Array;
   /** Generation per slot, bumped when the slot is freed. */
   generation: Uint32Array;
-  /** 1 when cancelled. */
-  cancelled: Uint8Array;
+  /** What runs when the slot comes due; null once cancelled (or freed). */
   fn: Array<((arg: any) => void) | null>;
   arg: unknown[];
 
@@ -38,7 +38,6 @@ export class EventQueue {
     this.kind = new Uint8Array(initialCapacity);
     this.tag = new Int32Array(initialCapacity);
     this.generation = new Uint32Array(initialCapacity);
-    this.cancelled = new Uint8Array(initialCapacity);
     this.fn = new Array(initialCapacity).fill(null);
     this.arg = new Array(initialCapacity).fill(undefined);
     // The comparator reads the arrays through `this` because growth replaces them.
@@ -67,7 +66,6 @@ export class EventQueue {
     this.order[slot] = order;
     this.kind[slot] = kind;
     this.tag[slot] = tag;
-    this.cancelled[slot] = 0;
     this.fn[slot] = fn;
     this.arg[slot] = arg;
     this.heap.add(slot);
@@ -92,14 +90,12 @@ export class EventQueue {
     this.freeSlots.push(slot);
   }
 
-  /** Cancels the entry in `slot` if it still belongs to `generation`. */
+  /** Cancels the entry in `slot` if it still belongs to `generation` (it stays queued, with no callback). */
   cancel(slot: number, generation: number): void {
-    if (this.generation[slot] === generation) this.cancelled[slot] = 1;
-  }
-
-  /** True if the entry of this slot and generation is queued and cancelled. */
-  isCancelled(slot: number, generation: number): boolean {
-    return this.generation[slot] === generation && this.cancelled[slot] === 1;
+    if (this.generation[slot] === generation) {
+      this.fn[slot] = null;
+      this.arg[slot] = undefined;
+    }
   }
 
   private grow(): void {
@@ -115,9 +111,6 @@ export class EventQueue {
     const generation = new Uint32Array(capacity);
     generation.set(this.generation);
     this.generation = generation;
-    const cancelled = new Uint8Array(capacity);
-    cancelled.set(this.cancelled);
-    this.cancelled = cancelled;
     for (let i = this.capacity; i < capacity; i++) {
       this.fn.push(null);
       this.arg.push(undefined);
@@ -153,6 +146,14 @@ export const MAX_PRIORITY = 511;
 // order = (priority - MIN_PRIORITY) * 2^43 + seq: exact in a double while seq < 2^43 (8.8e12 events).
 const SEQ_SPAN = 2 ** 43;
 
+/** Throws unless `priority` is an integer in [MIN_PRIORITY, MAX_PRIORITY]; returns it. */
+export function checkPriority(priority: number): number {
+  if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+    throw invalidArgument('priority', priority, `an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}]`);
+  }
+  return priority;
+}
+
 /** Packs a priority and a sequence number into one sortable number. */
 export function packOrder(priority: number, seq: number): number {
   return (priority - MIN_PRIORITY) * SEQ_SPAN + seq;
@@ -179,6 +180,7 @@ export interface ScheduledHandle {
 /** @internal */
 export class QueueHandle implements ScheduledHandle {
   private wasCancelled = false;
+  // A handle is cancellable while its slot still holds its generation and a callback.
   constructor(
     private readonly queue: EventQueue,
     private readonly slot: number,
@@ -191,7 +193,7 @@ export class QueueHandle implements ScheduledHandle {
   }
 
   cancel(): void {
-    if (this.queue.generation[this.slot] === this.generation) {
+    if (this.queue.generation[this.slot] === this.generation && this.queue.fn[this.slot] !== null) {
       this.queue.cancel(this.slot, this.generation);
       this.wasCancelled = true;
     }

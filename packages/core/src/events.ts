@@ -1,5 +1,5 @@
 import { DsimError } from './errors.js';
-import { EventKind, NORMAL } from './event-queue.js';
+import { checkPriority, EventKind, NORMAL } from './event-queue.js';
 import type { Simulation } from './simulation.js';
 
 /** Lifecycle of an event: pending, triggered (its outcome is fixed and it is queued), processed (waiters ran). */
@@ -87,6 +87,7 @@ export class SimEvent<T = void> implements Iterable<SimEvent<T>> {
    */
   succeed(value: T, priority: number = NORMAL): this {
     this._assertPending('succeed');
+    if (priority !== NORMAL) checkPriority(priority);
     this._trigger(true, value, priority);
     return this;
   }
@@ -94,6 +95,7 @@ export class SimEvent<T = void> implements Iterable<SimEvent<T>> {
   /** Triggers the event with an error: waiting processes get it thrown at their `yield`. */
   fail(error: unknown, priority: number = NORMAL): this {
     this._assertPending('fail');
+    if (priority !== NORMAL) checkPriority(priority);
     this._trigger(false, error, priority);
     return this;
   }
@@ -119,25 +121,7 @@ export class SimEvent<T = void> implements Iterable<SimEvent<T>> {
    * ```
    */
   within(delay: number | string): SimEvent<Timed<T>> {
-    const out = new SimEvent<Timed<T>>(this.sim);
-    if (this._state === PROCESSED) {
-      out._settle(this._ok, this._ok ? { timedOut: false, value: this._value as T } : this._value);
-      return out;
-    }
-    const timer = this.sim.timeout(delay);
-    const onEvent: Waiter = (ev) => {
-      if (out._state !== PENDING) return;
-      timer.cancel();
-      out._settle(ev._ok, ev._ok ? { timedOut: false, value: ev._value as T } : ev._value);
-    };
-    this._addWaiter(onEvent);
-    timer._addWaiter(() => {
-      if (out._state !== PENDING) return;
-      this._removeWaiter(onEvent);
-      this._abandon();
-      out._settle(true, { timedOut: true });
-    });
-    return out;
+    return new WithinEvent<T>(this, delay);
   }
 
   /**
@@ -171,12 +155,13 @@ export class SimEvent<T = void> implements Iterable<SimEvent<T>> {
     const rest = this._waiters;
     this._waiter = null;
     this._waiters = null;
-    if (first === null) {
+    const hasRest = rest !== null && rest.length > 0;
+    if (first === null && !hasRest) {
       if (!this._ok) this.sim._unhandledFailure(this);
       return;
     }
-    first(this);
-    if (rest !== null) for (let i = 0; i < rest.length; i++) rest[i]!(this);
+    if (first !== null) first(this);
+    if (hasRest) for (let i = 0; i < rest.length; i++) rest[i]!(this);
   }
 
   /** @internal */
@@ -196,6 +181,7 @@ export class SimEvent<T = void> implements Iterable<SimEvent<T>> {
     if (this._waiters !== null) {
       const i = this._waiters.indexOf(waiter);
       if (i >= 0) this._waiters.splice(i, 1);
+      if (this._waiters.length === 0) this._waiters = null;
     }
   }
 
@@ -277,6 +263,56 @@ export class Timeout<T = void> extends SimEvent<T> {
   }
 }
 
+/**
+ * The event behind `ev.within(delay)`: settles with the inner event or when the timer fires first. When
+ * its own waiter gives up (interrupted), it gives up the inner claim and the timer too.
+ * @internal
+ */
+class WithinEvent<T> extends SimEvent<Timed<T>> {
+  private readonly timer: Timeout<void> | null = null;
+  private readonly onInner: Waiter;
+
+  constructor(
+    private readonly inner: SimEvent<T>,
+    delay: number | string,
+  ) {
+    super(inner.sim);
+    this.onInner = (ev) => {
+      if (this._state !== PENDING) return;
+      this.timer?.cancel();
+      this._settle(ev._ok, ev._ok ? { timedOut: false, value: ev._value as T } : ev._value);
+    };
+    if (inner._state === PROCESSED) {
+      // Queued, not settled: a failure must reach whoever yields this next, not stop the run now.
+      this._trigger(
+        inner._ok,
+        inner._ok ? { timedOut: false, value: inner._value as T } : inner._value,
+        NORMAL,
+      );
+      return;
+    }
+    const timer = inner.sim.timeout(delay);
+    this.timer = timer;
+    inner._addWaiter(this.onInner);
+    timer._addWaiter(() => {
+      if (this._state !== PENDING) return;
+      inner._removeWaiter(this.onInner);
+      inner._abandon();
+      this._settle(true, { timedOut: true });
+    });
+  }
+
+  override _abandon(): void {
+    this.timer?.cancel();
+    this.inner._removeWaiter(this.onInner);
+    this.inner._abandon();
+  }
+
+  override _describe(): string {
+    return `within(${this.inner._describe()})`;
+  }
+}
+
 /** The value of `anyOf`: which event came first and its value. */
 export interface AnyOfResult<E extends readonly SimEvent<any>[]> {
   /** Index of the first event to be processed. */
@@ -293,6 +329,7 @@ export interface AnyOfResult<E extends readonly SimEvent<any>[]> {
 export class Condition<T> extends SimEvent<T> {
   private remaining: number;
   private readonly values: unknown[];
+  private constructing = true;
 
   constructor(
     sim: Simulation,
@@ -308,24 +345,33 @@ export class Condition<T> extends SimEvent<T> {
       else ev._addWaiter((e) => this.check(i, e));
     }
     if (this._state === PENDING && mode === 'all' && events.length === 0) this._settle(true, []);
+    this.constructing = false;
+  }
+
+  // Decided while being built (its events had already happened): queue it, so that a failure reaches
+  // the process that yields the condition instead of stopping the run before anyone could wait.
+  private decide(ok: boolean, value: unknown): void {
+    if (this.constructing && !ok) this._trigger(ok, value, NORMAL);
+    else this._settle(ok, value);
   }
 
   private check(index: number, ev: SimEvent<any>): void {
     if (this._state !== PENDING) return;
     if (!ev._ok) {
-      this._settle(false, ev._value);
+      this.decide(false, ev._value);
       return;
     }
     if (this.mode === 'any') {
-      this._settle(true, { index, value: ev._value });
+      this.decide(true, { index, value: ev._value });
       return;
     }
     this.values[index] = ev._value;
-    if (--this.remaining === 0) this._settle(true, this.values);
+    if (--this.remaining === 0) this.decide(true, this.values);
   }
 
+  // Every child, processed or not: a claim granted to the condition must be released if nobody takes it.
   override _abandon(): void {
-    for (const ev of this.events) if (ev._state !== PROCESSED) ev._abandon();
+    for (const ev of this.events) ev._abandon();
   }
 
   override _describe(): string {

@@ -6,6 +6,7 @@
  * Resources, stores and containers are the SimPy-style primitives; distributions draw from named
  * streams; Tally, TimeWeighted and LatencyHistogram measure.
  */
+export { Container, type ContainerClaim, type ContainerOptions } from './container.js';
 export { RollingDigest } from './digest.js';
 export { type Duration, formatDuration, toMs } from './duration.js';
 export {

@@ -89,6 +89,22 @@ export class Process<R = unknown> extends SimEvent<R> {
     sim._push(sim.now, URGENT, startProcess, this, EventKind.processStart, id);
   }
 
+  /** A process finishes by returning from (or throwing in) its generator; it cannot be settled from outside. */
+  override succeed(_value: R): this {
+    throw new DsimError(
+      'INVALID_STATE',
+      `cannot succeed process '${this.name}' from outside; it finishes when its generator returns`,
+    );
+  }
+
+  /** Use `interrupt(cause)` to disturb a process; it cannot be failed from outside. */
+  override fail(_error: unknown): this {
+    throw new DsimError(
+      'INVALID_STATE',
+      `cannot fail process '${this.name}' from outside; use interrupt(cause)`,
+    );
+  }
+
   /** True until the generator returns or throws. */
   get isAlive(): boolean {
     return this._state === PENDING;

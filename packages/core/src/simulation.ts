@@ -2,10 +2,9 @@ import { RollingDigest } from './digest.js';
 import { type Duration, toMs } from './duration.js';
 import { DsimError, invalidArgument } from './errors.js';
 import {
+  checkPriority,
   EventKind,
   EventQueue,
-  MAX_PRIORITY,
-  MIN_PRIORITY,
   NORMAL,
   packOrder,
   QueueHandle,
@@ -105,7 +104,7 @@ export class Simulation {
   private readonly streams = new Map<string, RandomStream>();
 
   constructor(options: SimulationOptions = {}) {
-    const seed = options.seed ?? 1;
+    const seed = options.seed === undefined ? 1 : options.seed;
     if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string' || seed.length === 0) {
       throw invalidArgument('seed', seed, 'a finite number or a non-empty string');
     }
@@ -168,7 +167,7 @@ export class Simulation {
       throw invalidArgument('time', time, `a finite time >= now (${this._now})`);
     }
     if (typeof fn !== 'function') throw invalidArgument('fn', fn, 'a function');
-    const priority = checkPriority(options?.priority);
+    const priority = priorityOf(options);
     const slot = this._push(time, priority, runCallback, fn, EventKind.callback, 0);
     return new QueueHandle(this.queue, slot, this.queue.generation[slot]!, time);
   }
@@ -305,16 +304,17 @@ export class Simulation {
           break;
         }
         queue.pop();
-        if (queue.cancelled[slot] === 1) {
+        const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
+        if (fn === null) {
           queue.free(slot);
           continue;
         }
-        const fn = queue.fn[slot]!;
         const arg = queue.arg[slot];
         hash.add(t, queue.kind[slot]!, queue.tag[slot]!);
         queue.free(slot);
         this._now = t;
         processed++;
+        this.processedEvents++;
         fn(arg);
         if (this.stopRequested) {
           reason = 'stopped';
@@ -324,7 +324,6 @@ export class Simulation {
     } catch (error) {
       throw this.decorate(error);
     } finally {
-      this.processedEvents += processed;
       this.running = false;
       this.activeProcess = null;
     }
@@ -337,16 +336,17 @@ export class Simulation {
    * Cancelled entries are skipped and do not count as a step.
    */
   step(): boolean {
+    if (this.running) throw new DsimError('INVALID_STATE', 'step() called while the simulation is running');
     const queue = this.queue;
     for (;;) {
       if (queue.size === 0) return false;
       const slot = queue.pop();
-      if (queue.cancelled[slot] === 1) {
+      const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
+      if (fn === null) {
         queue.free(slot);
         continue;
       }
       const t = queue.time[slot]!;
-      const fn = queue.fn[slot]!;
       const arg = queue.arg[slot];
       this.hash.add(t, queue.kind[slot]!, queue.tag[slot]!);
       queue.free(slot);
@@ -374,14 +374,14 @@ export class Simulation {
     for (;;) {
       const slot = queue.peek();
       if (slot < 0) return Infinity;
-      if (queue.cancelled[slot] !== 1) return queue.time[slot]!;
+      if (queue.fn[slot] !== null) return queue.time[slot]!;
       queue.free(queue.pop());
     }
   }
 
   /**
-   * Digest of the run so far: a rolling hash over every processed event's time, kind and subject, plus
-   * every trace record. Same seed and Node major, same digest.
+   * Digest of the run so far: a rolling hash over every processed event's time, kind and subject.
+   * Tracing on or off gives the same digest. Same seed, code and Node major: same digest.
    */
   digest(): string {
     return this.hash.hex();
@@ -491,12 +491,9 @@ function toUntil(until: Duration): number {
   return toMs(until, 'until');
 }
 
-function checkPriority(priority: number | undefined): number {
-  if (priority === undefined) return NORMAL;
-  if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-    throw invalidArgument('priority', priority, `an integer in [${MIN_PRIORITY}, ${MAX_PRIORITY}]`);
-  }
-  return priority;
+function priorityOf(options: ScheduleOptions | undefined): number {
+  const priority = options?.priority;
+  return priority === undefined ? NORMAL : checkPriority(priority);
 }
 
 function checkEvents(sim: Simulation, verb: string, events: readonly unknown[]): void {

@@ -23,8 +23,10 @@ export interface TraceRecord extends TraceRecordBase {
  * Component packages add their own `@dsim.<family>.*` types.
  */
 export interface CoreTraceFields {
-  '@dsim.run.start': { seed: string };
-  '@dsim.run.end': { reason: RunStopReason; events: number };
+  /** Emitted by the scenario runner when a (variant's) run starts. */
+  '@dsim.run.start': { seed: string; scenario: string; variant: string | null };
+  /** Emitted by the scenario runner when a (variant's) run ends. */
+  '@dsim.run.end': { events: number };
   '@dsim.process.start': { process: string };
   '@dsim.process.end': { process: string };
   '@dsim.process.fail': { process: string; error: string };
@@ -33,6 +35,21 @@ export interface CoreTraceFields {
   '@dsim.resource.grant': { resource: string; process: string | null; inUse: number; queue: number };
   '@dsim.resource.release': { resource: string; process: string | null; inUse: number; queue: number };
   '@dsim.resource.preempt': { resource: string; process: string | null; by: string | null };
+  '@dsim.resource.withdraw': { resource: string; process: string | null; queue: number };
+  /** `queue` is the number of waiting puts. */
+  '@dsim.store.put': { store: string; process: string | null; size: number; queue: number };
+  /** `queue` is the number of waiting gets. */
+  '@dsim.store.get': { store: string; process: string | null; size: number; queue: number };
+  '@dsim.store.withdraw': { store: string; process: string | null; op: 'put' | 'get' };
+  '@dsim.container.put': { container: string; process: string | null; amount: number; level: number };
+  '@dsim.container.get': { container: string; process: string | null; amount: number; level: number };
+  '@dsim.container.withdraw': {
+    container: string;
+    process: string | null;
+    op: 'put' | 'get';
+    amount: number;
+    level: number;
+  };
   '@dsim.log': { node: string | null; message: string; data?: unknown };
 }
 

@@ -220,7 +220,7 @@ describe('allOf / anyOf', () => {
   // BUG (reported): allOf()/anyOf()/within() over an event that already *failed and was processed* settle
   // synchronously with no waiter yet, so SimEvent._process() calls _unhandledFailure() and the *call*
   // sim.allOf([...]) throws EVENT_FAILED. Yielding the same event directly throws the original error.
-  it.fails('allOf over an already-failed, processed event throws the original error at the yield', () => {
+  it('allOf over an already-failed, processed event throws the original error at the yield', () => {
     const sim = new Simulation();
     const boom = new Error('boom');
     const e = sim.event();
@@ -246,7 +246,7 @@ describe('allOf / anyOf', () => {
     expect(caught).toBe(boom);
   });
 
-  it.fails('within() on an already-failed, processed event throws the original error at the yield', () => {
+  it('within() on an already-failed, processed event throws the original error at the yield', () => {
     const sim = new Simulation();
     const boom = new Error('boom');
     const e = sim.event();
@@ -347,7 +347,7 @@ describe('within()', () => {
   // BUG (reported): events.ts SimEvent._removeWaiter() leaves `_waiters` as an empty array after the last
   // waiter is removed; the next _addWaiter() pushes into `_waiters` while `_waiter` stays null, and
   // _process() returns early when `_waiter === null`, so that waiter never runs.
-  it.fails('a process waiting on an event after two within() waiters timed out still gets it', () => {
+  it('a process waiting on an event after two within() waiters timed out still gets it', () => {
     const sim = new Simulation();
     const e = sim.event<number>();
     const log: string[] = [];
@@ -370,7 +370,7 @@ describe('within()', () => {
     expect(log).toEqual(['p1 timedOut=true', 'p2 timedOut=true', 'p3 got 42@7']);
   });
 
-  it.fails('a failure is delivered to a waiter added after two interrupted waiters left', () => {
+  it('a failure is delivered to a waiter added after two interrupted waiters left', () => {
     const sim = new Simulation();
     const e = sim.event();
     const boom = new Error('late failure');
