@@ -133,9 +133,9 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   }
   if (values.seed !== undefined && values.seed.trim() === '')
     throw new UsageError('--seed must not be empty');
+  const params = parseAssignments(values.set ?? [], scenario.params, scenario.name);
   const seed = values.seed ?? wallClock.freshSeed();
   if (values.seed === undefined) io.stderr(`dsim: no --seed given; using seed ${seed}\n`);
-  const params = parseAssignments(values.set ?? [], scenario.params, scenario.name);
   const target = positionals[0]!;
   const reproduce = `dsim run ${target} --seed {seed}${(values.set ?? []).map((s) => ` --set ${s}`).join('')}${(values.variant ?? []).map((v) => ` --variant ${v}`).join('')}`;
   const events: string[] = [];

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +80,7 @@ describe('dsim CLI', () => {
     ]);
     expect(lines.at(-1).type).toBe('@dsim.run.end');
     expect(readdir(dir)).toEqual(['out.ndjson']); // no temp file left behind
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
