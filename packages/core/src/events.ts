@@ -242,7 +242,6 @@ export class Timeout<T = void> extends SimEvent<T> {
   /** Delay in ms from creation to firing. */
   readonly delay: number;
   private readonly slot: number;
-  private readonly generation: number;
 
   constructor(sim: Simulation, delay: number, value: T) {
     super(sim);
@@ -250,12 +249,12 @@ export class Timeout<T = void> extends SimEvent<T> {
     this._state = TRIGGERED;
     this._value = value;
     this.slot = sim._push(sim.now + delay, NORMAL, processEvent, this, EventKind.timeout, 0);
-    this.generation = sim._generation(this.slot);
   }
 
   /** Stops the timeout from firing; processes waiting on it wait forever. Used by `within()`. */
   cancel(): void {
-    if (this._state !== PROCESSED) this.sim._cancel(this.slot, this.generation);
+    // The slot still holds this timeout exactly while it is queued (a reused slot holds another arg).
+    if (this._state !== PROCESSED) this.sim._cancelIfHolds(this.slot, this);
   }
 
   override _describe(): string {

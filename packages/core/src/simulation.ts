@@ -440,14 +440,10 @@ export class Simulation {
     return this.queue.push(t, packOrder(priority, this.seq++), fn, arg, kind, tag);
   }
 
-  /** @internal Generation of a queue slot, for cancellation. */
-  _generation(slot: number): number {
-    return this.queue.generation[slot]!;
-  }
-
-  /** @internal Cancels a queued entry if the slot still holds that generation. */
-  _cancel(slot: number, generation: number): void {
-    this.queue.cancel(slot, generation);
+  /** @internal Cancels the entry in `slot` if it is still queued with `arg` as its argument. */
+  _cancelIfHolds(slot: number, arg: unknown): void {
+    const queue = this.queue;
+    if (queue.arg[slot] === arg) queue.cancel(slot, queue.generation[slot]!);
   }
 
   /** @internal A failed event was processed with nobody waiting on it: stop the run. */
