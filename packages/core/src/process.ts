@@ -41,7 +41,7 @@ function deliverInterrupt(arg: { proc: Process<any>; cause: unknown }): void {
   if (proc._state !== PENDING) return;
   const target = proc._target;
   if (target !== null) {
-    target._removeWaiter(proc._onTarget);
+    target._removeWaiter(proc);
     target._abandon();
     proc._target = null;
   }
@@ -68,13 +68,12 @@ function deliverInterrupt(arg: { proc: Process<any>; cause: unknown }): void {
  * });
  * ```
  */
-export class Process<R = unknown> extends SimEvent<R> {
+export class Process<R = unknown> extends SimEvent<R> implements Waiter {
   /** Name used in traces and errors. */
   readonly name: string;
   /** Unique id within the simulation (1, 2, ...). */
   readonly id: number;
   /** @internal */ _target: SimEvent<any> | null = null;
-  /** @internal */ readonly _onTarget: Waiter;
   private readonly gen: ProcessGenerator<R>;
 
   constructor(sim: Simulation, gen: ProcessGenerator<R>, name: string, id: number) {
@@ -82,10 +81,6 @@ export class Process<R = unknown> extends SimEvent<R> {
     this.gen = gen;
     this.name = name;
     this.id = id;
-    this._onTarget = (ev) => {
-      this._target = null;
-      this._resume(ev._ok, ev._value);
-    };
     sim._push(sim.now, URGENT, startProcess, this, EventKind.processStart, id);
   }
 
@@ -103,6 +98,12 @@ export class Process<R = unknown> extends SimEvent<R> {
       'INVALID_STATE',
       `cannot fail process '${this.name}' from outside; use interrupt(cause)`,
     );
+  }
+
+  /** @internal The event this process waits on was processed: resume. */
+  _wake(event: SimEvent<any>): void {
+    this._target = null;
+    this._resume(event._ok, event._value);
   }
 
   /** True until the generator returns or throws. */
@@ -197,7 +198,7 @@ export class Process<R = unknown> extends SimEvent<R> {
         continue;
       }
       this._target = target;
-      target._addWaiter(this._onTarget);
+      target._addWaiter(this);
       sim.activeProcess = previous;
       return;
     }
