@@ -94,6 +94,25 @@ function formatMs(ms: number): string {
   return `${Number.isInteger(ms) ? ms : ms.toFixed(3)}ms`;
 }
 
+/**
+ * True for a {@link DsimError}, also one thrown by another copy of @dsim/core (two installed versions,
+ * or a module loaded twice), where `instanceof` would say no.
+ *
+ * @example
+ * ```ts
+ * catch (err) { if (isDsimError(err) && err.code === 'CONFIG_ERROR') process.exitCode = 2; }
+ * ```
+ */
+export function isDsimError(error: unknown): error is DsimError {
+  if (error instanceof DsimError) return true;
+  return (
+    error instanceof Error &&
+    error.name === 'DsimError' &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { describe?: unknown }).describe === 'function'
+  );
+}
+
 /** Renders a value for an error message: strings quoted, others via String(). */
 export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

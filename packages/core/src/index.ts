@@ -19,6 +19,7 @@ export {
   type DsimErrorCode,
   type DsimErrorContext,
   invalidArgument,
+  isDsimError,
   showValue,
 } from './errors.js';
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DsimError, type TraceRecord, toNdjsonLine } from '@dsim/core';
+import { DsimError, isDsimError, type TraceRecord, toNdjsonLine } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stderr(`dsim: ${error.message}\n\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof DsimError) {
+    if (isDsimError(error)) {
       io.stderr(`dsim: ${error.describe()}\n`);
       return error.code === 'CONFIG_ERROR' ||
         error.code === 'SCENARIO_NOT_FOUND' ||
@@ -176,6 +176,22 @@ function parseRunArgs(args: readonly string[]) {
   });
 }
 
+let tsxRegistered = false;
+
+/**
+ * Imports a user's scenario file. TypeScript is handled by tsx's loader hooks registered for the whole
+ * process (not tsx's namespaced `tsImport`), so the file's `@dsim/*` imports resolve to the very module
+ * instances the CLI uses: one `SimEvent` class, one `DsimError` class.
+ */
+async function importUserModule(file: string): Promise<Record<string, unknown>> {
+  if (/\.m?ts$/.test(file) && !tsxRegistered && !process.execArgv.some((a) => a.includes('tsx'))) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}
+
 /** Finds a built-in scenario by name, or loads a .ts/.js file whose default export is a scenario. */
 export async function loadScenario(target: string): Promise<Scenario<any>> {
   const builtin = builtinScenarios.get(target);
@@ -188,8 +204,7 @@ export async function loadScenario(target: string): Promise<Scenario<any>> {
   }
   const file = resolve(target);
   if (!existsSync(file)) throw new DsimError('SCENARIO_NOT_FOUND', `scenario file not found: ${target}`);
-  const { tsImport } = await import('tsx/esm/api');
-  const mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  const mod = await importUserModule(file);
   const candidate = (mod.default ?? mod.scenario) as Scenario<any> | undefined;
   if (candidate === undefined || typeof candidate !== 'object' || typeof candidate.run !== 'function') {
     throw new DsimError(

@@ -1,4 +1,4 @@
-import { DsimError, RollingDigest, Simulation, type TraceListener } from '@dsim/core';
+import { DsimError, isDsimError, RollingDigest, Simulation, type TraceListener } from '@dsim/core';
 import { type ParamSchema, type ParamValues, resolveParams } from './params.js';
 import { RequestStats, type RunMetrics, round } from './request-stats.js';
 import { wallClock } from './wall-clock.js';
@@ -183,7 +183,7 @@ export function runScenario<S extends ParamSchema>(
       results.push(runOne(scenario, params, seed, variant?.name ?? null, options.inspect));
     }
   } catch (error) {
-    if (error instanceof DsimError) {
+    if (isDsimError(error)) {
       error.seed ??= seed;
       error.reproduce ??= reproduce;
     }
