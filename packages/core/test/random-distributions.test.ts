@@ -17,7 +17,7 @@ import {
   weibull,
   ZIPF_MAX_N,
   zipf,
-} from '../src/random/distributions.js';
+} from '../src/index.js';
 import { RandomStream } from '../src/random/stream.js';
 
 const N = 200_000;
