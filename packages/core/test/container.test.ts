@@ -1,20 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Container } from '../src/container.js';
-import { DsimError } from '../src/errors.js';
 import { Interrupt } from '../src/process.js';
 import { Simulation } from '../src/simulation.js';
 import type { TraceRecord } from '../src/trace.js';
-
-/** Runs `fn`, which must throw a DsimError; returns it. */
-function thrown(fn: () => unknown): DsimError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DsimError);
-    return err as DsimError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrown } from './support/thrown.js';
 
 describe('Container: levels', () => {
   it('starts at init; put and get change the level at once when they can', () => {

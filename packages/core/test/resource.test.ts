@@ -1,20 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DsimError } from '../src/errors.js';
 import { Interrupt, type Process } from '../src/process.js';
 import { FifoQueue, Preempted, PriorityQueue, Resource, type ResourceRequest } from '../src/resource.js';
 import { Simulation } from '../src/simulation.js';
 import type { TraceRecord } from '../src/trace.js';
-
-/** Runs `fn`, which must throw a DsimError; returns it. */
-function thrown(fn: () => unknown): DsimError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DsimError);
-    return err as DsimError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrown } from './support/thrown.js';
 
 /** Starts a process that requests `res`, holds it for `hold` ms and releases it; logs `name@grantTime`. */
 function customer(

@@ -1,20 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DsimError } from '../src/errors.js';
 import { Interrupt } from '../src/process.js';
 import { Simulation } from '../src/simulation.js';
 import { PriorityStore, Store, type StoreGet } from '../src/store.js';
 import type { TraceRecord } from '../src/trace.js';
-
-/** Runs `fn`, which must throw a DsimError; returns it. */
-function thrown(fn: () => unknown): DsimError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DsimError);
-    return err as DsimError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrown } from './support/thrown.js';
 
 describe('Store: FIFO', () => {
   it('gets items in put order; a get on an empty store waits for the next put', () => {
