@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts'],
+  entry: ['src/index.ts', 'src/cli.ts', 'src/vitest.ts'],
+  external: ['vitest'],
   format: ['esm'],
   dts: true,
   sourcemap: true,
