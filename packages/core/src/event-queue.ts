@@ -132,6 +132,7 @@ export const EventKind = {
   timeout: 3,
   processStart: 4,
   interrupt: 5,
+  message: 6,
 } as const;
 
 /** Priority of events that must run before ordinary ones at the same time (process start, interrupts). */

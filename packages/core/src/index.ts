@@ -25,6 +25,19 @@ export {
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
 export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
 export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './ndjson.js';
+export { NodeClock } from './net/clock.js';
+export { applyFault, type Fault, type ScheduledFault, scheduleFaults } from './net/faults.js';
+export { DEFAULT_LINK, type LinkOptions } from './net/link.js';
+export {
+  type DropReason,
+  type Message,
+  Network,
+  type NetworkOptions,
+  type NetworkStats,
+  type PartitionHandle,
+  type SendOptions,
+} from './net/network.js';
+export { NetNode, type NodeState, type NodeTimer, type RestartInfo } from './net/node.js';
 export { Interrupt, Process, type ProcessBody, type ProcessGenerator } from './process.js';
 export {
   constant,

@@ -51,6 +51,16 @@ export interface CoreTraceFields {
     level: number;
   };
   '@dsim.log': { node: string | null; message: string; data?: unknown };
+  '@dsim.net.send': { id: number; from: string; to: string; size: number };
+  '@dsim.net.deliver': { id: number; from: string; to: string; latency: number };
+  '@dsim.net.drop': {
+    id: number;
+    from: string;
+    to: string;
+    reason: 'partition' | 'loss' | 'sender-down' | 'receiver-down' | 'unknown-address';
+  };
+  /** A fault verb was applied: `fault` names it (`partition`, `heal`, `crash`, `restart`, `pause`, `resume`, `link`, `link-restore`, `defaults`, `isolate`, `degrade`, `skew`, `drift`); the other fields describe it. */
+  '@dsim.fault': { fault: string; [field: string]: unknown };
 }
 
 /** Why `run()` returned. */

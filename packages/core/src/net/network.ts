@@ -1,0 +1,464 @@
+import { invalidArgument } from '../errors.js';
+import { EventKind, NORMAL } from '../event-queue.js';
+import type { Distribution } from '../random/distribution.js';
+import type { RandomStream } from '../random/stream.js';
+import type { Simulation } from '../simulation.js';
+import { DEFAULT_LINK, type LinkConfig, type LinkOptions, resolveLink } from './link.js';
+import { NetNode } from './node.js';
+
+/** A message as its receiver sees it. */
+export interface Message<P = unknown> {
+  /** Unique per network, 1, 2, ... (a duplicate keeps its original's id). */
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+  readonly payload: P;
+  /** Bytes, for bandwidth. */
+  readonly size: number;
+  /** True time it was sent. */
+  readonly sentAt: number;
+  /** True for the extra copy made by link duplication. */
+  readonly duplicate: boolean;
+}
+
+/** Options of a send. */
+export interface SendOptions {
+  /**
+   * Message size in bytes (serialization delay on links with finite bandwidth).
+   * @default 0
+   */
+  size?: number;
+}
+
+/** Why a message was not delivered. */
+export type DropReason = 'partition' | 'loss' | 'sender-down' | 'receiver-down' | 'unknown-address';
+
+/** Message accounting. At every moment: sent + duplicated = delivered + dropped + inFlight. */
+export interface NetworkStats {
+  sent: number;
+  duplicated: number;
+  delivered: number;
+  dropped: number;
+  droppedBy: Record<DropReason, number>;
+  /** Travelling, or queued at a paused receiver. */
+  inFlight: number;
+}
+
+/** Undoes one `partition()` or `isolate()`, leaving others in place. */
+export interface PartitionHandle {
+  heal(): void;
+}
+
+/** Options of {@link Network}. */
+export interface NetworkOptions {
+  /** Defaults for every link without its own settings. See {@link LinkOptions} for the built-in defaults. */
+  defaults?: LinkOptions;
+  /**
+   * Name used in traces and to derive the network's random streams.
+   * @default 'net'
+   */
+  name?: string;
+}
+
+interface LinkState {
+  /** null: follow the network defaults. */
+  own: LinkConfig | null;
+  rng: RandomStream;
+  busyUntil: number;
+}
+
+class Envelope<P> implements Message<P> {
+  constructor(
+    readonly id: number,
+    readonly from: string,
+    readonly to: string,
+    readonly payload: P,
+    readonly size: number,
+    readonly sentAt: number,
+    readonly duplicate: boolean,
+    /** @internal */ readonly _net: Network,
+    /** @internal */ readonly _dest: NetNode<any>,
+  ) {}
+}
+
+function arrive(envelope: Envelope<unknown>): void {
+  envelope._net._arrive(envelope);
+}
+
+const PAIR = '\u0000';
+
+/**
+ * Nodes with addresses, and one-way links between every pair that carry messages with a latency
+ * distribution, loss, duplication and bandwidth. Fault verbs are named as the domain names them:
+ * `crash`/`restart`, `pause`/`resume`, `partition`/`isolate`/`heal`, `setLink`/`setLatency`/`setLoss`,
+ * `degrade`, `skew`/`drift`. Every fault is a `@dsim.fault` trace record.
+ *
+ * Partitions are checked when a message is sent and again when it would arrive: a partition that starts
+ * while a message is in flight cuts it off. A crashed receiver drops what arrives; a paused one queues it
+ * and handles it, in order, when it resumes.
+ *
+ * @example
+ * ```ts
+ * const net = new Network(sim, { defaults: { latency: exponential({ mean: 1 }) } });
+ * const [a, b] = [net.addNode('a'), net.addNode('b')];
+ * b.onMessage((m) => sim.log(`b got ${m.payload}`));
+ * a.send('b', 'hello');
+ * net.partition(['a'], ['b']);
+ * ```
+ */
+export class Network {
+  readonly name: string;
+  private defaults: LinkConfig;
+  private readonly nodes = new Map<string, NetNode<any>>();
+  private readonly nodeIds = new Map<string, number>();
+  private readonly links = new Map<string, LinkState>();
+  // Reference counts, so healing one partition leaves an overlapping one in place.
+  private readonly blocked = new Map<string, number>();
+  private readonly isolated = new Map<string, number>();
+  private nextId = 1;
+  private readonly counts: NetworkStats = {
+    sent: 0,
+    duplicated: 0,
+    delivered: 0,
+    dropped: 0,
+    droppedBy: { partition: 0, loss: 0, 'sender-down': 0, 'receiver-down': 0, 'unknown-address': 0 },
+    inFlight: 0,
+  };
+
+  constructor(
+    readonly sim: Simulation,
+    options: NetworkOptions = {},
+  ) {
+    this.name = options.name ?? 'net';
+    this.defaults = resolveLink(DEFAULT_LINK, options.defaults ?? {}, 'defaults');
+  }
+
+  /** Adds a node. Addresses are unique non-empty strings. */
+  addNode<P = unknown>(address: string): NetNode<P> {
+    if (typeof address !== 'string' || address.length === 0 || address.includes(PAIR)) {
+      throw invalidArgument('address', address, 'a non-empty string');
+    }
+    if (this.nodes.has(address))
+      throw invalidArgument('address', address, 'an address not already on the network');
+    const node = new NetNode<P>(this, address);
+    this.nodes.set(address, node);
+    this.nodeIds.set(address, this.nodeIds.size + 1);
+    return node;
+  }
+
+  /** The node at `address`; an error names the known addresses when there is none. */
+  node<P = unknown>(address: string): NetNode<P> {
+    const node = this.nodes.get(address);
+    if (node === undefined) {
+      throw invalidArgument(
+        'address',
+        address,
+        `one of the network's nodes (${[...this.nodes.keys()].join(', ')})`,
+      );
+    }
+    return node as NetNode<P>;
+  }
+
+  /** All addresses, in the order they were added. */
+  get addresses(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** A copy of the message accounting. */
+  get stats(): NetworkStats {
+    return { ...this.counts, droppedBy: { ...this.counts.droppedBy } };
+  }
+
+  /** Changes the defaults of every link that has no settings of its own. */
+  setDefaults(options: LinkOptions): void {
+    this.defaults = resolveLink(this.defaults, options, 'defaults');
+    this.fault('defaults', { options: describeLink(options) });
+  }
+
+  /**
+   * Sets the link from `from` to `to` (both directions with `{ bidirectional: true }`), over its current
+   * settings.
+   */
+  setLink(from: string, to: string, options: LinkOptions, { bidirectional = false } = {}): void {
+    for (const [a, b] of bidirectional
+      ? [
+          [from, to],
+          [to, from],
+        ]
+      : [[from, to]]) {
+      const link = this.link(a!, b!);
+      link.own = resolveLink(link.own ?? this.defaults, options, `link ${a}->${b}`);
+    }
+    this.fault('link', { from, to, bidirectional, options: describeLink(options) });
+  }
+
+  /** @internal The link's own settings (null: network defaults), for faults that restore them. */
+  _linkSettings(from: string, to: string): LinkConfig | null {
+    return this.link(from, to).own;
+  }
+
+  /** @internal */
+  _restoreLink(from: string, to: string, own: LinkConfig | null): void {
+    this.link(from, to).own = own;
+    this.fault('link-restore', { from, to });
+  }
+
+  /** Sets one-way latency between two nodes (both ways by default). */
+  setLatency(
+    a: string,
+    b: string,
+    latency: Distribution | number | string,
+    { bidirectional = true } = {},
+  ): void {
+    this.setLink(a, b, { latency }, { bidirectional });
+  }
+
+  /** Sets the loss probability between two nodes (both ways by default). */
+  setLoss(a: string, b: string, loss: number, { bidirectional = true } = {}): void {
+    this.setLink(a, b, { loss }, { bidirectional });
+  }
+
+  /**
+   * Cuts traffic between two groups of nodes: both ways, or only from `a` to `b` with `{ oneWay: true }`.
+   * Traffic inside each group flows. Lasts until `heal()`.
+   *
+   * @example
+   * ```ts
+   * net.partition(['n1', 'n2'], ['n3', 'n4', 'n5']); // a minority and a majority
+   * net.partition('leader', 'follower-1', { oneWay: true });
+   * ```
+   */
+  partition(
+    a: string | readonly string[],
+    b: string | readonly string[],
+    { oneWay = false } = {},
+  ): PartitionHandle {
+    const left = this.group(a, 'partition(a)');
+    const right = this.group(b, 'partition(b)');
+    const keys: string[] = [];
+    for (const x of left) {
+      for (const y of right) {
+        if (x === y)
+          throw invalidArgument('partition', x, 'two disjoint groups (a node cannot be on both sides)');
+        keys.push(x + PAIR + y);
+        if (!oneWay) keys.push(y + PAIR + x);
+      }
+    }
+    for (const key of keys) this.blocked.set(key, (this.blocked.get(key) ?? 0) + 1);
+    this.fault('partition', { a: left, b: right, oneWay });
+    let healed = false;
+    return {
+      heal: () => {
+        if (healed) return;
+        healed = true;
+        for (const key of keys) release(this.blocked, key);
+        this.fault('heal', { a: left, b: right, oneWay });
+      },
+    };
+  }
+
+  /** Cuts a node off from every other node until its handle or `heal()` heals it. */
+  isolate(address: string): PartitionHandle {
+    this.node(address);
+    this.isolated.set(address, (this.isolated.get(address) ?? 0) + 1);
+    this.fault('isolate', { node: address });
+    let healed = false;
+    return {
+      heal: () => {
+        if (healed) return;
+        healed = true;
+        release(this.isolated, address);
+        this.fault('heal', { node: address });
+      },
+    };
+  }
+
+  /** Removes every partition and isolation. */
+  heal(): void {
+    this.blocked.clear();
+    this.isolated.clear();
+    this.fault('heal', {});
+  }
+
+  /** True if a message from `from` to `to` would be cut off now. */
+  isBlocked(from: string, to: string): boolean {
+    if (this.isolated.size > 0 && from !== to && (this.isolated.has(from) || this.isolated.has(to)))
+      return true;
+    return this.blocked.size > 0 && this.blocked.has(from + PAIR + to);
+  }
+
+  /** Crashes a node: its in-memory state is lost (its crash hooks run), its timers die, arrivals are dropped. */
+  crash(address: string): void {
+    this.node(address)._crash();
+    this.fault('crash', { node: address });
+  }
+
+  /** Restarts a crashed node; with `keepState` its restart hooks are told the state survived. */
+  restart(address: string, { keepState = false } = {}): void {
+    this.node(address)._restart(keepState);
+    this.fault('restart', { node: address, keepState });
+  }
+
+  /** Stops the world on a node (a GC pause): arrivals queue and its timers stall until `resume()`. */
+  pause(address: string): void {
+    this.node(address)._pause();
+    this.fault('pause', { node: address });
+  }
+
+  /** Ends a pause: queued messages are handled in arrival order, then stalled timers run. */
+  resume(address: string): void {
+    const node = this.node(address);
+    const { inbox, stalled } = node._resume();
+    this.fault('resume', { node: address, queued: inbox.length });
+    for (const message of inbox)
+      this.sim._push(this.sim.now, NORMAL, arrive, message, EventKind.message, this.idOf(address));
+    for (const fn of stalled) this.sim.schedule(0, fn);
+  }
+
+  /** Sets a node's capacity factor in (0, 1] (1 restores full capacity). */
+  degrade(address: string, factor: number): void {
+    this.node(address)._setCapacity(factor);
+    this.fault('degrade', { node: address, factor });
+  }
+
+  /** Jumps a node's local clock by `ms`. */
+  skew(address: string, ms: number): void {
+    this.node(address).clock.skew(ms);
+    this.fault('skew', { node: address, ms });
+  }
+
+  /** Sets a node's clock drift (1e-4 = 100 ppm fast). */
+  drift(address: string, rate: number): void {
+    this.node(address).clock.drift(rate);
+    this.fault('drift', { node: address, rate });
+  }
+
+  /** @internal */
+  _send<P>(sender: NetNode<P>, to: string, payload: P, options: SendOptions | undefined): number {
+    const size = options?.size ?? 0;
+    if (typeof size !== 'number' || !(size >= 0) || size === Infinity) {
+      throw invalidArgument('size', size, 'a finite number of bytes >= 0');
+    }
+    const counts = this.counts;
+    const id = this.nextId++;
+    counts.sent++;
+    const sim = this.sim;
+    const from = sender.address;
+    if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
+    if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
+    const dest = this.nodes.get(to);
+    if (dest === undefined) return this.drop(id, from, to, 'unknown-address');
+    if (this.isBlocked(from, to)) return this.drop(id, from, to, 'partition');
+    const link = this.link(from, to);
+    const config = link.own ?? this.defaults;
+    if (config.loss > 0 && link.rng.next() < config.loss) return this.drop(id, from, to, 'loss');
+    let departs = sim.now;
+    if (config.bandwidth !== Infinity) {
+      departs = Math.max(departs, link.busyUntil) + (size / config.bandwidth) * 1000;
+      link.busyUntil = departs;
+    }
+    const tag = this.nodeIds.get(to)!;
+    counts.inFlight++;
+    const at = departs + config.latency.sample(link.rng);
+    sim._push(
+      at,
+      NORMAL,
+      arrive,
+      new Envelope(id, from, to, payload, size, sim.now, false, this, dest),
+      EventKind.message,
+      tag,
+    );
+    if (config.duplicate > 0 && link.rng.next() < config.duplicate) {
+      counts.duplicated++;
+      counts.inFlight++;
+      const copyAt = departs + config.latency.sample(link.rng);
+      sim._push(
+        copyAt,
+        NORMAL,
+        arrive,
+        new Envelope(id, from, to, payload, size, sim.now, true, this, dest),
+        EventKind.message,
+        tag,
+      );
+    }
+    return id;
+  }
+
+  /** @internal A message reached the end of its link (or a paused node resumed). */
+  _arrive(envelope: Envelope<unknown>): void {
+    const counts = this.counts;
+    if (this.isBlocked(envelope.from, envelope.to)) {
+      counts.inFlight--;
+      this.drop(envelope.id, envelope.from, envelope.to, 'partition');
+      return;
+    }
+    const outcome = envelope._dest._deliver(envelope);
+    if (outcome === 'queued') return;
+    counts.inFlight--;
+    if (outcome === 'down') {
+      this.drop(envelope.id, envelope.from, envelope.to, 'receiver-down');
+      return;
+    }
+    counts.delivered++;
+    const sim = this.sim;
+    if (sim.tracing) {
+      sim.emit('@dsim.net.deliver', {
+        id: envelope.id,
+        from: envelope.from,
+        to: envelope.to,
+        latency: sim.now - envelope.sentAt,
+      });
+    }
+  }
+
+  private drop(id: number, from: string, to: string, reason: DropReason): number {
+    this.counts.dropped++;
+    this.counts.droppedBy[reason]++;
+    const sim = this.sim;
+    if (sim.tracing) sim.emit('@dsim.net.drop', { id, from, to, reason });
+    return id;
+  }
+
+  private link(from: string, to: string): LinkState {
+    const key = from + PAIR + to;
+    let link = this.links.get(key);
+    if (link === undefined) {
+      this.node(from);
+      this.node(to);
+      link = { own: null, rng: this.sim.rng(`${this.name}/link/${from}->${to}`), busyUntil: 0 };
+      this.links.set(key, link);
+    }
+    return link;
+  }
+
+  private idOf(address: string): number {
+    return this.nodeIds.get(address) ?? 0;
+  }
+
+  private group(spec: string | readonly string[], field: string): string[] {
+    const list = typeof spec === 'string' ? [spec] : [...spec];
+    if (list.length === 0)
+      throw invalidArgument(field, spec, 'a node address or a non-empty list of addresses');
+    for (const address of list) this.node(address);
+    return list;
+  }
+
+  private fault(fault: string, fields: Record<string, unknown>): void {
+    const sim = this.sim;
+    if (sim.tracing) sim.emit('@dsim.fault', { fault, ...fields });
+  }
+}
+
+function release(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 0) - 1;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
+function describeLink(options: LinkOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) {
+    out[k] = typeof v === 'object' && v !== null && 'describe' in v ? (v as Distribution).describe() : v;
+  }
+  return out;
+}

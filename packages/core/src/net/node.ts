@@ -1,0 +1,188 @@
+import { type Duration, toMs } from '../duration.js';
+import { DsimError, invalidArgument } from '../errors.js';
+import { NodeClock } from './clock.js';
+import type { Message, Network, SendOptions } from './network.js';
+
+/** Life state of a node: running, crashed, or stopped the world (GC-style pause). */
+export type NodeState = 'up' | 'down' | 'paused';
+
+/** A timer set with {@link NetNode.setTimer}. */
+export interface NodeTimer {
+  /** Stops the timer. Harmless after it fired. */
+  cancel(): void;
+}
+
+/** What restart hooks receive. */
+export interface RestartInfo {
+  /** True when the node restarted with its in-memory state (`restart({ keepState: true })`). */
+  readonly keptState: boolean;
+  /** 1 for the first restart, 2 for the second, ... */
+  readonly incarnation: number;
+}
+
+/**
+ * A node on a {@link Network}: an address, a message handler, a local clock, timers that belong to the
+ * node (they stall while it is paused and die with it when it crashes) and a capacity factor that
+ * faults can degrade. Created by `network.addNode(address)`.
+ *
+ * @example
+ * ```ts
+ * const a = net.addNode('a');
+ * const b = net.addNode('b');
+ * b.onMessage((m) => b.send(m.from, `pong ${m.payload}`));
+ * a.send('b', 'ping');
+ * ```
+ */
+export class NetNode<P = unknown> {
+  /** The node's clock: true time plus skew and drift. */
+  readonly clock: NodeClock;
+  private handler: ((message: Message<P>) => void) | null = null;
+  private _state: NodeState = 'up';
+  private _incarnation = 0;
+  private _capacity = 1;
+  private inbox: Message<P>[] = [];
+  private stalled: Array<() => void> = [];
+  private readonly crashHooks: Array<() => void> = [];
+  private readonly restartHooks: Array<(info: RestartInfo) => void> = [];
+  private readonly capacityHooks: Array<(factor: number) => void> = [];
+
+  constructor(
+    readonly network: Network,
+    readonly address: string,
+  ) {
+    const sim = network.sim;
+    this.clock = new NodeClock(() => sim.now);
+  }
+
+  /** `up`, `down` (crashed) or `paused`. */
+  get state(): NodeState {
+    return this._state;
+  }
+
+  /** True while running (not crashed, not paused). */
+  get isUp(): boolean {
+    return this._state === 'up';
+  }
+
+  /** Counts restarts; timers and deliveries of an older incarnation never run. */
+  get incarnation(): number {
+    return this._incarnation;
+  }
+
+  /** Capacity factor in (0, 1]: 1 is full capacity, 0.5 half. Components read it. @default 1 */
+  get capacity(): number {
+    return this._capacity;
+  }
+
+  /** Messages waiting for the node to resume from a pause. */
+  get queuedWhilePaused(): number {
+    return this.inbox.length;
+  }
+
+  /** Sets the message handler (one per node; a later call replaces it). */
+  onMessage(handler: (message: Message<P>) => void): this {
+    if (typeof handler !== 'function') throw invalidArgument('onMessage(handler)', handler, 'a function');
+    this.handler = handler;
+    return this;
+  }
+
+  /** Runs `hook` when the node crashes: drop in-memory state here. */
+  onCrash(hook: () => void): this {
+    this.crashHooks.push(hook);
+    return this;
+  }
+
+  /** Runs `hook` when the node restarts: rebuild state here (`info.keptState` says whether it survived). */
+  onRestart(hook: (info: RestartInfo) => void): this {
+    this.restartHooks.push(hook);
+    return this;
+  }
+
+  /** Runs `hook` when the capacity factor changes. */
+  onCapacityChange(hook: (factor: number) => void): this {
+    this.capacityHooks.push(hook);
+    return this;
+  }
+
+  /** Sends a message from this node. Returns its id. A crashed node's sends are dropped. */
+  send(to: string, payload: P, options?: SendOptions): number {
+    return this.network._send(this, to, payload, options);
+  }
+
+  /**
+   * Runs `fn` after `delay` of this node's local time (drift applies). The timer stalls while the node
+   * is paused (it runs on resume) and is discarded if the node crashes first.
+   */
+  setTimer(delay: Duration, fn: () => void): NodeTimer {
+    const local = toMs(delay, 'delay');
+    const incarnation = this._incarnation;
+    const fire = (): void => {
+      if (this._incarnation !== incarnation || this._state === 'down') return;
+      if (this._state === 'paused') this.stalled.push(fn);
+      else fn();
+    };
+    return this.network.sim.schedule(this.clock.toTrue(local), fire);
+  }
+
+  /** @internal Hands a message that reached this node to its handler (or queues it while paused). */
+  _deliver(message: Message<P>): 'delivered' | 'queued' | 'down' {
+    if (this._state === 'down') return 'down';
+    if (this._state === 'paused') {
+      this.inbox.push(message);
+      return 'queued';
+    }
+    this.handler?.(message);
+    return 'delivered';
+  }
+
+  /** @internal */
+  _crash(): void {
+    if (this._state === 'down') throw this.stateError('crash', 'it is already down');
+    this._state = 'down';
+    this._incarnation++;
+    this.inbox = [];
+    this.stalled = [];
+    for (const hook of this.crashHooks) hook();
+  }
+
+  /** @internal */
+  _restart(keepState: boolean): void {
+    if (this._state !== 'down') throw this.stateError('restart', `it is ${this._state}, not down`);
+    this._state = 'up';
+    const info: RestartInfo = { keptState: keepState, incarnation: this._incarnation };
+    for (const hook of this.restartHooks) hook(info);
+  }
+
+  /** @internal */
+  _pause(): void {
+    if (this._state !== 'up') throw this.stateError('pause', `it is ${this._state}`);
+    this._state = 'paused';
+  }
+
+  /** @internal Resumes; returns the messages that arrived meanwhile, for the network to deliver in order. */
+  _resume(): { inbox: Message<P>[]; stalled: Array<() => void> } {
+    if (this._state !== 'paused') throw this.stateError('resume', `it is ${this._state}, not paused`);
+    this._state = 'up';
+    const out = { inbox: this.inbox, stalled: this.stalled };
+    this.inbox = [];
+    this.stalled = [];
+    return out;
+  }
+
+  /** @internal */
+  _setCapacity(factor: number): void {
+    if (typeof factor !== 'number' || !(factor > 0 && factor <= 1)) {
+      throw invalidArgument('capacity factor', factor, 'a number in (0, 1]');
+    }
+    this._capacity = factor;
+    for (const hook of this.capacityHooks) hook(factor);
+  }
+
+  private stateError(verb: string, why: string): DsimError {
+    const sim = this.network.sim;
+    return new DsimError('INVALID_STATE', `cannot ${verb} node '${this.address}': ${why}`, {
+      simTime: sim.now,
+      seed: sim.seed,
+    });
+  }
+}
