@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { exponential, Resource, Simulation } from '@dsim/core';
+import { exponential, Network, Resource, Simulation } from '@dsim/core';
 import FastPriorityQueue from 'fastpriorityqueue';
 
 interface BenchLine {
@@ -21,7 +21,7 @@ interface BenchLine {
   ops: number;
   seconds: number;
   rate: number;
-  unit: 'events' | 'customers' | 'requests';
+  unit: 'events' | 'customers' | 'requests' | 'messages';
   peakRssMB?: number;
   [extra: string]: unknown;
 }
@@ -142,10 +142,53 @@ function heapCeiling(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void 
   };
 }
 
+/**
+ * `ping-pong`: two nodes bounce one message back and forth over a zero-latency link, 10^6 messages.
+ * `ping-pong-traced` is the same with a trace listener attached (it counts records: the cost measured is
+ * building and publishing them, not serialising them).
+ */
+function pingPong(traced: boolean): () => Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+  return () => {
+    const messages = 1_000_000;
+    const sim = new Simulation({ seed: 1 });
+    let records = 0;
+    if (traced) sim.inspect(() => records++);
+    const net = new Network(sim);
+    const a = net.addNode<number>('a');
+    const b = net.addNode<number>('b');
+    a.onMessage((m) => {
+      if (m.payload < messages) a.send('b', m.payload + 1);
+    });
+    b.onMessage((m) => {
+      if (m.payload < messages) b.send('a', m.payload + 1);
+    });
+    const line = {
+      workload: traced ? 'ping-pong-traced' : 'ping-pong',
+      engine: 'dsim',
+      ops: messages,
+      unit: 'messages' as const,
+      traceRecords: 0,
+    };
+    return {
+      ...line,
+      run: () => {
+        a.send('b', 1);
+        sim.run();
+        line.traceRecords = records;
+      },
+      get traceRecords() {
+        return line.traceRecords;
+      },
+    };
+  };
+}
+
 const workloads: Record<string, () => Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void }> = {
   timeouts,
   mm1,
   'heap-ceiling': heapCeiling,
+  'ping-pong': pingPong(false),
+  'ping-pong-traced': pingPong(true),
 };
 
 function measure(name: string): BenchLine {
