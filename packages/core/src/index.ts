@@ -68,6 +68,8 @@ export {
   ResourceRequest,
   type ResourceRequestStatus,
 } from './resource.js';
+export { type CallOptions, type Reply, RpcEndpoint, type RpcStats } from './rpc/endpoint.js';
+export type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './rpc/types.js';
 export {
   type RunOptions,
   type RunSummary,

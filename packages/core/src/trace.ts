@@ -59,6 +59,24 @@ export interface CoreTraceFields {
     to: string;
     reason: 'partition' | 'loss' | 'sender-down' | 'receiver-down' | 'unknown-address';
   };
+  '@dsim.rpc.start': {
+    id: number;
+    from: string;
+    to: string;
+    attempt: number;
+    deadline: number;
+    key: string | null;
+  };
+  '@dsim.rpc.end': {
+    id: number;
+    from: string;
+    to: string;
+    ok: boolean;
+    error: string | null;
+    latency: number;
+  };
+  /** A response reached its caller after the caller gave up: wasted work. */
+  '@dsim.rpc.late': { id: number; at: string };
   /** A fault verb was applied: `fault` names it (`partition`, `heal`, `crash`, `restart`, `pause`, `resume`, `link`, `link-restore`, `defaults`, `isolate`, `degrade`, `skew`, `drift`); the other fields describe it. */
   '@dsim.fault': { fault: string; [field: string]: unknown };
 }

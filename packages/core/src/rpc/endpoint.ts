@@ -1,0 +1,250 @@
+import { type Duration, toMs } from '../duration.js';
+import { DsimError, invalidArgument } from '../errors.js';
+import type { SimEvent } from '../events.js';
+import type { Message } from '../net/network.js';
+import type { NetNode, NodeTimer } from '../net/node.js';
+import type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './types.js';
+
+/** Options of a call. */
+export interface CallOptions {
+  /**
+   * How long the caller waits (caller's local time). The effective deadline is the earlier of
+   * now + timeout and `deadline` (or the parent's deadline).
+   * @default no timeout (wait for the deadline, or forever)
+   */
+  timeout?: Duration;
+  /** Absolute deadline (true time). @default Infinity */
+  deadline?: number;
+  /** The request being served that makes this call: its origin and deadline propagate. */
+  parent?: RpcRequest;
+  /** @default 1 */
+  attempt?: number;
+  key?: string;
+  /** Request size in bytes. @default 0 */
+  size?: number;
+}
+
+/** How a server answers one request. Exactly one of `ok` or `error` may be called. */
+export interface Reply<R> {
+  ok(value: R, options?: { size?: number }): void;
+  error(kind: Exclude<RpcErrorKind, 'timeout'>, message?: string): void;
+}
+
+/** Caller-side accounting. At every moment: sent = ok + failed + inFlight. */
+export interface RpcStats {
+  sent: number;
+  ok: number;
+  failed: number;
+  failedBy: Record<RpcErrorKind, number>;
+  inFlight: number;
+  /** Responses that arrived after the caller gave up: wasted work, never counted as success. */
+  late: number;
+}
+
+interface Pending {
+  request: RpcRequest;
+  event: SimEvent<RpcResponse<any>>;
+  timer: NodeTimer | null;
+}
+
+type Wire =
+  | { readonly rpc: 'req'; readonly request: RpcRequest }
+  | {
+      readonly rpc: 'res';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly value: unknown;
+      readonly error: RpcError | undefined;
+    };
+
+/**
+ * Request/response on top of a node's messages. One endpoint per node: it takes over the node's
+ * message handler (plain messages go to `onMessage`).
+ *
+ * A call resolves to an {@link RpcResponse}: ok with a value, or a typed error. The caller's timeout
+ * fires even when the server is partitioned away or crashed; a response that arrives after that is
+ * counted as `late` (wasted work), never as success. Deadlines propagate: pass `{ parent: request }` to
+ * downstream calls.
+ *
+ * @example
+ * ```ts
+ * const server = new RpcEndpoint(net.addNode('db'));
+ * server.serve((req, reply) => node.setTimer(5, () => reply.ok(`row ${req.key}`)));
+ * const client = new RpcEndpoint(net.addNode('app'));
+ * sim.process(function* () {
+ *   const res = yield* client.call('db', 'GET', { key: 'k1', timeout: '100ms' });
+ *   if (!res.ok) sim.log(res.error.kind);
+ * });
+ * ```
+ */
+export class RpcEndpoint<Req = unknown, Res = unknown> {
+  private handler: ((request: RpcRequest<Req>, reply: Reply<Res>) => void) | null = null;
+  private plain: ((message: Message<unknown>) => void) | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly counts: RpcStats = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    failedBy: { timeout: 0, rejected: 0, unavailable: 0, overloaded: 0, 'deadline-exceeded': 0, error: 0 },
+    inFlight: 0,
+    late: 0,
+  };
+
+  constructor(readonly node: NetNode<any>) {
+    node.onMessage((m) => this.receive(m as Message<unknown>));
+    node.onCrash(() => this.failAll('unavailable', `caller ${node.address} crashed`));
+  }
+
+  /** A copy of the caller-side accounting. */
+  get stats(): RpcStats {
+    return { ...this.counts, failedBy: { ...this.counts.failedBy } };
+  }
+
+  /** Serves requests: `handler(request, reply)` must eventually call `reply.ok()` or `reply.error()`. */
+  serve(handler: (request: RpcRequest<Req>, reply: Reply<Res>) => void): this {
+    if (typeof handler !== 'function') throw invalidArgument('serve(handler)', handler, 'a function');
+    this.handler = handler;
+    return this;
+  }
+
+  /** Handles messages that are not requests or responses. */
+  onMessage(handler: (message: Message<unknown>) => void): this {
+    this.plain = handler;
+    return this;
+  }
+
+  /** Sends a request to `to`; the event resolves with the response (never fails: errors are values). */
+  call<R = Res>(to: string, payload: unknown, options: CallOptions = {}): SimEvent<RpcResponse<R>> {
+    const node = this.node;
+    const sim = node.network.sim;
+    const now = sim.now;
+    const timeout = options.timeout === undefined ? Infinity : toMs(options.timeout, 'timeout');
+    const parent = options.parent;
+    let deadline = options.deadline ?? parent?.deadline ?? Infinity;
+    if (typeof deadline !== 'number' || Number.isNaN(deadline))
+      throw invalidArgument('deadline', deadline, 'an absolute time in ms');
+    const attempt = options.attempt ?? 1;
+    if (!Number.isInteger(attempt) || attempt < 1)
+      throw invalidArgument('attempt', attempt, 'an integer >= 1');
+    const timeoutTrue = node.clock.toTrue(timeout);
+    deadline = Math.min(deadline, now + timeoutTrue);
+    const request: RpcRequest = {
+      id: this.nextId++,
+      from: node.address,
+      to,
+      payload,
+      origin: parent?.origin ?? now,
+      deadline,
+      attempt,
+      key: options.key ?? parent?.key,
+      size: options.size ?? 0,
+      sentAt: now,
+    };
+    const event = sim.event<RpcResponse<R>>();
+    this.counts.sent++;
+    this.counts.inFlight++;
+    if (sim.tracing)
+      sim.emit('@dsim.rpc.start', {
+        id: request.id,
+        from: request.from,
+        to,
+        attempt,
+        deadline,
+        key: request.key ?? null,
+      });
+    const entry: Pending = { request, event, timer: null };
+    this.pending.set(request.id, entry);
+    if (deadline !== Infinity) {
+      // The caller's own timer: it fires whatever happens to the server or the network.
+      // setTimer takes the node's local time; this fires at the true-time deadline under the current drift.
+      entry.timer = node.setTimer((deadline - now) * (1 + node.clock.driftRate), () =>
+        this.settle(request.id, false, undefined, {
+          kind: 'timeout',
+          message: `no response within ${deadline - now} ms`,
+        }),
+      );
+    }
+    node.send(to, { rpc: 'req', request } satisfies Wire, { size: request.size });
+    return event;
+  }
+
+  private receive(message: Message<unknown>): void {
+    const wire = message.payload as Wire | null;
+    if (wire !== null && typeof wire === 'object' && 'rpc' in wire) {
+      if (wire.rpc === 'req') this.handle(wire.request as RpcRequest<Req>);
+      else this.settle(wire.id, wire.ok, wire.value, wire.error);
+      return;
+    }
+    this.plain?.(message);
+  }
+
+  private handle(request: RpcRequest<Req>): void {
+    const node = this.node;
+    const sim = node.network.sim;
+    let answered = false;
+    const send = (ok: boolean, value: unknown, error: RpcError | undefined, size: number): void => {
+      if (answered) {
+        throw new DsimError(
+          'INVALID_STATE',
+          `request ${request.id} from ${request.from} was already answered`,
+          {
+            simTime: sim.now,
+            seed: sim.seed,
+          },
+        );
+      }
+      answered = true;
+      node.send(request.from, { rpc: 'res', id: request.id, ok, value, error } satisfies Wire, { size });
+    };
+    const reply: Reply<Res> = {
+      ok: (value, options) => send(true, value, undefined, options?.size ?? 0),
+      error: (kind, message = kind) => send(false, undefined, { kind, message }, 0),
+    };
+    if (this.handler === null) {
+      reply.error('unavailable', `${node.address} serves no requests`);
+      return;
+    }
+    this.handler(request, reply);
+  }
+
+  private settle(id: number, ok: boolean, value: unknown, error: RpcError | undefined): void {
+    const entry = this.pending.get(id);
+    const sim = this.node.network.sim;
+    if (entry === undefined) {
+      // The caller already gave up (timeout) or crashed: the server's work was wasted.
+      this.counts.late++;
+      if (sim.tracing) sim.emit('@dsim.rpc.late', { id, at: this.node.address });
+      return;
+    }
+    this.pending.delete(id);
+    entry.timer?.cancel();
+    this.counts.inFlight--;
+    const latency = sim.now - entry.request.sentAt;
+    let response: RpcResponse<unknown>;
+    if (ok) {
+      this.counts.ok++;
+      response = { ok: true, value, latency, request: entry.request };
+    } else {
+      const err = error ?? { kind: 'error' as const, message: 'unknown error' };
+      this.counts.failed++;
+      this.counts.failedBy[err.kind]++;
+      response = { ok: false, error: err, latency, request: entry.request };
+    }
+    if (sim.tracing) {
+      sim.emit('@dsim.rpc.end', {
+        id,
+        from: entry.request.from,
+        to: entry.request.to,
+        ok,
+        error: ok ? null : (error?.kind ?? 'error'),
+        latency,
+      });
+    }
+    entry.event.succeed(response);
+  }
+
+  private failAll(kind: RpcErrorKind, message: string): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, false, undefined, { kind, message });
+  }
+}

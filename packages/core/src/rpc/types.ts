@@ -1,0 +1,46 @@
+/** Why a call failed. */
+export type RpcErrorKind =
+  /** The caller's timeout or deadline passed before a response arrived. */
+  | 'timeout'
+  /** The server refused the request (e.g. a rate limiter or a full queue). */
+  | 'rejected'
+  /** The server is down or unreachable, or the caller crashed while waiting. */
+  | 'unavailable'
+  /** The server is overloaded (load shedding). */
+  | 'overloaded'
+  /** The request's deadline had already passed when the server looked at it. */
+  | 'deadline-exceeded'
+  /** The handler failed. */
+  | 'error';
+
+/** The error half of a response. */
+export interface RpcError {
+  readonly kind: RpcErrorKind;
+  readonly message: string;
+}
+
+/** A request as the server sees it. */
+export interface RpcRequest<P = unknown> {
+  /** Unique per caller endpoint. */
+  readonly id: number;
+  readonly from: string;
+  readonly to: string;
+  readonly payload: P;
+  /** Time the top-level request started (propagated to downstream calls). */
+  readonly origin: number;
+  /** Absolute time after which the caller no longer waits (propagated downstream). */
+  readonly deadline: number;
+  /** 1 for the first try, 2 for the first retry, ... */
+  readonly attempt: number;
+  /** Optional key for hashing and caching. */
+  readonly key: string | undefined;
+  /** Bytes. */
+  readonly size: number;
+  /** Time the request was sent. */
+  readonly sentAt: number;
+}
+
+/** A response: ok with a value, or a typed error. `latency` is measured by the caller. */
+export type RpcResponse<R = unknown> =
+  | { readonly ok: true; readonly value: R; readonly latency: number; readonly request: RpcRequest }
+  | { readonly ok: false; readonly error: RpcError; readonly latency: number; readonly request: RpcRequest };

@@ -1,0 +1,181 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { exponential } from '../src/index.js';
+import { Network } from '../src/net/network.js';
+import { RpcEndpoint } from '../src/rpc/endpoint.js';
+import type { RpcRequest, RpcResponse } from '../src/rpc/types.js';
+import { Simulation } from '../src/simulation.js';
+import { thrown } from './support/thrown.js';
+
+function setup(serverDelay = 5, latency: number | ReturnType<typeof exponential> = 1, seed = 1) {
+  const sim = new Simulation({ seed });
+  const net = new Network(sim, { defaults: { latency } });
+  const serverNode = net.addNode('server');
+  const server = new RpcEndpoint<string, string>(serverNode).serve((req, reply) => {
+    serverNode.setTimer(serverDelay, () => reply.ok(`echo ${req.payload}`));
+  });
+  const client = new RpcEndpoint<string, string>(net.addNode('client'));
+  return { sim, net, server, client };
+}
+
+describe('request/response', () => {
+  it('returns the value with the latency measured by the caller (typed with yield*)', () => {
+    const { sim, client } = setup();
+    let res: RpcResponse<string> | undefined;
+    sim.process(function* () {
+      yield sim.timeout(10);
+      const r = yield* client.call<string>('server', 'hi', { key: 'k', size: 10 });
+      expectTypeOf(r).toEqualTypeOf<RpcResponse<string>>();
+      res = r;
+    });
+    sim.run();
+    expect(res).toMatchObject({ ok: true, value: 'echo hi', latency: 7 });
+    expect(res!.request).toMatchObject({
+      id: 1,
+      from: 'client',
+      to: 'server',
+      origin: 10,
+      attempt: 1,
+      key: 'k',
+      size: 10,
+      sentAt: 10,
+      deadline: Infinity,
+    });
+    expect(client.stats).toMatchObject({ sent: 1, ok: 1, failed: 0, inFlight: 0, late: 0 });
+  });
+
+  it('times out when the server is partitioned away, at exactly the timeout', () => {
+    const { sim, net, client } = setup();
+    net.partition('client', 'server');
+    const done: Array<[number, RpcResponse]> = [];
+    client.call('server', 'x', { timeout: 50 }).onProcessed((e) => done.push([sim.now, e.value!]));
+    sim.run();
+    expect(done).toHaveLength(1);
+    expect(done[0]![0]).toBe(50);
+    expect(done[0]![1]).toMatchObject({ ok: false, error: { kind: 'timeout' }, latency: 50 });
+    expect(client.stats.failedBy.timeout).toBe(1);
+  });
+
+  it('times out when the server crashed; a slow answer after the timeout is wasted work, not success', () => {
+    const slow = setup(100);
+    const results: boolean[] = [];
+    slow.client.call('server', 'x', { timeout: 20 }).onProcessed((e) => results.push(e.value!.ok));
+    slow.sim.run();
+    expect(results).toEqual([false]);
+    expect(slow.client.stats).toMatchObject({ sent: 1, ok: 0, failed: 1, late: 1, inFlight: 0 });
+
+    const crashed = setup();
+    crashed.net.crash('server');
+    crashed.client.call('server', 'x', { timeout: 20 }).onProcessed((e) => results.push(e.value!.ok));
+    crashed.sim.run();
+    expect(crashed.client.stats.failedBy.timeout).toBe(1);
+    expect(crashed.sim.now).toBe(20);
+  });
+
+  it('propagates origin and deadline to downstream calls', () => {
+    const sim = new Simulation();
+    const net = new Network(sim, { defaults: { latency: 1 } });
+    const seenByB: RpcRequest[] = [];
+    const a = new RpcEndpoint(net.addNode('a'));
+    const b = new RpcEndpoint(net.addNode('b')).serve((req, reply) => {
+      seenByB.push(req);
+      reply.ok('b');
+    });
+    a.serve((req, reply) => {
+      b.node.network.sim.schedule(3, () => {
+        a.call('b', 'inner', { parent: req }).onProcessed((e) => reply.ok(e.value!.ok ? 'a+b' : 'a'));
+      });
+    });
+    void b;
+    const client = new RpcEndpoint(net.addNode('c'));
+    sim.schedule(100, () => client.call('a', 'outer', { timeout: 50 }));
+    sim.run();
+    expect(seenByB).toHaveLength(1);
+    expect(seenByB[0]).toMatchObject({ origin: 100, deadline: 150, sentAt: 104 });
+  });
+
+  it('fails pending calls as unavailable when the caller crashes', () => {
+    const { sim, net, client } = setup(100);
+    const kinds: string[] = [];
+    client.call('server', 'x').onProcessed((e) => kinds.push(e.value!.ok ? 'ok' : e.value!.error.kind));
+    sim.schedule(10, () => net.crash('client'));
+    sim.run();
+    expect(kinds).toEqual(['unavailable']);
+    expect(client.stats).toMatchObject({ failed: 1, inFlight: 0, late: 0 });
+    // The server still did the work; its answer reached a dead node and was dropped by the network.
+    expect(net.stats.droppedBy['receiver-down']).toBe(1);
+  });
+
+  it('a node that serves nothing answers unavailable; answering twice is an error', () => {
+    const sim = new Simulation();
+    const net = new Network(sim);
+    const client = new RpcEndpoint(net.addNode('c'));
+    new RpcEndpoint(net.addNode('idle'));
+    const twice = new RpcEndpoint(net.addNode('twice')).serve((_req, reply) => {
+      reply.ok(1);
+      reply.ok(2);
+    });
+    void twice;
+    const kinds: string[] = [];
+    client.call('idle', 'x').onProcessed((e) => kinds.push(e.value!.ok ? 'ok' : e.value!.error.kind));
+    sim.run();
+    expect(kinds).toEqual(['unavailable']);
+    client.call('twice', 'x');
+    expect(thrown(() => sim.run()).message).toContain('already answered');
+  });
+
+  it('rejects bad call options, naming them', () => {
+    const { client } = setup();
+    expect(thrown(() => client.call('server', 'x', { timeout: -1 })).message).toContain('timeout');
+    expect(thrown(() => client.call('server', 'x', { attempt: 0 })).message).toContain('attempt');
+    expect(client.stats.sent).toBe(0);
+  });
+
+  it('nothing lost or counted twice: sent = ok + failed + in flight at every moment, across 20 seeds with faults', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const sim = new Simulation({ seed });
+      const net = new Network(sim, {
+        defaults: { latency: exponential({ mean: 3 }), loss: 0.02, duplicate: 0.02 },
+      });
+      const servers = ['s1', 's2', 's3'];
+      for (const s of servers) {
+        const node = net.addNode(s);
+        const rng = sim.rng(`test/${s}`);
+        new RpcEndpoint(node).serve((_req, reply) => node.setTimer(rng.next() * 20, () => reply.ok('v')));
+      }
+      const client = new RpcEndpoint(net.addNode('client'));
+      const rng = sim.rng('test/client');
+      for (let i = 0; i < 300; i++)
+        sim.schedule(rng.next() * 1000, () => client.call(rng.pick(servers), i, { timeout: 15 }));
+      for (let i = 0; i < 10; i++) {
+        sim.schedule(rng.next() * 1000, () => {
+          const s = rng.pick(servers);
+          if (net.node(s).state !== 'up') return;
+          if (rng.bool()) {
+            net.crash(s);
+            sim.schedule(rng.next() * 100, () => net.restart(s));
+          } else {
+            const h = net.partition('client', s);
+            sim.schedule(rng.next() * 100, () => h.heal());
+          }
+        });
+      }
+      let violations = 0;
+      for (let t = 0; t < 1200; t++) {
+        sim.scheduleAt(
+          t,
+          () => {
+            const s = client.stats;
+            if (s.sent !== s.ok + s.failed + s.inFlight) violations++;
+          },
+          { priority: 5 },
+        );
+      }
+      sim.run();
+      const s = client.stats;
+      expect(violations, `seed ${seed}`).toBe(0);
+      expect(s).toMatchObject({ sent: 300, inFlight: 0 });
+      expect(s.ok + s.failed).toBe(300);
+      expect(s.failedBy.timeout, `seed ${seed}`).toBeGreaterThan(0);
+    }
+  });
+});
