@@ -24,7 +24,14 @@ export {
 } from './errors.js';
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
 export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
-export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './ndjson.js';
+export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './export/ndjson.js';
+export {
+  PerfettoBuilder,
+  type PerfettoRecording,
+  type PerfettoTrace,
+  recordPerfetto,
+  type TraceEvent,
+} from './export/perfetto.js';
 export { NodeClock } from './net/clock.js';
 export { applyFault, type Fault, type ScheduledFault, scheduleFaults } from './net/faults.js';
 export { DEFAULT_LINK, type LinkOptions } from './net/link.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DsimError, isDsimError, type TraceRecord, toNdjsonLine } from '@dsim/core';
+import { DsimError, isDsimError, PerfettoBuilder, type TraceRecord, toNdjsonLine } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
@@ -27,6 +27,7 @@ Options for run:
   --variant NAME      run only this variant (repeatable)
   --json              print exactly one JSON document on stdout
   --events FILE       write the NDJSON event log to FILE
+  --trace FILE        write a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE
 
 Exit codes: 0 ok, 1 a scenario check failed, 2 usage or config error.`;
 
@@ -139,7 +140,17 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   const target = positionals[0]!;
   const reproduce = `dsim run ${target} --seed {seed}${(values.set ?? []).map((s) => ` --set ${s}`).join('')}${(values.variant ?? []).map((v) => ` --variant ${v}`).join('')}`;
   const events: string[] = [];
-  const inspect = values.events === undefined ? undefined : (r: TraceRecord) => events.push(toNdjsonLine(r));
+  const perfetto =
+    values.trace === undefined ? undefined : new PerfettoBuilder({ seed, scenario: scenario.name });
+  const listeners: Array<(r: TraceRecord) => void> = [];
+  if (values.events !== undefined) listeners.push((r) => events.push(toNdjsonLine(r)));
+  if (perfetto !== undefined) listeners.push((r) => perfetto.add(r));
+  const inspect =
+    listeners.length === 0
+      ? undefined
+      : (r: TraceRecord) => {
+          for (const listener of listeners) listener(r);
+        };
   const result = runScenario(scenario, {
     seed,
     params,
@@ -149,6 +160,7 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   });
   if (values.events !== undefined)
     writeFileAtomic(values.events, events.length === 0 ? '' : `${events.join('\n')}\n`);
+  if (perfetto !== undefined && values.trace !== undefined) writeFileAtomic(values.trace, perfetto.json());
   io.stdout(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
   const failed = result.checks.filter((c) => !c.pass);
   if (failed.length > 0) {
@@ -171,6 +183,7 @@ function parseRunArgs(args: readonly string[]) {
       variant: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       events: { type: 'string' },
+      trace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -83,6 +83,22 @@ describe('dsim CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('writes a Perfetto trace with --trace, tracks prefixed by variant', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsim-cli-'));
+    const trace = join(dir, 'trace.json');
+    const example = resolve(import.meta.dirname, '../../../examples/partition-demo/partition.scenario.ts');
+    const r = await cli('run', example, '--seed', '1', '--set', 'seconds=21', '--trace', trace, '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(trace, 'utf8'));
+    expect(doc.otherData).toEqual({ seed: '1', scenario: 'partition-demo' });
+    const spans = doc.traceEvents.filter((e: { ph: string }) => e.ph === 'b');
+    expect(spans.length).toBe(JSON.parse(r.stdout).metrics.requests);
+    expect(
+      doc.traceEvents.filter((e: { cat?: string }) => e.cat === 'fault').map((e: { name: string }) => e.name),
+    ).toEqual(['fault: partition', 'fault: heal']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
     const r = await cli('run', tiny, '--seed', '4', '--set', 'fail=true');
     expect(r.code).toBe(1);

@@ -1,5 +1,5 @@
-import type { Simulation } from './simulation.js';
-import type { TraceRecord } from './trace.js';
+import type { Simulation } from '../simulation.js';
+import type { TraceRecord } from '../trace.js';
 
 /**
  * One NDJSON line for a trace record: JSON with keys in the record's own order (`t`, `seq`, `type`,
