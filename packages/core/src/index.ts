@@ -24,6 +24,7 @@ export {
 } from './errors.js';
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
 export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
+export { csvField, METRICS_CSV_HEADER, metricsCsv } from './export/csv.js';
 export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './export/ndjson.js';
 export {
   PerfettoBuilder,
@@ -32,6 +33,28 @@ export {
   recordPerfetto,
   type TraceEvent,
 } from './export/perfetto.js';
+export { Counter } from './metrics/counter.js';
+export { Gauge } from './metrics/gauge.js';
+export type { MetricsClock } from './metrics/grid.js';
+export { Histogram } from './metrics/histogram.js';
+export { type Instrument, MetricsRegistry, type MetricsRegistryOptions } from './metrics/registry.js';
+export {
+  type SloFigures,
+  type SloOptions,
+  type SloReport,
+  SloTracker,
+  type SloWindow,
+} from './metrics/slo.js';
+export type {
+  GaugeSeries,
+  GaugeSnapshot,
+  HistogramSeries,
+  HistogramSnapshot,
+  MetricsSeries,
+  MetricsSnapshot,
+  NodeMetricsSnapshot,
+  NodeSeries,
+} from './metrics/snapshot.js';
 export { NodeClock } from './net/clock.js';
 export { applyFault, type Fault, type ScheduledFault, scheduleFaults } from './net/faults.js';
 export { DEFAULT_LINK, type LinkOptions } from './net/link.js';

@@ -11,6 +11,7 @@ import {
   type ScheduledHandle,
 } from './event-queue.js';
 import { type AnyOfResult, Condition, SimEvent, Timeout, type ValueOf } from './events.js';
+import { MetricsRegistry } from './metrics/registry.js';
 import { errorMessage, Process, type ProcessBody, type ProcessGenerator } from './process.js';
 import { deriveStream, type RandomStream } from './random/stream.js';
 import type { RunStopReason, TraceListener, TraceRecord } from './trace.js';
@@ -23,6 +24,11 @@ export interface SimulationOptions {
    * @default 1
    */
   seed?: number | string;
+  /**
+   * Width of the intervals of the metrics time series (`sim.metrics`).
+   * @default 1000 (1 s)
+   */
+  metricsInterval?: Duration;
 }
 
 /** Options for {@link Simulation.run}. */
@@ -102,6 +108,8 @@ export class Simulation {
   private readonly hash = new RollingDigest();
   private readonly listeners: TraceListener[] = [];
   private readonly streams = new Map<string, RandomStream>();
+  private registry: MetricsRegistry | null = null;
+  private readonly metricsInterval: Duration;
 
   constructor(options: SimulationOptions = {}) {
     const seed = options.seed === undefined ? 1 : options.seed;
@@ -109,6 +117,29 @@ export class Simulation {
       throw invalidArgument('seed', seed, 'a finite number or a non-empty string');
     }
     this.seed = String(seed);
+    this.metricsInterval = options.metricsInterval ?? 1000;
+    toMs(this.metricsInterval, 'metricsInterval');
+  }
+
+  /**
+   * The run's metrics registry: components record counters, gauges and latency histograms under their
+   * node id here, and results read its snapshot. Created on first use; recording never schedules events,
+   * so it never changes the run or its digest.
+   *
+   * @example
+   * ```ts
+   * sim.metrics.counter('db', 'queries').inc();
+   * sim.metrics.snapshot();
+   * ```
+   */
+  get metrics(): MetricsRegistry {
+    this.registry ??= new MetricsRegistry(this, { interval: this.metricsInterval });
+    return this.registry;
+  }
+
+  /** True once something used `sim.metrics`. */
+  get hasMetrics(): boolean {
+    return this.registry !== null;
   }
 
   /**

@@ -2,11 +2,19 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DsimError, isDsimError, PerfettoBuilder, type TraceRecord, toNdjsonLine } from '@dsim/core';
+import {
+  DsimError,
+  isDsimError,
+  METRICS_CSV_HEADER,
+  metricsCsv,
+  PerfettoBuilder,
+  type TraceRecord,
+  toNdjsonLine,
+} from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
-import { runScenario, type Scenario } from './scenario.js';
+import { runScenario, type Scenario, type ScenarioResult } from './scenario.js';
 import { wallClock } from './wall-clock.js';
 import { writeFileAtomic } from './write-file.js';
 
@@ -28,6 +36,7 @@ Options for run:
   --json              print exactly one JSON document on stdout
   --events FILE       write the NDJSON event log to FILE
   --trace FILE        write a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE
+  --metrics FILE      write the metrics time series as CSV to FILE
 
 Exit codes: 0 ok, 1 a scenario check failed, 2 usage or config error.`;
 
@@ -161,6 +170,7 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   if (values.events !== undefined)
     writeFileAtomic(values.events, events.length === 0 ? '' : `${events.join('\n')}\n`);
   if (perfetto !== undefined && values.trace !== undefined) writeFileAtomic(values.trace, perfetto.json());
+  if (values.metrics !== undefined) writeFileAtomic(values.metrics, resultCsv(result));
   io.stdout(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
   const failed = result.checks.filter((c) => !c.pass);
   if (failed.length > 0) {
@@ -184,6 +194,7 @@ function parseRunArgs(args: readonly string[]) {
       json: { type: 'boolean' },
       events: { type: 'string' },
       trace: { type: 'string' },
+      metrics: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -203,6 +214,14 @@ async function importUserModule(file: string): Promise<Record<string, unknown>> 
     tsxRegistered = true;
   }
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+}
+
+/** Every variant's series in one CSV (header once). */
+function resultCsv(result: ScenarioResult): string {
+  const parts = result.variants.length === 0 ? [{ name: '', series: result.series }] : result.variants;
+  let out = `${METRICS_CSV_HEADER}\n`;
+  for (const v of parts) if (v.series !== null) out += metricsCsv(v.series, v.name, false);
+  return out;
 }
 
 /** Finds a built-in scenario by name, or loads a .ts/.js file whose default export is a scenario. */

@@ -1,4 +1,12 @@
-import { DsimError, isDsimError, RollingDigest, Simulation, type TraceListener } from '@dsim/core';
+import {
+  DsimError,
+  isDsimError,
+  type MetricsSeries,
+  type NodeMetricsSnapshot,
+  RollingDigest,
+  Simulation,
+  type TraceListener,
+} from '@dsim/core';
 import { type ParamSchema, type ParamValues, resolveParams } from './params.js';
 import { RequestStats, type RunMetrics, round } from './request-stats.js';
 import { wallClock } from './wall-clock.js';
@@ -125,6 +133,10 @@ export interface VariantResult {
   events: number;
   digest: string;
   metrics: RunMetrics;
+  /** Per-node figures recorded in `sim.metrics` (empty when nothing recorded any). */
+  nodes: Record<string, NodeMetricsSnapshot>;
+  /** Per-interval time series of `sim.metrics`, or null when nothing recorded any. */
+  series: MetricsSeries | null;
   outcome: Outcome;
   checks: CheckResult[];
 }
@@ -140,6 +152,10 @@ export interface ScenarioResult {
   wallMs: number;
   digest: string;
   metrics: RunMetrics;
+  /** Per-node metrics of the first variant (see {@link VariantResult.nodes}). */
+  nodes: Record<string, NodeMetricsSnapshot>;
+  /** Time series of the first variant. */
+  series: MetricsSeries | null;
   outcome: Outcome;
   variants: VariantResult[];
   checks: CheckResult[];
@@ -209,6 +225,8 @@ export function runScenario<S extends ParamSchema>(
     wallMs: Math.round(wallClock.now() - started),
     digest,
     metrics: first.metrics,
+    nodes: first.nodes,
+    series: first.series,
     outcome: first.outcome,
     variants: selected[0] === null ? [] : results,
     checks,
@@ -240,6 +258,7 @@ function runOne<P>(
   };
   const outcome = scenario.run(ctx as ScenarioContext<any>);
   sim.emit('@dsim.run.end', { events: sim.eventCount });
+  const snapshot = sim.hasMetrics ? sim.metrics.snapshot() : null;
   return {
     name: variant ?? '',
     params: params as Record<string, unknown>,
@@ -247,6 +266,8 @@ function runOne<P>(
     events: sim.eventCount,
     digest: sim.digest(),
     metrics: requests.toJSON(),
+    nodes: snapshot?.nodes ?? {},
+    series: snapshot === null ? null : snapshot.series,
     outcome: roundOutcome(outcome ?? {}),
     checks,
   };

@@ -99,6 +99,26 @@ describe('dsim CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('puts per-node metrics and series in the result and writes them as CSV with --metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsim-cli-'));
+    const csv = join(dir, 'metrics.csv');
+    const example = resolve(import.meta.dirname, '../../../examples/partition-demo/partition.scenario.ts');
+    const r = await cli('run', example, '--seed', '1', '--set', 'seconds=21', '--metrics', csv, '--json');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const c1 = doc.nodes.c1.counters;
+    expect(c1['rpc.sent']).toBe(c1['rpc.ok'] + c1['rpc.failed']);
+    expect(doc.nodes.c1.counters['rpc.sent'] + doc.nodes.c2.counters['rpc.sent']).toBe(doc.metrics.requests);
+    expect(doc.series.points).toBe(22); // 21 s plus the partial interval up to the last response
+    const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('variant,t_ms,node,metric,field,value');
+    const sent = lines
+      .filter((l) => l.startsWith(',') && l.includes(',c1,rpc.sent,count,'))
+      .map((l) => Number(l.split(',').at(-1)));
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(c1['rpc.sent']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
     const r = await cli('run', tiny, '--seed', '4', '--set', 'fail=true');
     expect(r.code).toBe(1);

@@ -1,6 +1,9 @@
 import { type Duration, toMs } from '../duration.js';
 import { DsimError, invalidArgument } from '../errors.js';
 import type { SimEvent } from '../events.js';
+import type { Counter } from '../metrics/counter.js';
+import type { Gauge } from '../metrics/gauge.js';
+import type { Histogram } from '../metrics/histogram.js';
 import type { Message } from '../net/network.js';
 import type { NetNode, NodeTimer } from '../net/node.js';
 import type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './types.js';
@@ -91,7 +94,29 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     late: 0,
   };
 
+  private readonly meters: {
+    sent: Counter;
+    ok: Counter;
+    failed: Counter;
+    late: Counter;
+    inFlight: Gauge;
+    latency: Histogram;
+    served: Counter;
+  };
+
   constructor(readonly node: NetNode<any>) {
+    // Standard metrics under the node's address, recorded without extra code.
+    const metrics = node.network.sim.metrics;
+    const id = node.address;
+    this.meters = {
+      sent: metrics.counter(id, 'rpc.sent'),
+      ok: metrics.counter(id, 'rpc.ok'),
+      failed: metrics.counter(id, 'rpc.failed'),
+      late: metrics.counter(id, 'rpc.late'),
+      inFlight: metrics.gauge(id, 'rpc.inflight'),
+      latency: metrics.histogram(id, 'rpc.latency'),
+      served: metrics.counter(id, 'rpc.served'),
+    };
     node.onMessage((m) => this.receive(m as Message<unknown>));
     node.onCrash(() => this.failAll('unavailable', `caller ${node.address} crashed`));
   }
@@ -144,6 +169,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     const event = sim.event<RpcResponse<R>>();
     this.counts.sent++;
     this.counts.inFlight++;
+    this.meters.sent.inc();
+    this.meters.inFlight.add(1);
     if (sim.tracing)
       sim.emit('@dsim.rpc.start', {
         id: request.id,
@@ -201,6 +228,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
       ok: (value, options) => send(true, value, undefined, options?.size ?? 0),
       error: (kind, message = kind) => send(false, undefined, { kind, message }, 0),
     };
+    this.meters.served.inc();
     if (this.handler === null) {
       reply.error('unavailable', `${node.address} serves no requests`);
       return;
@@ -214,6 +242,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     if (entry === undefined) {
       // The caller already gave up (timeout) or crashed: the server's work was wasted.
       this.counts.late++;
+      this.meters.late.inc();
       if (sim.tracing) sim.emit('@dsim.rpc.late', { id, at: this.node.address });
       return;
     }
@@ -221,13 +250,17 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     entry.timer?.cancel();
     this.counts.inFlight--;
     const latency = sim.now - entry.request.sentAt;
+    this.meters.inFlight.add(-1);
+    this.meters.latency.record(latency);
     let response: RpcResponse<unknown>;
     if (ok) {
       this.counts.ok++;
+      this.meters.ok.inc();
       response = { ok: true, value, latency, request: entry.request };
     } else {
       const err = error ?? { kind: 'error' as const, message: 'unknown error' };
       this.counts.failed++;
+      this.meters.failed.inc();
       this.counts.failedBy[err.kind]++;
       response = { ok: false, error: err, latency, request: entry.request };
     }
