@@ -45,10 +45,22 @@ export function createBackoff(spec: BackoffSpec): Backoff {
   }
   switch (spec.kind) {
     case 'none':
-      return { spec, delay: (retry) => (checkRetry(retry), 0) };
+      return {
+        spec,
+        delay(retry) {
+          checkRetry(retry);
+          return 0;
+        },
+      };
     case 'fixed': {
       nonNegative('backoff.delayMs', spec.delayMs);
-      return { spec, delay: (retry) => (checkRetry(retry), spec.delayMs) };
+      return {
+        spec,
+        delay(retry) {
+          checkRetry(retry);
+          return spec.delayMs;
+        },
+      };
     }
     case 'exponential': {
       const { baseMs, capMs, jitter } = spec;
