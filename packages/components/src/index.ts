@@ -1,9 +1,34 @@
 /**
  * @dsim/components: component models built only on @dsim/core's public API. So far: retry backoff
  * policies with Brooker's jitter variants and Envoy's router backoff, and retry budgets (AWS SDK retry
- * quota, Envoy retry budget, Google SRE adaptive throttling).
+ * quota, Envoy retry budget, Google SRE adaptive throttling), and rate limiters (token bucket, leaky
+ * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA).
  */
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
+export { compareLimiters, type LimiterComparison } from './resilience/rate-limiters/compare.js';
+export { createRateLimiter, type RateLimiterSpec } from './resilience/rate-limiters/factory.js';
+export { FixedWindow, type FixedWindowOptions } from './resilience/rate-limiters/fixed-window.js';
+export { Gcra, type GcraOptions } from './resilience/rate-limiters/gcra.js';
+export {
+  LeakyBucketMeter,
+  type LeakyBucketMeterOptions,
+} from './resilience/rate-limiters/leaky-bucket-meter.js';
+export {
+  LeakyBucketQueue,
+  type LeakyBucketQueueOptions,
+} from './resilience/rate-limiters/leaky-bucket-queue.js';
+export { SlidingLog, type SlidingLogOptions } from './resilience/rate-limiters/sliding-log.js';
+export {
+  SlidingWindowCounter,
+  type SlidingWindowCounterOptions,
+} from './resilience/rate-limiters/sliding-window-counter.js';
+export { TokenBucket, type TokenBucketOptions } from './resilience/rate-limiters/token-bucket.js';
+export {
+  type Decision,
+  RATE_LIMITER_KINDS,
+  type RateLimiter,
+  type RateLimiterKind,
+} from './resilience/rate-limiters/types.js';
 export {
   AdaptiveThrottle,
   type AdaptiveThrottleOptions,

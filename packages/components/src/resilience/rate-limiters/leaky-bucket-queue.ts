@@ -1,0 +1,83 @@
+import { assertInteger, assertPositive } from '@dsim/core';
+import {
+  allowDecision,
+  checkAcquire,
+  checkOptions,
+  type Decision,
+  PERMIT_EPSILON,
+  type RateLimiter,
+  rejectDecision,
+} from './types.js';
+
+/** Options of {@link LeakyBucketQueue}. */
+export interface LeakyBucketQueueOptions {
+  /**
+   * Queue slots, in permits: every admitted request holds its slot until it has fully leaked out, the one
+   * being released included. An integer >= 1.
+   */
+  capacity: number;
+  /** Permits released per second, at a constant pace. A finite number > 0. */
+  leakPerSecond: number;
+}
+
+/**
+ * Leaky bucket as a queue (traffic shaping, nginx `limit_req` without `nodelay`, D.4): admitted requests
+ * queue FIFO and leave at the constant `leakPerSecond`, one every T = 1000 / leakPerSecond ms. A request
+ * that arrives with `level` permits still in the bucket (continuously draining) is admitted if
+ * `level + permits <= capacity`, with `delayMs = level · T`: the time until everything ahead of it has
+ * leaked. Otherwise the queue is full and it is rejected.
+ *
+ * Admission is exactly {@link LeakyBucketMeter}'s; only the delay differs. With capacity 5 and 1/s, six
+ * simultaneous requests give delays 0, 1, 2, 3, 4 s and the sixth is rejected, as Igor Sysoev describes
+ * nginx `rate=1r/s burst=5`.
+ *
+ * @example
+ * ```ts
+ * const q = new LeakyBucketQueue({ capacity: 5, leakPerSecond: 1 });
+ * q.tryAcquire(0); // { allowed: true, delayMs: 0 }
+ * q.tryAcquire(0); // { allowed: true, delayMs: 1000 }
+ * ```
+ */
+export class LeakyBucketQueue implements RateLimiter {
+  readonly kind = 'leaky-bucket-queue';
+  /** Queue slots, in permits, the request being released included. */
+  readonly capacity: number;
+  /** Permits released per second. */
+  readonly leakPerSecond: number;
+  private content = 0;
+  private last: number | undefined;
+
+  constructor(options: LeakyBucketQueueOptions) {
+    checkOptions('leakyBucketQueue', options, ['capacity', 'leakPerSecond']);
+    assertInteger('leakyBucketQueue.capacity', options.capacity, 1);
+    assertPositive('leakyBucketQueue.leakPerSecond', options.leakPerSecond);
+    this.capacity = options.capacity;
+    this.leakPerSecond = options.leakPerSecond;
+  }
+
+  /** Permits not yet leaked out, as of the last call (fractional while one is leaking). */
+  get level(): number {
+    return this.content;
+  }
+
+  /**
+   * Drains for the time since the last call, then queues the request if it fits, delayed until everything
+   * ahead of it has leaked. A rejection carries the time until it would fit; none when `permits > capacity`.
+   */
+  tryAcquire(now: number, permits = 1): Decision {
+    const previous = this.last;
+    this.last = checkAcquire(now, previous, permits);
+    if (previous !== undefined && now > previous) {
+      this.content -= ((now - previous) * this.leakPerSecond) / 1000;
+      // Snap float dust to empty so a drained bucket gives exactly delay 0.
+      if (this.content < PERMIT_EPSILON) this.content = 0;
+    }
+    if (this.content + permits <= this.capacity + PERMIT_EPSILON) {
+      const delayMs = (this.content * 1000) / this.leakPerSecond;
+      this.content = Math.min(this.capacity, this.content + permits);
+      return allowDecision(delayMs);
+    }
+    if (permits > this.capacity) return rejectDecision();
+    return rejectDecision(((this.content + permits - this.capacity) * 1000) / this.leakPerSecond);
+  }
+}
