@@ -2,9 +2,29 @@
  * @dsim/components: component models built only on @dsim/core's public API. So far: retry backoff
  * policies with Brooker's jitter variants and Envoy's router backoff, and retry budgets (AWS SDK retry
  * quota, Envoy retry budget, Google SRE adaptive throttling), and rate limiters (token bucket, leaky
- * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA).
+ * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA), a circuit
+ * breaker with resilience4j's semantics, and semaphore and thread-pool bulkheads.
  */
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
+export {
+  SemaphoreBulkhead,
+  type SemaphoreBulkheadConfig,
+  type SemaphoreBulkheadMetrics,
+  ThreadPoolBulkhead,
+  type ThreadPoolBulkheadConfig,
+  type ThreadPoolBulkheadMetrics,
+} from './resilience/bulkhead.js';
+export {
+  type BreakerClock,
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  type CircuitBreakerListener,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerState,
+  type CircuitBreakerStateChange,
+  type CircuitBreakerTotals,
+  type SlidingWindowType,
+} from './resilience/circuit-breaker.js';
 export { compareLimiters, type LimiterComparison } from './resilience/rate-limiters/compare.js';
 export { createRateLimiter, type RateLimiterSpec } from './resilience/rate-limiters/factory.js';
 export { FixedWindow, type FixedWindowOptions } from './resilience/rate-limiters/fixed-window.js';
