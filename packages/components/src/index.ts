@@ -58,3 +58,4 @@ export {
   RetryQuota,
   type RetryQuotaOptions,
 } from './resilience/retry-budget.js';
+export { type QueueDiscipline, Service, type ServiceOptions } from './service/service.js';
