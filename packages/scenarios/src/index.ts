@@ -2,7 +2,13 @@
  * @dsim/scenarios: define, run and compare scenarios; the built-in catalogue; the `dsim` CLI.
  */
 export { BatchMeans } from './batch-means.js';
-export { BROOKER_100_CLIENTS, backoffJitter, builtinScenarios, mmc } from './catalogue/index.js';
+export {
+  BROOKER_100_CLIENTS,
+  backoffJitter,
+  builtinScenarios,
+  mmc,
+  rateLimiting,
+} from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';
 export { formatResult } from './format.js';
 export {
