@@ -8,6 +8,7 @@ export {
   builtinScenarios,
   mmc,
   rateLimiting,
+  tailAtScale,
 } from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';
 export { formatResult } from './format.js';

@@ -2,14 +2,17 @@ import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
+import { tailAtScale } from './tail-at-scale.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
+export { tailAtScale } from './tail-at-scale.js';
 
 /** The built-in scenarios, by name, in the order `dsim list` prints them. */
 export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<string, Scenario<any>>([
   [mmc.name, mmc],
   [backoffJitter.name, backoffJitter],
   [rateLimiting.name, rateLimiting],
+  [tailAtScale.name, tailAtScale],
 ]);
