@@ -6,6 +6,7 @@ export {
   BROOKER_100_CLIENTS,
   backoffJitter,
   builtinScenarios,
+  bulkhead,
   mmc,
   rateLimiting,
   tailAtScale,

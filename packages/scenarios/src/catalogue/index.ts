@@ -1,10 +1,12 @@
 import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
+import { bulkhead } from './bulkhead.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { tailAtScale } from './tail-at-scale.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
+export { bulkhead } from './bulkhead.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { tailAtScale } from './tail-at-scale.js';
@@ -15,4 +17,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [backoffJitter.name, backoffJitter],
   [rateLimiting.name, rateLimiting],
   [tailAtScale.name, tailAtScale],
+  [bulkhead.name, bulkhead],
 ]);
