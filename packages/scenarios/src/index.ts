@@ -9,6 +9,7 @@ export {
   bulkhead,
   mmc,
   rateLimiting,
+  retryStorm,
   tailAtScale,
 } from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';

@@ -3,17 +3,20 @@ import { backoffJitter } from './backoff-jitter.js';
 import { bulkhead } from './bulkhead.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
+import { retryStorm } from './retry-storm.js';
 import { tailAtScale } from './tail-at-scale.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
+export { retryStorm } from './retry-storm.js';
 export { tailAtScale } from './tail-at-scale.js';
 
 /** The built-in scenarios, by name, in the order `dsim list` prints them. */
 export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<string, Scenario<any>>([
   [mmc.name, mmc],
+  [retryStorm.name, retryStorm],
   [backoffJitter.name, backoffJitter],
   [rateLimiting.name, rateLimiting],
   [tailAtScale.name, tailAtScale],

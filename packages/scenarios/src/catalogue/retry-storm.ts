@@ -1,0 +1,179 @@
+import { CircuitBreaker, createBackoff, Service } from '@dsim/components';
+import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
+import { param } from '../params.js';
+import { defineScenario, type VariantResult } from '../scenario.js';
+
+const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 'circuit-breaker'] as const;
+
+/**
+ * `retry-storm`: a metastable failure. A server runs at ρ = λ/μ = 0.7. A trigger (the server pauses
+ * for `outageMs` at t = 10 s; its queue is kept) builds a backlog; once queueing delay exceeds the
+ * client timeout every attempt times out, clients retry, and the offered load λ(1 + R) exceeds μ: the
+ * system stays down after the trigger is gone, unless something sheds the extra work.
+ *
+ * Variants: `naive` (immediate retries, the server serves requests whose caller already left),
+ * `backoff-jitter` (full-jitter exponential backoff between retries), `retry-budget` (retries only
+ * while a token bucket filled at 10% of new requests allows: the SRE book's per-client budget),
+ * `drop-expired` (the server skips queued requests whose deadline has passed), `circuit-breaker` (a
+ * resilience4j breaker in front of the calls fails fast while open).
+ */
+export const retryStorm = defineScenario({
+  name: 'retry-storm',
+  description: 'Metastable retry storm after a short outage, and which mitigations recover',
+  params: {
+    lambda: param.number({
+      default: 70,
+      min: 0,
+      exclusiveMin: true,
+      description: 'requests per second (Poisson)',
+    }),
+    mu: param.number({
+      default: 100,
+      min: 0,
+      exclusiveMin: true,
+      description: 'server capacity per second (exponential service)',
+    }),
+    retries: param.integer({ default: 3, min: 0, description: 'retries per request (R)' }),
+    timeoutMs: param.number({ default: 1000, min: 1, description: 'client timeout per attempt' }),
+    outageMs: param.number({
+      default: 2000,
+      min: 0,
+      description: 'how long the server stops serving from t = 10 s',
+    }),
+    seconds: param.number({ default: 60, min: 30, description: 'simulated seconds' }),
+    mitigation: param.enum(MITIGATIONS, {
+      default: 'naive',
+      description: 'mitigation (each variant sets it)',
+    }),
+  },
+  variants: MITIGATIONS.map((name) => ({ name, params: { mitigation: name } })),
+  run({ sim, params, requests }) {
+    const m = params.mitigation;
+    const net = new Network(sim);
+    new Service(net.addNode('server'), {
+      serviceTime: exponential({ mean: 1000 / params.mu }),
+      dropExpired: m === 'drop-expired',
+    });
+    const client = new RpcEndpoint(net.addNode('client'));
+    const breaker =
+      m === 'circuit-breaker'
+        ? new CircuitBreaker(sim, {
+            name: 'server',
+            slidingWindowSize: 50,
+            minimumNumberOfCalls: 20,
+            waitDurationInOpenStateMs: 2000,
+            permittedNumberOfCallsInHalfOpenState: 5,
+          })
+        : undefined;
+    const backoff = createBackoff({ kind: 'exponential', baseMs: 50, capMs: 5000, jitter: 'full' });
+    const backoffRng = sim.rng('client/backoff');
+    let budget = 10; // retry tokens: +0.1 per new request, -1 per retry, capped at 10
+    const trigger = 10_000;
+    if (params.outageMs > 0) {
+      scheduleFaults(net, [{ at: trigger, for: params.outageMs, fault: { kind: 'pause', node: 'server' } }]);
+    }
+    const seconds = Math.floor(params.seconds);
+    // Counts per second; retries and responses run on past the last arrival, so keep room after `seconds`
+    // rather than folding them into the last second.
+    const span = seconds + Math.ceil(((params.retries + 1) * params.timeoutMs) / 1000) + 5;
+    const okPerSecond = new Array<number>(span).fill(0);
+    const attemptsPerSecond = new Array<number>(span).fill(0);
+    const offeredPerSecond = new Array<number>(span).fill(0);
+    const bucket = (t: number): number => Math.min(span - 1, Math.floor(t / 1000));
+
+    const attempt = (started: number, n: number): void => {
+      if (breaker !== undefined && !breaker.tryAcquirePermission()) {
+        requests.finish(false, sim.now - started); // failed fast: no retry into an open breaker
+        return;
+      }
+      attemptsPerSecond[bucket(sim.now)]!++;
+      const sent = sim.now;
+      client.call('server', 'q', { timeout: params.timeoutMs, attempt: n }).onProcessed((e) => {
+        const res = e.value!;
+        if (res.ok) {
+          breaker?.onSuccess(sim.now - sent);
+          okPerSecond[bucket(sim.now)]!++;
+          requests.finish(true, sim.now - started);
+          return;
+        }
+        breaker?.onError(sim.now - sent);
+        const retry = n <= params.retries;
+        if (retry && m === 'retry-budget') {
+          if (budget < 1) return requests.finish(false, sim.now - started);
+          budget -= 1;
+        }
+        if (!retry) return requests.finish(false, sim.now - started);
+        if (m === 'backoff-jitter') sim.schedule(backoff.delay(n, backoffRng), () => attempt(started, n + 1));
+        else attempt(started, n + 1);
+      });
+    };
+
+    const gaps = exponential({ rate: params.lambda / 1000 });
+    const rng = sim.rng('client/arrivals');
+    sim.process(function* () {
+      while (sim.now < params.seconds * 1000) {
+        requests.start();
+        offeredPerSecond[bucket(sim.now)]!++;
+        budget = Math.min(10, budget + 0.1);
+        attempt(sim.now, 1);
+        yield sim.timeout(gaps.sample(rng));
+      }
+    });
+    sim.run();
+
+    const rate = (series: number[], from: number, to: number): number => {
+      const slice = series.slice(from, to);
+      return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
+    };
+    const end = Math.ceil((trigger + params.outageMs) / 1000);
+    const tail = Math.max(end + 1, seconds - 20);
+    const goodputAfter = rate(okPerSecond, tail, seconds);
+    const recovered = goodputAfter >= 0.9 * params.lambda;
+    // Recovery: the first second after the trigger from which every 5-second window serves at least 90%
+    // of the requests offered in it (comparing with the offered load, not with lambda, keeps the
+    // criterion free of the arrival process's own noise).
+    const served5 = (s: number): number =>
+      rate(okPerSecond, s, s + 5) / Math.max(1e-9, rate(offeredPerSecond, s, s + 5));
+    let recoveryMs: number | null = null;
+    for (let s = end; s + 5 <= seconds; s++) {
+      let holds = true;
+      for (let k = s; k + 5 <= seconds; k++) if (served5(k) < 0.9) holds = false;
+      if (holds) {
+        recoveryMs = Math.max(0, s * 1000 - (trigger + params.outageMs));
+        break;
+      }
+    }
+    return {
+      goodputBefore: rate(okPerSecond, 2, 10),
+      goodputDuring: rate(okPerSecond, 10, Math.max(11, end)),
+      goodputAfter,
+      amplification:
+        rate(attemptsPerSecond, tail, seconds) / Math.max(1e-9, rate(offeredPerSecond, tail, seconds)),
+      recovered,
+      recoveryMs,
+    };
+  },
+  compare(variants: readonly VariantResult[], params) {
+    const checks = [];
+    const naive = variants.find((v) => v.name === 'naive');
+    const stuck = params.lambda * (1 + params.retries) > params.mu;
+    if (naive !== undefined && stuck && params.outageMs >= 2000) {
+      checks.push({
+        name: 'naive stays down after the trigger ends (metastable)',
+        pass: naive.outcome.recovered === false,
+        detail: `goodput after ${naive.outcome.goodputAfter}/s, amplification ${naive.outcome.amplification}`,
+      });
+    }
+    for (const name of ['retry-budget', 'drop-expired', 'circuit-breaker']) {
+      const v = variants.find((x) => x.name === name);
+      if (v !== undefined) {
+        checks.push({
+          name: `${name} recovers`,
+          pass: v.outcome.recovered === true,
+          detail: `goodput after ${v.outcome.goodputAfter}/s (lambda ${params.lambda}), recovery ${v.outcome.recoveryMs} ms`,
+        });
+      }
+    }
+    return checks;
+  },
+});
