@@ -1,13 +1,6 @@
 import { assertInteger, assertPositive } from '@dsim/core';
-import {
-  allowDecision,
-  checkAcquire,
-  checkOptions,
-  type Decision,
-  PERMIT_EPSILON,
-  type RateLimiter,
-  rejectDecision,
-} from './types.js';
+import { LeakyBucketLevel } from './leaky-bucket.js';
+import { allowDecision, checkOptions, type Decision, type RateLimiter } from './types.js';
 
 /** Options of {@link LeakyBucketMeter}. */
 export interface LeakyBucketMeterOptions {
@@ -35,8 +28,7 @@ export class LeakyBucketMeter implements RateLimiter {
   readonly capacity: number;
   /** Permits drained per second. */
   readonly leakPerSecond: number;
-  private content = 0;
-  private last: number | undefined;
+  private readonly bucket: LeakyBucketLevel;
 
   constructor(options: LeakyBucketMeterOptions) {
     checkOptions('leakyBucketMeter', options, ['capacity', 'leakPerSecond']);
@@ -44,11 +36,12 @@ export class LeakyBucketMeter implements RateLimiter {
     assertPositive('leakyBucketMeter.leakPerSecond', options.leakPerSecond);
     this.capacity = options.capacity;
     this.leakPerSecond = options.leakPerSecond;
+    this.bucket = new LeakyBucketLevel(this.capacity, this.leakPerSecond);
   }
 
   /** Bucket level, in permits, as of the last call. */
   get level(): number {
-    return this.content;
+    return this.bucket.level;
   }
 
   /**
@@ -56,18 +49,7 @@ export class LeakyBucketMeter implements RateLimiter {
    * time until they would fit; none when `permits > capacity`.
    */
   tryAcquire(now: number, permits = 1): Decision {
-    const previous = this.last;
-    this.last = checkAcquire(now, previous, permits);
-    if (previous !== undefined && now > previous) {
-      this.content -= ((now - previous) * this.leakPerSecond) / 1000;
-      // Snap float dust to empty so a drained bucket gives exactly delay 0.
-      if (this.content < PERMIT_EPSILON) this.content = 0;
-    }
-    if (this.content + permits <= this.capacity + PERMIT_EPSILON) {
-      this.content = Math.min(this.capacity, this.content + permits);
-      return allowDecision();
-    }
-    if (permits > this.capacity) return rejectDecision();
-    return rejectDecision(((this.content + permits - this.capacity) * 1000) / this.leakPerSecond);
+    const poured = this.bucket.pour(now, permits);
+    return typeof poured === 'number' ? allowDecision() : poured;
   }
 }

@@ -1,13 +1,6 @@
 import { assertInteger, assertPositive } from '@dsim/core';
-import {
-  allowDecision,
-  checkAcquire,
-  checkOptions,
-  type Decision,
-  PERMIT_EPSILON,
-  type RateLimiter,
-  rejectDecision,
-} from './types.js';
+import { LeakyBucketLevel } from './leaky-bucket.js';
+import { allowDecision, checkOptions, type Decision, type RateLimiter } from './types.js';
 
 /** Options of {@link LeakyBucketQueue}. */
 export interface LeakyBucketQueueOptions {
@@ -44,8 +37,7 @@ export class LeakyBucketQueue implements RateLimiter {
   readonly capacity: number;
   /** Permits released per second. */
   readonly leakPerSecond: number;
-  private content = 0;
-  private last: number | undefined;
+  private readonly bucket: LeakyBucketLevel;
 
   constructor(options: LeakyBucketQueueOptions) {
     checkOptions('leakyBucketQueue', options, ['capacity', 'leakPerSecond']);
@@ -53,11 +45,12 @@ export class LeakyBucketQueue implements RateLimiter {
     assertPositive('leakyBucketQueue.leakPerSecond', options.leakPerSecond);
     this.capacity = options.capacity;
     this.leakPerSecond = options.leakPerSecond;
+    this.bucket = new LeakyBucketLevel(this.capacity, this.leakPerSecond);
   }
 
   /** Permits not yet leaked out, as of the last call (fractional while one is leaking). */
   get level(): number {
-    return this.content;
+    return this.bucket.level;
   }
 
   /**
@@ -65,19 +58,8 @@ export class LeakyBucketQueue implements RateLimiter {
    * ahead of it has leaked. A rejection carries the time until it would fit; none when `permits > capacity`.
    */
   tryAcquire(now: number, permits = 1): Decision {
-    const previous = this.last;
-    this.last = checkAcquire(now, previous, permits);
-    if (previous !== undefined && now > previous) {
-      this.content -= ((now - previous) * this.leakPerSecond) / 1000;
-      // Snap float dust to empty so a drained bucket gives exactly delay 0.
-      if (this.content < PERMIT_EPSILON) this.content = 0;
-    }
-    if (this.content + permits <= this.capacity + PERMIT_EPSILON) {
-      const delayMs = (this.content * 1000) / this.leakPerSecond;
-      this.content = Math.min(this.capacity, this.content + permits);
-      return allowDecision(delayMs);
-    }
-    if (permits > this.capacity) return rejectDecision();
-    return rejectDecision(((this.content + permits - this.capacity) * 1000) / this.leakPerSecond);
+    const poured = this.bucket.pour(now, permits);
+    // Delayed until everything ahead of it has leaked out.
+    return typeof poured === 'number' ? allowDecision((poured * 1000) / this.leakPerSecond) : poured;
   }
 }
