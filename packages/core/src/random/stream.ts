@@ -21,7 +21,7 @@ const TWO_POW_MINUS_53 = 1.1102230246251565e-16;
  * 10.4 ns for `alea.double()` and 31 ns for the default ARC4 generator; constructing a stream costs
  * about 3 to 4 us (alea 2 to 3 us, ARC4 8.7 us). `xor4096` was chosen as the fastest of the three at
  * 53 bits, with the strongest statistical record and a period long enough that thousands of streams
- * never overlap. `Math.random`, the clock and seedrandom's global mode are never used.
+ * never overlap. No unseeded source, wall clock or seedrandom global mode is involved.
  *
  * @example
  * ```ts

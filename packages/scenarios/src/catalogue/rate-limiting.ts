@@ -1,18 +1,16 @@
-import { compareLimiters, createRateLimiter, type RateLimiterSpec } from '@dsim/components';
+import {
+  compareLimiters,
+  createRateLimiter,
+  RATE_LIMITER_KINDS,
+  type RateLimiterKind,
+  type RateLimiterSpec,
+} from '@dsim/components';
 import { exponential } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario } from '../scenario.js';
 
-const KINDS = [
-  'token-bucket',
-  'leaky-bucket-meter',
-  'leaky-bucket-queue',
-  'fixed-window',
-  'sliding-log',
-  'sliding-window-counter',
-  'gcra',
-] as const;
-type Kind = (typeof KINDS)[number];
+const KINDS = RATE_LIMITER_KINDS;
+type Kind = RateLimiterKind;
 
 /** Every algorithm tuned to the same nominal rate and burst. */
 function spec(kind: Kind, rate: number, burst: number): RateLimiterSpec {
