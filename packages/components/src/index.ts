@@ -3,7 +3,8 @@
  * policies with Brooker's jitter variants and Envoy's router backoff, and retry budgets (AWS SDK retry
  * quota, Envoy retry budget, Google SRE adaptive throttling), and rate limiters (token bucket, leaky
  * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA), a circuit
- * breaker with resilience4j's semantics, and semaphore and thread-pool bulkheads.
+ * breaker with resilience4j's semantics, semaphore and thread-pool bulkheads, and services (workers, queue
+ * disciplines, load shedding, load-dependent latency, downstream calls through connection pools).
  */
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
@@ -58,4 +59,24 @@ export {
   RetryQuota,
   type RetryQuotaOptions,
 } from './resilience/retry-budget.js';
-export { type QueueDiscipline, Service, type ServiceOptions } from './service/service.js';
+export {
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type ConnectionPoolStats,
+  type PoolGrant,
+} from './service/connection-pool.js';
+export { Service } from './service/service.js';
+export type {
+  DownstreamCall,
+  DownstreamCaller,
+  DownstreamSpec,
+  QueueDiscipline,
+  ServiceOptions,
+  Shedding,
+} from './service/service-options.js';
+export {
+  type LoadSlowdownOptions,
+  loadSlowdown,
+  type ServiceLoad,
+  type Slowdown,
+} from './service/slowdown.js';

@@ -1,6 +1,7 @@
 import { DsimError, exponential, Network, RpcEndpoint, type RpcResponse, Simulation } from '@dsim/core';
 import { describe, expect, it } from 'vitest';
-import { Service, type ServiceOptions } from '../src/service/service.js';
+import { Service } from '../src/service/service.js';
+import type { ServiceOptions } from '../src/service/service-options.js';
 
 /** Poisson client (rate per ms) against one service over a zero-latency network; collects responses. */
 function run(options: ServiceOptions, lambdaPerMs: number, requests: number, seed = 1, timeout?: number) {
