@@ -267,6 +267,26 @@ describe('downstream calls', () => {
     expect(pool.stats).toEqual({ active: 0, pending: 0, acquired: 4, timeouts: 1, overflows: 0 });
   });
 
+  it('the deadline propagates downstream so a dependency can drop dead work; off, it serves it anyway', () => {
+    const wasted = (propagateDeadline: boolean): number => {
+      const sim = new Simulation({ seed: 1 });
+      const net = new Network(sim);
+      new Service(net.addNode('db'), { serviceTime: 40, dropExpired: true });
+      new Service(net.addNode('front'), {
+        serviceTime: 1,
+        concurrency: 10,
+        downstream: { calls: ['db'], propagateDeadline },
+      });
+      const client = new RpcEndpoint(net.addNode('client'));
+      for (let i = 0; i < 5; i++) client.call('front', i, { timeout: 100 });
+      sim.run();
+      return sim.metrics.counter('db', 'svc.completed').value;
+    };
+    // db serves one request per 40 ms; the callers give up at 100 ms, so only the first three are useful.
+    expect(wasted(true)).toBe(3);
+    expect(wasted(false)).toBe(5);
+  });
+
   it('rejects bad downstream specs, naming the field', () => {
     const make = (downstream: unknown) => () =>
       topology(() => ({ serviceTime: 1, downstream }) as ServiceOptions, {});

@@ -39,7 +39,7 @@ export interface DownstreamCaller {
   call(
     to: string,
     payload: unknown,
-    options: { parent: RpcRequest; timeout?: number },
+    options: { parent: RpcRequest; timeout?: number; deadline?: number },
   ): SimEvent<{ readonly ok: boolean; readonly error?: RpcError }>;
 }
 
@@ -75,6 +75,12 @@ export interface DownstreamSpec {
   readonly mode?: 'sequential' | 'parallel';
   /** Timeout of each call (the request's deadline still applies). @default none */
   readonly timeout?: Duration;
+  /**
+   * Pass the request's deadline on to the calls (gRPC-style deadline propagation), so that dependencies
+   * can drop work nobody waits for. When false each call has only its own timeout.
+   * @default true
+   */
+  readonly propagateDeadline?: boolean;
   /** Connection pool for the calls that name none. @default none (no limit) */
   readonly pool?: ConnectionPool;
   /**

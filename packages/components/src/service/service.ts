@@ -41,6 +41,7 @@ interface ResolvedCall {
 interface Downstream {
   calls: ResolvedCall[];
   parallel: boolean;
+  propagate: boolean;
   fallback: ((request: RpcRequest, error: RpcError) => unknown) | undefined;
   caller: DownstreamCaller;
 }
@@ -323,8 +324,9 @@ export class Service {
   private callOne(job: Job, call: ResolvedCall, spec: Downstream, done: (error?: RpcError) => void): void {
     const send = (): void => {
       const payload = call.hasPayload ? call.payload : job.request.payload;
-      const options =
-        call.timeout === undefined ? { parent: job.request } : { parent: job.request, timeout: call.timeout };
+      const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
+      if (call.timeout !== undefined) options.timeout = call.timeout;
+      if (!spec.propagate) options.deadline = Infinity;
       spec.caller.call(call.to, payload, options).onProcessed((e) => {
         call.pool?.release();
         const res = e.value!;
@@ -468,6 +470,9 @@ function resolveDownstream(
   if (mode !== 'sequential' && mode !== 'parallel')
     throw invalidArgument(`${field}.mode`, mode, '"sequential" or "parallel"');
   const timeout = spec.timeout === undefined ? undefined : toMs(spec.timeout, `${field}.timeout`);
+  const propagate = spec.propagateDeadline ?? true;
+  if (typeof propagate !== 'boolean')
+    throw invalidArgument(`${field}.propagateDeadline`, spec.propagateDeadline, 'a boolean');
   const onFailure = spec.onFailure ?? 'fail';
   if (onFailure !== 'fail' && onFailure !== 'fallback')
     throw invalidArgument(`${field}.onFailure`, onFailure, '"fail" or "fallback"');
@@ -495,6 +500,7 @@ function resolveDownstream(
   return {
     calls,
     parallel: mode === 'parallel',
+    propagate,
     fallback: onFailure === 'fallback' ? spec.fallback : undefined,
     caller,
   };
