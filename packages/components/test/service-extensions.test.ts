@@ -347,3 +347,66 @@ describe('ConnectionPool', () => {
     }
   });
 });
+
+describe('conservation', () => {
+  it('arrived = completed + failed + rejected + shed + expired + fallbacks + queued + busy, at all times, across seeds', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const sim = new Simulation({ seed });
+      const net = new Network(sim);
+      const pick = sim.rng('test/config');
+      new Service(net.addNode('db'), {
+        serviceTime: exponential({ mean: 2 + 4 * pick.next() }),
+        concurrency: 2,
+        errorRate: 0.1,
+      });
+      const pool = new ConnectionPool(sim, { size: 2, maxPending: 4, acquireTimeout: 5 });
+      const sheddings = [
+        undefined,
+        { kind: 'queue-length', max: 5 },
+        { kind: 'queue-delay', max: 8 },
+        { kind: 'codel' },
+      ] as const;
+      const front = new Service(net.addNode('front'), {
+        serviceTime: exponential({ mean: 1 }),
+        concurrency: 3,
+        queueCapacity: 20,
+        discipline: pick.next() < 0.5 ? 'fifo' : 'adaptive-lifo',
+        queueTimeout: 30,
+        dropExpired: true,
+        errorRate: 0.05,
+        ...(sheddings[seed % 4] === undefined ? {} : { shedding: sheddings[seed % 4]! }),
+        downstream: {
+          calls: ['db'],
+          timeout: 15,
+          pool,
+          ...(seed % 2 === 0 ? { onFailure: 'fallback' as const, fallback: () => 'stale' } : {}),
+        },
+      });
+      const client = new RpcEndpoint(net.addNode('client'));
+      const gaps = exponential({ rate: 1.5 });
+      const rng = sim.rng('test/arrivals');
+      let sent = 0;
+      const arrive = (): void => {
+        client.call('front', sent, { timeout: 40 });
+        if (++sent < 2000) sim.schedule(gaps.sample(rng), arrive);
+      };
+      arrive();
+      const c = (name: string) => sim.metrics.counter('front', name).value;
+      const check = (): void => {
+        const accounted =
+          c('svc.completed') +
+          c('svc.failed') +
+          c('svc.rejected') +
+          c('svc.shed') +
+          c('svc.expired') +
+          c('svc.fallbacks');
+        expect(c('svc.arrived')).toBe(accounted + front.queueLength + front.busy);
+      };
+      for (let t = 50; t < 1500; t += 97) sim.schedule(t, check);
+      sim.run();
+      check();
+      expect(c('svc.arrived')).toBe(2000);
+      expect(pool.stats.active + pool.stats.pending).toBe(0);
+    }
+  });
+});
