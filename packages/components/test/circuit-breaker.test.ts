@@ -341,6 +341,22 @@ describe('CircuitBreaker: listeners, traces and manual states', () => {
     ]);
   });
 
+  it('with a Simulation, records the state gauge (resilience4j order) and call counters', () => {
+    const sim = new Simulation({ seed: 1 });
+    const breaker = new CircuitBreaker(sim, { name: 'db', ...SMALL, waitDurationInOpenStateMs: 100 });
+    calls(breaker, 'SFSFSFSFSF'); // opens at the 10th call
+    call(breaker, 'S'); // not permitted
+    const m = sim.metrics;
+    expect(m.gauge('db', 'breaker.state').level).toBe(1);
+    expect(m.counter('db', 'breaker.successful').value).toBe(5);
+    expect(m.counter('db', 'breaker.failed').value).toBe(5);
+    expect(m.counter('db', 'breaker.not-permitted').value).toBe(1);
+    breaker.transitionToHalfOpenState();
+    expect(m.gauge('db', 'breaker.state').level).toBe(2);
+    breaker.onSuccess(5_000); // default slow threshold is 60 s: not slow
+    expect(m.counter('db', 'breaker.slow').value).toBe(0);
+  });
+
   it('a manual transition cancels the pending timed one', () => {
     const sim = new Simulation({ seed: 1 });
     const breaker = new CircuitBreaker(sim, {

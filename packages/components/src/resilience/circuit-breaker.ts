@@ -1,4 +1,11 @@
-import { assertNonNegative, invalidArgument, type ScheduledHandle, Simulation } from '@dsim/core';
+import {
+  assertNonNegative,
+  type Counter,
+  type Gauge,
+  invalidArgument,
+  type ScheduledHandle,
+  Simulation,
+} from '@dsim/core';
 
 /**
  * States of a {@link CircuitBreaker}, named as in resilience4j's `CircuitBreaker.State`.
@@ -22,6 +29,16 @@ export type CircuitBreakerState =
   | 'DISABLED'
   | 'FORCED_OPEN'
   | 'METRICS_ONLY';
+
+/** resilience4j's `State.getOrder()`: the value of the `breaker.state` gauge. */
+const STATE_ORDER: Record<CircuitBreakerState, number> = {
+  CLOSED: 0,
+  OPEN: 1,
+  HALF_OPEN: 2,
+  DISABLED: 3,
+  FORCED_OPEN: 4,
+  METRICS_ONLY: 5,
+};
 
 /**
  * How the CLOSED-state sliding window is measured: the last N calls (`'count'`, resilience4j
@@ -396,6 +413,9 @@ type ResolvedConfig = Required<CircuitBreakerConfig>;
  * record and listeners) happens exactly then. Both ways are deterministic.
  *
  * With a Simulation whose tracing is on, each transition emits `@dsim.breaker.state` `{ breaker, from, to }`.
+ * With a Simulation as clock it also records, under its name, the gauge `breaker.state` (resilience4j's state
+ * order: 0 CLOSED, 1 OPEN, 2 HALF_OPEN, 3 DISABLED, 4 FORCED_OPEN, 5 METRICS_ONLY) and the counters
+ * `breaker.successful`, `breaker.failed`, `breaker.slow` and `breaker.not-permitted`.
  *
  * Where reference D.1 is silent, this follows resilience4j's source as read by the author (not re-verified):
  * the lazy OPEN exit needs `now > openedAt + wait` (strict); a slow call is strictly longer than the
@@ -431,6 +451,13 @@ export class CircuitBreaker {
   private slow = 0;
   private rejected = 0;
   private transitions = 0;
+  private readonly meters: {
+    state: Gauge;
+    successful: Counter;
+    failed: Counter;
+    slow: Counter;
+    notPermitted: Counter;
+  } | null;
 
   /**
    * @param clock - a {@link Simulation} (enables scheduled timed transitions and tracing) or any `{ now }`
@@ -450,6 +477,18 @@ export class CircuitBreaker {
     this.failureThreshold = Math.fround(this.config.failureRateThreshold);
     this.slowThreshold = Math.fround(this.config.slowCallRateThreshold);
     this.current = this.closedRecord();
+    const m = this.sim?.metrics;
+    const id = this.config.name;
+    this.meters =
+      m === undefined
+        ? null
+        : {
+            state: m.gauge(id, 'breaker.state'),
+            successful: m.counter(id, 'breaker.successful'),
+            failed: m.counter(id, 'breaker.failed'),
+            slow: m.counter(id, 'breaker.slow'),
+            notPermitted: m.counter(id, 'breaker.not-permitted'),
+          };
   }
 
   /** The breaker's name. */
@@ -685,9 +724,15 @@ export class CircuitBreaker {
 
   private record(outcome: Outcome): void {
     this.sync();
-    if (outcome === ERROR || outcome === SLOW_ERROR) this.failures++;
+    const failed = outcome === ERROR || outcome === SLOW_ERROR;
+    const slow = outcome === SLOW_SUCCESS || outcome === SLOW_ERROR;
+    if (failed) this.failures++;
     else this.successes++;
-    if (outcome === SLOW_SUCCESS || outcome === SLOW_ERROR) this.slow++;
+    if (slow) this.slow++;
+    if (this.meters !== null) {
+      (failed ? this.meters.failed : this.meters.successful).inc();
+      if (slow) this.meters.slow.inc();
+    }
     const s = this.current;
     if (s.kind === 'DISABLED') return;
     const agg = s.metrics.window.record(outcome);
@@ -702,6 +747,7 @@ export class CircuitBreaker {
   private notPermitted(s: StateRecord): false {
     s.metrics.notPermitted++;
     this.rejected++;
+    this.meters?.notPermitted.inc();
     return false;
   }
 
@@ -789,6 +835,7 @@ export class CircuitBreaker {
     this.current.timer?.cancel();
     this.current = record;
     this.transitions++;
+    this.meters?.state.set(STATE_ORDER[record.kind]);
     const sim = this.sim;
     if (sim?.tracing) sim.emit('@dsim.breaker.state', { breaker: this.config.name, from, to: record.kind });
     if (this.listeners.length === 0) return;
