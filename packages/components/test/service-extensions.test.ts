@@ -1,6 +1,8 @@
 import { constant, exponential, Network, RpcEndpoint, type RpcResponse, Simulation } from '@dsim/core';
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../../core/test/support/thrown.js';
+import { LeakyBucketQueue } from '../src/resilience/rate-limiters/leaky-bucket-queue.js';
+import { TokenBucket } from '../src/resilience/rate-limiters/token-bucket.js';
 import { ConnectionPool } from '../src/service/connection-pool.js';
 import { Service } from '../src/service/service.js';
 import type { ServiceOptions } from '../src/service/service-options.js';
@@ -147,6 +149,52 @@ describe('load shedding', () => {
     expect(
       thrown(() => poisson({ serviceTime: 1, shedding: { kind: 'red' } as never }, 1, 1)).message,
     ).toContain('kind');
+  });
+});
+
+describe('rate limiting at admission', () => {
+  it('a token bucket admits the burst plus the refill, answers the rest rejected (429), counted as throttled', () => {
+    const sim = new Simulation();
+    const net = new Network(sim);
+    new Service(net.addNode('svc'), {
+      serviceTime: 1,
+      concurrency: 100,
+      rateLimit: new TokenBucket({ capacity: 5, refillPerSecond: 10 }),
+    });
+    const client = new RpcEndpoint(net.addNode('c'));
+    const outcome: string[] = [];
+    // 20 requests at t = 0, then 20 at t = 1 s: 5 (burst) + 10 (one second of refill, capped at 5) admitted.
+    const burst = () => {
+      for (let i = 0; i < 20; i++)
+        client.call('svc', i).onProcessed((e) => outcome.push(e.value!.ok ? 'ok' : e.value!.error.kind));
+    };
+    burst();
+    sim.schedule(1000, burst);
+    sim.run();
+    expect(outcome.filter((o) => o === 'ok').length).toBe(10);
+    expect(outcome.filter((o) => o === 'rejected').length).toBe(30);
+    expect(sim.metrics.counter('svc', 'svc.throttled').value).toBe(30);
+  });
+
+  it('a leaky bucket queue shapes a burst into evenly spaced admissions', () => {
+    const sim = new Simulation();
+    const net = new Network(sim);
+    new Service(net.addNode('svc'), {
+      serviceTime: 0,
+      concurrency: 10,
+      rateLimit: new LeakyBucketQueue({ capacity: 10, leakPerSecond: 100 }),
+    });
+    const client = new RpcEndpoint(net.addNode('c'));
+    const done: number[] = [];
+    for (let i = 0; i < 4; i++) client.call('svc', i).onProcessed(() => done.push(sim.now));
+    sim.run();
+    expect(done).toEqual([0, 10, 20, 30]);
+  });
+
+  it('rejects a rateLimit that is not a limiter', () => {
+    expect(thrown(() => poisson({ serviceTime: 1, rateLimit: {} as never }, 1, 1)).message).toContain(
+      'rateLimit',
+    );
   });
 });
 
@@ -373,6 +421,7 @@ describe('conservation', () => {
         discipline: pick.next() < 0.5 ? 'fifo' : 'adaptive-lifo',
         queueTimeout: 30,
         dropExpired: true,
+        ...(seed % 3 === 0 ? { rateLimit: new TokenBucket({ capacity: 20, refillPerSecond: 1200 }) } : {}),
         errorRate: 0.05,
         ...(sheddings[seed % 4] === undefined ? {} : { shedding: sheddings[seed % 4]! }),
         downstream: {
@@ -397,6 +446,7 @@ describe('conservation', () => {
           c('svc.completed') +
           c('svc.failed') +
           c('svc.rejected') +
+          c('svc.throttled') +
           c('svc.shed') +
           c('svc.expired') +
           c('svc.fallbacks');

@@ -1,4 +1,5 @@
 import type { Distribution, Duration, RpcEndpoint, RpcError, RpcRequest, SimEvent } from '@dsim/core';
+import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import type { ConnectionPool } from './connection-pool.js';
 import type { Slowdown } from './slowdown.js';
 
@@ -140,6 +141,13 @@ export interface ServiceOptions {
    * @default false
    */
   dropExpired?: boolean;
+  /**
+   * Admission control in front of the queue: a request the limiter refuses is answered `rejected` (HTTP
+   * 429) and counted as `svc.throttled`; a shaping limiter's delay (leaky bucket as a queue) holds the
+   * request before it joins the queue.
+   * @default none
+   */
+  rateLimit?: RateLimiter;
   /** Load shedding. @default none */
   shedding?: Shedding;
   /**

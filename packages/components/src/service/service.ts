@@ -11,6 +11,7 @@ import {
   type RpcRequest,
   toMs,
 } from '@dsim/core';
+import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import type { ConnectionPool, PoolGrant } from './connection-pool.js';
 import type {
   DownstreamCall,
@@ -58,9 +59,9 @@ const DISCIPLINES: readonly QueueDiscipline[] = ['fifo', 'lifo', 'priority', 'ad
  * waits), then its own computation (`serviceTime` × `slowdown(load)` / capacity), then the reply.
  *
  * It records under the node's address: counters `svc.arrived`, `svc.completed`, `svc.failed`,
- * `svc.rejected`, `svc.shed`, `svc.expired`, `svc.fallbacks`; gauges `svc.queue` and `svc.busy`;
+ * `svc.rejected`, `svc.throttled`, `svc.shed`, `svc.expired`, `svc.fallbacks`; gauges `svc.queue` and `svc.busy`;
  * histogram `svc.latency` (queueing plus service time at the server). With tracing on it emits
- * `@dsim.svc.reject`, `@dsim.svc.shed` and `@dsim.svc.expire` records.
+ * `@dsim.svc.reject`, `@dsim.svc.throttle`, `@dsim.svc.shed` and `@dsim.svc.expire` records.
  *
  * @example
  * ```ts
@@ -90,6 +91,7 @@ export class Service {
   private readonly codelTarget: number;
   private readonly codelInterval: number;
   private readonly slowdown: Slowdown | undefined;
+  private readonly rateLimit: RateLimiter | undefined;
   private readonly load = { busy: 0, queue: 0, concurrency: 0, inFlight: 0, utilization: 0 };
   private readonly downstream: Downstream | undefined;
   private readonly errorRate: number;
@@ -150,6 +152,13 @@ export class Service {
         'a function (load) => multiplier, e.g. loadSlowdown({...})',
       );
     this.slowdown = options.slowdown;
+    if (options.rateLimit !== undefined && typeof options.rateLimit?.tryAcquire !== 'function')
+      throw invalidArgument(
+        `${where}: rateLimit`,
+        options.rateLimit,
+        'a rate limiter, e.g. createRateLimiter({...})',
+      );
+    this.rateLimit = options.rateLimit;
     this.load.concurrency = this.concurrency;
     this.errorRate = options.errorRate ?? 0;
     if (typeof this.errorRate !== 'number' || !(this.errorRate >= 0 && this.errorRate <= 1)) {
@@ -167,6 +176,7 @@ export class Service {
       rejected: m.counter(id, 'svc.rejected'),
       shed: m.counter(id, 'svc.shed'),
       expired: m.counter(id, 'svc.expired'),
+      throttled: m.counter(id, 'svc.throttled'),
       fallbacks: m.counter(id, 'svc.fallbacks'),
       queue: m.gauge(id, 'svc.queue'),
       busy: m.gauge(id, 'svc.busy'),
@@ -196,6 +206,27 @@ export class Service {
 
   private arrive(request: RpcRequest, reply: Reply<unknown>): void {
     this.meters.arrived.inc();
+    if (this.rateLimit !== undefined) {
+      const decision = this.rateLimit.tryAcquire(this.node.network.sim.now);
+      if (!decision.allowed) {
+        this.meters.throttled.inc();
+        this.trace('@dsim.svc.throttle', request, this.rateLimit.kind);
+        const after = decision.retryAfterMs === undefined ? '' : `, retry after ${decision.retryAfterMs} ms`;
+        reply.error('rejected', `${this.node.address}: rate limited (${this.rateLimit.kind}${after})`);
+        return;
+      }
+      if (decision.delayMs > 0) {
+        const incarnation = this.node.incarnation;
+        this.node.setTimer(decision.delayMs, () => {
+          if (this.node.incarnation === incarnation) this.admit(request, reply);
+        });
+        return;
+      }
+    }
+    this.admit(request, reply);
+  }
+
+  private admit(request: RpcRequest, reply: Reply<unknown>): void {
     const now = this.node.network.sim.now;
     const job: Job = { request, reply, enqueuedAt: now, seq: this.seq++, priority: 0 };
     if (this.busyWorkers < this.concurrency) {
