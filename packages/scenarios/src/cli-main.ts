@@ -9,6 +9,7 @@ import {
   metricsCsv,
   PerfettoBuilder,
   type TraceRecord,
+  toMs,
   toNdjsonLine,
 } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
@@ -33,6 +34,7 @@ Options for run:
   --seed S            root seed (number or string); chosen at random and printed when omitted
   --set key=value     set a scenario parameter (repeatable); see 'dsim run NAME --help'
   --variant NAME      run only this variant (repeatable)
+  --duration D        simulated duration, e.g. 10m (scenarios with a 'duration' or 'seconds' parameter)
   --json              print exactly one JSON document on stdout
   --events FILE       write the NDJSON event log to FILE
   --trace FILE        write a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE
@@ -144,10 +146,11 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   if (values.seed !== undefined && values.seed.trim() === '')
     throw new UsageError('--seed must not be empty');
   const params = parseAssignments(values.set ?? [], scenario.params, scenario.name);
+  if (values.duration !== undefined) Object.assign(params, durationParam(values.duration, scenario));
   const seed = values.seed ?? wallClock.freshSeed();
   if (values.seed === undefined) io.stderr(`dsim: no --seed given; using seed ${seed}\n`);
   const target = positionals[0]!;
-  const reproduce = `dsim run ${target} --seed {seed}${(values.set ?? []).map((s) => ` --set ${s}`).join('')}${(values.variant ?? []).map((v) => ` --variant ${v}`).join('')}`;
+  const reproduce = `dsim run ${target} --seed {seed}${(values.set ?? []).map((s) => ` --set ${s}`).join('')}${values.duration === undefined ? '' : ` --duration ${values.duration}`}${(values.variant ?? []).map((v) => ` --variant ${v}`).join('')}`;
   const events: string[] = [];
   const perfetto =
     values.trace === undefined ? undefined : new PerfettoBuilder({ seed, scenario: scenario.name });
@@ -182,6 +185,28 @@ async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+/**
+ * `--duration D` sets the scenario's `duration` parameter (a duration) or its `seconds` parameter (a
+ * number of simulated seconds); a scenario with neither is sized some other way, which the error names.
+ */
+function durationParam(flag: string, scenario: Scenario<any>): Record<string, unknown> {
+  const schema = scenario.params;
+  if (schema.duration !== undefined)
+    return { duration: schema.duration.parse(flag, 'duration (from --duration)') };
+  if (schema.seconds !== undefined) {
+    let ms: number;
+    try {
+      ms = toMs(flag, '--duration');
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    return { seconds: schema.seconds.parse(String(ms / 1000), 'seconds (from --duration)') };
+  }
+  throw new UsageError(
+    `--duration: scenario ${scenario.name} has no 'duration' or 'seconds' parameter; its parameters are ${Object.keys(schema).join(', ')} (set them with --set)`,
+  );
+}
+
 function parseRunArgs(args: readonly string[]) {
   return parseArgs({
     args: [...args],
@@ -191,6 +216,7 @@ function parseRunArgs(args: readonly string[]) {
       seed: { type: 'string' },
       set: { type: 'string', multiple: true },
       variant: { type: 'string', multiple: true },
+      duration: { type: 'string' },
       json: { type: 'boolean' },
       events: { type: 'string' },
       trace: { type: 'string' },

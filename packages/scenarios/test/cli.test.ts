@@ -141,11 +141,38 @@ describe('dsim CLI', () => {
     [['run', 'mmc', '--variant', 'x'], 'has no variants'],
     [['frobnicate'], 'unknown command "frobnicate"'],
     [['list', 'x'], "'list' takes no arguments"],
+    [
+      ['run', 'mmc', '--duration', '10m'],
+      "--duration: scenario mmc has no 'duration' or 'seconds' parameter",
+    ],
+    [['run', 'retry-storm', '--duration', 'long'], '--duration'],
+    [
+      ['run', 'retry-storm', '--duration', '5s'],
+      'parameter seconds (from --duration) must be a finite number >= 30, got 5',
+    ],
   ])('exits 2 on usage or config error: %j', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stdout).toBe('');
+  });
+
+  it('--duration sets the simulated seconds of a time-bounded scenario and is kept in the reproduce line', async () => {
+    const r = await cli(
+      'run',
+      'retry-storm',
+      '--seed',
+      '2',
+      '--duration',
+      '45s',
+      '--variant',
+      'drop-expired',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.params.seconds).toBe(45);
+    expect(result.reproduce).toBe('dsim run retry-storm --seed 2 --duration 45s --variant drop-expired');
   });
 
   it('exits 2 when a file does not export a scenario', async () => {
