@@ -4,7 +4,8 @@
  * quota, Envoy retry budget, Google SRE adaptive throttling), and rate limiters (token bucket, leaky
  * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA), a circuit
  * breaker with resilience4j's semantics, semaphore and thread-pool bulkheads, and services (workers, queue
- * disciplines, load shedding, load-dependent latency, downstream calls through connection pools).
+ * disciplines, load shedding, load-dependent latency, downstream calls through connection pools), and
+ * workload generators (open- and closed-loop arrivals, key generators, request mixes).
  */
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
@@ -80,3 +81,33 @@ export {
   type ServiceLoad,
   type Slowdown,
 } from './service/slowdown.js';
+export {
+  ARRIVAL_KINDS,
+  type ArrivalKind,
+  type ArrivalProcess,
+  type ArrivalSpec,
+  type ArrivalStep,
+  type BurstArrivalSpec,
+  type ConstantArrivalSpec,
+  createArrivals,
+  isArrivalProcess,
+  type PoissonArrivalSpec,
+  type RampArrivalSpec,
+  type ReplayArrivalSpec,
+  type SinusoidalArrivalSpec,
+  type StepArrivalSpec,
+} from './workload/arrivals.js';
+export { type ClosedLoopHandle, type ClosedLoopOptions, closedLoop } from './workload/closed-loop.js';
+export {
+  createKeys,
+  createMix,
+  type HotSpotKeySpec,
+  KEYS_MAX_COUNT,
+  type KeyGenerator,
+  type KeySpec,
+  type Mix,
+  type MixEntry,
+  type UniformKeySpec,
+  type ZipfKeySpec,
+} from './workload/keys.js';
+export { type OpenLoopHandle, type OpenLoopOptions, openLoop } from './workload/open-loop.js';
