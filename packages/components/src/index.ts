@@ -5,8 +5,27 @@
  * bucket as a meter and as a queue, fixed window, sliding log, sliding window counter, GCRA), a circuit
  * breaker with resilience4j's semantics, semaphore and thread-pool bulkheads, and services (workers, queue
  * disciplines, load shedding, load-dependent latency, downstream calls through connection pools), and
- * workload generators (open- and closed-loop arrivals, key generators, request mixes).
+ * workload generators (open- and closed-loop arrivals, key generators, request mixes), and a retrying RPC
+ * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks).
  */
+export {
+  type ClientFailure,
+  type ClientFallback,
+  type ClientResponse,
+  type ClientResponseBase,
+  type ClientSuccess,
+  DEFAULT_RETRY_ON,
+  type GiveUpReason,
+  type HedgeOptions,
+  type RatioBudgetSpec,
+  RatioRetryBudget,
+  type RatioRetryBudgetOptions,
+  type RetryBudgetOption,
+  type RetryingCallOptions,
+  RetryingClient,
+  type RetryingClientOptions,
+  type RetryingClientStats,
+} from './client/retrying-client.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,

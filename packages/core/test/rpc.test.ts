@@ -93,6 +93,20 @@ describe('request/response', () => {
     expect(seenByB[0]).toMatchObject({ origin: 100, deadline: 150, sentAt: 104 });
   });
 
+  it('a retry without a parent can carry the origin of the call it retries', () => {
+    const sim = new Simulation();
+    const net = new Network(sim);
+    const seen: RpcRequest[] = [];
+    new RpcEndpoint(net.addNode('s')).serve((req, reply) => {
+      seen.push(req);
+      reply.ok(1);
+    });
+    const client = new RpcEndpoint(net.addNode('c'));
+    sim.schedule(30, () => client.call('s', 'retry', { origin: 10, attempt: 2 }));
+    sim.run();
+    expect(seen[0]).toMatchObject({ origin: 10, sentAt: 30, attempt: 2 });
+  });
+
   it('fails pending calls as unavailable when the caller crashes', () => {
     const { sim, net, client } = setup(100);
     const kinds: string[] = [];
@@ -127,6 +141,7 @@ describe('request/response', () => {
     const { client } = setup();
     expect(thrown(() => client.call('server', 'x', { timeout: -1 })).message).toContain('timeout');
     expect(thrown(() => client.call('server', 'x', { attempt: 0 })).message).toContain('attempt');
+    expect(thrown(() => client.call('server', 'x', { origin: 5 })).message).toContain('origin');
     expect(client.stats.sent).toBe(0);
   });
 

@@ -20,6 +20,11 @@ export interface CallOptions {
   deadline?: number;
   /** The request being served that makes this call: its origin and deadline propagate. */
   parent?: RpcRequest;
+  /**
+   * Time the top-level request started, for a retry that has no parent (a client retrying its own call).
+   * @default the parent's origin, else now
+   */
+  origin?: number;
   /** @default 1 */
   attempt?: number;
   key?: string;
@@ -149,6 +154,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     let deadline = options.deadline ?? parent?.deadline ?? Infinity;
     if (typeof deadline !== 'number' || Number.isNaN(deadline))
       throw invalidArgument('deadline', deadline, 'an absolute time in ms');
+    if (options.origin !== undefined && !(typeof options.origin === 'number' && options.origin <= now))
+      throw invalidArgument('origin', options.origin, `a time <= now (${now})`);
     const attempt = options.attempt ?? 1;
     if (!Number.isInteger(attempt) || attempt < 1)
       throw invalidArgument('attempt', attempt, 'an integer >= 1');
@@ -159,7 +166,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
       from: node.address,
       to,
       payload,
-      origin: parent?.origin ?? now,
+      origin: parent?.origin ?? options.origin ?? now,
       deadline,
       attempt,
       key: options.key ?? parent?.key,
