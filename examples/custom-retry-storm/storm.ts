@@ -1,6 +1,6 @@
 // A retry storm in under 40 lines: two replicas, a client that retries timeouts at once, a 3 s pause.
 // `shed`: servers serve newest first and skip work whose caller has given up (LIFO + drop expired).
-import { Service } from '@dsim/components';
+import { openLoop, RetryingClient, Service } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, Simulation, scheduleFaults } from '@dsim/core';
 
 export function storm(seed: number, shed: boolean): number[] {
@@ -13,22 +13,20 @@ export function storm(seed: number, shed: boolean): number[] {
     discipline: shed ? 'lifo' : 'fifo',
   } as const;
   for (const r of ['r1', 'r2']) new Service(net.addNode(r), options);
-  const client = new RpcEndpoint(net.addNode('client'));
+  let next = 0; // round robin over the replicas, attempt by attempt
+  const client = new RetryingClient(new RpcEndpoint(net.addNode('client')), {
+    timeout: 500,
+    maxAttempts: 4, // the first try and 3 immediate retries
+    target: () => (next++ % 2 ? 'r1' : 'r2'),
+  });
   const okPerSecond = new Array<number>(60).fill(0);
-  let next = 0; // round robin over the replicas
-  const call = (n: number): void => {
-    client.call(next++ % 2 ? 'r1' : 'r2', 'GET', { timeout: 500, attempt: n }).onProcessed((e) => {
-      if (e.value!.ok) okPerSecond[Math.min(59, Math.floor(sim.now / 1000))]!++;
-      else if (n < 4) call(n + 1); // retry at once, up to 3 times
-    });
-  };
-  const gaps = exponential({ rate: 0.11 }); // 110 requests/s against 160/s of capacity
-  const rng = sim.rng('arrivals');
-  sim.process(function* () {
-    while (sim.now < 60_000) {
-      call(1);
-      yield sim.timeout(gaps.sample(rng));
-    }
+  openLoop(sim, {
+    arrivals: { kind: 'poisson', rate: 110 }, // 110 requests/s against 160/s of capacity
+    until: '60s',
+    onArrival: () =>
+      client.call('replicas', 'GET').onProcessed((e) => {
+        if (e.value!.ok) okPerSecond[Math.min(59, Math.floor(sim.now / 1000))]!++;
+      }),
   });
   scheduleFaults(net, [
     { at: '20s', for: '3s', fault: { kind: 'pause', node: 'r1' } },
