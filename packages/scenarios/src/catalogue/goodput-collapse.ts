@@ -4,7 +4,15 @@ import { BatchMeans } from '../batch-means.js';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
 
-const QUEUES = ['fifo', 'bounded-queue', 'lifo', 'drop-expired', 'queue-timeout'] as const;
+const QUEUES = [
+  'fifo',
+  'bounded-queue',
+  'lifo',
+  'drop-expired',
+  'queue-timeout',
+  'adaptive-lifo',
+  'codel',
+] as const;
 
 /** The overload starts here (ms); before it the server runs at the base load. */
 const PEAK_START = 5000;
@@ -92,7 +100,9 @@ export function mm1kDeadlineGoodput(
  * Variants change only how the queue is managed: `fifo` (the collapse), `bounded-queue` (K = share·μT
  * slots: Little's law bounds the wait at about K/μ; compared with the M/M/1/K formula), `lifo` (newest
  * first), `drop-expired` (skip requests whose deadline has passed: goodput μ²/λ, see the docs) and
- * `queue-timeout` (drop requests that waited longer than share·T: goodput μ(1 − e^(−μ(T − share·T))(1 − μ/λ))).
+ * `queue-timeout` (drop requests that waited longer than share·T: goodput μ(1 − e^(−μ(T − share·T))(1 − μ/λ))),
+ * `adaptive-lifo` (Facebook's: FIFO until the queue has stood for 100 ms, then LIFO) and `codel` (Facebook's
+ * CoDel for server queues, its 5 ms / 100 ms scaled to this service: target 5/μ, interval 50/μ).
  *
  * @example
  * ```ts
@@ -165,12 +175,17 @@ export const goodputCollapse = defineScenario({
     const queueTimeout = params.queueTimeoutShare * timeoutMs;
 
     const net = new Network(sim);
-    const discipline: QueueDiscipline = queue === 'lifo' ? 'lifo' : 'fifo';
+    const discipline: QueueDiscipline =
+      queue === 'lifo' ? 'lifo' : queue === 'adaptive-lifo' ? 'adaptive-lifo' : 'fifo';
     const server = new Service(net.addNode('server'), {
       serviceTime: exponential({ mean: 1000 / mu }),
       discipline,
       ...(queue === 'bounded-queue' ? { queueCapacity: slots } : {}),
       ...(queue === 'queue-timeout' ? { queueTimeout } : {}),
+      // CoDel's 5 ms / 100 ms suit sub-millisecond services; scale them to this one (mean service 1/μ).
+      ...(queue === 'codel'
+        ? { shedding: { kind: 'codel', target: 5000 / mu, interval: 50_000 / mu } as const }
+        : {}),
       dropExpired: queue === 'drop-expired',
     });
     const client = new RpcEndpoint(net.addNode('client'));
