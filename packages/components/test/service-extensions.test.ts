@@ -198,6 +198,21 @@ describe('rate limiting at admission', () => {
   });
 });
 
+describe('replyOnDrop', () => {
+  it('answers requests dropped by queueTimeout (overloaded) so callers fail fast instead of timing out', () => {
+    const kinds = (replyOnDrop: boolean) => {
+      const { responses } = poisson({ serviceTime: 10, queueTimeout: 15, replyOnDrop }, 1, 40, 1, 1000);
+      return responses.filter((r) => !r.ok).map((r) => `${r.error.kind}`);
+    };
+    const silent = kinds(false);
+    const answered = kinds(true);
+    expect(silent.length).toBeGreaterThan(0);
+    expect(silent.every((k) => k === 'timeout')).toBe(true);
+    expect(answered).toHaveLength(silent.length);
+    expect(answered.every((k) => k === 'overloaded')).toBe(true);
+  });
+});
+
 describe('adaptive LIFO', () => {
   it('serves FIFO while the queue drains and LIFO once it has stood longer than the interval', () => {
     const sim = new Simulation();

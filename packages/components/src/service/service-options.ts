@@ -148,6 +148,12 @@ export interface ServiceOptions {
    * @default none
    */
   rateLimit?: RateLimiter;
+  /**
+   * Answer requests dropped by `queueTimeout` (`overloaded`) or `dropExpired` (`deadline-exceeded`)
+   * instead of leaving them to their caller's timeout, so that a caller still waiting can fail fast.
+   * @default false
+   */
+  replyOnDrop?: boolean;
   /** Load shedding. @default none */
   shedding?: Shedding;
   /**

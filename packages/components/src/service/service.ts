@@ -86,6 +86,7 @@ export class Service {
   private readonly lifoInterval: number;
   private readonly queueTimeout: number;
   private readonly dropExpired: boolean;
+  private readonly replyOnDrop: boolean;
   private readonly shedLength: number;
   private readonly shedDelay: number;
   private readonly codelTarget: number;
@@ -140,6 +141,9 @@ export class Service {
     this.dropExpired = options.dropExpired ?? false;
     if (typeof this.dropExpired !== 'boolean')
       throw invalidArgument(`${where}: dropExpired`, options.dropExpired, 'a boolean');
+    this.replyOnDrop = options.replyOnDrop ?? false;
+    if (typeof this.replyOnDrop !== 'boolean')
+      throw invalidArgument(`${where}: replyOnDrop`, options.replyOnDrop, 'a boolean');
     const shed = resolveShedding(options.shedding, `${where}: shedding`);
     this.shedLength = shed.length;
     this.shedDelay = shed.delay;
@@ -387,13 +391,16 @@ export class Service {
       if (job === undefined) break;
       const waited = now - job.enqueuedAt;
       if (waited > this.queueTimeout || (this.dropExpired && now >= job.request.deadline)) {
-        // The caller has given up (or will have): skip the work; the caller's own timeout answers it.
+        // The caller has given up (or will have): skip the work; the caller's own timeout answers it,
+        // unless replyOnDrop says to fail it fast.
         this.meters.expired.inc();
-        this.trace(
-          '@dsim.svc.expire',
-          job.request,
-          waited > this.queueTimeout ? 'queue-timeout' : 'deadline',
-        );
+        const timedOut = waited > this.queueTimeout;
+        this.trace('@dsim.svc.expire', job.request, timedOut ? 'queue-timeout' : 'deadline');
+        if (this.replyOnDrop) {
+          if (timedOut)
+            job.reply.error('overloaded', `${this.node.address}: waited ${waited} ms in the queue`);
+          else job.reply.error('deadline-exceeded', `${this.node.address}: deadline passed in the queue`);
+        }
         continue;
       }
       if (this.codelTarget !== Infinity) {
