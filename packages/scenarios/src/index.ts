@@ -8,13 +8,21 @@ export {
   builtinScenarios,
   bulkhead,
   circuitBreaker,
+  connectionPoolExhaustion,
+  criticalSpikeMs,
   type DeadlineQueueTheory,
+  effectiveCapacity,
+  type GcModel,
+  type GcTippingPoint,
+  gcDeathSpiral,
+  gcTippingPoint,
   goodputCollapse,
   mm1kDeadlineGoodput,
   mmc,
   rateLimiting,
   retryStorm,
   tailAtScale,
+  timeoutCascade,
 } from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';
 export { formatResult } from './format.js';

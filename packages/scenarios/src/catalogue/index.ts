@@ -2,20 +2,33 @@ import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { bulkhead } from './bulkhead.js';
 import { circuitBreaker } from './circuit-breaker.js';
+import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { tailAtScale } from './tail-at-scale.js';
+import { timeoutCascade } from './timeout-cascade.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
 export { circuitBreaker } from './circuit-breaker.js';
+export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+export {
+  criticalSpikeMs,
+  effectiveCapacity,
+  type GcModel,
+  type GcTippingPoint,
+  gcDeathSpiral,
+  gcTippingPoint,
+} from './gc-death-spiral.js';
 export { type DeadlineQueueTheory, goodputCollapse, mm1kDeadlineGoodput } from './goodput-collapse.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { tailAtScale } from './tail-at-scale.js';
+export { timeoutCascade } from './timeout-cascade.js';
 
 /** The built-in scenarios, by name, in the order `dsim list` prints them. */
 export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<string, Scenario<any>>([
@@ -27,4 +40,7 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [bulkhead.name, bulkhead],
   [circuitBreaker.name, circuitBreaker],
   [goodputCollapse.name, goodputCollapse],
+  [timeoutCascade.name, timeoutCascade],
+  [gcDeathSpiral.name, gcDeathSpiral],
+  [connectionPoolExhaustion.name, connectionPoolExhaustion],
 ]);
