@@ -350,6 +350,27 @@ describe('downstream calls', () => {
     expect(wasted(false)).toBe(5);
   });
 
+  it('calls can be chosen per request; an empty list skips the downstream step', () => {
+    const t = topology(
+      () => ({
+        serviceTime: 1,
+        concurrency: 10,
+        downstream: { calls: (req) => ((req.payload as number) % 2 === 0 ? ['db'] : []) },
+      }),
+      { db: 50 },
+      4,
+    );
+    t.run();
+    expect(t.responses.map((r) => [r.request.payload, r.latency])).toEqual([
+      [1, 1],
+      [3, 1],
+      [0, 51],
+      [2, 51],
+    ]);
+    const bad = topology(() => ({ serviceTime: 1, downstream: { calls: () => 'db' as never } }), { db: 1 });
+    expect(thrown(() => bad.run()).message).toContain('downstream.calls(request)');
+  });
+
   it('rejects bad downstream specs, naming the field', () => {
     const make = (downstream: unknown) => () =>
       topology(() => ({ serviceTime: 1, downstream }) as ServiceOptions, {});

@@ -66,8 +66,13 @@ export interface DownstreamCall {
  * ```
  */
 export interface DownstreamSpec {
-  /** The calls, by address or in full. */
-  readonly calls: readonly (string | DownstreamCall)[];
+  /**
+   * The calls, by address or in full; or a function choosing them per request (an empty list: no
+   * downstream call for that request), e.g. only reads go to the database.
+   */
+  readonly calls:
+    | readonly (string | DownstreamCall)[]
+    | ((request: RpcRequest) => readonly (string | DownstreamCall)[]);
   /**
    * `sequential`: one after the other, stopping at the first failure; `parallel`: all at once, waiting
    * for all.

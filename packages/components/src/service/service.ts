@@ -40,7 +40,8 @@ interface ResolvedCall {
 }
 
 interface Downstream {
-  calls: ResolvedCall[];
+  /** The calls, fixed or chosen per request. */
+  calls: ResolvedCall[] | ((request: RpcRequest) => ResolvedCall[]);
   parallel: boolean;
   propagate: boolean;
   fallback: ((request: RpcRequest, error: RpcError) => unknown) | undefined;
@@ -327,7 +328,11 @@ export class Service {
 
   private callDownstream(job: Job, spec: Downstream): void {
     const incarnation = this.node.incarnation;
-    const calls = spec.calls;
+    const calls = typeof spec.calls === 'function' ? spec.calls(job.request) : spec.calls;
+    if (calls.length === 0) {
+      this.compute(job);
+      return;
+    }
     if (!spec.parallel) {
       const step = (i: number): void => {
         if (i === calls.length) {
@@ -498,11 +503,15 @@ function resolveDownstream(
   field: string,
 ): Downstream | undefined {
   if (spec === undefined) return undefined;
-  if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.calls) || spec.calls.length === 0)
+  if (
+    spec === null ||
+    typeof spec !== 'object' ||
+    !((Array.isArray(spec.calls) && spec.calls.length > 0) || typeof spec.calls === 'function')
+  )
     throw invalidArgument(
       `${field}.calls`,
       spec?.calls,
-      'a non-empty array of addresses or { to, ... } calls',
+      'a non-empty array of addresses or { to, ... } calls, or a function (request) => calls',
     );
   const mode = spec.mode ?? 'sequential';
   if (mode !== 'sequential' && mode !== 'parallel')
@@ -520,18 +529,33 @@ function resolveDownstream(
       spec.fallback,
       "a function (request, error) => value for onFailure 'fallback'",
     );
-  const calls = spec.calls.map((c, i): ResolvedCall => {
-    const call: DownstreamCall = typeof c === 'string' ? { to: c } : c;
-    if (call === null || typeof call !== 'object' || typeof call.to !== 'string' || call.to === '')
-      throw invalidArgument(`${field}.calls[${i}]`, c, 'an address or { to, payload?, timeout?, pool? }');
-    return {
-      to: call.to,
-      payload: call.payload,
-      hasPayload: 'payload' in call,
-      timeout: call.timeout === undefined ? timeout : toMs(call.timeout, `${field}.calls[${i}].timeout`),
-      pool: call.pool ?? spec.pool,
-    };
-  });
+  const resolveCalls = (list: readonly (string | DownstreamCall)[], where: string): ResolvedCall[] =>
+    list.map((c, i): ResolvedCall => {
+      const call: DownstreamCall = typeof c === 'string' ? { to: c } : c;
+      if (call === null || typeof call !== 'object' || typeof call.to !== 'string' || call.to === '')
+        throw invalidArgument(`${where}[${i}]`, c, 'an address or { to, payload?, timeout?, pool? }');
+      return {
+        to: call.to,
+        payload: call.payload,
+        hasPayload: 'payload' in call,
+        timeout: call.timeout === undefined ? timeout : toMs(call.timeout, `${where}[${i}].timeout`),
+        pool: call.pool ?? spec.pool,
+      };
+    });
+  const given = spec.calls;
+  const calls =
+    typeof given === 'function'
+      ? (request: RpcRequest): ResolvedCall[] => {
+          const list = given(request);
+          if (!Array.isArray(list))
+            throw invalidArgument(
+              `${field}.calls(request)`,
+              list,
+              'an array of addresses or { to, ... } calls',
+            );
+          return resolveCalls(list, `${field}.calls(request)`);
+        }
+      : resolveCalls(given, `${field}.calls`);
   if (spec.client !== undefined && typeof spec.client !== 'function')
     throw invalidArgument(`${field}.client`, spec.client, 'a function (endpoint) => caller');
   const caller: DownstreamCaller = spec.client === undefined ? endpoint : spec.client(endpoint);
