@@ -269,6 +269,31 @@ describe('node faults', () => {
     expect(net.stats).toMatchObject({ delivered: 2, inFlight: 0 });
   });
 
+  it('work stops during a pause: it finishes later by the overlap, unlike a wall-clock timer', () => {
+    const { sim, net, b } = pair();
+    const done: Record<string, number> = {};
+    const at = (t: number, fn: () => void) => sim.schedule(t, fn);
+    // Work of 100 started at 0 is overlapped by all three pauses below (20 + 5 + 10): done at 135.
+    // A wall-clock timer of 100 fires at 100.
+    b.work(100, () => (done.spanning = sim.now));
+    b.setTimer(100, () => (done.timer = sim.now));
+    // Work of 15 is due inside the pause 10..30: 10 done before it, 5 left after the resume: 35.
+    b.work(15, () => (done.dueInPause = sim.now));
+    at(10, () => net.pause('b'));
+    at(30, () => net.resume('b'));
+    // Two pauses during one piece of work: 40..45 and 60..70, work 50 started at 35: done at 100.
+    at(35, () => b.work(50, () => (done.twoPauses = sim.now)));
+    at(40, () => net.pause('b'));
+    at(45, () => net.resume('b'));
+    at(60, () => net.pause('b'));
+    at(70, () => net.resume('b'));
+    // Cancelled work never runs, even after being pushed back by a pause.
+    const cancelled = b.work(20, () => (done.cancelled = sim.now));
+    at(25, () => cancelled.cancel());
+    sim.run();
+    expect(done).toEqual({ dueInPause: 35, twoPauses: 100, timer: 100, spanning: 135 });
+  });
+
   it('skew and drift change only what the node reads; timers use local time', () => {
     const { sim, net, b } = pair();
     const fired: number[] = [];

@@ -276,11 +276,8 @@ export class Service {
     // Degraded capacity stretches service time: at factor 0.5 a request takes twice as long.
     let duration = this.serviceTime.sample(this.rng) / this.node.capacity;
     if (this.slowdown !== undefined) duration *= this.slowdownFactor(this.slowdown);
-    const incarnation = this.node.incarnation;
-    this.node.setTimer(duration, () => {
-      if (this.node.incarnation !== incarnation) return;
-      this.finish(job);
-    });
+    // Work, not a wall-clock timer: a stop-the-world pause stretches the request in progress.
+    this.node.work(duration, () => this.finish(job));
   }
 
   private slowdownFactor(slowdown: Slowdown): number {

@@ -42,6 +42,9 @@ export class NetNode<P = unknown> {
   private _capacity = 1;
   private inbox: Message<P>[] = [];
   private stalled: Array<() => void> = [];
+  /** True ms spent in completed pauses, and when the current pause began (for work timers). */
+  private pausedTotal = 0;
+  private pausedAt = 0;
   private readonly crashHooks: Array<() => void> = [];
   private readonly restartHooks: Array<(info: RestartInfo) => void> = [];
   private readonly capacityHooks: Array<(factor: number) => void> = [];
@@ -124,6 +127,55 @@ export class NetNode<P = unknown> {
     return this.network.sim.schedule(this.clock.toTrue(local), fire);
   }
 
+  /**
+   * Runs `fn` after `duration` of this node's work: CPU time that a pause stops. A stop-the-world pause
+   * of length P that overlaps the work makes it finish P later (or, for a pause that began before the
+   * work was due, the remaining work runs after the resume). Use it for service times; use
+   * {@link NetNode.setTimer} for wall-clock timers such as timeouts, which fire at the resume.
+   *
+   * @example
+   * ```ts
+   * node.work(exponential({ mean: 5 }).sample(rng), () => reply.ok(result));
+   * ```
+   */
+  work(duration: Duration, fn: () => void): NodeTimer {
+    const local =
+      typeof duration === 'number' && duration >= 0 && duration !== Infinity
+        ? duration
+        : toMs(duration, 'duration');
+    const sim = this.network.sim;
+    const incarnation = this._incarnation;
+    let seen = this.pausedTotal;
+    let cancelled = false;
+    let handle = sim.schedule(this.clock.toTrue(local), () => fire());
+    const fire = (): void => {
+      if (cancelled || this._incarnation !== incarnation || this._state === 'down') return;
+      if (this._state === 'paused') {
+        // Due during a pause: what was left when it began (plus earlier pauses) runs after the resume.
+        const remaining = sim.now - this.pausedAt + (this.pausedTotal - seen);
+        this.stalled.push(() => {
+          seen = this.pausedTotal;
+          handle = sim.schedule(remaining, fire);
+        });
+        return;
+      }
+      const extra = this.pausedTotal - seen;
+      if (extra > 0) {
+        // Pauses came and went while working: the work is that much later.
+        seen = this.pausedTotal;
+        handle = sim.schedule(extra, fire);
+        return;
+      }
+      fn();
+    };
+    return {
+      cancel: () => {
+        cancelled = true;
+        handle.cancel();
+      },
+    };
+  }
+
   /** @internal Hands a message that reached this node to its handler (or queues it while paused). */
   _deliver(message: Message<P>): 'delivered' | 'queued' | 'down' {
     if (this._state === 'down') return 'down';
@@ -157,12 +209,14 @@ export class NetNode<P = unknown> {
   _pause(): void {
     if (this._state !== 'up') throw this.stateError('pause', `it is ${this._state}`);
     this._state = 'paused';
+    this.pausedAt = this.network.sim.now;
   }
 
   /** @internal Resumes; returns the messages that arrived meanwhile, for the network to deliver in order. */
   _resume(): { inbox: Message<P>[]; stalled: Array<() => void> } {
     if (this._state !== 'paused') throw this.stateError('resume', `it is ${this._state}, not paused`);
     this._state = 'up';
+    this.pausedTotal += this.network.sim.now - this.pausedAt;
     const out = { inbox: this.inbox, stalled: this.stalled };
     this.inbox = [];
     this.stalled = [];
