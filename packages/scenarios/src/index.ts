@@ -36,6 +36,7 @@ export {
   resolveParams,
 } from './params.js';
 export { erlangB, erlangC, type QueueTheory, queueTheory } from './queueing-theory.js';
+export { meanRate, type RecoveryOptions, recoveryAfter } from './recovery.js';
 export { RequestStats, type RunMetrics } from './request-stats.js';
 export {
   type CheckResult,

@@ -8,6 +8,7 @@ import {
   scheduleFaults,
 } from '@dsim/core';
 import { param } from '../params.js';
+import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
 
 /** The DB incident starts here (ms). */
@@ -206,25 +207,16 @@ export const connectionPoolExhaustion = defineScenario({
     });
     sim.run();
 
-    const rate = (series: number[], from: number, to: number): number => {
-      const slice = series.slice(from, to);
-      return slice.reduce((x, y) => x + y, 0) / Math.max(1, slice.length);
-    };
     const end = Math.ceil(incidentEnd / 1000);
     const tail = Math.max(end + 1, seconds - 10);
-    const goodputAfter = rate(okPerSecond, tail, seconds);
-    const recovered = goodputAfter >= 0.9 * rate(offeredPerSecond, tail, seconds);
-    const served5 = (s: number): number =>
-      rate(okPerSecond, s, s + 5) / Math.max(1e-9, rate(offeredPerSecond, s, s + 5));
-    let recoveryMs: number | null = null;
-    for (let s = end; s + 5 <= seconds; s++) {
-      let holds = true;
-      for (let k = s; k + 5 <= seconds; k++) if (served5(k) < 0.9) holds = false;
-      if (holds) {
-        recoveryMs = Math.max(0, s * 1000 - incidentEnd);
-        break;
-      }
-    }
+    const goodputAfter = meanRate(okPerSecond, tail, seconds);
+    const recovered = goodputAfter >= 0.9 * meanRate(offeredPerSecond, tail, seconds);
+    const recoveryMs = recoveryAfter({
+      ok: okPerSecond,
+      offered: offeredPerSecond,
+      triggerEndMs: incidentEnd,
+      seconds,
+    });
     // Little's law for the pool: connections in use = DB call rate × DB latency.
     const dbRate = params.lambda * params.dbShare;
     const dbLatencyDuring = params.dbMs + params.dbSlowMs;
@@ -267,8 +259,8 @@ export const connectionPoolExhaustion = defineScenario({
       maxFrontQueue: maxQueue,
       poolTimeouts: stats.timeouts,
       poolOverflows: stats.overflows,
-      goodputBefore: rate(okPerSecond, 2, 10),
-      goodputDuring: rate(okPerSecond, 10, Math.max(11, end)),
+      goodputBefore: meanRate(okPerSecond, 2, 10),
+      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
       goodputAfter,
       dbAvailabilityDuring: share(tally.db),
       plainAvailabilityDuring: share(tally.plain),

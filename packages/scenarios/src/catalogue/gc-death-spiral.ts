@@ -1,6 +1,7 @@
 import { loadSlowdown, Service, type Shedding } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
+import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
 
 const PROTECTIONS = ['none', 'bounded-queue', 'codel'] as const;
@@ -294,29 +295,18 @@ export const gcDeathSpiral = defineScenario({
     // Every client request ends by its timeout: stop there, with whatever the server still holds.
     sim.run({ until: endMs + params.timeoutMs + 1 });
 
-    const rate = (series: number[], from: number, to: number): number => {
-      const slice = series.slice(from, to);
-      return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
-    };
     const end = Math.ceil(triggerEnd / 1000);
     const tail = Math.max(end + 1, seconds - 20);
-    const goodputAfter = rate(okPerSecond, tail, seconds);
+    const goodputAfter = meanRate(okPerSecond, tail, seconds);
     // Recovered: the last 20 s answer at least 90% of what was offered in them (comparing with the
     // offered load, not with lambda, keeps the criterion free of the arrival process's own noise).
-    const recovered = goodputAfter >= 0.9 * rate(offeredPerSecond, tail, seconds);
-    // Recovery: the first second after the trigger from which every 5-second window answers at least
-    // 90% of what was offered in it (as retry-storm).
-    const served5 = (s: number): number =>
-      rate(okPerSecond, s, s + 5) / Math.max(1e-9, rate(offeredPerSecond, s, s + 5));
-    let recoveryMs: number | null = null;
-    for (let s = end; s + 5 <= seconds; s++) {
-      let holds = true;
-      for (let k = s; k + 5 <= seconds; k++) if (served5(k) < 0.9) holds = false;
-      if (holds) {
-        recoveryMs = Math.max(0, s * 1000 - triggerEnd);
-        break;
-      }
-    }
+    const recovered = goodputAfter >= 0.9 * meanRate(offeredPerSecond, tail, seconds);
+    const recoveryMs = recoveryAfter({
+      ok: okPerSecond,
+      offered: offeredPerSecond,
+      triggerEndMs: triggerEnd,
+      seconds,
+    });
     const spike = params.spikeRate > 0 && params.spikeMs > 0;
     const critical = spike ? criticalSpikeMs(model, params.spikeRate) : null;
     // A pause queues λ·pause arrivals on top of the λ/μ·c requests in service.
@@ -369,8 +359,8 @@ export const gcDeathSpiral = defineScenario({
       mu,
       nStar,
       criticalSpikeMs: critical,
-      goodputBefore: rate(okPerSecond, 2, 10),
-      goodputDuring: rate(okPerSecond, 10, Math.max(11, end)),
+      goodputBefore: meanRate(okPerSecond, 2, 10),
+      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
       goodputAfter,
       maxInFlight,
       inFlightAtTriggerEnd,

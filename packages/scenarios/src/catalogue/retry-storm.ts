@@ -1,6 +1,7 @@
 import { CircuitBreaker, createBackoff, Service } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
+import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
 
 const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 'circuit-breaker'] as const;
@@ -121,34 +122,23 @@ export const retryStorm = defineScenario({
     });
     sim.run();
 
-    const rate = (series: number[], from: number, to: number): number => {
-      const slice = series.slice(from, to);
-      return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
-    };
     const end = Math.ceil((trigger + params.outageMs) / 1000);
     const tail = Math.max(end + 1, seconds - 20);
-    const goodputAfter = rate(okPerSecond, tail, seconds);
+    const goodputAfter = meanRate(okPerSecond, tail, seconds);
     const recovered = goodputAfter >= 0.9 * params.lambda;
-    // Recovery: the first second after the trigger from which every 5-second window serves at least 90%
-    // of the requests offered in it (comparing with the offered load, not with lambda, keeps the
-    // criterion free of the arrival process's own noise).
-    const served5 = (s: number): number =>
-      rate(okPerSecond, s, s + 5) / Math.max(1e-9, rate(offeredPerSecond, s, s + 5));
-    let recoveryMs: number | null = null;
-    for (let s = end; s + 5 <= seconds; s++) {
-      let holds = true;
-      for (let k = s; k + 5 <= seconds; k++) if (served5(k) < 0.9) holds = false;
-      if (holds) {
-        recoveryMs = Math.max(0, s * 1000 - (trigger + params.outageMs));
-        break;
-      }
-    }
+    const recoveryMs = recoveryAfter({
+      ok: okPerSecond,
+      offered: offeredPerSecond,
+      triggerEndMs: trigger + params.outageMs,
+      seconds,
+    });
     return {
-      goodputBefore: rate(okPerSecond, 2, 10),
-      goodputDuring: rate(okPerSecond, 10, Math.max(11, end)),
+      goodputBefore: meanRate(okPerSecond, 2, 10),
+      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
       goodputAfter,
       amplification:
-        rate(attemptsPerSecond, tail, seconds) / Math.max(1e-9, rate(offeredPerSecond, tail, seconds)),
+        meanRate(attemptsPerSecond, tail, seconds) /
+        Math.max(1e-9, meanRate(offeredPerSecond, tail, seconds)),
       recovered,
       recoveryMs,
     };

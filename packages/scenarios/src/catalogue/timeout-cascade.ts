@@ -1,6 +1,7 @@
 import { type DownstreamSpec, Service } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
+import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
 
 /** The fault at C starts here (ms). */
@@ -217,25 +218,16 @@ export const timeoutCascade = defineScenario({
     }
     sim.run();
 
-    const rate = (series: number[], from: number, to: number): number => {
-      const slice = series.slice(from, to);
-      return slice.reduce((x, y) => x + y, 0) / Math.max(1, slice.length);
-    };
     const end = Math.ceil(faultEnd / 1000);
     const tail = Math.max(end + 1, seconds - 10);
-    const goodputAfter = rate(okPerSecond, tail, seconds);
-    const recovered = goodputAfter >= 0.9 * rate(offeredPerSecond, tail, seconds);
-    const served5 = (s: number): number =>
-      rate(okPerSecond, s, s + 5) / Math.max(1e-9, rate(offeredPerSecond, s, s + 5));
-    let recoveryMs: number | null = null;
-    for (let s = end; s + 5 <= seconds; s++) {
-      let holds = true;
-      for (let k = s; k + 5 <= seconds; k++) if (served5(k) < 0.9) holds = false;
-      if (holds) {
-        recoveryMs = Math.max(0, s * 1000 - faultEnd);
-        break;
-      }
-    }
+    const goodputAfter = meanRate(okPerSecond, tail, seconds);
+    const recovered = goodputAfter >= 0.9 * meanRate(offeredPerSecond, tail, seconds);
+    const recoveryMs = recoveryAfter({
+      ok: okPerSecond,
+      offered: offeredPerSecond,
+      triggerEndMs: faultEnd,
+      seconds,
+    });
     const wasted = (t: Tier): number => completedFor[t].filter((id) => !useful.has(id)).length;
     const counter = (t: Tier, name: string): number => sim.metrics.counter(t, name).value;
     const busy = (t: Tier): number => (samples === 0 ? 0 : busySum[t] / samples / services[t].concurrency);
@@ -257,13 +249,13 @@ export const timeoutCascade = defineScenario({
     const predictedBusyA =
       params.abTimeoutMs > 0 ? occupancy(Math.min(holdA, params.abTimeoutMs)) : occupancy(holdA);
     const outcome = {
-      goodputBefore: rate(okPerSecond, 2, 10),
-      goodputDuring: rate(okPerSecond, 10, Math.max(11, end)),
+      goodputBefore: meanRate(okPerSecond, 2, 10),
+      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
       goodputAfter,
       cCapacityDuring,
       successDuring: offeredDuring === 0 ? 1 : okDuring / offeredDuring,
       attemptsPerRequest:
-        rate(attemptsPerSecond, 0, seconds) / Math.max(1e-9, rate(offeredPerSecond, 0, seconds)),
+        meanRate(attemptsPerSecond, 0, seconds) / Math.max(1e-9, meanRate(offeredPerSecond, 0, seconds)),
       completedA: counter('a', 'svc.completed'),
       completedB: counter('b', 'svc.completed'),
       completedC,
