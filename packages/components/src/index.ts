@@ -9,6 +9,60 @@
  * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks).
  */
 export {
+  Cache,
+  type CacheEntry,
+  type CacheOptions,
+  type CacheReadStatus,
+  type CacheSetOptions,
+  type CacheStats,
+} from './cache/cache.js';
+export {
+  type CacheAccess,
+  type CacheLookup,
+  type CacheRequest,
+  type CacheStoreOptions,
+  LocalCacheAccess,
+  RemoteCache,
+  type RemoteCacheOptions,
+} from './cache/cache-access.js';
+export {
+  CacheAside,
+  type CacheAsideOptions,
+  type CacheAsideResult,
+  type CacheAsideSource,
+  type CacheAsideStats,
+  type LoadResult,
+} from './cache/cache-aside.js';
+export { CacheServer, type CacheServerOptions } from './cache/cache-server.js';
+export { type ArcOptions, ArcPolicy, type ArcSnapshot } from './cache/policies/arc.js';
+export { CountMinSketch, hashKey } from './cache/policies/count-min-sketch.js';
+export { createEvictionPolicy, EVICTION_KINDS } from './cache/policies/factory.js';
+export { type FifoOptions, FifoPolicy } from './cache/policies/fifo.js';
+export { type LfuOptions, LfuPolicy } from './cache/policies/lfu.js';
+export { type LruOptions, LruPolicy } from './cache/policies/lru.js';
+export { type NoEvictionOptions, NoEvictionPolicy } from './cache/policies/none.js';
+export { type RandomOptions, RandomPolicy } from './cache/policies/random.js';
+export { type RedisOptions, RedisPolicy } from './cache/policies/redis.js';
+export { type TtlOptions, TtlPolicy } from './cache/policies/ttl.js';
+export type {
+  EvictionContext,
+  EvictionKind,
+  EvictionPolicy,
+  EvictionSpec,
+} from './cache/policies/types.js';
+export { type WTinyLfuOptions, WTinyLfuPolicy } from './cache/policies/w-tinylfu.js';
+export { Singleflight, type SingleflightStats } from './cache/singleflight.js';
+export {
+  type CharacteristicTimeEstimate,
+  cheHitRatio,
+  fifoHitRatio,
+  type HitRatioEstimate,
+  type HitRatioOptions,
+  lfuHitRatio,
+  zipfProbabilities,
+} from './cache/theory.js';
+export { xfetchShouldRefresh } from './cache/xfetch.js';
+export {
   type ClientFailure,
   type ClientFallback,
   type ClientResponse,

@@ -7,6 +7,7 @@ export {
   backoffJitter,
   builtinScenarios,
   bulkhead,
+  cacheStampede,
   circuitBreaker,
   connectionPoolExhaustion,
   criticalSpikeMs,

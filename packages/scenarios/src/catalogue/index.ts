@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { bulkhead } from './bulkhead.js';
+import { cacheStampede } from './cache-stampede.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
@@ -13,6 +14,7 @@ import { timeoutCascade } from './timeout-cascade.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
+export { cacheStampede } from './cache-stampede.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 export {
@@ -43,4 +45,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [timeoutCascade.name, timeoutCascade],
   [gcDeathSpiral.name, gcDeathSpiral],
   [connectionPoolExhaustion.name, connectionPoolExhaustion],
+  [cacheStampede.name, cacheStampede],
 ]);
