@@ -6,7 +6,9 @@
  * breaker with resilience4j's semantics, semaphore and thread-pool bulkheads, and services (workers, queue
  * disciplines, load shedding, load-dependent latency, downstream calls through connection pools), and
  * workload generators (open- and closed-loop arrivals, key generators, request mixes), and a retrying RPC
- * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks).
+ * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks), caches
+ * (eviction policies, cache servers, cache-aside with stampede defences, CDN tiers) and key placement
+ * (consistent hashing ring, rendezvous, Maglev).
  */
 export {
   Cache,
@@ -34,6 +36,27 @@ export {
   type LoadResult,
 } from './cache/cache-aside.js';
 export { CacheServer, type CacheServerOptions } from './cache/cache-server.js';
+export {
+  buildCdn,
+  CDN_REGION_RTT_MS,
+  CdnCache,
+  type CdnCacheOptions,
+  type CdnCacheStats,
+  type CdnHop,
+  type CdnHopStatus,
+  type CdnObject,
+  type CdnOriginOptions,
+  type CdnResponse,
+  type CdnRttMatrix,
+  type CdnTierOptions,
+  CdnTopology,
+  type CdnTopologyOptions,
+  type CheEstimate,
+  cdnOrigin,
+  cheLru,
+  isCdnObject,
+  sumCdnStats,
+} from './cache/cdn.js';
 export { type ArcOptions, ArcPolicy, type ArcSnapshot } from './cache/policies/arc.js';
 export { CountMinSketch, hashKey } from './cache/policies/count-min-sketch.js';
 export { createEvictionPolicy, EVICTION_KINDS } from './cache/policies/factory.js';
@@ -80,6 +103,37 @@ export {
   type RetryingClientOptions,
   type RetryingClientStats,
 } from './client/retrying-client.js';
+export {
+  createPlacement,
+  ModuloHash,
+  type ModuloHashOptions,
+  type PlacementSpec,
+} from './hashing/factory.js';
+export {
+  type Hash64,
+  hash53,
+  mod64,
+  top53,
+  xxHash32,
+  xxHash64,
+  xxHash64Hex,
+  xxHash64Into,
+} from './hashing/hash.js';
+export {
+  isPrime,
+  MAGLEV_DEFAULT_TABLE_SIZE,
+  MAGLEV_MAX_TABLE_SIZE,
+  MaglevHash,
+  type MaglevHashOptions,
+} from './hashing/maglev.js';
+export { RendezvousHash, type RendezvousHashOptions } from './hashing/rendezvous.js';
+export { HashRing, type HashRingOptions, RING_MAX_POINTS } from './hashing/ring.js';
+export {
+  type KeyPlacement,
+  PLACEMENT_KINDS,
+  type PlacementKind,
+  type PlacementNode,
+} from './hashing/types.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,

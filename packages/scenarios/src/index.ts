@@ -8,6 +8,7 @@ export {
   builtinScenarios,
   bulkhead,
   cacheStampede,
+  cdn,
   circuitBreaker,
   connectionPoolExhaustion,
   criticalSpikeMs,

@@ -2,6 +2,7 @@ import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { bulkhead } from './bulkhead.js';
 import { cacheStampede } from './cache-stampede.js';
+import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
@@ -15,6 +16,7 @@ import { timeoutCascade } from './timeout-cascade.js';
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
 export { cacheStampede } from './cache-stampede.js';
+export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 export {
@@ -46,4 +48,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [gcDeathSpiral.name, gcDeathSpiral],
   [connectionPoolExhaustion.name, connectionPoolExhaustion],
   [cacheStampede.name, cacheStampede],
+  [cdn.name, cdn],
 ]);
