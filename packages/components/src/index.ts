@@ -84,6 +84,23 @@ export {
   lfuHitRatio,
   zipfProbabilities,
 } from './cache/theory.js';
+export {
+  type StoreEntry,
+  type StoreResult,
+  type WriteBehindConfig,
+  type WriteBehindOptions,
+  type WriteLoss,
+  writeBehindExpectedQueue,
+} from './cache/write-behind.js';
+export {
+  CacheWriter,
+  type CacheWriterOptions,
+  type CacheWriterStats,
+  WRITE_MODES,
+  type WriteError,
+  type WriteMode,
+  type WriteResult,
+} from './cache/write-policy.js';
 export { xfetchShouldRefresh } from './cache/xfetch.js';
 export {
   type ClientFailure,

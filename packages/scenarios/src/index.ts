@@ -25,6 +25,7 @@ export {
   retryStorm,
   tailAtScale,
   timeoutCascade,
+  writePolicies,
 } from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';
 export { formatResult } from './format.js';

@@ -12,6 +12,7 @@ import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { tailAtScale } from './tail-at-scale.js';
 import { timeoutCascade } from './timeout-cascade.js';
+import { writePolicies } from './write-policies.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
@@ -33,6 +34,7 @@ export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { tailAtScale } from './tail-at-scale.js';
 export { timeoutCascade } from './timeout-cascade.js';
+export { writePolicies } from './write-policies.js';
 
 /** The built-in scenarios, by name, in the order `dsim list` prints them. */
 export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<string, Scenario<any>>([
@@ -49,4 +51,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [connectionPoolExhaustion.name, connectionPoolExhaustion],
   [cacheStampede.name, cacheStampede],
   [cdn.name, cdn],
+  [writePolicies.name, writePolicies],
 ]);
