@@ -5,6 +5,7 @@
  *   pnpm bench                 table on stdout
  *   pnpm bench --json          one JSON line per workload
  *   pnpm bench --only mm1      one workload
+ *   pnpm bench --only cache    every cache-<policy> workload
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
@@ -16,7 +17,15 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Service } from '@dsim/components';
+import {
+  Cache,
+  cheHitRatio,
+  createKeys,
+  type EvictionSpec,
+  lfuHitRatio,
+  Service,
+  zipfProbabilities,
+} from '@dsim/components';
 import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
 import { retryStorm, runScenario } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
@@ -31,6 +40,9 @@ interface BenchLine {
   peakRssMB?: number;
   [extra: string]: unknown;
 }
+
+/** What a workload reports before it is timed (`Omit` would drop the named fields: BenchLine has an index signature). */
+type WorkloadLine = Pick<BenchLine, 'workload' | 'engine' | 'ops' | 'unit'> & { [extra: string]: unknown };
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +64,7 @@ function sampleRss(): void {
 }
 
 /** `timeouts`: 1000 processes, each waiting 1000 exponential(mean 1) timeouts: 10^6 events. */
-function timeouts(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function timeouts(): WorkloadLine & { run: () => void } {
   const sim = new Simulation({ seed: 1 });
   const d = exponential({ mean: 1 });
   const rng = sim.rng('bench/timeouts');
@@ -65,7 +77,7 @@ function timeouts(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
 }
 
 /** `mm1`: M/M/1 with core processes and a capacity-1 Resource, lambda 0.9, mu 1, 200 000 customers. */
-function mm1(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function mm1(): WorkloadLine & { run: () => void } {
   const customers = 200_000;
   const sim = new Simulation({ seed: 1 });
   const server = new Resource(sim, { capacity: 1, name: 'server' });
@@ -112,7 +124,7 @@ function mm1(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
  * with the engine's struct-of-arrays keys and plain callbacks: no processes, no events, no digest. The
  * engine cannot beat this; the gap is the price of processes and bookkeeping.
  */
-function heapCeiling(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function heapCeiling(): WorkloadLine & { run: () => void } {
   const sim = new Simulation({ seed: 1 });
   const d = exponential({ mean: 1 });
   const rng = sim.rng('bench/timeouts');
@@ -153,7 +165,7 @@ function heapCeiling(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void 
  * `ping-pong-traced` is the same with a trace listener attached (it counts records: the cost measured is
  * building and publishing them, not serialising them).
  */
-function pingPong(traced: boolean): () => Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function pingPong(traced: boolean): () => WorkloadLine & { run: () => void } {
   return () => {
     const messages = 1_000_000;
     const sim = new Simulation({ seed: 1 });
@@ -193,7 +205,7 @@ function pingPong(traced: boolean): () => Omit<BenchLine, 'seconds' | 'rate'> & 
  * `mm1-components`: the M/M/1 queue from a Service component and an RPC client over a zero-latency
  * network, lambda 0.9, mu 1 (per ms), 200 000 requests; prints the measured mean latency (theory 10).
  */
-function mm1Components(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function mm1Components(): WorkloadLine & { run: () => void } {
   const requests = 200_000;
   const sim = new Simulation({ seed: 1 });
   const net = new Network(sim);
@@ -235,7 +247,7 @@ function mm1Components(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => voi
  * `retry-storm`: the `retry-storm` scenario's naive variant for 10 simulated minutes: a metastable storm at
  * about 280 attempts per simulated second, every attempt timing out. Rate = client attempts per second.
  */
-function retryStormRun(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void } {
+function retryStormRun(): WorkloadLine & { run: () => void } {
   const line = {
     workload: 'retry-storm',
     engine: 'dsim',
@@ -264,7 +276,111 @@ function retryStormRun(): Omit<BenchLine, 'seconds' | 'rate'> & { run: () => voi
   };
 }
 
-const workloads: Record<string, () => Omit<BenchLine, 'seconds' | 'rate'> & { run: () => void }> = {
+/** Shape of the `cache-<policy>` workloads: a Zipf key stream through one `Cache`. */
+const CACHE = {
+  keys: 100_000,
+  capacity: 10_000,
+  alpha: 0.9,
+  /** Requests before the timed part (the cache fills and settles). */
+  warmup: 200_000,
+  /** Timed requests. */
+  requests: 1_000_000,
+  /** Requests per simulated second (Redis's LRU clock ticks once a second). */
+  perSecond: 1000,
+};
+
+/** The eviction policies the cache workloads run, by workload name. */
+const CACHE_POLICIES: Record<string, EvictionSpec> = {
+  'cache-lru': { kind: 'lru' },
+  'cache-fifo': { kind: 'fifo' },
+  'cache-random': { kind: 'random' },
+  'cache-lfu': { kind: 'lfu' },
+  'cache-redis-lru': { kind: 'redis-lru', samples: 5 },
+  'cache-redis-lfu': { kind: 'redis-lfu', samples: 5 },
+  'cache-arc': { kind: 'arc' },
+  'cache-w-tinylfu': { kind: 'w-tinylfu' },
+};
+
+interface CacheStream {
+  keys: string[];
+  /** Key indices, warm-up then timed part; the same for every policy. */
+  stream: Int32Array;
+  che: number;
+  topC: number;
+}
+let cacheStream: CacheStream | undefined;
+
+/** The key stream, drawn once (untimed) and shared by every policy and repeat. */
+function sharedCacheStream(): CacheStream {
+  if (cacheStream !== undefined) return cacheStream;
+  const gen = createKeys({ kind: 'zipf', count: CACHE.keys, s: CACHE.alpha });
+  const rng = new Simulation({ seed: 1 }).rng('bench/cache-keys');
+  const stream = new Int32Array(CACHE.warmup + CACHE.requests);
+  for (let i = 0; i < stream.length; i++) stream[i] = gen.nextIndex(rng);
+  const keys = Array.from({ length: CACHE.keys }, (_, i) => gen.key(i));
+  const p = zipfProbabilities(CACHE.keys, CACHE.alpha);
+  cacheStream = {
+    keys,
+    stream,
+    che: cheHitRatio(p, CACHE.capacity).hitRatio,
+    topC: lfuHitRatio(p, CACHE.capacity).hitRatio,
+  };
+  return cacheStream;
+}
+
+/**
+ * `cache-<policy>`: requests per second through a `Cache` of 10 000 entries with one eviction policy, on
+ * a pre-drawn Zipf(0.9) stream over 100 000 keys. A request is a `get` and, on a miss, a `set` (read,
+ * then fill). 200 000 untimed requests warm the cache; the 10^6 timed requests run 1000 per simulated
+ * second (one event per second of requests). Prints the hit ratio of the timed part beside Che's LRU
+ * estimate and the top-C optimum.
+ */
+function cacheBench(name: string): () => WorkloadLine & { run: () => void } {
+  return () => {
+    const { keys, stream, che, topC } = sharedCacheStream();
+    const eviction = CACHE_POLICIES[name]!;
+    const sim = new Simulation({ seed: 1 });
+    const cache = new Cache<number>(sim, { capacity: CACHE.capacity, eviction });
+    const drive = (from: number, to: number): void => {
+      let next = from;
+      const second = (): void => {
+        const end = Math.min(to, next + CACHE.perSecond);
+        for (let i = next; i < end; i++) {
+          const key = keys[stream[i]!]!;
+          if (cache.get(key) === undefined) cache.set(key, i);
+        }
+        next = end;
+        if (next < to) sim.schedule(1000, second);
+      };
+      sim.schedule(0, second);
+      sim.run();
+    };
+    drive(0, CACHE.warmup);
+    const line = {
+      workload: name,
+      engine: 'dsim',
+      ops: CACHE.requests,
+      unit: 'requests' as const,
+      policy: eviction.kind,
+      hitRatio: 0,
+      cheHitRatio: Number(che.toFixed(4)),
+      topCHitRatio: Number(topC.toFixed(4)),
+    };
+    return {
+      ...line,
+      run: () => {
+        const before = cache.stats.hits;
+        drive(CACHE.warmup, CACHE.warmup + CACHE.requests);
+        line.hitRatio = Number(((cache.stats.hits - before) / CACHE.requests).toFixed(4));
+      },
+      get hitRatio() {
+        return line.hitRatio;
+      },
+    };
+  };
+}
+
+const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
   timeouts,
@@ -272,6 +388,7 @@ const workloads: Record<string, () => Omit<BenchLine, 'seconds' | 'rate'> & { ru
   'heap-ceiling': heapCeiling,
   'ping-pong': pingPong(false),
   'ping-pong-traced': pingPong(true),
+  ...Object.fromEntries(Object.keys(CACHE_POLICIES).map((name) => [name, cacheBench(name)] as const)),
 };
 
 function measure(name: string): BenchLine {
@@ -317,7 +434,10 @@ function simpy(names: string[]): BenchLine[] {
     .map((l) => JSON.parse(l) as BenchLine);
 }
 
-const names = values.only ?? Object.keys(workloads);
+// `--only cache` stands for every cache-<policy> workload.
+const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
+  n === 'cache' ? Object.keys(CACHE_POLICIES) : [n],
+);
 for (const n of names) {
   if (!(n in workloads)) {
     process.stderr.write(
@@ -346,6 +466,9 @@ if (!values.json) {
       l.meanTimeInSystem !== undefined ? `W=${l.meanTimeInSystem} (theory ${l.theoryMeanTimeInSystem})` : '',
       l.meanLatency !== undefined ? `W=${l.meanLatency} (theory ${l.theoryMeanLatency})` : '',
       l.amplification !== undefined ? `amplification ${l.amplification}, ${l.events} events` : '',
+      l.hitRatio !== undefined
+        ? `hit ratio ${l.hitRatio} (Che LRU ${l.cheHitRatio}, top-C ${l.topCHitRatio})`
+        : '',
       l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
       l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
     ]

@@ -14,6 +14,7 @@ export {
   criticalSpikeMs,
   type DeadlineQueueTheory,
   effectiveCapacity,
+  evictionPolicies,
   type GcModel,
   type GcTippingPoint,
   gcDeathSpiral,

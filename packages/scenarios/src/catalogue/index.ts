@@ -5,6 +5,7 @@ import { cacheStampede } from './cache-stampede.js';
 import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
 import { mmc } from './mmc.js';
@@ -20,6 +21,7 @@ export { cacheStampede } from './cache-stampede.js';
 export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+export { evictionPolicies } from './eviction-policies.js';
 export {
   criticalSpikeMs,
   effectiveCapacity,
@@ -50,6 +52,7 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [gcDeathSpiral.name, gcDeathSpiral],
   [connectionPoolExhaustion.name, connectionPoolExhaustion],
   [cacheStampede.name, cacheStampede],
+  [evictionPolicies.name, evictionPolicies],
   [cdn.name, cdn],
   [writePolicies.name, writePolicies],
 ]);
