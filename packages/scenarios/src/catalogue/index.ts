@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { bulkhead } from './bulkhead.js';
+import { cacheFlush } from './cache-flush.js';
 import { cacheStampede } from './cache-stampede.js';
 import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
@@ -12,11 +13,18 @@ import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { tailAtScale } from './tail-at-scale.js';
+import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
 import { writePolicies } from './write-policies.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { bulkhead } from './bulkhead.js';
+export {
+  type CacheFlushModel,
+  type CacheFlushTheory,
+  cacheFlush,
+  cacheFlushTheory,
+} from './cache-flush.js';
 export { cacheStampede } from './cache-stampede.js';
 export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
@@ -35,6 +43,12 @@ export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { tailAtScale } from './tail-at-scale.js';
+export {
+  type ExpiryHerdModel,
+  expiryHerdPeak,
+  fullJitterReconnectRate,
+  thunderingHerd,
+} from './thundering-herd.js';
 export { timeoutCascade } from './timeout-cascade.js';
 export { writePolicies } from './write-policies.js';
 
@@ -52,6 +66,8 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [gcDeathSpiral.name, gcDeathSpiral],
   [connectionPoolExhaustion.name, connectionPoolExhaustion],
   [cacheStampede.name, cacheStampede],
+  [thunderingHerd.name, thunderingHerd],
+  [cacheFlush.name, cacheFlush],
   [evictionPolicies.name, evictionPolicies],
   [cdn.name, cdn],
   [writePolicies.name, writePolicies],
