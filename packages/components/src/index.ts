@@ -101,6 +101,7 @@ export {
   type WriteMode,
   type WriteResult,
 } from './cache/write-policy.js';
+export { type WarmUpOptions, type WarmUpResult, warmUp } from './cache/warm-up.js';
 export { xfetchShouldRefresh } from './cache/xfetch.js';
 export {
   type ClientFailure,

@@ -6,6 +6,7 @@ import { LocalCacheAccess, RemoteCache } from '../src/cache/cache-access.js';
 import { CacheAside, type LoadResult } from '../src/cache/cache-aside.js';
 import { CacheServer } from '../src/cache/cache-server.js';
 import { Singleflight } from '../src/cache/singleflight.js';
+import { warmUp } from '../src/cache/warm-up.js';
 
 /** A loader that answers `value:key` after `delta` ms; counts calls. */
 function slowOrigin(sim: Simulation, delta: number) {
@@ -273,5 +274,47 @@ describe('CacheAside and stampede defences', () => {
       net.restart('redis');
       expect(server.cache.has('k')).toBe(persistent);
     }
+  });
+});
+
+describe('warmUp', () => {
+  const setup = (failEvery = 0) => {
+    const sim = new Simulation();
+    const cache = new Cache<string>(sim, { capacity: 1000 });
+    let calls = 0;
+    const load = (key: string): SimEvent<LoadResult<string>> => {
+      calls++;
+      const ev = sim.event<LoadResult<string>>();
+      const ok = failEvery === 0 || calls % failEvery !== 0;
+      sim.schedule(10, () => ev.succeed(ok ? { ok: true, value: `v:${key}` } : { ok: false }));
+      return ev;
+    };
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    return { sim, cache, load, keys };
+  };
+
+  it('loads every key, concurrency-bound: ceil(N / c) × load time', () => {
+    const { sim, cache, load, keys } = setup();
+    let result: { loaded: number; durationMs: number } | undefined;
+    warmUp(sim, { cache: new LocalCacheAccess(cache), keys, load, concurrency: 8 }).onProcessed(
+      (e) => (result = e.value!),
+    );
+    sim.run();
+    expect(result).toMatchObject({ loaded: 100, durationMs: 130 });
+    expect(keys.every((k) => cache.get(k) === `v:${k}`)).toBe(true);
+  });
+
+  it('rate-bound: N / rate, and failures are counted, not stored', () => {
+    const { sim, cache, load, keys } = setup(10);
+    let result: { loaded: number; failed: number; durationMs: number } | undefined;
+    warmUp(sim, { cache: new LocalCacheAccess(cache), keys, load, concurrency: 8, rate: 100 }).onProcessed(
+      (e) => (result = e.value!),
+    );
+    sim.run();
+    expect(result).toEqual({ loaded: 90, failed: 10, durationMs: 1000 });
+    expect(cache.size).toBe(90);
+    expect(
+      thrown(() => warmUp(sim, { cache: new LocalCacheAccess(cache), keys, load, rate: 0 })).message,
+    ).toContain('rate');
   });
 });

@@ -294,6 +294,11 @@ export class Cache<V = unknown> {
     return entry !== undefined && !entry.negative && this.sim.now < entry.expiresAt;
   }
 
+  /** The keys stored now (expired entries not yet noticed included), in no guaranteed order. */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   /**
    * Stores `value` under `key`, evicting as the policy decides. Returns false when the policy refused
    * the entry (admission, a full `none` policy, or larger than the cache).
