@@ -57,6 +57,22 @@ export {
   isCdnObject,
   sumCdnStats,
 } from './cache/cdn.js';
+export {
+  CacheConsistency,
+  type CacheConsistencyOptions,
+  type CacheConsistencyStats,
+  DistributedCache,
+  type DistributedCacheOptions,
+  type DistributedCacheStats,
+  type DistributedLookup,
+  type DistributedPlacement,
+  type DistributedStoreOptions,
+  type HealthCheckOptions,
+  type MembershipChange,
+  READ_POLICIES,
+  type ReadPolicy,
+  Versioned,
+} from './cache/distributed-cache.js';
 export { type ArcOptions, ArcPolicy, type ArcSnapshot } from './cache/policies/arc.js';
 export { CountMinSketch, hashKey } from './cache/policies/count-min-sketch.js';
 export { createEvictionPolicy, EVICTION_KINDS } from './cache/policies/factory.js';
@@ -84,6 +100,7 @@ export {
   lfuHitRatio,
   zipfProbabilities,
 } from './cache/theory.js';
+export { type WarmUpOptions, type WarmUpResult, warmUp } from './cache/warm-up.js';
 export {
   type StoreEntry,
   type StoreResult,
@@ -101,7 +118,6 @@ export {
   type WriteMode,
   type WriteResult,
 } from './cache/write-policy.js';
-export { type WarmUpOptions, type WarmUpResult, warmUp } from './cache/warm-up.js';
 export { xfetchShouldRefresh } from './cache/xfetch.js';
 export {
   type ClientFailure,

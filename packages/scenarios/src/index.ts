@@ -17,6 +17,7 @@ export {
   connectionPoolExhaustion,
   criticalSpikeMs,
   type DeadlineQueueTheory,
+  distributedCache,
   type ExpiryHerdModel,
   effectiveCapacity,
   evictionPolicies,

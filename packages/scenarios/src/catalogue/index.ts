@@ -6,6 +6,7 @@ import { cacheStampede } from './cache-stampede.js';
 import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+import { distributedCache } from './distributed-cache.js';
 import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
@@ -29,6 +30,7 @@ export { cacheStampede } from './cache-stampede.js';
 export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+export { distributedCache } from './distributed-cache.js';
 export { evictionPolicies } from './eviction-policies.js';
 export {
   criticalSpikeMs,
@@ -69,6 +71,7 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [thunderingHerd.name, thunderingHerd],
   [cacheFlush.name, cacheFlush],
   [evictionPolicies.name, evictionPolicies],
+  [distributedCache.name, distributedCache],
   [cdn.name, cdn],
   [writePolicies.name, writePolicies],
 ]);
