@@ -1,3 +1,4 @@
+import { ListNode, NodeList } from './node-list.js';
 import { badSize, checkContext, checkPolicyOptions } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -9,71 +10,15 @@ const B2 = 3;
 /** Ghost nodes kept for reuse: one is usually enough (a dropped ghost makes room for a new key). */
 const POOL_MAX = 16;
 
-/** A key in one of ARC's four lists. Lists are circular, with a sentinel node. */
-class ArcNode {
-  prev: ArcNode;
-  next: ArcNode;
-  /** T1, B1, T2 or B2; -1 when in no list. */
-  list = -1;
+/** A key in one of ARC's four lists; `list` is T1, B1, T2 or B2. */
+class ArcNode extends ListNode {
   /** The ghost hit of this node already moved the target (see {@link ArcPolicy.onMiss}). */
   adapted = false;
-  constructor(
-    public key: string,
-    public size: number,
-  ) {
-    this.prev = this;
-    this.next = this;
-  }
 }
 
-/** One of T1, B1, T2, B2: an LRU-ordered list with its length and units. */
-class ArcList {
-  /** Sentinel: `head.next` is the LRU end, `head.prev` the MRU end. */
-  readonly head = new ArcNode('', 0);
-  units = 0;
-  length = 0;
-  constructor(readonly id: number) {}
-
-  /** The least recently used node; the caller checks `length > 0` first. */
-  lru(): ArcNode {
-    return this.head.next;
-  }
-
-  pushMru(node: ArcNode): void {
-    const head = this.head;
-    const last = head.prev;
-    node.prev = last;
-    node.next = head;
-    last.next = node;
-    head.prev = node;
-    node.list = this.id;
-    this.units += node.size;
-    this.length++;
-  }
-
-  unlink(node: ArcNode): void {
-    node.prev.next = node.next;
-    node.next.prev = node.prev;
-    node.prev = node;
-    node.next = node;
-    node.list = -1;
-    // Fractional sizes could leave a rounding residue in an empty list.
-    this.units = --this.length === 0 ? 0 : this.units - node.size;
-  }
-
-  reset(): void {
-    this.head.prev = this.head;
-    this.head.next = this.head;
-    this.units = 0;
-    this.length = 0;
-  }
-
-  keys(): string[] {
-    const out: string[] = [];
-    for (let n = this.head.next; n !== this.head; n = n.next) out.push(n.key);
-    return out;
-  }
-}
+/** One of T1, B1, T2, B2. */
+type ArcList = NodeList<ArcNode>;
+const arcList = (id: number): ArcList => new NodeList(id, new ArcNode('', 0));
 
 /**
  * Options of {@link ArcPolicy}: none (ARC tunes itself). The `kind` may be given, so that a whole
@@ -155,10 +100,10 @@ export class ArcPolicy implements EvictionPolicy {
   /** Capacity `c`, in units. */
   readonly capacity: number;
   private p = 0;
-  private readonly t1 = new ArcList(T1);
-  private readonly b1 = new ArcList(B1);
-  private readonly t2 = new ArcList(T2);
-  private readonly b2 = new ArcList(B2);
+  private readonly t1 = arcList(T1);
+  private readonly b1 = arcList(B1);
+  private readonly t2 = arcList(T2);
+  private readonly b2 = arcList(B2);
   /** The lists by id. */
   private readonly lanes: readonly ArcList[] = [this.t1, this.b1, this.t2, this.b2];
   /** Resident keys and ghosts. */

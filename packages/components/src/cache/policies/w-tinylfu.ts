@@ -1,5 +1,6 @@
 import { invalidArgument, type RandomStream } from '@dsim/core';
 import { CountMinSketch, hashKey } from './count-min-sketch.js';
+import { ListNode, NodeList } from './node-list.js';
 import { badSize, checkContext, checkPolicyOptions } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -24,70 +25,20 @@ const CLIMBER_RESTART_THRESHOLD = 0.05;
 /** Hill climber: reads per sample, per unit of capacity. */
 const CLIMBER_SAMPLE_FACTOR = 10;
 
-/** A resident key. Lists are circular, with a sentinel node. */
-class TlNode {
-  prev: TlNode;
-  next: TlNode;
-  /** WINDOW, PROBATION or PROTECTED; -1 when in no list. */
-  region = -1;
+/** A resident key, with its sketch hash; `list` is its region (WINDOW, PROBATION or PROTECTED). */
+class TlNode extends ListNode {
   constructor(
-    public key: string,
+    key: string,
     public hash: number,
-    public size: number,
+    size: number,
   ) {
-    this.prev = this;
-    this.next = this;
+    super(key, size);
   }
 }
 
-/** One region: an LRU-ordered list with its length and units. */
-class TlList {
-  /** Sentinel: `head.next` is the LRU end, `head.prev` the MRU end. */
-  readonly head = new TlNode('', 0, 0);
-  units = 0;
-  length = 0;
-  constructor(readonly id: number) {}
-
-  /** The least recently used node; the caller checks `length > 0` first. */
-  lru(): TlNode {
-    return this.head.next;
-  }
-
-  pushMru(node: TlNode): void {
-    const head = this.head;
-    const last = head.prev;
-    node.prev = last;
-    node.next = head;
-    last.next = node;
-    head.prev = node;
-    node.region = this.id;
-    this.units += node.size;
-    this.length++;
-  }
-
-  unlink(node: TlNode): void {
-    node.prev.next = node.next;
-    node.next.prev = node.prev;
-    node.prev = node;
-    node.next = node;
-    node.region = -1;
-    // Fractional sizes could leave a rounding residue in an empty list.
-    this.units = --this.length === 0 ? 0 : this.units - node.size;
-  }
-
-  reset(): void {
-    this.head.prev = this.head;
-    this.head.next = this.head;
-    this.units = 0;
-    this.length = 0;
-  }
-
-  keys(): string[] {
-    const out: string[] = [];
-    for (let n = this.head.next; n !== this.head; n = n.next) out.push(n.key);
-    return out;
-  }
-}
+/** One region's LRU-ordered list. */
+type TlList = NodeList<TlNode>;
+const regionList = (id: number): TlList => new NodeList(id, new TlNode('', 0, 0));
 
 /**
  * Options of a {@link WTinyLfuPolicy}. `windowPercent` and `protectedPercent` are the fields of the
@@ -178,9 +129,9 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   private readonly initialProtected: number;
   private windowLimit: number;
   private protectedLimit: number;
-  private readonly window = new TlList(WINDOW);
-  private readonly probation = new TlList(PROBATION);
-  private readonly protected = new TlList(PROTECTED);
+  private readonly window = regionList(WINDOW);
+  private readonly probation = regionList(PROBATION);
+  private readonly protected = regionList(PROTECTED);
   /** The regions by id. */
   private readonly lists: readonly TlList[] = [this.window, this.probation, this.protected];
   private readonly nodes = new Map<string, TlNode>();
@@ -272,7 +223,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   /** The region a resident key is in, or undefined. */
   regionOf(key: string): 'window' | 'probation' | 'protected' | undefined {
     const node = this.nodes.get(key);
-    return node === undefined ? undefined : REGION_NAMES[node.region];
+    return node === undefined ? undefined : REGION_NAMES[node.list];
   }
 
   /** The sketch's frequency estimate for `key`, 0 to 15. */
@@ -321,7 +272,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     if (node !== undefined) {
       // An overwrite: an access, with a new size.
       this.sketch.increment(node.hash);
-      const list = this.lists[node.region]!;
+      const list = this.lists[node.list]!;
       list.unlink(node);
       node.size = size;
       list.pushMru(node);
@@ -370,7 +321,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
 
   /** Reorders a resident key after an access. */
   private touch(node: TlNode): void {
-    const region = node.region;
+    const region = node.list;
     if (region === PROBATION) {
       this.probation.unlink(node);
       this.protected.pushMru(node);
@@ -444,7 +395,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   }
 
   private forget(node: TlNode): void {
-    this.lists[node.region]!.unlink(node);
+    this.lists[node.list]!.unlink(node);
     this.nodes.delete(node.key);
     this.recycle(node);
   }
