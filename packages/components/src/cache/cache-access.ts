@@ -116,7 +116,9 @@ export type CacheRequest =
       readonly size?: number;
     }
   | { readonly op: 'delete'; readonly key: string }
-  | { readonly op: 'flush' };
+  | { readonly op: 'flush' }
+  /** A health probe: answered without touching the data or the counters. */
+  | { readonly op: 'ping' };
 
 /**
  * A {@link CacheServer} (or a sharded set of them) reached over RPC, seen through the

@@ -37,7 +37,7 @@ interface Lease {
 /**
  * A cache server on a node: a {@link Cache} served over RPC by a {@link Service} (workers, queueing, the
  * node's faults). It answers {@link CacheRequest}s: `get` (optionally asking for a lease on a miss), `set`
- * (with the lease token when leases are used; a set with a stale token is ignored), `delete` and `flush`.
+ * (with the lease token when leases are used; a set with a stale token is ignored), `delete`, `flush` and `ping` (a health probe).
  * A crash empties it unless `persistent`. The cache's metrics are recorded under the node's address.
  *
  * @example
@@ -131,6 +131,8 @@ export class CacheServer {
       case 'delete':
         this.leases.delete(request.key);
         return this.cache.delete(request.key);
+      case 'ping':
+        return true;
       case 'flush':
         this.leases.clear();
         this.cache.clear();
@@ -139,7 +141,7 @@ export class CacheServer {
         throw invalidArgument(
           `cache server ${this.node.address}: request.op`,
           (request as { op: unknown }).op,
-          '"get", "set", "delete" or "flush"',
+          '"get", "set", "delete", "flush" or "ping"',
         );
     }
   }

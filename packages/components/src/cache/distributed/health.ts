@@ -2,9 +2,6 @@ import type { RandomStream, RpcEndpoint, ScheduledHandle, Simulation } from '@ds
 import type { CacheRequest } from '../cache-access.js';
 import type { ResolvedHealthCheck } from './options.js';
 
-/** The key a health probe deletes: reserved, never a real key. @internal */
-export const HEALTH_KEY = '\u0000dsim-health';
-
 interface NodeHealth {
   healthy: boolean;
   successes: number;
@@ -72,7 +69,7 @@ export class HealthChecker {
     if (s.probing) return;
     s.probing = true;
     this.probes++;
-    const request: CacheRequest = { op: 'delete', key: HEALTH_KEY };
+    const request: CacheRequest = { op: 'ping' };
     const h = s;
     this.endpoint.call(node, request, { timeout: this.options.timeout }).onProcessed((e) => {
       h.probing = false;
