@@ -1,12 +1,5 @@
-import { ConnectionPool, type DownstreamCaller, Service } from '@dsim/components';
-import {
-  exponential,
-  LatencyHistogram,
-  Network,
-  RpcEndpoint,
-  type RpcError,
-  scheduleFaults,
-} from '@dsim/core';
+import { ConnectionPool, Service } from '@dsim/components';
+import { exponential, LatencyHistogram, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
@@ -109,32 +102,17 @@ export const connectionPoolExhaustion = defineScenario({
       ...(params.pool === 'acquire-timeout' ? { acquireTimeout: params.acquireTimeoutMs } : {}),
       ...(params.pool === 'bounded-pending' ? { maxPending: params.maxPending } : {}),
     });
-    // Service makes the same downstream calls for every request and takes the connection before the
-    // caller sees the request; so the pool lives in the caller, which lets requests that need no database
-    // through at once and makes the others take a connection first, as the service itself would.
-    const dbCaller = (endpoint: RpcEndpoint): DownstreamCaller => ({
-      call(to, payload, options) {
-        const done = sim.event<{ readonly ok: boolean; readonly error?: RpcError }>();
-        if (!(payload as FrontRequest).db) return done.succeed({ ok: true });
-        pool.acquire().onProcessed((e) => {
-          if (e.value !== 'acquired') {
-            done.succeed({ ok: false, error: { kind: 'unavailable', message: `db-pool: ${e.value}` } });
-            return;
-          }
-          endpoint.call(to, payload, options).onProcessed((r) => {
-            pool.release();
-            done.succeed(r.value!);
-          });
-        });
-        return done;
-      },
-    });
     const front = new Service(net.addNode('front'), {
       concurrency: params.workers,
       serviceTime: params.frontMs > 0 ? exponential({ mean: params.frontMs }) : 0,
       // A JDBC query knows nothing of the HTTP request's deadline: it runs to the end once it has a
       // connection.
-      downstream: { calls: ['db'], client: dbCaller, propagateDeadline: false },
+      // Only requests that need the database call it, through the pool.
+      downstream: {
+        calls: (request) => ((request.payload as FrontRequest).db ? ['db'] : []),
+        pool,
+        propagateDeadline: false,
+      },
     });
     const client = new RpcEndpoint(net.addNode('client'));
     const incidentEnd = INCIDENT_AT + params.incidentMs;
