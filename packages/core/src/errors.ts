@@ -113,7 +113,15 @@ export function isDsimError(error: unknown): error is DsimError {
   );
 }
 
-/** Renders a value for an error message: strings quoted, others via String(). */
+/**
+ * Renders a value for an error message: strings quoted, others via String().
+ *
+ * @example
+ * ```ts
+ * showValue('fast'); // '"fast"'
+ * showValue(NaN);    // 'NaN'
+ * ```
+ */
 export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
@@ -142,34 +150,69 @@ export function invalidArgument(field: string, value: unknown, allowed: string):
   });
 }
 
-/** Throws unless `value` is a finite number. */
+/**
+ * Throws unless `value` is a finite number. The error names `field`, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertFinite('rate', rate);
+ * ```
+ */
 export function assertFinite(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value))
     throw invalidArgument(field, value, 'a finite number');
 }
 
-/** Throws unless `value` is a finite number >= 0. */
+/**
+ * Throws unless `value` is a finite number >= 0. The error names `field`, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertNonNegative('delayMs', delayMs);
+ * ```
+ */
 export function assertNonNegative(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw invalidArgument(field, value, 'a finite number >= 0');
   }
 }
 
-/** Throws unless `value` is a finite number > 0. */
+/**
+ * Throws unless `value` is a finite number > 0. The error names `field`, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertPositive('mean', mean);
+ * ```
+ */
 export function assertPositive(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw invalidArgument(field, value, 'a finite number > 0');
   }
 }
 
-/** Throws unless `value` is an integer >= `min`. */
+/**
+ * Throws unless `value` is an integer >= `min`. The error names `field`, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertInteger('servers', servers, 1);
+ * ```
+ */
 export function assertInteger(field: string, value: unknown, min: number): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw invalidArgument(field, value, `an integer >= ${min}`);
   }
 }
 
-/** Throws unless `value` is a probability in [0, 1]. */
+/**
+ * Throws unless `value` is a probability in [0, 1]. The error names `field`, the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertProbability('loss', loss);
+ * ```
+ */
 export function assertProbability(field: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
     throw invalidArgument(field, value, 'a probability in [0, 1]');

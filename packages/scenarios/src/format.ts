@@ -27,7 +27,15 @@ export function num(x: unknown): string {
   return String(Number(x.toFixed(abs >= 100 ? 2 : abs >= 1 ? 3 : 4)));
 }
 
-/** The readable result printed by `dsim run` without `--json`. */
+/**
+ * The readable result printed by `dsim run` without `--json`: header, request table, per-variant
+ * outcomes, checks and the reproduce line.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(formatResult(runScenario(mmc, { seed: 1 })));
+ * ```
+ */
 export function formatResult(result: ScenarioResult): string {
   const out: string[] = [];
   out.push(`scenario ${result.scenario}   seed ${result.seed}   digest ${result.digest}`);

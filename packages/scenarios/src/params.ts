@@ -186,6 +186,11 @@ export const param = {
 
 /**
  * Fills defaults and validates `given` against `schema`. Unknown keys are an error that lists the known ones.
+ *
+ * @example
+ * ```ts
+ * resolveParams({ lambda: param.number({ default: 1, min: 0 }) }, { lambda: 2 }, 'demo'); // { lambda: 2 }
+ * ```
  */
 export function resolveParams<S extends ParamSchema>(
   schema: S,

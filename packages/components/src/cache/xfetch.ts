@@ -27,7 +27,7 @@ export function xfetchShouldRefresh(
   return now - delta * beta * Math.log(1 - rng.next()) >= expiresAt;
 }
 
-/** Validates an XFetch beta. */
+/** Validates an XFetch beta. @internal */
 export function checkBeta(beta: unknown, field: string): number {
   if (typeof beta !== 'number' || !(beta > 0) || beta === Infinity)
     throw invalidArgument(field, beta, 'a finite number > 0 (1 is the paper default)');

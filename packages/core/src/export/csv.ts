@@ -49,7 +49,14 @@ export function metricsCsv(series: MetricsSeries, variant = '', header = true): 
   return rows.length === 0 ? '' : `${rows.join('\n')}\n`;
 }
 
-/** Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180). */
+/**
+ * Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
+ *
+ * @example
+ * ```ts
+ * csvField('a,b'); // '"a,b"'
+ * ```
+ */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

@@ -77,7 +77,15 @@ export function scheduleFaults(net: Network, schedule: readonly ScheduledFault[]
   }
 }
 
-/** Applies a fault now; returns what undoes it. */
+/**
+ * Applies a fault now; returns what undoes it (restoring the previous settings, not the defaults).
+ *
+ * @example
+ * ```ts
+ * const heal = applyFault(net, { kind: 'partition', a: 'n1', b: 'n2' });
+ * sim.schedule('5s', heal);
+ * ```
+ */
 export function applyFault(net: Network, fault: Fault): () => void {
   switch (fault.kind) {
     case 'crash':

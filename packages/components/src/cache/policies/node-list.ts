@@ -2,6 +2,7 @@
  * A key in a circular doubly linked list with a sentinel: the node form that ARC and W-TinyLFU share (their
  * nodes move between several lists, which the slot-based `KeyList` of LRU and FIFO does not do).
  * Subclasses add what their policy needs.
+ * @internal
  */
 export class ListNode {
   prev: this;
@@ -17,7 +18,7 @@ export class ListNode {
   }
 }
 
-/** An LRU-ordered list of {@link ListNode}s with its length and units: `head.next` is the LRU end. */
+/** An LRU-ordered list of {@link ListNode}s with its length and units: `head.next` is the LRU end. @internal */
 export class NodeList<N extends ListNode> {
   units = 0;
   length = 0;
