@@ -473,6 +473,21 @@ describe('circuit breaker, fallback and deadlines', () => {
     expect(breaker!.totals.successfulCalls + breaker!.totals.failedCalls).toBe(11);
   });
 
+  it('breakerIgnores: ignored error kinds never open the breaker (resilience4j ignoreExceptions)', () => {
+    let breaker: CircuitBreaker | undefined;
+    const { sim, client, received, fire } = setup(failWith('rejected'), (sim) => ({
+      breaker: (breaker = new CircuitBreaker(sim, breakerConfig)),
+      breakerIgnores: ['rejected'],
+    }));
+    fire(30, 10);
+    sim.run();
+    expect(received.length).toBe(30);
+    expect(breaker!.state).toBe('CLOSED');
+    expect(breaker!.totals.failedCalls + breaker!.totals.successfulCalls).toBe(0);
+    expect(client.stats.breakerRejected).toBe(0);
+    expect(() => setup(never, { breakerIgnores: ['nope' as 'error'] })).toThrow(/breakerIgnores/);
+  });
+
   it('a breaker that opens between retries stops the retry with rejected', () => {
     const { sim, client, received, responses, fire } = setup(failWith('unavailable'), (sim) => ({
       maxAttempts: 3,

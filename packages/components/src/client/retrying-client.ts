@@ -78,6 +78,7 @@ const OPTION_KEYS = new Set([
   'budget',
   'hedge',
   'breaker',
+  'breakerIgnores',
   'fallback',
   'target',
 ]);
@@ -199,6 +200,8 @@ export class RetryingClient<R = unknown> {
   readonly budget: RetryQuota | EnvoyRetryBudget | AdaptiveThrottle | RatioRetryBudget | undefined;
   /** The circuit breaker, if any. */
   readonly breaker: CircuitBreaker | undefined;
+  /** Error kinds the breaker does not record. */
+  readonly breakerIgnores: ReadonlySet<RpcErrorKind>;
 
   private readonly sim: Simulation;
   private readonly node: NetNode<any>;
@@ -363,6 +366,14 @@ export class RetryingClient<R = unknown> {
       throw invalidArgument('breaker', breaker, 'a CircuitBreaker');
     }
     this.breaker = breaker;
+    const ignores = options.breakerIgnores ?? [];
+    if (!Array.isArray(ignores))
+      throw invalidArgument('breakerIgnores', ignores, `an array of error kinds (${ERROR_KINDS.join(', ')})`);
+    for (const kind of ignores) {
+      if (!ERROR_KINDS.includes(kind))
+        throw invalidArgument('breakerIgnores', kind, `one of ${ERROR_KINDS.join(', ')}`);
+    }
+    this.breakerIgnores = new Set(ignores);
     if (options.fallback !== undefined && typeof options.fallback !== 'function')
       throw invalidArgument('fallback', options.fallback, 'a function (failure) => value');
     this.fallback = options.fallback;
@@ -548,6 +559,7 @@ export class RetryingClient<R = unknown> {
     const now = this.sim.now;
     if (this.breaker !== undefined) {
       if (response.ok) this.breaker.onSuccess(response.latency);
+      else if (this.breakerIgnores.has(response.error.kind)) this.breaker.releasePermission();
       else this.breaker.onError(response.latency);
     }
     if (this.budgetKind === THROTTLE && accepted(response))

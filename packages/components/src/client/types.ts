@@ -161,6 +161,13 @@ export interface RetryingClientOptions<R = unknown> {
    */
   breaker?: CircuitBreaker;
   /**
+   * Error kinds the breaker neither records as failures nor as successes (resilience4j's
+   * `ignoreExceptions`): the attempt's permission is released instead. For example `['rejected']`, so that
+   * a downstream rate limiter's refusals do not open the breaker.
+   * @default [] (every error is recorded)
+   */
+  breakerIgnores?: readonly RpcErrorKind[];
+  /**
    * Called with the failure when a call fails for any reason; its value is returned as an ok response
    * with `fallback: true` (the failure's `error` and `reason` stay on it). Such responses count as `ok`
    * and as `fallbacks`. It runs inside the simulation: one that throws stops the run like any callback.
