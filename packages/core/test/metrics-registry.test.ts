@@ -54,6 +54,21 @@ describe('MetricsRegistry: gauges', () => {
     expect(inFlight.mean(4000)).toBe((3 * 2750 + 1 * 750) / 4000);
   });
 
+  it('integral() differences give the mean over any window', () => {
+    const sim = new Simulation();
+    const metrics = new MetricsRegistry(sim);
+    const busy = metrics.gauge('svc', 'busy');
+    let at1200 = 0;
+    sim.schedule(500, () => busy.set(4));
+    sim.schedule(1200, () => (at1200 = busy.integral()));
+    sim.schedule(2000, () => busy.set(1));
+    sim.run({ until: 3000 });
+    expect(at1200).toBe(4 * 700);
+    // [1200, 3000): 4 for 800 ms, 1 for 1000 ms.
+    expect((busy.integral() - at1200) / 1800).toBe((4 * 800 + 1 * 1000) / 1800);
+    expect(() => busy.integral(1000)).toThrow(/upTo/);
+  });
+
   it('the last, partial interval averages over [its start, now)', () => {
     const sim = new Simulation();
     const metrics = new MetricsRegistry(sim);

@@ -120,7 +120,23 @@ export class Gauge {
     return { mean, max };
   }
 
-  private integral(upTo: number): number {
+  /**
+   * The integral of the level over `[start, upTo)`, in level × ms. Two readings give the time-weighted mean
+   * over any window: (integral(t2) − integral(t1)) / (t2 − t1), e.g. the utilisation during an incident.
+   * `upTo` must not precede the last change.
+   *
+   * @default upTo the clock's current time
+   * @example
+   * ```ts
+   * const before = busy.integral();          // at the start of the window
+   * // ... later, at the end of the window:
+   * const meanBusy = (busy.integral() - before) / windowMs;
+   * ```
+   */
+  integral(upTo: number = this.clock.now): number {
+    if (!(upTo >= this.last) || upTo === Number.POSITIVE_INFINITY) {
+      throw invalidArgument('upTo', upTo, `a finite time >= the gauge's last update (${this.last})`);
+    }
     return this.closedArea + this.area + this.current * (upTo - this.last);
   }
 
