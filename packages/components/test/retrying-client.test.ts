@@ -254,9 +254,11 @@ describe('amplification when the server is stuck', () => {
 describe('backoff timing and retryOn', () => {
   it('with jitter none, attempts go out at the createBackoff delays: 0, 20, 60, 140 ms', () => {
     const records: TraceRecord[] = [];
+    const seen: string[] = [];
     const { sim, received, responses, fire } = setup(failWith('unavailable'), {
       maxAttempts: 4,
       backoff: { kind: 'exponential', baseMs: 10, capMs: 1000, jitter: 'none' },
+      onAttempt: (n, _to, kind) => seen.push(`${n} ${kind}`),
     });
     sim.inspect((r) => {
       if (r.type.startsWith('@dsim.client.')) records.push(r);
@@ -266,6 +268,7 @@ describe('backoff timing and retryOn', () => {
     expect(received.map((r) => r.sentAt)).toEqual([0, 20, 60, 140]);
     expect(received.map((r) => r.attempt)).toEqual([1, 2, 3, 4]);
     expect(received.map((r) => r.origin)).toEqual([0, 0, 0, 0]); // retries keep the call's origin
+    expect(seen).toEqual(['1 first', '2 retry', '3 retry', '4 retry']);
     expect(responses[0]).toMatchObject({
       ok: false,
       attempts: 4,

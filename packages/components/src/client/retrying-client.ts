@@ -81,6 +81,7 @@ const OPTION_KEYS = new Set([
   'breakerIgnores',
   'fallback',
   'target',
+  'onAttempt',
 ]);
 
 const NO_CALL_OPTIONS: RetryingCallOptions = Object.freeze({});
@@ -212,6 +213,9 @@ export class RetryingClient<R = unknown> {
   private readonly maxHedges: number;
   private readonly fallback: ((failure: ClientFailure) => R) | undefined;
   private readonly target: ((attempt: number, to: string) => string) | undefined;
+  private readonly onAttempt:
+    | ((attempt: number, to: string, kind: 'first' | 'retry' | 'hedge') => void)
+    | undefined;
   private readonly active = new Set<ClientCall<R>>();
   private nextId = 1;
   private inFlightAttempts = 0;
@@ -380,6 +384,9 @@ export class RetryingClient<R = unknown> {
     if (options.target !== undefined && typeof options.target !== 'function')
       throw invalidArgument('target', options.target, 'a function (attempt, to) => address');
     this.target = options.target;
+    if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function')
+      throw invalidArgument('onAttempt', options.onAttempt, 'a function (attempt, to, kind) => void');
+    this.onAttempt = options.onAttempt;
 
     this.rng = this.sim.rng(`${name}/retry`);
     const m = this.sim.metrics;
@@ -522,6 +529,7 @@ export class RetryingClient<R = unknown> {
       if (typeof to !== 'string' || to.length === 0)
         throw invalidArgument(`target(${n}, ${JSON.stringify(call.to)})`, to, 'a node address');
     }
+    this.onAttempt?.(n, to, kind === FIRST ? 'first' : kind === RETRY ? 'retry' : 'hedge');
     const event = this.endpoint.call<unknown>(to, call.payload, callOptions);
     call.outstanding.push({ event, extra: kind !== FIRST });
     this.inFlightAttempts++;

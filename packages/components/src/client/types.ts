@@ -179,6 +179,12 @@ export interface RetryingClientOptions<R = unknown> {
    * @default the `to` given to `call()`
    */
   target?: (attempt: number, to: string) => string;
+  /**
+   * Told of every attempt as it is sent: its number (1 for the first), its destination and whether it is
+   * the first try, a retry or a hedge. For per-attempt accounting (attempts per second, amplification).
+   * @default none
+   */
+  onAttempt?: (attempt: number, to: string, kind: 'first' | 'retry' | 'hedge') => void;
 }
 
 /**

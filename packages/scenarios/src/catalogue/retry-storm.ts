@@ -1,4 +1,4 @@
-import { CircuitBreaker, createBackoff, Service } from '@dsim/components';
+import { CircuitBreaker, RetryingClient, Service } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
@@ -13,8 +13,8 @@ const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 
  * system stays down after the trigger is gone, unless something sheds the extra work.
  *
  * Variants: `naive` (immediate retries, the server serves requests whose caller already left),
- * `backoff-jitter` (full-jitter exponential backoff between retries), `retry-budget` (retries only
- * while a token bucket filled at 10% of new requests allows: the SRE book's per-client budget),
+ * `backoff-jitter` (full-jitter exponential backoff between retries), `retry-budget` (retries at most
+ * 10% of requests: the SRE book's per-client budget, as Finagle's RetryBudget),
  * `drop-expired` (the server skips queued requests whose deadline has passed), `circuit-breaker` (a
  * resilience4j breaker in front of the calls fails fast while open).
  */
@@ -55,7 +55,6 @@ export const retryStorm = defineScenario({
       serviceTime: exponential({ mean: 1000 / params.mu }),
       dropExpired: m === 'drop-expired',
     });
-    const client = new RpcEndpoint(net.addNode('client'));
     const breaker =
       m === 'circuit-breaker'
         ? new CircuitBreaker(sim, {
@@ -66,9 +65,6 @@ export const retryStorm = defineScenario({
             permittedNumberOfCallsInHalfOpenState: 5,
           })
         : undefined;
-    const backoff = createBackoff({ kind: 'exponential', baseMs: 50, capMs: 5000, jitter: 'full' });
-    const backoffRng = sim.rng('client/backoff');
-    let budget = 10; // retry tokens: +0.1 per new request, -1 per retry, capped at 10
     const trigger = 10_000;
     if (params.outageMs > 0) {
       scheduleFaults(net, [{ at: trigger, for: params.outageMs, fault: { kind: 'pause', node: 'server' } }]);
@@ -81,31 +77,25 @@ export const retryStorm = defineScenario({
     const attemptsPerSecond = new Array<number>(span).fill(0);
     const offeredPerSecond = new Array<number>(span).fill(0);
     const bucket = (t: number): number => Math.min(span - 1, Math.floor(t / 1000));
-
-    const attempt = (started: number, n: number): void => {
-      if (breaker !== undefined && !breaker.tryAcquirePermission()) {
-        requests.finish(false, sim.now - started); // failed fast: no retry into an open breaker
-        return;
-      }
-      attemptsPerSecond[bucket(sim.now)]!++;
-      const sent = sim.now;
-      client.call('server', 'q', { timeout: params.timeoutMs, attempt: n }).onProcessed((e) => {
+    // Retries on timeouts, immediately unless the variant says otherwise; a call the breaker refuses
+    // fails fast and is not retried.
+    const client = new RetryingClient(new RpcEndpoint(net.addNode('client')), {
+      timeout: params.timeoutMs,
+      maxAttempts: params.retries + 1,
+      ...(m === 'backoff-jitter'
+        ? { backoff: { kind: 'exponential', baseMs: 50, capMs: 5000, jitter: 'full' } as const }
+        : {}),
+      // The SRE book's per-client retry budget: retries at most 10% of requests (Finagle's RetryBudget).
+      ...(m === 'retry-budget' ? { budget: { kind: 'ratio', ratio: 0.1, minPerSecond: 0 } as const } : {}),
+      ...(breaker === undefined ? {} : { breaker }),
+      onAttempt: () => attemptsPerSecond[bucket(sim.now)]!++,
+    });
+    const call = (): void => {
+      const started = sim.now;
+      client.call('server', 'q').onProcessed((e) => {
         const res = e.value!;
-        if (res.ok) {
-          breaker?.onSuccess(sim.now - sent);
-          okPerSecond[bucket(sim.now)]!++;
-          requests.finish(true, sim.now - started);
-          return;
-        }
-        breaker?.onError(sim.now - sent);
-        const retry = n <= params.retries;
-        if (retry && m === 'retry-budget') {
-          if (budget < 1) return requests.finish(false, sim.now - started);
-          budget -= 1;
-        }
-        if (!retry) return requests.finish(false, sim.now - started);
-        if (m === 'backoff-jitter') sim.schedule(backoff.delay(n, backoffRng), () => attempt(started, n + 1));
-        else attempt(started, n + 1);
+        if (res.ok) okPerSecond[bucket(sim.now)]!++;
+        requests.finish(res.ok, sim.now - started);
       });
     };
 
@@ -115,8 +105,7 @@ export const retryStorm = defineScenario({
       while (sim.now < params.seconds * 1000) {
         requests.start();
         offeredPerSecond[bucket(sim.now)]!++;
-        budget = Math.min(10, budget + 0.1);
-        attempt(sim.now, 1);
+        call();
         yield sim.timeout(gaps.sample(rng));
       }
     });
