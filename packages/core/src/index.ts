@@ -68,6 +68,7 @@ export {
   type SendOptions,
 } from './net/network.js';
 export { NetNode, type NodeState, type NodeTimer, type RestartInfo } from './net/node.js';
+export { checkKind, checkOptions, didYouMean, type OptionKeys, optionKeys } from './options.js';
 export { Interrupt, Process, type ProcessBody, type ProcessGenerator } from './process.js';
 export {
   constant,
