@@ -106,6 +106,7 @@ export {
   type StoreResult,
   type WriteBehindConfig,
   type WriteBehindOptions,
+  type WriteBehindQueueInput,
   type WriteLoss,
   writeBehindExpectedQueue,
 } from './cache/write-behind.js';

@@ -819,7 +819,9 @@ describe('factory and validation', () => {
       }
       return undefined;
     })();
-    expect(err?.message).toBe('eviction.samples must be an integer in [1, 64] (redis-lru), got 100');
+    expect(err?.message).toBe(
+      'createEvictionPolicy: eviction.samples must be an integer in [1, 64], got 100',
+    );
   });
 
   it('put validates size and expiry', () => {

@@ -85,18 +85,30 @@ function chiSquare(counts: ArrayLike<number>, total: number): number {
   return x2;
 }
 
-function expectInvalid(fn: () => unknown, field: string): void {
+/** The class each placement kind builds: what errors after construction name. */
+const CLASS: Record<PlacementKind, string> = {
+  ring: 'HashRing',
+  rendezvous: 'RendezvousHash',
+  maglev: 'MaglevHash',
+  modulo: 'ModuloHash',
+};
+
+/** Expects INVALID_ARGUMENT naming `label`: `component: field` (or a bare field for a helper function). */
+function expectInvalid(fn: () => unknown, label: string): void {
   let caught: unknown;
   try {
     fn();
   } catch (err) {
     caught = err;
   }
-  expect(caught, `expected an error naming ${field}`).toBeInstanceOf(DsimError);
+  expect(caught, `expected an error naming ${label}`).toBeInstanceOf(DsimError);
   const err = caught as DsimError;
   expect(err.code).toBe('INVALID_ARGUMENT');
-  expect(err.details.field).toBe(field);
-  expect(err.message).toContain(field);
+  const { component, field } = err.details;
+  expect(component === undefined ? field : `${component}: ${field}`).toBe(label);
+  // "HashRing: vnodes must be ...", or "createPlacement: unknown option "vnode" ..."
+  expect(err.message).toContain(String(field));
+  if (component !== undefined) expect(err.message.startsWith(`${component}: `)).toBe(true);
 }
 
 const KINDS_WITH_SPECS: [PlacementKind, PlacementSpec][] = [
@@ -541,7 +553,7 @@ describe('determinism and insertion order', () => {
     ];
     const m = new MaglevHash({ nodes: names(10) });
     expect(expected.map((_, i) => m.slotOwner(i * 997))).toEqual(expected);
-    expectInvalid(() => m.slotOwner(65537), 'maglev: slot');
+    expectInvalid(() => m.slotOwner(65537), 'MaglevHash: slot');
   });
 
   it('modulo keeps slot (insertion) order', () => {
@@ -571,10 +583,10 @@ describe('membership and validation', () => {
   it('rejects empty and duplicate node names, naming the field', () => {
     for (const kind of PLACEMENT_KINDS) {
       const p = createPlacement({ kind, nodes: ['a'] });
-      expectInvalid(() => p.add(''), `${kind}: node`);
-      expectInvalid(() => p.add('a'), `${kind}: node`);
-      expectInvalid(() => p.add(42 as unknown as string), `${kind}: node`);
-      expectInvalid(() => createPlacement({ kind, nodes: ['a', 'a'] }), `${kind}: node`);
+      expectInvalid(() => p.add(''), `${CLASS[kind]}: node`);
+      expectInvalid(() => p.add('a'), `${CLASS[kind]}: node`);
+      expectInvalid(() => p.add(42 as unknown as string), `${CLASS[kind]}: node`);
+      expectInvalid(() => createPlacement({ kind, nodes: ['a', 'a'] }), 'createPlacement: node');
     }
   });
 
@@ -582,20 +594,20 @@ describe('membership and validation', () => {
     for (const kind of PLACEMENT_KINDS) {
       const p = createPlacement({ kind });
       for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-        expectInvalid(() => p.add('a', bad), `${kind}: weight of "a"`);
+        expectInvalid(() => p.add('a', bad), `${CLASS[kind]}: weight of "a"`);
       }
       expect(p.size).toBe(0);
     }
-    expectInvalid(() => new ModuloHash().add('a', 1.5), 'modulo: weight of "a"');
+    expectInvalid(() => new ModuloHash().add('a', 1.5), 'ModuloHash: weight of "a"');
     new HashRing().add('a', 1.5);
   });
 
   it('rejects a maglev table size that is not prime, too large, or not above the node count', () => {
-    expectInvalid(() => new MaglevHash({ tableSize: 65536 }), 'maglev: tableSize');
-    expectInvalid(() => new MaglevHash({ tableSize: 1 }), 'maglev: tableSize');
-    expectInvalid(() => new MaglevHash({ tableSize: 5_000_101 }), 'maglev: tableSize'); // prime, above Envoy's limit
-    expectInvalid(() => new MaglevHash({ tableSize: 65537.5 }), 'maglev: tableSize');
-    expectInvalid(() => new MaglevHash({ tableSize: 5, nodes: names(5) }), 'maglev: tableSize');
+    expectInvalid(() => new MaglevHash({ tableSize: 65536 }), 'MaglevHash: tableSize');
+    expectInvalid(() => new MaglevHash({ tableSize: 1 }), 'MaglevHash: tableSize');
+    expectInvalid(() => new MaglevHash({ tableSize: 5_000_101 }), 'MaglevHash: tableSize'); // prime, above Envoy's limit
+    expectInvalid(() => new MaglevHash({ tableSize: 65537.5 }), 'MaglevHash: tableSize');
+    expectInvalid(() => new MaglevHash({ tableSize: 5, nodes: names(5) }), 'MaglevHash: tableSize');
     const m = new MaglevHash({ tableSize: 5, nodes: names(4) });
     expect(m.tableCounts().size).toBe(4);
     expect(isPrime(5_000_011)).toBe(true);
@@ -605,30 +617,33 @@ describe('membership and validation', () => {
   });
 
   it('rejects bad ring sizes, unknown options, unknown kinds and bad n', () => {
-    expectInvalid(() => new HashRing({ vnodes: 0 }), 'ring: vnodes');
-    expectInvalid(() => new HashRing({ vnodes: 1.5 }), 'ring: vnodes');
-    expectInvalid(() => new HashRing({ vnodes: 10_000_000 }), 'ring: vnodes');
+    expectInvalid(() => new HashRing({ vnodes: 0 }), 'HashRing: vnodes');
+    expectInvalid(() => new HashRing({ vnodes: 1.5 }), 'HashRing: vnodes');
+    expectInvalid(() => new HashRing({ vnodes: 10_000_000 }), 'HashRing: vnodes');
     const ring = new HashRing({ vnodes: RING_MAX_POINTS, nodes: [{ name: 'a', weight: 1e-9 }] });
     expect(ring.ringSize).toBe(1);
-    expectInvalid(() => ring.add('c'), 'ring: points of "c" (vnodes × weight)');
+    expectInvalid(() => ring.add('c'), 'HashRing: points of "c" (vnodes × weight)');
     expectInvalid(
       () => createPlacement({ kind: 'ring', vnode: 10 } as unknown as PlacementSpec),
-      'ring.vnode',
+      'createPlacement: vnode',
     );
     expectInvalid(
       () => createPlacement({ kind: 'maglev', size: 7 } as unknown as PlacementSpec),
-      'maglev.size',
+      'createPlacement: size',
     );
-    expectInvalid(() => createPlacement({ kind: 'jump' } as unknown as PlacementSpec), 'kind');
-    expectInvalid(() => createPlacement(null as unknown as PlacementSpec), 'spec');
+    expectInvalid(
+      () => createPlacement({ kind: 'jump' } as unknown as PlacementSpec),
+      'createPlacement: kind',
+    );
+    expectInvalid(() => createPlacement(null as unknown as PlacementSpec), 'createPlacement: spec');
     expectInvalid(
       () => createPlacement({ kind: 'rendezvous', nodes: 'a' } as unknown as PlacementSpec),
-      'rendezvous: nodes',
+      'createPlacement: nodes',
     );
     for (const kind of PLACEMENT_KINDS) {
       const p = createPlacement({ kind, nodes: ['a'] });
-      expectInvalid(() => p.lookupN('k', -1), `${kind}: lookupN n`);
-      expectInvalid(() => p.lookupN('k', 1.5), `${kind}: lookupN n`);
+      expectInvalid(() => p.lookupN('k', -1), `${CLASS[kind]}: lookupN n`);
+      expectInvalid(() => p.lookupN('k', 1.5), `${CLASS[kind]}: lookupN n`);
     }
   });
 });

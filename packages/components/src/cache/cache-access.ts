@@ -1,12 +1,6 @@
-import {
-  type Duration,
-  invalidArgument,
-  type RpcEndpoint,
-  type SimEvent,
-  type Simulation,
-  toMs,
-} from '@dsim/core';
-import type { Cache, CacheReadStatus } from './cache.js';
+import { type Duration, optionKeys, type RpcEndpoint, type SimEvent, type Simulation } from '@dsim/core';
+import { Cache, type CacheReadStatus } from './cache.js';
+import { durationOption, invalid, owner, requireOptions } from './validate.js';
 
 /**
  * What a cache lookup found. `lease` is set when a lease was asked for on a miss: a token when this
@@ -65,7 +59,11 @@ export interface CacheAccess<V> {
  * ```
  */
 export class LocalCacheAccess<V> implements CacheAccess<V> {
-  constructor(readonly cache: Cache<V>) {}
+  /** @param cache - the {@link Cache} to reach; anything else throws INVALID_ARGUMENT */
+  constructor(readonly cache: Cache<V>) {
+    if (!(cache instanceof Cache))
+      throw invalid(owner('LocalCacheAccess'), 'cache', cache, 'a Cache (new Cache(sim, { capacity }))');
+  }
 
   lookup(key: string): SimEvent<CacheLookup<V>> {
     const cache = this.cache;
@@ -96,11 +94,14 @@ export interface RemoteCacheOptions {
   /** The cache server's address, or a function from key to address (sharding). */
   readonly servers: string | ((key: string) => string);
   /**
-   * Timeout of each cache call; a lookup that times out or fails reads as a miss.
+   * Timeout of each cache call, a finite duration > 0; a lookup that times out or fails reads as a miss.
    * @default 100 ms
    */
   readonly timeout?: Duration;
 }
+
+/** Every key of {@link RemoteCacheOptions}. @internal */
+export const REMOTE_CACHE_KEYS = optionKeys<RemoteCacheOptions>()({ servers: true, timeout: true });
 
 /** A request to a {@link CacheServer}. */
 export type CacheRequest =
@@ -135,17 +136,23 @@ export class RemoteCache<V> implements CacheAccess<V> {
   private readonly route: (key: string) => string;
   private readonly sim: Simulation;
 
+  /**
+   * @param endpoint - the caller's RPC endpoint
+   * @param options - the servers and the timeout; unknown keys and bad values throw INVALID_ARGUMENT
+   */
   constructor(
     readonly endpoint: RpcEndpoint<any, any>,
     options: RemoteCacheOptions,
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('remote cache options', options, 'an object with servers');
+    const where = owner('RemoteCache');
+    if (endpoint === null || typeof endpoint !== 'object' || typeof endpoint.call !== 'function')
+      throw invalid(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
+    requireOptions(where, options, REMOTE_CACHE_KEYS);
     const servers = options.servers;
     if (typeof servers === 'string' && servers !== '') this.route = () => servers;
     else if (typeof servers === 'function') this.route = servers;
-    else throw invalidArgument('remote cache: servers', servers, 'an address or a function (key) => address');
-    this.timeout = options.timeout === undefined ? 100 : toMs(options.timeout, 'remote cache: timeout');
+    else throw invalid(where, 'servers', servers, 'an address or a function (key) => address');
+    this.timeout = durationOption(where, 'timeout', options.timeout, 100, { zero: false });
     this.sim = endpoint.node.network.sim;
   }
 

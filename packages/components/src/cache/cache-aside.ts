@@ -2,14 +2,25 @@ import {
   type Counter,
   type Duration,
   type Histogram,
-  invalidArgument,
+  optionKeys,
   type RandomStream,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
 import type { CacheAccess, CacheLookup, CacheStoreOptions } from './cache-access.js';
 import { Singleflight } from './singleflight.js';
+import {
+  boolOption,
+  checkKeys,
+  durationOption,
+  fnOption,
+  intOption,
+  invalid,
+  nameOption,
+  nested,
+  owner,
+  requireOptions,
+} from './validate.js';
 import { checkBeta, xfetchShouldRefresh } from './xfetch.js';
 
 /** What a loader returns: `ok` with a value (undefined: not found), or a failure. RpcResponse fits. */
@@ -40,7 +51,7 @@ export interface CacheAsideOptions<V> {
   cache: CacheAccess<V>;
   /** Loads a key from the origin (the database, a service). */
   load: (key: string) => SimEvent<LoadResult<V>>;
-  /** TTL of what this reader stores. @default the cache's */
+  /** TTL of what this reader stores, a finite duration > 0. @default the cache's */
   ttl?: Duration;
   /**
    * Coalesce concurrent misses of one key in this process (singleflight): one origin call per key at a
@@ -72,6 +83,28 @@ export interface CacheAsideOptions<V> {
    */
   negative?: boolean;
 }
+
+/** Every key of {@link CacheAsideOptions}. @internal */
+export const CACHE_ASIDE_KEYS = optionKeys<CacheAsideOptions<unknown>>()({
+  name: true,
+  cache: true,
+  load: true,
+  ttl: true,
+  coalesce: true,
+  xfetch: true,
+  staleWhileRevalidate: true,
+  lease: true,
+  negative: true,
+});
+
+/** Every key of the `xfetch` option. @internal */
+export const XFETCH_KEYS = optionKeys<NonNullable<CacheAsideOptions<unknown>['xfetch']>>()({ beta: true });
+
+/** Every key of the `lease` option. @internal */
+export const LEASE_KEYS = optionKeys<NonNullable<CacheAsideOptions<unknown>['lease']>>()({
+  retryAfter: true,
+  maxWaits: true,
+});
 
 /** Where a read's value came from. */
 export type CacheAsideSource = 'hit' | 'stale' | 'negative' | 'miss' | 'coalesced' | 'refresh' | 'failed';
@@ -167,38 +200,41 @@ export class CacheAside<V> {
     Counter
   > & { latency: Histogram };
 
+  /**
+   * @param sim - the simulation (metrics, random stream)
+   * @param options - the cache, the loader and the stampede defences; unknown keys (also inside `xfetch`
+   *   and `lease`) and bad values throw INVALID_ARGUMENT
+   */
   constructor(
     readonly sim: Simulation,
     options: CacheAsideOptions<V>,
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('cache-aside options', options, 'an object with cache and load');
-    this.name = options.name ?? 'cache-aside';
-    const where = `cache-aside ${this.name}`;
+    const where = owner('CacheAside');
+    requireOptions(where, options, CACHE_ASIDE_KEYS);
+    this.name = nameOption(where, 'name', options.name, 'cache-aside');
     if (options.cache === null || typeof options.cache?.lookup !== 'function')
-      throw invalidArgument(
-        `${where}: cache`,
+      throw invalid(
+        where,
+        'cache',
         options.cache,
-        'a CacheAccess (LocalCacheAccess or RemoteCache)',
+        'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)',
       );
-    if (typeof options.load !== 'function')
-      throw invalidArgument(`${where}: load`, options.load, 'a function (key) => SimEvent<{ ok, value }>');
     this.cache = options.cache;
-    this.load = options.load;
-    this.ttl = options.ttl === undefined ? undefined : toMs(options.ttl, `${where}: ttl`);
-    this.flights = bool(options.coalesce, false, `${where}: coalesce`) ? new Singleflight() : undefined;
-    this.beta =
-      options.xfetch === undefined ? undefined : checkBeta(options.xfetch.beta ?? 1, `${where}: xfetch.beta`);
-    this.swr = bool(options.staleWhileRevalidate, false, `${where}: staleWhileRevalidate`);
+    this.load = fnOption(where, 'load', options.load, '(key) => SimEvent<{ ok, value }>');
+    // A finite TTL: it travels with each store, and the cache takes a number of ms.
+    this.ttl =
+      options.ttl === undefined ? undefined : durationOption(where, 'ttl', options.ttl, 0, { zero: false });
+    this.flights = boolOption(where, 'coalesce', options.coalesce, false) ? new Singleflight() : undefined;
+    const xfetch = nested(where, 'xfetch');
+    checkKeys(xfetch, options.xfetch, XFETCH_KEYS);
+    this.beta = options.xfetch === undefined ? undefined : checkBeta(options.xfetch.beta ?? 1, xfetch);
+    this.swr = boolOption(where, 'staleWhileRevalidate', options.staleWhileRevalidate, false);
+    const lease = nested(where, 'lease');
+    checkKeys(lease, options.lease, LEASE_KEYS);
     this.useLease = options.lease !== undefined;
-    this.leaseRetry =
-      options.lease?.retryAfter === undefined
-        ? 10
-        : toMs(options.lease.retryAfter, `${where}: lease.retryAfter`);
-    this.leaseMaxWaits = options.lease?.maxWaits ?? 50;
-    if (!Number.isInteger(this.leaseMaxWaits) || this.leaseMaxWaits < 0)
-      throw invalidArgument(`${where}: lease.maxWaits`, options.lease?.maxWaits, 'an integer >= 0');
-    this.negative = bool(options.negative, true, `${where}: negative`);
+    this.leaseRetry = durationOption(lease, 'retryAfter', options.lease?.retryAfter, 10, { zero: false });
+    this.leaseMaxWaits = intOption(lease, 'maxWaits', options.lease?.maxWaits, 50, 0);
+    this.negative = boolOption(where, 'negative', options.negative, true);
     this.rng = sim.rng(`${this.name}/aside`);
     const m = sim.metrics;
     const id = this.name;
@@ -352,10 +388,4 @@ export class CacheAside<V> {
     this.meters.latency.record(latency);
     out.succeed({ ok, value, source, latency });
   }
-}
-
-function bool(value: unknown, fallback: boolean, field: string): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(field, value, 'a boolean');
-  return value;
 }

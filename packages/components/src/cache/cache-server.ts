@@ -1,7 +1,15 @@
-import { type Distribution, type Duration, invalidArgument, type NetNode, toMs } from '@dsim/core';
+import {
+  constant,
+  type Distribution,
+  type Duration,
+  invalidArgument,
+  type NetNode,
+  optionKeys,
+} from '@dsim/core';
 import { Service } from '../service/service.js';
 import { Cache, type CacheOptions } from './cache.js';
 import type { CacheLookup, CacheRequest } from './cache-access.js';
+import { boolOption, durationOption, intOption, owner, requireOptions, timeOption } from './validate.js';
 
 /** Options of a {@link CacheServer}: the cache's, plus how the server serves. */
 export interface CacheServerOptions extends Omit<CacheOptions, 'name'> {
@@ -23,11 +31,29 @@ export interface CacheServerOptions extends Omit<CacheOptions, 'name'> {
   /**
    * How long a lease granted on a miss is valid (memcached leases, "Scaling Memcache at Facebook",
    * NSDI 2013): while it is held, other readers that miss are told to wait (a hot miss), and a store
-   * is accepted only with the current token; a delete invalidates the token.
+   * is accepted only with the current token; a delete invalidates the token. A finite duration > 0.
    * @default 10 s
    */
   leaseTtl?: Duration;
 }
+
+/** Every key of {@link CacheServerOptions}. @internal */
+export const CACHE_SERVER_KEYS = optionKeys<CacheServerOptions>()({
+  capacity: true,
+  unit: true,
+  eviction: true,
+  ttl: true,
+  ttlJitter: true,
+  staleFor: true,
+  negativeTtl: true,
+  serviceTime: true,
+  concurrency: true,
+  persistent: true,
+  leaseTtl: true,
+});
+
+/** 0.05 ms: an in-memory store. */
+const DEFAULT_SERVICE_TIME = constant(0.05);
 
 interface Lease {
   token: number;
@@ -55,18 +81,22 @@ export class CacheServer {
   private hotMisses = 0;
   private staleSets = 0;
 
+  /**
+   * @param node - the node the server runs on (its address names the cache's metrics)
+   * @param options - the cache's options and the server's; unknown keys and bad values throw INVALID_ARGUMENT
+   */
   constructor(
     readonly node: NetNode<any>,
     options: CacheServerOptions,
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument(`cache server ${node.address}`, options, 'an options object with capacity');
-    const { serviceTime = 0.05, concurrency = 1, persistent = false, leaseTtl, ...cacheOptions } = options;
-    if (typeof persistent !== 'boolean')
-      throw invalidArgument(`cache server ${node.address}: persistent`, persistent, 'a boolean');
-    this.leaseTtl =
-      leaseTtl === undefined ? 10_000 : toMs(leaseTtl, `cache server ${node.address}: leaseTtl`);
-    this.cache = new Cache(node.network.sim, { ...cacheOptions, name: node.address });
+    const where = owner('CacheServer');
+    requireOptions(where, options, CACHE_SERVER_KEYS);
+    const { serviceTime: time, concurrency: workers, persistent: keep, leaseTtl, ...cacheOptions } = options;
+    const serviceTime = timeOption(where, 'serviceTime', time, DEFAULT_SERVICE_TIME);
+    const concurrency = intOption(where, 'concurrency', workers, 1, 1);
+    const persistent = boolOption(where, 'persistent', keep, false);
+    this.leaseTtl = durationOption(where, 'leaseTtl', leaseTtl, 10_000, { zero: false });
+    this.cache = new Cache(node.network.sim, { ...cacheOptions, name: node.address }, where);
     this.service = new Service(node, {
       serviceTime,
       concurrency,

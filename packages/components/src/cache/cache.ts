@@ -3,12 +3,25 @@ import {
   type Duration,
   type Gauge,
   invalidArgument,
+  optionKeys,
   type RandomStream,
   type Simulation,
   toMs,
 } from '@dsim/core';
 import { createEvictionPolicy } from './policies/factory.js';
 import type { EvictionPolicy, EvictionSpec } from './policies/types.js';
+import {
+  durationOption,
+  intOption,
+  invalid,
+  isObject,
+  nameOption,
+  nested,
+  type Owner,
+  oneOf,
+  owner,
+  requireOptions,
+} from './validate.js';
 
 /**
  * Options of a {@link Cache}.
@@ -59,6 +72,57 @@ export interface CacheOptions {
    * @default the entry TTL
    */
   negativeTtl?: Duration;
+}
+
+/**
+ * Every key of {@link CacheOptions}. @internal
+ */
+export const CACHE_KEYS = optionKeys<CacheOptions>()({
+  name: true,
+  capacity: true,
+  unit: true,
+  eviction: true,
+  ttl: true,
+  ttlJitter: true,
+  staleFor: true,
+  negativeTtl: true,
+});
+
+/** The cache's settings once validated. @internal */
+export interface ResolvedCacheOptions {
+  readonly capacity: number;
+  readonly unit: 'entries' | 'bytes';
+  readonly eviction: EvictionSpec | EvictionPolicy;
+  readonly ttl: number;
+  readonly ttlJitter: number;
+  readonly staleFor: number;
+  readonly negativeTtl: number;
+}
+
+/**
+ * Validates the settings of a cache (every {@link CacheOptions} field but `name` and the keys, which the
+ * caller checks: {@link CacheServer} and {@link CdnCache} embed these among their own). The eviction
+ * spec's kind and keys are checked here; its values when the policy is built.
+ * @internal
+ */
+export function resolveCacheOptions(where: Owner, options: Omit<CacheOptions, 'name'>): ResolvedCacheOptions {
+  const capacity = intOption(where, 'capacity', options.capacity, undefined, 1);
+  const unit = oneOf(where, 'unit', options.unit, 'entries', ['entries', 'bytes'] as const);
+  const ttl = durationOption(where, 'ttl', options.ttl, Infinity, { zero: false, infinite: true });
+  const ttlJitter = options.ttlJitter ?? 0;
+  if (typeof ttlJitter !== 'number' || !(ttlJitter >= 0 && ttlJitter < 1))
+    throw invalid(where, 'ttlJitter', options.ttlJitter, 'a number in [0, 1)');
+  const staleFor = durationOption(where, 'staleFor', options.staleFor, 0, { infinite: true });
+  const negativeTtl = durationOption(where, 'negativeTtl', options.negativeTtl, ttl, { infinite: true });
+  const eviction = options.eviction ?? { kind: 'lru' };
+  if (!isObject(eviction))
+    throw invalid(
+      where,
+      'eviction',
+      eviction,
+      'an eviction spec such as { kind: "lru" }, or an EvictionPolicy',
+    );
+  return { capacity, unit, eviction, ttl, ttlJitter, staleFor, negativeTtl };
 }
 
 /** An entry as stored. Read it, do not change it. */
@@ -184,37 +248,38 @@ export class Cache<V = unknown> {
     used: Gauge;
   };
 
+  /**
+   * @param sim - the simulation (metrics, traces, random streams)
+   * @param options - capacity, eviction, TTLs; unknown keys and bad values throw INVALID_ARGUMENT
+   * @param where - who configures the cache, for error messages (a wrapper passes itself) @internal
+   */
   constructor(
     readonly sim: Simulation,
     options: CacheOptions,
+    where: Owner = owner('Cache'),
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('cache options', options, 'an object with capacity');
-    this.name = options.name ?? 'cache';
-    if (typeof this.name !== 'string' || this.name === '')
-      throw invalidArgument('cache: name', options.name, 'a non-empty string');
-    const where = `cache ${this.name}`;
-    this.capacity = options.capacity;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1)
-      throw invalidArgument(`${where}: capacity`, options.capacity, 'an integer >= 1');
-    this.unit = options.unit ?? 'entries';
-    if (this.unit !== 'entries' && this.unit !== 'bytes')
-      throw invalidArgument(`${where}: unit`, options.unit, '"entries" or "bytes"');
-    this.ttl = durationOr(options.ttl, Infinity, `${where}: ttl`);
-    if (!(this.ttl > 0)) throw invalidArgument(`${where}: ttl`, options.ttl, 'a duration > 0 or Infinity');
-    this.ttlJitter = options.ttlJitter ?? 0;
-    if (typeof this.ttlJitter !== 'number' || !(this.ttlJitter >= 0 && this.ttlJitter < 1))
-      throw invalidArgument(`${where}: ttlJitter`, options.ttlJitter, 'a number in [0, 1)');
-    this.staleFor = durationOr(options.staleFor, 0, `${where}: staleFor`);
-    this.negativeTtl = durationOr(options.negativeTtl, this.ttl, `${where}: negativeTtl`);
+    requireOptions(where, options, CACHE_KEYS);
+    this.name = nameOption(where, 'name', options.name, 'cache');
+    const resolved = resolveCacheOptions(where, options);
+    this.capacity = resolved.capacity;
+    this.unit = resolved.unit;
+    this.ttl = resolved.ttl;
+    this.ttlJitter = resolved.ttlJitter;
+    this.staleFor = resolved.staleFor;
+    this.negativeTtl = resolved.negativeTtl;
     this.rng = sim.rng(`${this.name}/cache`);
-    const eviction = options.eviction ?? { kind: 'lru' };
+    const eviction = resolved.eviction;
     this.policy = isPolicy(eviction)
       ? eviction
-      : createEvictionPolicy(eviction, { capacity: this.capacity, rng: sim.rng(`${this.name}/evict`) });
+      : createEvictionPolicy(
+          eviction,
+          { capacity: this.capacity, rng: sim.rng(`${this.name}/evict`) },
+          nested(where, 'eviction'),
+        );
     if (this.policy.capacity !== this.capacity)
-      throw invalidArgument(
-        `${where}: eviction.capacity`,
+      throw invalid(
+        where,
+        'eviction.capacity',
         this.policy.capacity,
         `the cache's capacity (${this.capacity})`,
       );
@@ -426,10 +491,4 @@ export class Cache<V = unknown> {
 
 function isPolicy(x: EvictionSpec | EvictionPolicy): x is EvictionPolicy {
   return typeof (x as EvictionPolicy).put === 'function';
-}
-
-function durationOr(value: Duration | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (value === Infinity) return Infinity;
-  return toMs(value, field);
 }

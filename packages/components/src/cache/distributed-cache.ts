@@ -9,8 +9,6 @@ import {
   type RpcEndpoint,
   type SimEvent,
   type Simulation,
-  showValue,
-  toMs,
 } from '@dsim/core';
 import { createPlacement, type PlacementSpec } from '../hashing/factory.js';
 import type { KeyPlacement } from '../hashing/types.js';
@@ -18,15 +16,28 @@ import type { CacheAccess, CacheLookup, CacheRequest, CacheStoreOptions } from '
 import { CacheConsistency, checkVersion, Versioned } from './distributed/consistency.js';
 import { HealthChecker } from './distributed/health.js';
 import {
+  DISTRIBUTED_CACHE_KEYS,
   type DistributedCacheOptions,
   type PlacementParams,
   READ_POLICIES,
   type ReadPolicy,
-  resolveBool,
   resolveHealthCheck,
-  resolveLag,
   resolvePlacement,
 } from './distributed/options.js';
+import {
+  boolOption,
+  durationOption,
+  invalid,
+  nameOption,
+  nested,
+  type Owner,
+  oneOf,
+  optionalFn,
+  owner,
+  requireOptions,
+  timeOption,
+  ZERO,
+} from './validate.js';
 
 export {
   CacheConsistency,
@@ -224,6 +235,8 @@ export class DistributedCache<V> implements CacheAccess<V> {
   private readonly network: Network;
   private readonly where: string;
   private readonly params: PlacementParams;
+  /** Who placement errors name: the `placement` option. */
+  private readonly placementWhere: Owner;
   private readonly lag: Distribution;
   private readonly versionOf: ((value: V) => number) | undefined;
   private readonly configured: string[] = [];
@@ -277,60 +290,60 @@ export class DistributedCache<V> implements CacheAccess<V> {
     Counter
   > & { members: Gauge; latency: Histogram };
 
+  /**
+   * @param endpoint - the client's RPC endpoint (the cache servers are on its network)
+   * @param options - the nodes, placement, replication, reads and health checks; unknown keys (also inside
+   *   `placement` and `healthCheck`, with "did you mean") and bad values throw INVALID_ARGUMENT
+   */
   constructor(
     readonly endpoint: RpcEndpoint<any, any>,
     options: DistributedCacheOptions<V>,
   ) {
+    const where = owner('DistributedCache');
     if (endpoint === null || typeof endpoint !== 'object' || typeof endpoint.call !== 'function')
-      throw invalidArgument('distributed cache: endpoint', endpoint, 'an RpcEndpoint');
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('distributed cache options', options, 'an object with nodes');
-    this.name = options.name ?? 'dcache';
-    if (typeof this.name !== 'string' || this.name === '')
-      throw invalidArgument('distributed cache: name', options.name, 'a non-empty string');
-    const where = `distributed cache ${this.name}`;
-    this.where = where;
+      throw invalid(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
+    requireOptions(where, options, DISTRIBUTED_CACHE_KEYS);
+    this.name = nameOption(where, 'name', options.name, 'dcache');
+    this.where = `DistributedCache ${this.name}`;
     this.network = endpoint.node.network;
     this.sim = this.network.sim;
-    const nodes = options.nodes;
+    const nodes: unknown = options.nodes;
     if (!Array.isArray(nodes) || nodes.length === 0)
-      throw invalidArgument(`${where}: nodes`, nodes, 'a non-empty array of cache server addresses');
+      throw invalid(where, 'nodes', nodes, 'a non-empty array of cache server addresses');
     const known = new Set(this.network.addresses);
     nodes.forEach((node: unknown, i) => {
       if (typeof node !== 'string' || !known.has(node))
-        throw invalidArgument(`${where}: nodes[${i}]`, node, "an address on the endpoint's network");
+        throw invalid(where, `nodes[${i}]`, node, "an address on the endpoint's network");
       if (this.configured.includes(node))
-        throw invalidArgument(`${where}: nodes[${i}]`, node, 'an address not already in nodes');
+        throw invalid(where, `nodes[${i}]`, node, 'an address not already in nodes');
       this.configured.push(node);
       this.memberSet.add(node);
     });
     this.replicas = options.replicas ?? 1;
     if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > nodes.length)
-      throw invalidArgument(
-        `${where}: replicas`,
+      throw invalid(
+        where,
+        'replicas',
         options.replicas,
         `an integer in [1, ${nodes.length}] (the number of nodes)`,
       );
-    this.readPolicy = options.readPolicy ?? 'primary';
-    if (!READ_POLICIES.includes(this.readPolicy))
-      throw invalidArgument(
-        `${where}: readPolicy`,
-        options.readPolicy,
-        `one of ${READ_POLICIES.map((p) => showValue(p)).join(', ')}`,
-      );
-    this.failover = resolveBool(options.failover, true, `${where}: failover`);
-    this.missFailover = resolveBool(options.missFailover, false, `${where}: missFailover`);
-    this.persistent = resolveBool(options.persistent, false, `${where}: persistent`);
-    this.timeout = options.timeout === undefined ? 100 : toMs(options.timeout, `${where}: timeout`);
-    if (!(this.timeout > 0)) throw invalidArgument(`${where}: timeout`, options.timeout, 'a duration > 0');
-    this.lag = resolveLag(options.replicationLag, `${where}: replicationLag`);
-    if (options.versionOf !== undefined && typeof options.versionOf !== 'function')
-      throw invalidArgument(`${where}: versionOf`, options.versionOf, 'a function (value) => version');
-    this.versionOf = options.versionOf;
+    this.readPolicy = oneOf(where, 'readPolicy', options.readPolicy, 'primary', READ_POLICIES);
+    this.failover = boolOption(where, 'failover', options.failover, true);
+    this.missFailover = boolOption(where, 'missFailover', options.missFailover, false);
+    this.persistent = boolOption(where, 'persistent', options.persistent, false);
+    this.timeout = durationOption(where, 'timeout', options.timeout, 100, { zero: false });
+    this.lag = timeOption(where, 'replicationLag', options.replicationLag, ZERO, true);
+    this.versionOf = optionalFn(where, 'versionOf', options.versionOf, '(value) => version');
     if (options.consistency !== undefined && !(options.consistency instanceof CacheConsistency))
-      throw invalidArgument(`${where}: consistency`, options.consistency, 'a CacheConsistency');
+      throw invalid(
+        where,
+        'consistency',
+        options.consistency,
+        'a CacheConsistency (new CacheConsistency(sim))',
+      );
     this.consistency = options.consistency ?? new CacheConsistency(this.sim, { name: this.name });
     this.params = resolvePlacement(options.placement, where);
+    this.placementWhere = nested(where, 'placement');
     this.placement = this.build();
     this.pick = this.sim.rng(`${this.name}/read`);
     this.lagRng = this.sim.rng(`${this.name}/replication`);
@@ -762,7 +775,7 @@ export class DistributedCache<V> implements CacheAccess<V> {
 
   private build(): KeyPlacement {
     const nodes = this.configured.filter((n) => this.memberSet.has(n));
-    return createPlacement({ ...this.params, nodes } as PlacementSpec);
+    return createPlacement({ ...this.params, nodes } as PlacementSpec, this.placementWhere);
   }
 
   private leave(node: string, reason: MembershipChange['reason']): boolean {

@@ -1,4 +1,5 @@
-import { invalidArgument } from '@dsim/core';
+import { invalidArgument, optionKeys } from '@dsim/core';
+import { boolOption, owner, requireOptions } from './validate.js';
 
 /**
  * Analytic hit ratios of a cache of `capacity` objects under the independent reference model (IRM): each
@@ -51,6 +52,16 @@ export interface HitRatioOptions {
    * @default false
    */
   readonly perObject?: boolean;
+}
+
+/** Every key of {@link HitRatioOptions}. @internal */
+export const HIT_RATIO_KEYS = optionKeys<HitRatioOptions>()({ perObject: true });
+
+/** Validates {@link HitRatioOptions}; returns whether per-object hit probabilities are wanted. */
+function perObjectOf(model: string, options: HitRatioOptions): boolean {
+  const where = owner(model);
+  requireOptions(where, options, HIT_RATIO_KEYS);
+  return boolOption(where, 'perObject', options.perObject, false);
 }
 
 /**
@@ -138,12 +149,13 @@ export function lfuHitRatio(
   capacity: number,
   options: HitRatioOptions = {},
 ): HitRatioEstimate {
+  const perObject = perObjectOf('lfuHitRatio', options);
   const p = normalized('lfuHitRatio', probabilities, capacity);
   const n = p.length;
   const order = Array.from({ length: n }, (_, i) => i);
   // Most popular first; equal probabilities by index, so the result does not depend on the sort.
   order.sort((a, b) => p[b]! - p[a]! || a - b);
-  const h = options.perObject === true ? new Array<number>(n).fill(0) : undefined;
+  const h = perObject ? new Array<number>(n).fill(0) : undefined;
   let hitRatio = 0;
   let room = capacity;
   for (let r = 0; r < n && room > 0; r++) {
@@ -183,6 +195,7 @@ function characteristicTimeModel(
   options: HitRatioOptions,
   occupancy: Occupancy,
 ): CharacteristicTimeEstimate {
+  const perObject = perObjectOf(name, options);
   const p = normalized(name, probabilities, capacity);
   let positive = 0;
   for (let i = 0; i < p.length; i++) if (p[i]! > 0) positive++;
@@ -190,7 +203,7 @@ function characteristicTimeModel(
   if (capacity === 0) t = 0;
   else if (capacity >= positive) t = Infinity;
   else t = solveCharacteristicTime(p, capacity, occupancy);
-  const h = options.perObject === true ? new Array<number>(p.length) : undefined;
+  const h = perObject ? new Array<number>(p.length) : undefined;
   let hitRatio = 0;
   for (let i = 0; i < p.length; i++) {
     const pi = p[i]!;

@@ -1,6 +1,7 @@
-import { invalidArgument, type SimEvent, type Simulation } from '@dsim/core';
+import { optionKeys, type SimEvent, type Simulation } from '@dsim/core';
 import type { CacheAccess } from './cache-access.js';
 import type { LoadResult } from './cache-aside.js';
+import { fnOption, intOption, invalid, owner, requireOptions } from './validate.js';
 
 /** Options of {@link warmUp}. */
 export interface WarmUpOptions<V> {
@@ -21,6 +22,15 @@ export interface WarmUpOptions<V> {
    */
   readonly rate?: number;
 }
+
+/** Every key of {@link WarmUpOptions}. @internal */
+export const WARM_UP_KEYS = optionKeys<WarmUpOptions<unknown>>()({
+  cache: true,
+  keys: true,
+  load: true,
+  concurrency: true,
+  rate: true,
+});
 
 /** What {@link warmUp} did. */
 export interface WarmUpResult {
@@ -44,19 +54,34 @@ export interface WarmUpResult {
  * ```
  */
 export function warmUp<V>(sim: Simulation, options: WarmUpOptions<V>): SimEvent<WarmUpResult> {
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument('warmUp(options)', options, 'an object with cache, keys and load');
+  const where = owner('warmUp');
+  requireOptions(where, options, WARM_UP_KEYS);
   if (options.cache === null || typeof options.cache?.store !== 'function')
-    throw invalidArgument('warmUp: cache', options.cache, 'a CacheAccess (LocalCacheAccess or RemoteCache)');
-  if (typeof options.load !== 'function')
-    throw invalidArgument('warmUp: load', options.load, 'a function (key) => SimEvent<{ ok, value }>');
-  const concurrency = options.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw invalidArgument('warmUp: concurrency', options.concurrency, 'an integer >= 1');
+    throw invalid(
+      where,
+      'cache',
+      options.cache,
+      'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)',
+    );
+  const load = fnOption<WarmUpOptions<V>['load']>(
+    where,
+    'load',
+    options.load,
+    '(key) => SimEvent<{ ok, value }>',
+  );
+  const concurrency = intOption(where, 'concurrency', options.concurrency, 8, 1);
   const rate = options.rate ?? Infinity;
   if (typeof rate !== 'number' || !(rate > 0))
-    throw invalidArgument('warmUp: rate', options.rate, 'a number of loads per second > 0, or Infinity');
-  const keys = options.keys[Symbol.iterator]();
+    throw invalid(where, 'rate', options.rate, 'a number of loads per second > 0, or Infinity');
+  const iterable = options.keys as unknown;
+  if (
+    // A string is iterable too, but its characters are not keys.
+    iterable === null ||
+    typeof iterable !== 'object' ||
+    typeof (iterable as Iterable<string>)[Symbol.iterator] !== 'function'
+  )
+    throw invalid(where, 'keys', iterable, 'an iterable of keys (an array, a Set, a generator)');
+  const keys = (iterable as Iterable<string>)[Symbol.iterator]();
   const gap = rate === Infinity ? 0 : 1000 / rate;
   const started = sim.now;
   const done = sim.event<WarmUpResult>();
@@ -88,7 +113,7 @@ export function warmUp<V>(sim: Simulation, options: WarmUpOptions<V>): SimEvent<
       const key = next.value;
       nextStart = Math.max(nextStart, sim.now) + gap;
       inFlight++;
-      options.load(key).onProcessed((e) => {
+      load(key).onProcessed((e) => {
         inFlight--;
         const res = e.value!;
         if (res.ok) {

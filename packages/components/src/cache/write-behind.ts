@@ -3,12 +3,23 @@ import {
   type Duration,
   type Gauge,
   type Histogram,
-  invalidArgument,
   type NetNode,
+  optionKeys,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
+import {
+  boolOption,
+  checkKeys,
+  durationOption,
+  intOption,
+  invalid,
+  nested,
+  type Owner,
+  oneOf,
+  owner,
+  requireOptions,
+} from './validate.js';
 
 /**
  * Options of the write-behind queue of a {@link CacheWriter} (`mode: 'write-behind'`), after Hazelcast's
@@ -149,54 +160,48 @@ export interface WriteBehindConfig {
   readonly retryDelay: number;
 }
 
-/** @internal Validates {@link WriteBehindOptions}; `where` prefixes the field names. */
-export function resolveWriteBehind(
-  options: WriteBehindOptions | undefined,
-  where: string,
-): WriteBehindConfig {
+/** Every key of {@link WriteBehindOptions}. @internal */
+export const WRITE_BEHIND_KEYS = optionKeys<WriteBehindOptions>()({
+  flushInterval: true,
+  batchSize: true,
+  coalesce: true,
+  capacity: true,
+  onFull: true,
+  concurrency: true,
+  retry: true,
+});
+
+/** Every key of {@link WriteBehindOptions.retry}. @internal */
+export const WRITE_BEHIND_RETRY_KEYS = optionKeys<NonNullable<WriteBehindOptions['retry']>>()({
+  attempts: true,
+  delay: true,
+});
+
+/** @internal Validates {@link WriteBehindOptions}, the options at `where` (unknown keys included). */
+export function resolveWriteBehind(options: WriteBehindOptions | undefined, where: Owner): WriteBehindConfig {
+  checkKeys(where, options, WRITE_BEHIND_KEYS);
   const o = options ?? {};
-  if (o === null || typeof o !== 'object')
-    throw invalidArgument(where, options, 'an object of write-behind options');
-  const flushInterval =
-    o.flushInterval === undefined
-      ? 1000
-      : o.flushInterval === Infinity
-        ? Infinity
-        : toMs(o.flushInterval, `${where}.flushInterval`);
-  if (!(flushInterval > 0))
-    throw invalidArgument(`${where}.flushInterval`, o.flushInterval, 'a duration > 0, or Infinity');
-  const batchSize = countOr(o.batchSize, Infinity, `${where}.batchSize`);
+  const flushInterval = durationOption(where, 'flushInterval', o.flushInterval, 1000, {
+    zero: false,
+    infinite: true,
+  });
+  const batchSize = intOption(where, 'batchSize', o.batchSize, Infinity, 1, undefined, true);
   if (flushInterval === Infinity && batchSize === Infinity)
-    throw invalidArgument(
-      `${where}.batchSize`,
+    throw invalid(
+      where,
+      'batchSize',
       o.batchSize,
       'a finite integer when flushInterval is Infinity (otherwise nothing ever flushes)',
     );
-  const coalesce = o.coalesce ?? false;
-  if (typeof coalesce !== 'boolean') throw invalidArgument(`${where}.coalesce`, o.coalesce, 'a boolean');
-  const capacity = countOr(o.capacity, Infinity, `${where}.capacity`);
-  const onFull = o.onFull ?? 'reject';
-  if (onFull !== 'reject' && onFull !== 'write-through')
-    throw invalidArgument(`${where}.onFull`, o.onFull, '"reject" or "write-through"');
-  const concurrency = o.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw invalidArgument(`${where}.concurrency`, o.concurrency, 'an integer >= 1');
-  const retry = o.retry ?? {};
-  if (retry === null || typeof retry !== 'object')
-    throw invalidArgument(`${where}.retry`, o.retry, 'an object { attempts?, delay? }');
-  const retryAttempts = retry.attempts ?? Infinity;
-  if (retryAttempts !== Infinity && !(Number.isInteger(retryAttempts) && retryAttempts >= 0))
-    throw invalidArgument(`${where}.retry.attempts`, retry.attempts, 'an integer >= 0, or Infinity');
-  const retryDelay = retry.delay === undefined ? 1000 : toMs(retry.delay, `${where}.retry.delay`);
+  const coalesce = boolOption(where, 'coalesce', o.coalesce, false);
+  const capacity = intOption(where, 'capacity', o.capacity, Infinity, 1, undefined, true);
+  const onFull = oneOf(where, 'onFull', o.onFull, 'reject', ['reject', 'write-through'] as const);
+  const concurrency = intOption(where, 'concurrency', o.concurrency, 1, 1);
+  const retry = nested(where, 'retry');
+  checkKeys(retry, o.retry, WRITE_BEHIND_RETRY_KEYS);
+  const retryAttempts = intOption(retry, 'attempts', o.retry?.attempts, Infinity, 0, undefined, true);
+  const retryDelay = durationOption(retry, 'delay', o.retry?.delay, 1000);
   return { flushInterval, batchSize, coalesce, capacity, onFull, concurrency, retryAttempts, retryDelay };
-}
-
-function countOr(value: number | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (value === Infinity) return Infinity;
-  if (!Number.isInteger(value) || value < 1)
-    throw invalidArgument(field, value, 'an integer >= 1, or Infinity');
-  return value;
 }
 
 /** @internal Counters of the queue, merged into {@link CacheWriterStats}. */
@@ -566,6 +571,33 @@ export class WriteBehindQueue<V> {
 }
 
 /**
+ * The input of {@link writeBehindExpectedQueue}.
+ *
+ * @example
+ * ```ts
+ * const input: WriteBehindQueueInput = { ratePerSecond: 100, flushIntervalMs: 1000, batchSize: 20 };
+ * ```
+ */
+export interface WriteBehindQueueInput {
+  /** Poisson write rate, a finite number >= 0. */
+  readonly ratePerSecond: number;
+  /** Flush interval in ms, a number > 0 or Infinity. */
+  readonly flushIntervalMs: number;
+  /**
+   * Writes that trigger a flush, an integer >= 1 or Infinity.
+   * @default Infinity
+   */
+  readonly batchSize?: number;
+}
+
+/** Every key of {@link WriteBehindQueueInput}. @internal */
+export const WRITE_BEHIND_QUEUE_KEYS = optionKeys<WriteBehindQueueInput>()({
+  ratePerSecond: true,
+  flushIntervalMs: true,
+  batchSize: true,
+});
+
+/**
  * Expected number of writes waiting in a write-behind queue at a random instant (so, lost by a crash at
  * a random time), for Poisson writes at `ratePerSecond`, a flush `flushIntervalMs` after the oldest
  * queued write or as soon as `batchSize` writes are queued, no coalescing, and flushes that hand the
@@ -586,26 +618,17 @@ export class WriteBehindQueue<V> {
  * writeBehindExpectedQueue({ ratePerSecond: 100, flushIntervalMs: 1000, batchSize: 20 }); // ≈ 9.5
  * ```
  */
-export function writeBehindExpectedQueue(input: {
-  readonly ratePerSecond: number;
-  readonly flushIntervalMs: number;
-  /** @default Infinity */
-  readonly batchSize?: number;
-}): number {
+export function writeBehindExpectedQueue(input: WriteBehindQueueInput): number {
+  const where = owner('writeBehindExpectedQueue');
+  requireOptions(where, input, WRITE_BEHIND_QUEUE_KEYS);
   const { ratePerSecond: w, flushIntervalMs: f } = input;
-  const b = input.batchSize ?? Infinity;
   if (typeof w !== 'number' || !(w >= 0) || w === Infinity)
-    throw invalidArgument('writeBehindExpectedQueue: ratePerSecond', w, 'a finite number >= 0');
+    throw invalid(where, 'ratePerSecond', w, 'a finite number >= 0');
   if (typeof f !== 'number' || !(f > 0))
-    throw invalidArgument('writeBehindExpectedQueue: flushIntervalMs', f, 'a number > 0, or Infinity');
-  if (b !== Infinity && !(Number.isInteger(b) && b >= 1))
-    throw invalidArgument('writeBehindExpectedQueue: batchSize', b, 'an integer >= 1, or Infinity');
+    throw invalid(where, 'flushIntervalMs', f, 'a number > 0, or Infinity');
+  const b = intOption(where, 'batchSize', input.batchSize, Infinity, 1, undefined, true);
   if (f === Infinity && b === Infinity)
-    throw invalidArgument(
-      'writeBehindExpectedQueue: batchSize',
-      b,
-      'finite when flushIntervalMs is Infinity',
-    );
+    throw invalid(where, 'batchSize', input.batchSize, 'finite when flushIntervalMs is Infinity');
   if (w === 0 || b === 1) return 0;
   if (f === Infinity) return (b - 1) / 2;
   const lambda = (w * f) / 1000;

@@ -1,17 +1,31 @@
 import {
   type Counter,
-  constant,
   type Distribution,
   type Duration,
   type Histogram,
   invalidArgument,
   type NetNode,
+  optionKeys,
   type RandomStream,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
 import type { CacheAccess, CacheStoreOptions } from './cache-access.js';
+import {
+  boolOption,
+  durationOption,
+  fnOption,
+  invalid,
+  nameOption,
+  nested,
+  type Owner,
+  oneOf,
+  optionalFn,
+  owner,
+  requireOptions,
+  timeOption,
+  ZERO,
+} from './validate.js';
 import {
   resolveWriteBehind,
   type StoreEntry,
@@ -96,7 +110,7 @@ export interface CacheWriterOptions<V> {
    */
   node?: NetNode<any>;
   /**
-   * TTL of the cache entries this writer stores.
+   * TTL of the cache entries this writer stores, a finite duration > 0.
    * @default the cache's
    */
   ttl?: Duration;
@@ -125,6 +139,21 @@ export interface CacheWriterOptions<V> {
   /** Write-behind only: the queue's settings. @default see {@link WriteBehindOptions} */
   writeBehind?: WriteBehindOptions;
 }
+
+/** Every key of {@link CacheWriterOptions}. @internal */
+export const CACHE_WRITER_KEYS = optionKeys<CacheWriterOptions<unknown>>()({
+  name: true,
+  mode: true,
+  cache: true,
+  store: true,
+  storeAll: true,
+  node: true,
+  ttl: true,
+  ordered: true,
+  invalidationLag: true,
+  invalidator: true,
+  writeBehind: true,
+});
 
 /**
  * Why a write failed: `store-failed` (write-through and write-around: the store call failed; write-behind
@@ -304,56 +333,48 @@ export class CacheWriter<V> {
     Counter
   > & { latency: Histogram };
 
+  /**
+   * @param sim - the simulation (metrics, traces, random stream)
+   * @param options - the mode, the cache, the store and the mode's settings; unknown keys (also inside
+   *   `writeBehind`), settings of another mode and bad values throw INVALID_ARGUMENT
+   */
   constructor(
     readonly sim: Simulation,
     options: CacheWriterOptions<V>,
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('cache writer options', options, 'an object with mode, cache and store');
-    this.name = options.name ?? 'writer';
-    if (typeof this.name !== 'string' || this.name === '')
-      throw invalidArgument('cache writer: name', options.name, 'a non-empty string');
-    const where = `cache writer ${this.name}`;
-    this.mode = options.mode;
-    if (!WRITE_MODES.includes(this.mode))
-      throw invalidArgument(
-        `${where}: mode`,
-        options.mode,
-        '"write-through", "write-around" or "write-behind"',
-      );
-    this.cache = checkAccess(options.cache, `${where}: cache`);
-    if (typeof options.store !== 'function')
-      throw invalidArgument(`${where}: store`, options.store, 'a function (key, value) => SimEvent<{ ok }>');
-    this.store = options.store;
+    const where = owner('CacheWriter');
+    requireOptions(where, options, CACHE_WRITER_KEYS);
+    this.name = nameOption(where, 'name', options.name, 'writer');
+    this.mode = oneOf(where, 'mode', options.mode, undefined, WRITE_MODES);
+    this.cache = checkAccess(options.cache, where, 'cache');
+    this.store = fnOption(where, 'store', options.store, '(key, value) => SimEvent<{ ok }>');
     const behind = this.mode === 'write-behind';
     const around = this.mode === 'write-around';
-    onlyFor(options.storeAll, behind, `${where}: storeAll`, 'write-behind');
-    if (options.storeAll !== undefined && typeof options.storeAll !== 'function')
-      throw invalidArgument(
-        `${where}: storeAll`,
-        options.storeAll,
-        'a function (entries) => SimEvent<{ ok }>',
-      );
-    onlyFor(options.writeBehind, behind, `${where}: writeBehind`, 'write-behind');
-    onlyFor(options.invalidationLag, around, `${where}: invalidationLag`, 'write-around');
-    onlyFor(options.invalidator, around, `${where}: invalidator`, 'write-around');
+    onlyFor(options.storeAll, behind, where, 'storeAll', 'write-behind');
+    const storeAll = optionalFn<CacheWriterOptions<V>['storeAll']>(
+      where,
+      'storeAll',
+      options.storeAll,
+      '(entries) => SimEvent<{ ok }>',
+    );
+    onlyFor(options.writeBehind, behind, where, 'writeBehind', 'write-behind');
+    onlyFor(options.invalidationLag, around, where, 'invalidationLag', 'write-around');
+    onlyFor(options.invalidator, around, where, 'invalidator', 'write-around');
     if (
       options.node !== undefined &&
       (options.node === null ||
         typeof options.node.setTimer !== 'function' ||
         typeof options.node.onCrash !== 'function')
     )
-      throw invalidArgument(`${where}: node`, options.node, 'a NetNode (network.addNode(...))');
+      throw invalid(where, 'node', options.node, 'a NetNode (network.addNode(...))');
     this.node = options.node;
-    this.storeOptions = options.ttl === undefined ? {} : { ttl: toMs(options.ttl, `${where}: ttl`) };
-    this.ordered = options.ordered ?? true;
-    if (typeof this.ordered !== 'boolean')
-      throw invalidArgument(`${where}: ordered`, options.ordered, 'a boolean');
-    this.lag = toLag(options.invalidationLag, `${where}: invalidationLag`);
+    // A finite TTL: it travels with each store, and the cache takes a number of ms.
+    this.storeOptions =
+      options.ttl === undefined ? {} : { ttl: durationOption(where, 'ttl', options.ttl, 0, { zero: false }) };
+    this.ordered = boolOption(where, 'ordered', options.ordered, true);
+    this.lag = timeOption(where, 'invalidationLag', options.invalidationLag, ZERO, true);
     this.invalidator =
-      options.invalidator === undefined
-        ? this.cache
-        : checkAccess(options.invalidator, `${where}: invalidator`);
+      options.invalidator === undefined ? this.cache : checkAccess(options.invalidator, where, 'invalidator');
     this.rng = sim.rng(`${this.name}/writer`);
     const m = sim.metrics;
     const id = this.name;
@@ -371,7 +392,7 @@ export class CacheWriter<V> {
       latency: m.histogram(id, 'write.latency'),
     };
     if (behind) {
-      this.writeBehind = resolveWriteBehind(options.writeBehind, `${where}: writeBehind`);
+      this.writeBehind = resolveWriteBehind(options.writeBehind, nested(where, 'writeBehind'));
       const queueMeters: WriteBehindMeters = {
         storeCalls: this.meters.storeCalls,
         storeFailures: this.meters.storeFailures,
@@ -392,7 +413,7 @@ export class CacheWriter<V> {
         this.name,
         this.writeBehind,
         this.store,
-        options.storeAll,
+        storeAll,
         this.node,
         queueMeters,
       );
@@ -446,7 +467,7 @@ export class CacheWriter<V> {
    */
   write(key: string, value: V): SimEvent<WriteResult> {
     if (typeof key !== 'string')
-      throw invalidArgument(`cache writer ${this.name}: write(key)`, key, 'a string');
+      throw invalidArgument(`CacheWriter ${this.name}: write(key)`, key, 'a string');
     const out = this.sim.event<WriteResult>();
     const write: PendingWrite = { out, started: this.sim.now, answered: false };
     this.counts.writes++;
@@ -522,11 +543,7 @@ export class CacheWriter<V> {
       }
       const lag = this.lag.sample(this.rng);
       if (!(lag >= 0))
-        throw invalidArgument(
-          `cache writer ${this.name}: invalidationLag sample`,
-          lag,
-          'a number of ms >= 0',
-        );
+        throw invalidArgument(`CacheWriter ${this.name}: invalidationLag sample`, lag, 'a number of ms >= 0');
       if (lag === 0) {
         this.invalidate(this.cache, key).onProcessed((c) => {
           if (epoch !== this.epoch) return;
@@ -642,40 +659,19 @@ export class CacheWriter<V> {
 
 function noop(): void {}
 
-function checkAccess<V>(access: CacheAccess<V>, field: string): CacheAccess<V> {
+function checkAccess<V>(access: CacheAccess<V>, where: Owner, field: string): CacheAccess<V> {
   if (
     access === null ||
     typeof access !== 'object' ||
     typeof access.store !== 'function' ||
     typeof access.invalidate !== 'function'
   )
-    throw invalidArgument(field, access, 'a CacheAccess (LocalCacheAccess or RemoteCache)');
+    throw invalid(where, field, access, 'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)');
   return access;
 }
 
-function onlyFor(value: unknown, applies: boolean, field: string, mode: WriteMode): void {
+/** A setting of one mode given to a writer of another: rejected, as it would be ignored. */
+function onlyFor(value: unknown, applies: boolean, where: Owner, field: string, mode: WriteMode): void {
   if (value !== undefined && !applies)
-    throw invalidArgument(field, value, `left out: it applies to mode "${mode}" only`);
+    throw invalid(where, field, value, `left out: it applies to mode "${mode}" only`);
 }
-
-function toLag(value: Distribution | Duration | undefined, field: string): Distribution {
-  if (value === undefined) return ZERO;
-  if (value === Infinity) return NEVER;
-  if (typeof value === 'object' && value !== null && typeof (value as Distribution).sample === 'function')
-    return value as Distribution;
-  if (typeof value === 'number' || typeof value === 'string') return constant(toMs(value, field));
-  throw invalidArgument(
-    field,
-    value,
-    'a duration, Infinity, or a distribution (e.g. lognormalFromMean(200, 0.5))',
-  );
-}
-
-const ZERO = constant(0);
-const NEVER: Distribution = Object.freeze({
-  kind: 'never',
-  mean: Infinity,
-  variance: 0,
-  sample: () => Infinity,
-  describe: () => 'never',
-});

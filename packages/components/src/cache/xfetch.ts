@@ -1,4 +1,5 @@
-import { invalidArgument, type RandomStream } from '@dsim/core';
+import type { RandomStream } from '@dsim/core';
+import { invalid, type Owner } from './validate.js';
 
 /**
  * XFetch, probabilistic early recomputation (Vattani, Chierichetti and Lowenstein, "Optimal
@@ -27,9 +28,9 @@ export function xfetchShouldRefresh(
   return now - delta * beta * Math.log(1 - rng.next()) >= expiresAt;
 }
 
-/** Validates an XFetch beta. @internal */
-export function checkBeta(beta: unknown, field: string): number {
+/** Validates an XFetch beta, the `beta` field of the options at `where`. @internal */
+export function checkBeta(beta: unknown, where: Owner): number {
   if (typeof beta !== 'number' || !(beta > 0) || beta === Infinity)
-    throw invalidArgument(field, beta, 'a finite number > 0 (1 is the paper default)');
+    throw invalid(where, 'beta', beta, 'a finite number > 0 (1 is the paper default)');
   return beta;
 }

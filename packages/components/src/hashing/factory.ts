@@ -1,14 +1,14 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { optionKeys, showValue } from '@dsim/core';
+import { invalid, kindOf, type Owner, owner, requireOptions } from '../cache/validate.js';
 import { mod64, xxHash64Into } from './hash.js';
 import { MaglevHash, type MaglevHashOptions } from './maglev.js';
 import { RendezvousHash, type RendezvousHashOptions } from './rendezvous.js';
 import { HashRing, type HashRingOptions } from './ring.js';
 import {
   checkCount,
-  checkOptionKeys,
   type KeyPlacement,
-  PLACEMENT_KINDS,
   PlacementBase,
+  type PlacementKind,
   type PlacementNode,
 } from './types.js';
 
@@ -24,6 +24,9 @@ export interface ModuloHashOptions {
   /** The initial nodes, in slot order: names (weight 1) or `{ name, weight }` with an integer weight. @default [] */
   nodes?: readonly (string | PlacementNode)[];
 }
+
+/** Every key of {@link ModuloHashOptions}. @internal */
+export const MODULO_KEYS = optionKeys<ModuloHashOptions>()({ nodes: true });
 
 /**
  * The naive baseline: `node = slots[hash(key) mod S]`, where each node holds `weight` consecutive slots in the
@@ -49,12 +52,13 @@ export class ModuloHash extends PlacementBase {
   private uniform = true;
   private readonly keyHash = new Uint32Array(2);
 
-  constructor(options: ModuloHashOptions = {}) {
-    super('modulo');
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('modulo options', options, 'an object');
-    }
-    checkOptionKeys('modulo', options, ['nodes']);
+  /**
+   * @param options - the initial nodes, in slot order; unknown keys and bad values throw INVALID_ARGUMENT
+   * @param where - who configures the placement, for error messages @internal
+   */
+  constructor(options: ModuloHashOptions = {}, where: Owner = owner('ModuloHash')) {
+    super('ModuloHash', where);
+    requireOptions(where, options, MODULO_KEYS);
     this.addInitial(options.nodes);
   }
 
@@ -66,10 +70,10 @@ export class ModuloHash extends PlacementBase {
 
   protected override checkWeight(node: string, weight: number): void {
     if (!Number.isInteger(weight) || weight < 1) {
-      throw invalidArgument(`modulo: weight of ${showValue(node)}`, weight, 'an integer >= 1 (slots)');
+      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'an integer >= 1 (slots)');
     }
     if (this.totalWeight() + weight > 2 ** 32) {
-      throw invalidArgument(`modulo: weight of ${showValue(node)}`, weight, 'at most 2^32 slots in all');
+      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'at most 2^32 slots in all');
     }
   }
 
@@ -121,7 +125,7 @@ export class ModuloHash extends PlacementBase {
 
   /** The key's node, then the next nodes in slot order (wrapping), `n` in all. */
   lookupN(key: string, n: number): string[] {
-    checkCount('modulo', n);
+    checkCount(this.where, n);
     const start = this.index(key);
     if (start < 0) return [];
     const size = this.order.length;
@@ -147,31 +151,45 @@ export type PlacementSpec =
   | ({ kind: 'modulo' } & ModuloHashOptions);
 
 /**
+ * The keys of each placement spec, `kind` included; checked against {@link PlacementSpec} at compile time.
+ * @internal
+ */
+export const PLACEMENT_SPEC_KEYS: Readonly<Record<PlacementKind, readonly string[]>> = Object.freeze({
+  ring: optionKeys<Extract<PlacementSpec, { kind: 'ring' }>>()({ kind: true, vnodes: true, nodes: true }),
+  rendezvous: optionKeys<Extract<PlacementSpec, { kind: 'rendezvous' }>>()({ kind: true, nodes: true }),
+  maglev: optionKeys<Extract<PlacementSpec, { kind: 'maglev' }>>()({
+    kind: true,
+    tableSize: true,
+    nodes: true,
+  }),
+  modulo: optionKeys<Extract<PlacementSpec, { kind: 'modulo' }>>()({ kind: true, nodes: true }),
+});
+
+/**
  * Builds a placement from a {@link PlacementSpec}: {@link HashRing}, {@link RendezvousHash}, {@link MaglevHash} or
- * {@link ModuloHash}. Every field is validated by the algorithm's constructor: a bad or unknown field throws
- * INVALID_ARGUMENT naming it (e.g. `maglev: tableSize`); an unknown `kind` throws naming `kind`.
+ * {@link ModuloHash}. Every field is validated: a misspelt `kind` or key throws INVALID_ARGUMENT with a "did you
+ * mean", a bad value names the field (e.g. `createPlacement: tableSize`).
  *
+ * @param spec - the algorithm and its options
+ * @param where - who configures the placement, for error messages (a `DistributedCache` passes its
+ *   `placement`) @internal
  * @example
  * ```ts
  * const placement = createPlacement({ kind: 'maglev', nodes: ['a', 'b', 'c'] });
  * placement.lookup('user:42'); // 'a', 'b' or 'c'
  * ```
  */
-export function createPlacement(spec: PlacementSpec): KeyPlacement {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw invalidArgument('spec', spec, 'a placement spec object with a kind');
-  }
-  const { kind, ...options } = spec as unknown as { kind: unknown } & Record<string, unknown>;
+export function createPlacement(spec: PlacementSpec, where: Owner = owner('createPlacement')): KeyPlacement {
+  const kind = kindOf(where, spec, PLACEMENT_SPEC_KEYS);
+  const { kind: _kind, ...options } = spec as unknown as Record<string, unknown>;
   switch (kind) {
     case 'ring':
-      return new HashRing(options as HashRingOptions);
+      return new HashRing(options as HashRingOptions, where);
     case 'rendezvous':
-      return new RendezvousHash(options as RendezvousHashOptions);
+      return new RendezvousHash(options as RendezvousHashOptions, where);
     case 'maglev':
-      return new MaglevHash(options as MaglevHashOptions);
+      return new MaglevHash(options as MaglevHashOptions, where);
     case 'modulo':
-      return new ModuloHash(options as ModuloHashOptions);
-    default:
-      throw invalidArgument('kind', kind, `one of ${PLACEMENT_KINDS.map((k) => showValue(k)).join(', ')}`);
+      return new ModuloHash(options as ModuloHashOptions, where);
   }
 }

@@ -1,6 +1,7 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { optionKeys, showValue } from '@dsim/core';
+import { invalid, type Owner, owner, requireOptions } from '../cache/validate.js';
 import { mod64, xxHash64Into } from './hash.js';
-import { checkCount, checkOptionKeys, PlacementBase, type PlacementNode } from './types.js';
+import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 
 /**
  * Envoy's default Maglev lookup-table size, 65537 (a prime; `MaglevTable::DefaultTableSize`).
@@ -58,6 +59,9 @@ export interface MaglevHashOptions {
   nodes?: readonly (string | PlacementNode)[];
 }
 
+/** Every key of {@link MaglevHashOptions}. @internal */
+export const MAGLEV_KEYS = optionKeys<MaglevHashOptions>()({ tableSize: true, nodes: true });
+
 /**
  * Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load Balancer", NSDI '16,
  * §3.4), as Envoy's `MAGLEV` load balancer builds it. Every node has a permutation of the table slots, from
@@ -93,27 +97,26 @@ export class MaglevHash extends PlacementBase {
   private epoch = 0;
   private readonly keyHash = new Uint32Array(2);
 
-  constructor(options: MaglevHashOptions = {}) {
-    super('maglev');
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('maglev options', options, 'an object');
-    }
-    checkOptionKeys('maglev', options, ['tableSize', 'nodes']);
+  /**
+   * @param options - the table size and the initial nodes; unknown keys and bad values throw
+   *   INVALID_ARGUMENT
+   * @param where - who configures the placement, for error messages @internal
+   */
+  constructor(options: MaglevHashOptions = {}, where: Owner = owner('MaglevHash')) {
+    super('MaglevHash', where);
+    requireOptions(where, options, MAGLEV_KEYS);
     this.tableSize = options.tableSize ?? MAGLEV_DEFAULT_TABLE_SIZE;
     if (!isPrime(this.tableSize) || this.tableSize > MAGLEV_MAX_TABLE_SIZE) {
-      throw invalidArgument(
-        'maglev: tableSize',
-        options.tableSize,
-        `a prime in [2, ${MAGLEV_MAX_TABLE_SIZE}]`,
-      );
+      throw invalid(where, 'tableSize', options.tableSize, `a prime in [2, ${MAGLEV_MAX_TABLE_SIZE}]`);
     }
     this.addInitial(options.nodes);
   }
 
   protected override checkAdd(node: string): void {
     if (this.size + 1 >= this.tableSize) {
-      throw invalidArgument(
-        'maglev: tableSize',
+      throw invalid(
+        this.where,
+        'tableSize',
         this.tableSize,
         `a prime greater than the node count (${this.size + 1} with ${showValue(node)})`,
       );
@@ -203,7 +206,7 @@ export class MaglevHash extends PlacementBase {
    * order whose later entries are spread evenly over the other nodes, since the table interleaves them.
    */
   lookupN(key: string, n: number): string[] {
-    checkCount('maglev', n);
+    checkCount(this.where, n);
     const start = this.slot(key);
     const out: string[] = [];
     if (start < 0 || n === 0) return out;
@@ -238,7 +241,7 @@ export class MaglevHash extends PlacementBase {
    */
   slotOwner(slot: number): string | undefined {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.tableSize) {
-      throw invalidArgument('maglev: slot', slot, `an integer in [0, ${this.tableSize})`);
+      throw invalid(this.where, 'slot', slot, `an integer in [0, ${this.tableSize})`);
     }
     this.ensure();
     return this.table === null ? undefined : this.sorted[this.table[slot]!];

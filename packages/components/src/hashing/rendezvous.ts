@@ -1,6 +1,7 @@
-import { invalidArgument } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { type Owner, owner, requireOptions } from '../cache/validate.js';
 import { mixPair52, xxHash64Into } from './hash.js';
-import { checkCount, checkOptionKeys, PlacementBase, type PlacementNode } from './types.js';
+import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 
 const TWO_52 = 4503599627370496;
 
@@ -16,6 +17,9 @@ export interface RendezvousHashOptions {
   /** The initial nodes: names (weight 1) or `{ name, weight }`. @default [] */
   nodes?: readonly (string | PlacementNode)[];
 }
+
+/** Every key of {@link RendezvousHashOptions}. @internal */
+export const RENDEZVOUS_KEYS = optionKeys<RendezvousHashOptions>()({ nodes: true });
 
 /**
  * Rendezvous, or highest-random-weight (HRW), hashing (Thaler & Ravishankar, "Using name-based mappings to
@@ -47,12 +51,13 @@ export class RendezvousHash extends PlacementBase {
   private scores = new Float64Array(0);
   private readonly keyHash = new Uint32Array(2);
 
-  constructor(options: RendezvousHashOptions = {}) {
-    super('rendezvous');
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('rendezvous options', options, 'an object');
-    }
-    checkOptionKeys('rendezvous', options, ['nodes']);
+  /**
+   * @param options - the initial nodes; unknown keys and bad values throw INVALID_ARGUMENT
+   * @param where - who configures the placement, for error messages @internal
+   */
+  constructor(options: RendezvousHashOptions = {}, where: Owner = owner('RendezvousHash')) {
+    super('RendezvousHash', where);
+    requireOptions(where, options, RENDEZVOUS_KEYS);
     this.addInitial(options.nodes);
   }
 
@@ -131,7 +136,7 @@ export class RendezvousHash extends PlacementBase {
 
   /** The `n` nodes with the highest scores for `key`, best first (ties: name order). */
   lookupN(key: string, n: number): string[] {
-    checkCount('rendezvous', n);
+    checkCount(this.where, n);
     if (this.score(key) < 0 || n === 0) return [];
     const scores = this.scores;
     const size = scores.length;

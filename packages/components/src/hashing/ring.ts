@@ -1,6 +1,7 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { optionKeys, showValue } from '@dsim/core';
+import { intOption, invalid, type Owner, owner, requireOptions } from '../cache/validate.js';
 import { top53, xxHash64Into } from './hash.js';
-import { checkCount, checkOptionKeys, PlacementBase, type PlacementNode } from './types.js';
+import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 
 /**
  * The most points a {@link HashRing} may hold: Envoy's `maximum_ring_size` default and limit, 8M (2^23).
@@ -41,6 +42,9 @@ export interface HashRingOptions {
   nodes?: readonly (string | PlacementNode)[];
 }
 
+/** Every key of {@link HashRingOptions}. @internal */
+export const HASH_RING_KEYS = optionKeys<HashRingOptions>()({ vnodes: true, nodes: true });
+
 /**
  * Consistent hashing on a ring with virtual nodes (Karger et al., STOC '97; the Ketama ring of memcached clients
  * and Envoy's `RING_HASH` load balancer). Each node is hashed onto a 53-bit circle at several points, point i of
@@ -73,16 +77,15 @@ export class HashRing extends PlacementBase {
   private epoch = 0;
   private readonly keyHash = new Uint32Array(2);
 
-  constructor(options: HashRingOptions = {}) {
-    super('ring');
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('ring options', options, 'an object');
-    }
-    checkOptionKeys('ring', options, ['vnodes', 'nodes']);
-    this.vnodes = options.vnodes ?? 100;
-    if (!Number.isInteger(this.vnodes) || this.vnodes < 1 || this.vnodes > RING_MAX_POINTS) {
-      throw invalidArgument('ring: vnodes', options.vnodes, `an integer in [1, ${RING_MAX_POINTS}]`);
-    }
+  /**
+   * @param options - points per unit of weight and the initial nodes; unknown keys and bad values throw
+   *   INVALID_ARGUMENT
+   * @param where - who configures the placement, for error messages @internal
+   */
+  constructor(options: HashRingOptions = {}, where: Owner = owner('HashRing')) {
+    super('HashRing', where);
+    requireOptions(where, options, HASH_RING_KEYS);
+    this.vnodes = intOption(where, 'vnodes', options.vnodes, 100, 1, RING_MAX_POINTS);
     this.addInitial(options.nodes);
   }
 
@@ -99,8 +102,9 @@ export class HashRing extends PlacementBase {
   protected override checkAdd(node: string, weight: number): void {
     const count = this.pointsFor(weight);
     if (this.totalPoints + count > RING_MAX_POINTS) {
-      throw invalidArgument(
-        `ring: points of ${showValue(node)} (vnodes × weight)`,
+      throw invalid(
+        this.where,
+        `points of ${showValue(node)} (vnodes × weight)`,
         count,
         `at most ${RING_MAX_POINTS - this.totalPoints} (${RING_MAX_POINTS} points in all)`,
       );
@@ -184,7 +188,7 @@ export class HashRing extends PlacementBase {
    * nodes (the replica walk of Dynamo-style stores and of Envoy's retries on a ring).
    */
   lookupN(key: string, n: number): string[] {
-    checkCount('ring', n);
+    checkCount(this.where, n);
     const start = this.position(key);
     const out: string[] = [];
     if (start < 0 || n === 0) return out;

@@ -1,4 +1,5 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { optionKeys, showValue } from '@dsim/core';
+import { checkKeys, invalid, nested, type Owner, owner } from '../cache/validate.js';
 
 /**
  * Every placement algorithm {@link createPlacement} knows, in a stable order.
@@ -83,18 +84,8 @@ export interface KeyPlacement {
   lookupN(key: string, n: number): string[];
 }
 
-/** Throws unless `options` has only the `allowed` keys. @internal */
-export function checkOptionKeys(where: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw invalidArgument(
-        `${where}.${key}`,
-        (options as Record<string, unknown>)[key],
-        `absent: the options are ${allowed.join(', ')}`,
-      );
-    }
-  }
-}
+/** Every key of {@link PlacementNode}. @internal */
+export const PLACEMENT_NODE_KEYS = optionKeys<PlacementNode>()({ name: true, weight: true });
 
 /** Compares strings by UTF-16 code units (locale-independent, so deterministic everywhere). @internal */
 export function compareNames(a: string, b: string): number {
@@ -114,8 +105,22 @@ export abstract class PlacementBase implements KeyPlacement {
   /** Names sorted by {@link compareNames}; valid after {@link ensure}. */
   protected sorted: string[] = [];
   private dirty = true;
+  /**
+   * Who errors name: the configuring component (e.g. `createPlacement`, or a `DistributedCache`'s
+   * `placement`) while the constructor runs, the class itself afterwards.
+   */
+  protected where: Owner;
 
-  protected constructor(protected readonly where: string) {}
+  /**
+   * @param className - the class, named by errors of `add` and `lookupN`
+   * @param where - who configures the placement, named by errors while it is built
+   */
+  protected constructor(
+    private readonly className: string,
+    where: Owner,
+  ) {
+    this.where = where;
+  }
 
   /** The node names, sorted by name (UTF-16 code-unit order). */
   get nodes(): readonly string[] {
@@ -144,10 +149,10 @@ export abstract class PlacementBase implements KeyPlacement {
    */
   add(node: string, weight = 1): void {
     if (typeof node !== 'string' || node === '') {
-      throw invalidArgument(`${this.where}: node`, node, 'a non-empty string');
+      throw invalid(this.where, 'node', node, 'a non-empty string');
     }
     if (this.weights.has(node)) {
-      throw invalidArgument(`${this.where}: node`, node, 'a name not already in this placement');
+      throw invalid(this.where, 'node', node, 'a name not already in this placement');
     }
     this.checkWeight(node, weight);
     this.checkAdd(node, weight);
@@ -170,7 +175,7 @@ export abstract class PlacementBase implements KeyPlacement {
   /** Validates a weight; {@link ModuloHash} narrows it to integers. */
   protected checkWeight(node: string, weight: number): void {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-      throw invalidArgument(`${this.where}: weight of ${showValue(node)}`, weight, 'a finite number > 0');
+      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'a finite number > 0');
     }
   }
 
@@ -194,21 +199,28 @@ export abstract class PlacementBase implements KeyPlacement {
     this.dirty = false;
   }
 
-  /** Adds the `nodes` option's entries. */
+  /**
+   * Adds the `nodes` option's entries; the last step of a subclass's constructor (errors name the class
+   * from then on).
+   */
   protected addInitial(nodes: readonly (string | PlacementNode)[] | undefined): void {
-    if (nodes === undefined) return;
-    if (!Array.isArray(nodes)) {
-      throw invalidArgument(`${this.where}: nodes`, nodes, 'an array of names or { name, weight } objects');
+    if (nodes !== undefined) {
+      if (!Array.isArray(nodes)) {
+        throw invalid(this.where, 'nodes', nodes, 'an array of names or { name, weight } objects');
+      }
+      for (const [i, entry] of (nodes as readonly (string | PlacementNode)[]).entries()) {
+        if (typeof entry === 'string') this.add(entry);
+        else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+          checkKeys(nested(this.where, `nodes[${i}]`), entry, PLACEMENT_NODE_KEYS);
+          this.add(entry.name, entry.weight ?? 1);
+        } else throw invalid(this.where, `nodes[${i}]`, entry, 'a name or a { name, weight } object');
+      }
     }
-    for (const entry of nodes as readonly (string | PlacementNode)[]) {
-      if (typeof entry === 'string') this.add(entry);
-      else if (typeof entry === 'object' && entry !== null) this.add(entry.name, entry.weight ?? 1);
-      else throw invalidArgument(`${this.where}: nodes`, entry, 'a name or a { name, weight } object');
-    }
+    this.where = owner(this.className);
   }
 }
 
 /** Throws unless `n` is an integer >= 0 (the `n` of lookupN). @internal */
-export function checkCount(where: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`${where}: lookupN n`, n, 'an integer >= 0');
+export function checkCount(where: Owner, n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw invalid(where, 'lookupN n', n, 'an integer >= 0');
 }

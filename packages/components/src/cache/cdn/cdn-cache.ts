@@ -6,6 +6,7 @@ import {
   type Duration,
   invalidArgument,
   type NetNode,
+  optionKeys,
   type RandomStream,
   type Reply,
   RpcEndpoint,
@@ -13,11 +14,19 @@ import {
   type RpcResponse,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
 import { Cache } from '../cache.js';
 import type { EvictionPolicy, EvictionSpec } from '../policies/types.js';
 import { Singleflight } from '../singleflight.js';
+import {
+  boolOption,
+  durationOption,
+  invalid,
+  type Owner,
+  owner,
+  requireOptions,
+  timeOption,
+} from '../validate.js';
 import { type CdnHop, type CdnHopStatus, type CdnObject, type CdnResponse, isCdnObject } from './types.js';
 
 /**
@@ -112,6 +121,24 @@ export interface CdnCacheOptions {
    */
   persistent?: boolean;
 }
+
+/** Every key of {@link CdnCacheOptions}. @internal */
+export const CDN_CACHE_KEYS = optionKeys<CdnCacheOptions>()({
+  upstream: true,
+  capacity: true,
+  unit: true,
+  eviction: true,
+  ttl: true,
+  ttlJitter: true,
+  negativeTtl: true,
+  staleWhileRevalidate: true,
+  staleIfError: true,
+  serviceTime: true,
+  collapse: true,
+  upstreamTimeout: true,
+  objectSize: true,
+  persistent: true,
+});
 
 /**
  * Counters of a {@link CdnCache}. They satisfy, at every moment:
@@ -252,56 +279,61 @@ export class CdnCache {
   };
   private readonly meters: Readonly<Record<keyof Counts, Counter>>;
 
+  /**
+   * @param node - the node the tier runs on (its address names the metrics and the cache)
+   * @param options - where misses go, the cache and the freshness settings; unknown keys and bad values
+   *   throw INVALID_ARGUMENT
+   * @param where - who configures the tier, for error messages (`buildCdn` passes itself) @internal
+   */
   constructor(
     readonly node: NetNode<any>,
     options: CdnCacheOptions,
+    where: Owner = owner('CdnCache'),
   ) {
-    const where = `cdn cache ${node.address}`;
-    this.where = where;
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument(where, options, 'an options object with upstream and capacity');
+    this.where = `CdnCache ${node.address}`;
+    requireOptions(where, options, CDN_CACHE_KEYS);
     const sim = node.network.sim;
     this.sim = sim;
     this.address = node.address;
     const { upstream } = options;
     if (typeof upstream !== 'string' || upstream === '' || upstream === node.address)
-      throw invalidArgument(
-        `${where}: upstream`,
-        upstream,
-        'the address of another node (a tier or the origin)',
-      );
+      throw invalid(where, 'upstream', upstream, 'the address of another node (a tier or the origin)');
     this.upstream = upstream;
-    this.collapse = options.collapse ?? true;
-    if (typeof this.collapse !== 'boolean')
-      throw invalidArgument(`${where}: collapse`, options.collapse, 'a boolean');
-    const persistent = options.persistent ?? false;
-    if (typeof persistent !== 'boolean')
-      throw invalidArgument(`${where}: persistent`, options.persistent, 'a boolean');
-    const ttl = durationOr(options.ttl, DEFAULT_TTL, `${where}: ttl`);
-    if (!(ttl > 0)) throw invalidArgument(`${where}: ttl`, options.ttl, 'a duration > 0 or Infinity');
-    this.negativeTtl = durationOr(options.negativeTtl, 10_000, `${where}: negativeTtl`);
-    this.staleWhileRevalidate = durationOr(options.staleWhileRevalidate, 0, `${where}: staleWhileRevalidate`);
-    this.staleIfError = durationOr(options.staleIfError, 0, `${where}: staleIfError`);
-    this.upstreamTimeout = durationOr(options.upstreamTimeout, 30_000, `${where}: upstreamTimeout`);
-    if (!(this.upstreamTimeout > 0))
-      throw invalidArgument(
-        `${where}: upstreamTimeout`,
-        options.upstreamTimeout,
-        'a duration > 0 or Infinity',
-      );
-    this.serviceTime = toDistribution(options.serviceTime ?? 0, `${where}: serviceTime`);
-    this.objectSize = sizeFunction(options.objectSize, `${where}: objectSize`);
-    const staleFor = Math.max(this.staleWhileRevalidate, this.staleIfError);
-    this.cache = new Cache<CdnObject>(sim, {
-      name: node.address,
-      capacity: options.capacity,
-      ttl,
-      staleFor,
-      ...(this.negativeTtl > 0 ? { negativeTtl: this.negativeTtl } : {}),
-      ...(options.unit === undefined ? {} : { unit: options.unit }),
-      ...(options.eviction === undefined ? {} : { eviction: options.eviction }),
-      ...(options.ttlJitter === undefined ? {} : { ttlJitter: options.ttlJitter }),
+    this.collapse = boolOption(where, 'collapse', options.collapse, true);
+    const persistent = boolOption(where, 'persistent', options.persistent, false);
+    const ttl = durationOption(where, 'ttl', options.ttl, DEFAULT_TTL, { zero: false, infinite: true });
+    this.negativeTtl = durationOption(where, 'negativeTtl', options.negativeTtl, 10_000, { infinite: true });
+    this.staleWhileRevalidate = durationOption(
+      where,
+      'staleWhileRevalidate',
+      options.staleWhileRevalidate,
+      0,
+      {
+        infinite: true,
+      },
+    );
+    this.staleIfError = durationOption(where, 'staleIfError', options.staleIfError, 0, { infinite: true });
+    this.upstreamTimeout = durationOption(where, 'upstreamTimeout', options.upstreamTimeout, 30_000, {
+      zero: false,
+      infinite: true,
     });
+    this.serviceTime = timeOption(where, 'serviceTime', options.serviceTime, ZERO_TIME);
+    this.objectSize = sizeFunction(options.objectSize, where);
+    const staleFor = Math.max(this.staleWhileRevalidate, this.staleIfError);
+    this.cache = new Cache<CdnObject>(
+      sim,
+      {
+        name: node.address,
+        capacity: options.capacity,
+        ttl,
+        staleFor,
+        ...(this.negativeTtl > 0 ? { negativeTtl: this.negativeTtl } : {}),
+        ...(options.unit === undefined ? {} : { unit: options.unit }),
+        ...(options.eviction === undefined ? {} : { eviction: options.eviction }),
+        ...(options.ttlJitter === undefined ? {} : { ttlJitter: options.ttlJitter }),
+      },
+      where,
+    );
     this.rng = sim.rng(`${node.address}/cdn`);
     const registry = sim.metrics;
     const meters = {} as Record<keyof Counts, Counter>;
@@ -542,34 +574,21 @@ function viaOf(value: unknown): readonly CdnHop[] {
   return Array.isArray(via) ? (via as CdnHop[]) : NO_HOPS;
 }
 
-function durationOr(value: Duration | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (value === Infinity) return Infinity;
-  return toMs(value, field);
-}
+const ZERO_TIME = constant(0);
 
-function toDistribution(value: Distribution | Duration, field: string): Distribution {
-  if (typeof value === 'object' && value !== null && typeof (value as Distribution).sample === 'function')
-    return value as Distribution;
-  if (typeof value === 'number' || typeof value === 'string') return constant(toMs(value, field));
-  throw invalidArgument(field, value, 'a distribution (e.g. exponential({ mean: 1 })) or a duration');
-}
-
-function sizeFunction(
-  size: number | ((key: string) => number) | undefined,
-  field: string,
-): (key: string) => number {
+function sizeFunction(size: unknown, where: Owner): (key: string) => number {
   if (size === undefined) return () => 1;
   if (typeof size === 'number') {
-    if (!(Number.isFinite(size) && size >= 0)) throw invalidArgument(field, size, 'a number of bytes >= 0');
+    if (!(Number.isFinite(size) && size >= 0))
+      throw invalid(where, 'objectSize', size, 'a number of bytes >= 0');
     return () => size;
   }
   if (typeof size !== 'function')
-    throw invalidArgument(field, size, 'a number of bytes >= 0 or a function (key) => bytes');
+    throw invalid(where, 'objectSize', size, 'a number of bytes >= 0 or a function (key) => bytes');
   return (key) => {
-    const bytes = size(key);
+    const bytes = (size as (key: string) => unknown)(key);
     if (!(typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0))
-      throw invalidArgument(`${field}(${JSON.stringify(key)})`, bytes, 'a number of bytes >= 0');
+      throw invalid(where, `objectSize(${JSON.stringify(key)})`, bytes, 'a number of bytes >= 0');
     return bytes;
   };
 }

@@ -1,4 +1,5 @@
-import { type Duration, invalidArgument, type RpcRequest, toMs } from '@dsim/core';
+import { type Duration, invalidArgument, optionKeys, type RpcRequest, toMs } from '@dsim/core';
+import { invalid, msOf, optionalFn, owner, requireOptions } from '../validate.js';
 import type { CdnObject } from './types.js';
 
 /**
@@ -33,6 +34,14 @@ export interface CdnOriginOptions {
   readonly body?: (key: string) => unknown;
 }
 
+/** Every key of {@link CdnOriginOptions}. @internal */
+export const CDN_ORIGIN_KEYS = optionKeys<CdnOriginOptions>()({
+  size: true,
+  exists: true,
+  maxAge: true,
+  body: true,
+});
+
 /**
  * Builds the `respond` function of an origin {@link Service}: it answers a request for a path (the
  * request's key, or its string payload) with a {@link CdnObject}. Put it on a `Service` to give the origin
@@ -48,19 +57,15 @@ export interface CdnOriginOptions {
  * ```
  */
 export function cdnOrigin(options: CdnOriginOptions = {}): (request: RpcRequest) => CdnObject {
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument('cdnOrigin options', options, 'an object { size?, exists?, maxAge?, body? }');
-  const { size = 1, exists, maxAge, body } = options;
-  if (typeof size === 'number' && !(Number.isFinite(size) && size >= 0))
-    throw invalidArgument('cdnOrigin: size', size, 'a number of bytes >= 0 or a function (key) => bytes');
-  if (typeof size !== 'number' && typeof size !== 'function')
-    throw invalidArgument('cdnOrigin: size', size, 'a number of bytes >= 0 or a function (key) => bytes');
-  if (exists !== undefined && typeof exists !== 'function')
-    throw invalidArgument('cdnOrigin: exists', exists, 'a function (key) => boolean');
-  if (body !== undefined && typeof body !== 'function')
-    throw invalidArgument('cdnOrigin: body', body, 'a function (key) => body');
+  const where = owner('cdnOrigin');
+  requireOptions(where, options, CDN_ORIGIN_KEYS);
+  const { size = 1, maxAge } = options;
+  if (!(typeof size === 'function' || (typeof size === 'number' && Number.isFinite(size) && size >= 0)))
+    throw invalid(where, 'size', size, 'a number of bytes >= 0 or a function (key) => bytes');
+  const exists = optionalFn<(key: string) => boolean>(where, 'exists', options.exists, '(key) => boolean');
+  const body = optionalFn<(key: string) => unknown>(where, 'body', options.body, '(key) => body');
   const fixedAge =
-    maxAge === undefined || typeof maxAge === 'function' ? undefined : toMs(maxAge, 'cdnOrigin: maxAge');
+    maxAge === undefined || typeof maxAge === 'function' ? undefined : msOf(where, 'maxAge', maxAge);
   return (request) => {
     const key = request.key ?? (typeof request.payload === 'string' ? request.payload : undefined);
     if (key === undefined) throw invalidArgument('cdnOrigin: request key', key, 'an object path');

@@ -3,11 +3,13 @@ import {
   type Duration,
   invalidArgument,
   type Network,
+  optionKeys,
   RpcEndpoint,
   type RpcResponse,
   type SimEvent,
   toMs,
 } from '@dsim/core';
+import { fnOption, intOption, invalid, isObject, nested, owner, requireOptions } from '../validate.js';
 import { CdnCache, type CdnCacheOptions, type CdnCacheStats } from './cdn-cache.js';
 import type { CdnResponse } from './types.js';
 
@@ -101,6 +103,44 @@ export interface CdnTopologyOptions {
   readonly latency?: (oneWayMs: number, from: string, to: string) => Distribution | number;
 }
 
+/** Every key of {@link CdnTopologyOptions}. @internal */
+export const CDN_TOPOLOGY_KEYS = optionKeys<CdnTopologyOptions>()({
+  regions: true,
+  rtt: true,
+  origin: true,
+  edge: true,
+  shield: true,
+  edgesPerRegion: true,
+  clientRtt: true,
+  latency: true,
+});
+
+/** Every key of a tier's options ({@link CdnTierOptions}). @internal */
+export const CDN_TIER_KEYS = optionKeys<CdnTierOptions>()({
+  capacity: true,
+  unit: true,
+  eviction: true,
+  ttl: true,
+  ttlJitter: true,
+  negativeTtl: true,
+  staleWhileRevalidate: true,
+  staleIfError: true,
+  serviceTime: true,
+  collapse: true,
+  upstreamTimeout: true,
+  objectSize: true,
+  persistent: true,
+});
+
+/** Every key of the `shield` option: a tier's, plus its region. @internal */
+export const CDN_SHIELD_KEYS: readonly string[] = Object.freeze([...CDN_TIER_KEYS, 'region']);
+
+/** Every key of the `origin` option. @internal */
+export const CDN_ORIGIN_REF_KEYS = optionKeys<CdnTopologyOptions['origin']>()({
+  address: true,
+  region: true,
+});
+
 /**
  * A CDN built by {@link buildCdn}: edges per region, an optional shield, clients per region, and the
  * links between them.
@@ -134,52 +174,60 @@ export class CdnTopology {
     readonly network: Network,
     options: CdnTopologyOptions,
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('buildCdn options', options, 'an object { regions, rtt, origin, edge, ... }');
+    const where = owner('buildCdn');
+    requireOptions(where, options, CDN_TOPOLOGY_KEYS);
     const { regions, rtt, origin, edge, shield } = options;
     if (!Array.isArray(regions) || regions.length === 0)
-      throw invalidArgument('buildCdn: regions', regions, 'a non-empty array of region names');
+      throw invalid(where, 'regions', regions, 'a non-empty array of region names');
     const seen = new Set<string>();
     for (const [i, r] of regions.entries()) {
       if (typeof r !== 'string' || r === '' || seen.has(r))
-        throw invalidArgument(`buildCdn: regions[${i}]`, r, 'a non-empty region name, not repeated');
+        throw invalid(where, `regions[${i}]`, r, 'a non-empty region name, not repeated');
       seen.add(r);
     }
     this.regions = [...regions];
-    if (rtt === null || typeof rtt !== 'object')
-      throw invalidArgument('buildCdn: rtt', rtt, 'a matrix rtt[a][b] of round-trip times in ms');
-    if (origin === null || typeof origin !== 'object' || typeof origin.address !== 'string')
-      throw invalidArgument('buildCdn: origin', origin, 'an object { address, region }');
+    checkRtt(rtt);
+    requireOptions(nested(where, 'origin'), origin, CDN_ORIGIN_REF_KEYS);
     if (!network.addresses.includes(origin.address))
-      throw invalidArgument(
-        'buildCdn: origin.address',
-        origin.address,
-        'the address of a node on the network',
-      );
-    if (typeof origin.region !== 'string')
-      throw invalidArgument('buildCdn: origin.region', origin.region, 'a region name of the rtt matrix');
+      throw invalid(where, 'origin.address', origin.address, 'the address of a node on the network');
+    if (typeof origin.region !== 'string' || origin.region === '')
+      throw invalid(where, 'origin.region', origin.region, 'a region name of the rtt matrix');
     this.origin = origin.address;
-    const perRegion = options.edgesPerRegion ?? 1;
-    if (!Number.isInteger(perRegion) || perRegion < 1)
-      throw invalidArgument('buildCdn: edgesPerRegion', perRegion, 'an integer >= 1');
+    const perRegion = intOption(where, 'edgesPerRegion', options.edgesPerRegion, 1, 1);
     const clientRtt = options.clientRtt ?? 10;
     if (!(typeof clientRtt === 'number' && Number.isFinite(clientRtt) && clientRtt >= 0))
-      throw invalidArgument('buildCdn: clientRtt', clientRtt, 'a round-trip time in ms >= 0');
+      throw invalid(where, 'clientRtt', clientRtt, 'a round-trip time in ms >= 0');
     this.clientOneWay = clientRtt / 2;
-    const latency = options.latency ?? ((ms: number) => ms);
-    if (typeof latency !== 'function')
-      throw invalidArgument('buildCdn: latency', latency, 'a function (oneWayMs, from, to) => latency');
+    const latency =
+      options.latency === undefined
+        ? (ms: number) => ms
+        : fnOption<NonNullable<CdnTopologyOptions['latency']>>(
+            where,
+            'latency',
+            options.latency,
+            '(oneWayMs, from, to) => latency',
+          );
     this.link = (a, b, oneWay) => network.setLatency(a, b, latency(oneWay, a, b));
     const oneWay = (a: string, b: string): number => rttBetween(rtt, a, b) / 2;
+    const edgeWhere = nested(where, 'edge');
+    requireOptions(edgeWhere, edge, CDN_TIER_KEYS);
+    const shieldWhere = nested(where, 'shield');
+    if (shield !== undefined) {
+      requireOptions(shieldWhere, shield, CDN_SHIELD_KEYS);
+      if (typeof shield.region !== 'string' || shield.region === '')
+        throw invalid(where, 'shield.region', shield.region, 'a region name of the rtt matrix');
+    }
 
     let upstream = origin.address;
     let shieldCache: CdnCache | null = null;
     if (shield !== undefined) {
-      if (shield === null || typeof shield !== 'object' || typeof shield.region !== 'string')
-        throw invalidArgument('buildCdn: shield', shield, 'an object { region, capacity, ... }');
       const { region, ...tier } = shield;
       const address = `shield-${region}`;
-      shieldCache = new CdnCache(network.addNode(address), { ...tier, upstream: origin.address });
+      shieldCache = new CdnCache(
+        network.addNode(address),
+        { ...tier, upstream: origin.address },
+        shieldWhere,
+      );
       this.link(address, origin.address, oneWay(region, origin.region));
       upstream = address;
     }
@@ -191,7 +239,7 @@ export class CdnTopology {
       const list: CdnCache[] = [];
       for (let i = 0; i < perRegion; i++) {
         const address = perRegion === 1 ? `edge-${region}` : `edge-${region}-${i + 1}`;
-        list.push(new CdnCache(network.addNode(address), { ...edge, upstream }));
+        list.push(new CdnCache(network.addNode(address), { ...edge, upstream }, edgeWhere));
         this.link(address, upstream, oneWay(region, upstreamRegion));
       }
       edges.set(region, list);
@@ -323,13 +371,32 @@ export function sumCdnStats(caches: readonly CdnCache[]): CdnCacheStats {
   };
 }
 
+/** Checks every entry of the matrix, so a bad one fails at once and not when a link first needs it. */
+function checkRtt(rtt: unknown): asserts rtt is CdnRttMatrix {
+  const where = owner('buildCdn');
+  if (!isObject(rtt)) throw invalid(where, 'rtt', rtt, 'a matrix rtt[a][b] of round-trip times in ms');
+  for (const [a, row] of Object.entries(rtt)) {
+    if (!isObject(row))
+      throw invalid(where, `rtt[${JSON.stringify(a)}]`, row, 'an object of round-trip times in ms by region');
+    for (const [b, value] of Object.entries(row))
+      if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
+        throw invalid(
+          where,
+          `rtt[${JSON.stringify(a)}][${JSON.stringify(b)}]`,
+          value,
+          'a round-trip time in ms >= 0',
+        );
+  }
+}
+
 function rttBetween(rtt: CdnRttMatrix, a: string, b: string): number {
   const value = rtt[a]?.[b] ?? rtt[b]?.[a] ?? (a === b ? 1 : undefined);
   if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
-    throw invalidArgument(
-      `buildCdn: rtt[${JSON.stringify(a)}][${JSON.stringify(b)}]`,
+    throw invalid(
+      owner('buildCdn'),
+      `rtt[${JSON.stringify(a)}][${JSON.stringify(b)}]`,
       value,
-      'a round-trip time in ms >= 0',
+      'a round-trip time in ms >= 0 (neither rtt[a][b] nor rtt[b][a] is given)',
     );
   return value;
 }

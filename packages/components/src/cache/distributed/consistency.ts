@@ -1,4 +1,5 @@
-import { type Counter, invalidArgument, type Network, type Simulation } from '@dsim/core';
+import { type Counter, invalidArgument, type Network, optionKeys, type Simulation } from '@dsim/core';
+import { nameOption, owner, requireOptions } from '../validate.js';
 
 /**
  * A value as a {@link DistributedCache} stores it on a cache server: the caller's value and the version of
@@ -34,6 +35,9 @@ export interface CacheConsistencyOptions {
    */
   name?: string;
 }
+
+/** Every key of {@link CacheConsistencyOptions}. @internal */
+export const CACHE_CONSISTENCY_KEYS = optionKeys<CacheConsistencyOptions>()({ name: true });
 
 /**
  * Totals of a {@link CacheConsistency}, over every client that shares it.
@@ -115,11 +119,9 @@ export class CacheConsistency {
     readonly sim: Simulation,
     options: CacheConsistencyOptions = {},
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('cache consistency options', options, 'an object');
-    this.name = options.name ?? 'dcache';
-    if (typeof this.name !== 'string' || this.name === '')
-      throw invalidArgument('cache consistency: name', options.name, 'a non-empty string');
+    const where = owner('CacheConsistency');
+    requireOptions(where, options, CACHE_CONSISTENCY_KEYS);
+    this.name = nameOption(where, 'name', options.name, 'dcache');
     this.lostCounter = sim.metrics.counter(this.name, 'dcache.lost-writes');
   }
 

@@ -1,5 +1,16 @@
-import { constant, type Distribution, type Duration, invalidArgument, showValue, toMs } from '@dsim/core';
+import { type Distribution, type Duration, optionKeys } from '@dsim/core';
 import { PLACEMENT_KINDS, type PlacementKind } from '../../hashing/types.js';
+import {
+  checkKeys,
+  durationOption,
+  intOption,
+  invalid,
+  isObject,
+  kindOf,
+  nested,
+  type Owner,
+  oneOf,
+} from '../validate.js';
 import type { CacheConsistency } from './consistency.js';
 
 /**
@@ -177,6 +188,41 @@ export interface DistributedCacheOptions<V> {
   persistent?: boolean;
 }
 
+/** Every key of {@link DistributedCacheOptions}. @internal */
+export const DISTRIBUTED_CACHE_KEYS = optionKeys<DistributedCacheOptions<unknown>>()({
+  name: true,
+  nodes: true,
+  placement: true,
+  replicas: true,
+  replicationLag: true,
+  readPolicy: true,
+  failover: true,
+  missFailover: true,
+  timeout: true,
+  healthCheck: true,
+  versionOf: true,
+  consistency: true,
+  persistent: true,
+});
+
+/** Every key of {@link HealthCheckOptions}. @internal */
+export const HEALTH_CHECK_KEYS = optionKeys<HealthCheckOptions>()({
+  interval: true,
+  timeout: true,
+  unhealthyThreshold: true,
+  healthyThreshold: true,
+});
+
+type PlacementOf<K extends PlacementKind> = Extract<DistributedPlacement, { readonly kind: K }>;
+
+/** The keys of each `placement` spec, `kind` included (no `nodes`: they are the cache's). @internal */
+export const DISTRIBUTED_PLACEMENT_KEYS: Readonly<Record<PlacementKind, readonly string[]>> = Object.freeze({
+  ring: optionKeys<PlacementOf<'ring'>>()({ kind: true, vnodes: true }),
+  rendezvous: optionKeys<PlacementOf<'rendezvous'>>()({ kind: true }),
+  maglev: optionKeys<PlacementOf<'maglev'>>()({ kind: true, tableSize: true }),
+  modulo: optionKeys<PlacementOf<'modulo'>>()({ kind: true }),
+});
+
 /** Resolved health check settings. @internal */
 export interface ResolvedHealthCheck {
   readonly interval: number;
@@ -192,101 +238,40 @@ export type PlacementParams =
   | { kind: 'maglev'; tableSize?: number }
   | { kind: 'modulo' };
 
-const PLACEMENT_PARAMS: Record<PlacementKind, readonly string[]> = {
-  ring: ['kind', 'vnodes'],
-  rendezvous: ['kind'],
-  maglev: ['kind', 'tableSize'],
-  modulo: ['kind'],
-};
-
-/** Validates the placement option. @internal */
-export function resolvePlacement(value: DistributedPlacement | undefined, where: string): PlacementParams {
+/**
+ * Validates the placement option's kind and keys (its values are checked when the placement is built).
+ * @internal
+ */
+export function resolvePlacement(value: DistributedPlacement | undefined, where: Owner): PlacementParams {
   if (value === undefined) return { kind: 'ring' };
-  const allowed = `one of ${PLACEMENT_KINDS.map((k) => showValue(k)).join(', ')}, or { kind, ...parameters }`;
-  if (typeof value === 'string') {
-    if (!(PLACEMENT_KINDS as readonly string[]).includes(value))
-      throw invalidArgument(`${where}: placement`, value, allowed);
-    return { kind: value } as PlacementParams;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw invalidArgument(`${where}: placement`, value, allowed);
-  const kind = (value as { kind: unknown }).kind;
-  if (typeof kind !== 'string' || !(PLACEMENT_KINDS as readonly string[]).includes(kind))
-    throw invalidArgument(`${where}: placement.kind`, kind, allowed);
-  const keys = PLACEMENT_PARAMS[kind as PlacementKind];
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) {
-      throw invalidArgument(
-        `${where}: placement.${key}`,
-        (value as Record<string, unknown>)[key],
-        key === 'nodes'
-          ? 'absent: the nodes are the cache\u2019s `nodes` option'
-          : `absent: a ${kind} placement takes ${keys.join(', ')}`,
-      );
-    }
-  }
+  if (typeof value === 'string')
+    return { kind: oneOf(where, 'placement', value, undefined, PLACEMENT_KINDS) };
+  const raw: unknown = value;
+  if (isObject(raw) && Object.hasOwn(raw, 'nodes'))
+    throw invalid(where, 'placement.nodes', raw.nodes, "left out: the nodes are the cache's `nodes` option");
+  kindOf(nested(where, 'placement'), value, DISTRIBUTED_PLACEMENT_KEYS);
   return { ...value } as PlacementParams;
 }
 
-/** Validates the health check option. @internal */
+/** Validates the health check option (unknown keys included). @internal */
 export function resolveHealthCheck(
   value: HealthCheckOptions | false | undefined,
-  where: string,
+  where: Owner,
 ): ResolvedHealthCheck | undefined {
   if (value === undefined || value === false) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw invalidArgument(
-      `${where}: healthCheck`,
+  if (!isObject(value))
+    throw invalid(
+      where,
+      'healthCheck',
       value,
       'false or { interval, timeout, unhealthyThreshold, healthyThreshold }',
     );
-  const interval =
-    value.interval === undefined ? 1000 : toMs(value.interval, `${where}: healthCheck.interval`);
-  if (!(interval > 0) || interval === Infinity)
-    throw invalidArgument(`${where}: healthCheck.interval`, value.interval, 'a finite duration > 0');
-  const timeout = value.timeout === undefined ? 100 : toMs(value.timeout, `${where}: healthCheck.timeout`);
-  if (!(timeout > 0) || timeout === Infinity)
-    throw invalidArgument(`${where}: healthCheck.timeout`, value.timeout, 'a finite duration > 0');
-  const threshold = (field: 'unhealthyThreshold' | 'healthyThreshold', fallback: number): number => {
-    const v = value[field] ?? fallback;
-    if (!Number.isInteger(v) || v < 1)
-      throw invalidArgument(`${where}: healthCheck.${field}`, value[field], 'an integer >= 1');
-    return v;
-  };
+  const health = nested(where, 'healthCheck');
+  checkKeys(health, value, HEALTH_CHECK_KEYS);
   return {
-    interval,
-    timeout,
-    unhealthyThreshold: threshold('unhealthyThreshold', 3),
-    healthyThreshold: threshold('healthyThreshold', 2),
+    interval: durationOption(health, 'interval', value.interval, 1000, { zero: false }),
+    timeout: durationOption(health, 'timeout', value.timeout, 100, { zero: false }),
+    unhealthyThreshold: intOption(health, 'unhealthyThreshold', value.unhealthyThreshold, 3, 1),
+    healthyThreshold: intOption(health, 'healthyThreshold', value.healthyThreshold, 2, 1),
   };
 }
-
-/** A duration, Infinity or a distribution, as a distribution. @internal */
-export function resolveLag(value: Distribution | Duration | undefined, field: string): Distribution {
-  if (value === undefined) return ZERO;
-  if (value === Infinity) return NEVER;
-  if (typeof value === 'object' && value !== null && typeof (value as Distribution).sample === 'function')
-    return value as Distribution;
-  if (typeof value === 'number' || typeof value === 'string') return constant(toMs(value, field));
-  throw invalidArgument(
-    field,
-    value,
-    'a duration, Infinity, or a distribution (e.g. exponential({ mean: 20 }))',
-  );
-}
-
-/** A boolean option. @internal */
-export function resolveBool(value: unknown, fallback: boolean, field: string): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(field, value, 'a boolean');
-  return value;
-}
-
-const ZERO = constant(0);
-const NEVER: Distribution = Object.freeze({
-  kind: 'never',
-  mean: Infinity,
-  variance: 0,
-  sample: () => Infinity,
-  describe: () => 'never',
-});

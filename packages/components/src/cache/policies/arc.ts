@@ -1,5 +1,6 @@
+import type { Owner } from '../validate.js';
 import { ListNode, NodeList } from './node-list.js';
-import { badSize, checkContext, checkPolicyOptions } from './shared.js';
+import { badSize, checkContext, checkPolicyOptions, policyOwner } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
 // List ids, also the index of the list in ArcPolicy.lanes.
@@ -114,10 +115,11 @@ export class ArcPolicy implements EvictionPolicy {
    * @param options - none besides an optional `kind: 'arc'` (a whole spec can be passed)
    * @param ctx - the capacity `c` (units, an integer >= 1); ARC draws no random numbers, so `ctx.rng`
    *   is checked but unused
+   * @param where - who configures the policy, for error messages @internal
    */
-  constructor(options: ArcOptions, ctx: EvictionContext) {
-    checkPolicyOptions('arc', options, []);
-    checkContext('arc', ctx);
+  constructor(options: ArcOptions, ctx: EvictionContext, where: Owner = policyOwner('ArcPolicy')) {
+    checkPolicyOptions('arc', options, where);
+    checkContext('arc', ctx, where);
     this.capacity = ctx.capacity;
   }
 

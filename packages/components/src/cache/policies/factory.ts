@@ -1,4 +1,5 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { checkKind } from '@dsim/core';
+import { type Owner, owner } from '../validate.js';
 import { ArcPolicy } from './arc.js';
 import { FifoPolicy } from './fifo.js';
 import { LfuPolicy } from './lfu.js';
@@ -6,6 +7,7 @@ import { LruPolicy } from './lru.js';
 import { NoEvictionPolicy } from './none.js';
 import { RandomPolicy } from './random.js';
 import { RedisPolicy } from './redis.js';
+import { EVICTION_OPTION_KEYS } from './shared.js';
 import { TtlPolicy } from './ttl.js';
 import type { EvictionContext, EvictionKind, EvictionPolicy, EvictionSpec } from './types.js';
 import { WTinyLfuPolicy } from './w-tinylfu.js';
@@ -34,10 +36,13 @@ export const EVICTION_KINDS: readonly EvictionKind[] = Object.freeze([
 
 /**
  * Builds the eviction policy an {@link EvictionSpec} describes, for a cache of `ctx.capacity` units drawing
- * its random choices from `ctx.rng`. Every option is validated: an unknown `kind`, an option the kind
- * does not have, or an out-of-range value throws INVALID_ARGUMENT naming the field (`eviction.kind`,
- * `eviction.samples`, ...), the value and what is allowed.
+ * its random choices from `ctx.rng`. Every option is validated: an unknown `kind` (with "did you mean"), an
+ * option the kind does not have, or an out-of-range value throws INVALID_ARGUMENT naming the field
+ * (`eviction.kind`, `eviction.samples`, ...), the value and what is allowed.
  *
+ * @param spec - the policy and its options
+ * @param ctx - the capacity and the random stream
+ * @param where - who configures the policy, for error messages (a `Cache` passes itself) @internal
  * @example
  * ```ts
  * const policy = createEvictionPolicy({ kind: 'redis-lru', samples: 10 }, { capacity: 1000, rng: sim.rng('cache/evict') });
@@ -45,35 +50,30 @@ export const EVICTION_KINDS: readonly EvictionKind[] = Object.freeze([
  * policy.put('k1', 1, Infinity, sim.now, evicted);
  * ```
  */
-export function createEvictionPolicy(spec: EvictionSpec, ctx: EvictionContext): EvictionPolicy {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw invalidArgument('eviction', spec, 'an eviction spec object with a kind, e.g. { kind: "lru" }');
-  }
-  switch (spec.kind) {
+export function createEvictionPolicy(
+  spec: EvictionSpec,
+  ctx: EvictionContext,
+  where: Owner = owner('createEvictionPolicy', 'eviction'),
+): EvictionPolicy {
+  switch (checkKind(where.component, where.path, spec, EVICTION_OPTION_KEYS) as EvictionKind) {
     case 'lru':
-      return new LruPolicy(spec, ctx);
+      return new LruPolicy(spec as { kind: 'lru' }, ctx, where);
     case 'fifo':
-      return new FifoPolicy(spec, ctx);
+      return new FifoPolicy(spec as { kind: 'fifo' }, ctx, where);
     case 'random':
-      return new RandomPolicy(spec, ctx);
+      return new RandomPolicy(spec as { kind: 'random' }, ctx, where);
     case 'lfu':
-      return new LfuPolicy(spec, ctx);
+      return new LfuPolicy(spec as { kind: 'lfu' }, ctx, where);
     case 'ttl':
-      return new TtlPolicy(spec, ctx);
+      return new TtlPolicy(spec as { kind: 'ttl' }, ctx, where);
     case 'redis-lru':
     case 'redis-lfu':
-      return new RedisPolicy(spec, ctx);
+      return new RedisPolicy(spec as { kind: 'redis-lru' }, ctx, where);
     case 'none':
-      return new NoEvictionPolicy(spec, ctx);
+      return new NoEvictionPolicy(spec as { kind: 'none' }, ctx, where);
     case 'arc':
-      return new ArcPolicy(spec, ctx);
+      return new ArcPolicy(spec as { kind: 'arc' }, ctx, where);
     case 'w-tinylfu':
-      return new WTinyLfuPolicy(spec, ctx);
-    default:
-      throw invalidArgument(
-        'eviction.kind',
-        (spec as { kind?: unknown }).kind,
-        `one of ${EVICTION_KINDS.map((k) => showValue(k)).join(', ')}`,
-      );
+      return new WTinyLfuPolicy(spec as { kind: 'w-tinylfu' }, ctx, where);
   }
 }

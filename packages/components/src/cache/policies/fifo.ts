@@ -1,4 +1,6 @@
+import type { Owner } from '../validate.js';
 import { QueuePolicy } from './queue-policy.js';
+import { policyOwner } from './shared.js';
 import type { EvictionContext } from './types.js';
 
 /**
@@ -35,7 +37,12 @@ export interface FifoOptions {
 export class FifoPolicy extends QueuePolicy {
   readonly kind = 'fifo';
 
-  constructor(options: FifoOptions, ctx: EvictionContext) {
-    super('fifo', false, options, ctx);
+  /**
+   * @param options - none but `kind`; a `fifo` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: FifoOptions, ctx: EvictionContext, where: Owner = policyOwner('FifoPolicy')) {
+    super('fifo', false, options, ctx, where);
   }
 }

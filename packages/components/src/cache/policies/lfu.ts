@@ -1,13 +1,14 @@
 import type { Duration } from '@dsim/core';
+import { durationOption, type Owner } from '../validate.js';
 import {
   badSize,
   checkContext,
   checkPolicyOptions,
-  durationOption,
   emptyKeys,
   growFloat64,
   growInt32,
   initialSlots,
+  policyOwner,
 } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -82,11 +83,19 @@ export class LfuPolicy implements EvictionPolicy {
   private epoch = 0;
   private nextAgeAt: number;
 
-  constructor(options: LfuOptions, ctx: EvictionContext) {
-    checkPolicyOptions('lfu', options, ['halfLife']);
-    checkContext('lfu', ctx);
+  /**
+   * @param options - the aging half-life; an `lfu` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: LfuOptions, ctx: EvictionContext, where: Owner = policyOwner('LfuPolicy')) {
+    checkPolicyOptions('lfu', options, where);
+    checkContext('lfu', ctx, where);
     this.capacity = ctx.capacity;
-    this.halfLife = durationOption('lfu', 'halfLife', options.halfLife, Infinity);
+    this.halfLife = durationOption(where, 'halfLife', options.halfLife, Infinity, {
+      zero: false,
+      infinite: true,
+    });
     this.nextAgeAt = this.halfLife;
     const n = initialSlots(ctx.capacity);
     this.keys = emptyKeys(n);

@@ -1,4 +1,6 @@
+import type { Owner } from '../validate.js';
 import { QueuePolicy } from './queue-policy.js';
+import { policyOwner } from './shared.js';
 import type { EvictionContext } from './types.js';
 
 /**
@@ -34,7 +36,12 @@ export interface LruOptions {
 export class LruPolicy extends QueuePolicy {
   readonly kind = 'lru';
 
-  constructor(options: LruOptions, ctx: EvictionContext) {
-    super('lru', true, options, ctx);
+  /**
+   * @param options - none but `kind`; a `lru` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: LruOptions, ctx: EvictionContext, where: Owner = policyOwner('LruPolicy')) {
+    super('lru', true, options, ctx, where);
   }
 }

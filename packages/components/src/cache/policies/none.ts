@@ -1,4 +1,5 @@
-import { badSize, checkContext, checkPolicyOptions } from './shared.js';
+import type { Owner } from '../validate.js';
+import { badSize, checkContext, checkPolicyOptions, policyOwner } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
 /**
@@ -36,9 +37,18 @@ export class NoEvictionPolicy implements EvictionPolicy {
   private readonly sizes = new Map<string, number>();
   private usedUnits = 0;
 
-  constructor(options: NoEvictionOptions, ctx: EvictionContext) {
-    checkPolicyOptions('none', options, []);
-    checkContext('none', ctx);
+  /**
+   * @param options - none but `kind`; a `none` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(
+    options: NoEvictionOptions,
+    ctx: EvictionContext,
+    where: Owner = policyOwner('NoEvictionPolicy'),
+  ) {
+    checkPolicyOptions('none', options, where);
+    checkContext('none', ctx, where);
     this.capacity = ctx.capacity;
   }
 

@@ -1,3 +1,4 @@
+import type { Owner } from '../validate.js';
 import { badSize, checkContext, checkPolicyOptions, KeyList } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -17,9 +18,10 @@ export abstract class QueuePolicy implements EvictionPolicy {
     private readonly reorder: boolean,
     options: object,
     ctx: EvictionContext,
+    where: Owner,
   ) {
-    checkPolicyOptions(kind, options, []);
-    checkContext(kind, ctx);
+    checkPolicyOptions(kind, options, where);
+    checkContext(kind, ctx, where);
     this.capacity = ctx.capacity;
     this.list = new KeyList(ctx.capacity);
   }

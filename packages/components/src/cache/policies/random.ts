@@ -1,5 +1,14 @@
 import type { RandomStream } from '@dsim/core';
-import { badSize, checkContext, checkPolicyOptions, emptyKeys, growFloat64, initialSlots } from './shared.js';
+import type { Owner } from '../validate.js';
+import {
+  badSize,
+  checkContext,
+  checkPolicyOptions,
+  emptyKeys,
+  growFloat64,
+  initialSlots,
+  policyOwner,
+} from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
 /**
@@ -40,9 +49,14 @@ export class RandomPolicy implements EvictionPolicy {
   private n = 0;
   private usedUnits = 0;
 
-  constructor(options: RandomOptions, ctx: EvictionContext) {
-    checkPolicyOptions('random', options, []);
-    checkContext('random', ctx);
+  /**
+   * @param options - none but `kind`; a `random` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: RandomOptions, ctx: EvictionContext, where: Owner = policyOwner('RandomPolicy')) {
+    checkPolicyOptions('random', options, where);
+    checkContext('random', ctx, where);
     this.capacity = ctx.capacity;
     this.rng = ctx.rng;
     const slots = initialSlots(ctx.capacity);

@@ -1,4 +1,5 @@
-import { type Duration, invalidArgument, type RandomStream, showValue, toMs } from '@dsim/core';
+import { type Duration, type RandomStream, showValue } from '@dsim/core';
+import { boolOption, intOption, invalid, isObject, msOf, type Owner } from '../validate.js';
 import {
   badExpiry,
   badSize,
@@ -8,6 +9,7 @@ import {
   growFloat64,
   growInt32,
   initialSlots,
+  policyOwner,
 } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -129,43 +131,36 @@ export class RedisPolicy implements EvictionPolicy {
   private poolLen = 0;
   private usedUnits = 0;
 
-  constructor(options: RedisOptions, ctx: EvictionContext) {
-    const kind = (options as { kind?: unknown } | null)?.kind;
+  /**
+   * @param options - the `redis-lru` or `redis-lfu` spec (its `kind` is required: it picks the algorithm)
+   * @param ctx - the capacity (units, an integer >= 1) and the stream the samples are drawn from
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: RedisOptions, ctx: EvictionContext, where: Owner = policyOwner('RedisPolicy')) {
+    const kind = isObject(options) ? options.kind : undefined;
     if (kind !== 'redis-lru' && kind !== 'redis-lfu') {
-      throw invalidArgument('eviction.kind', kind, '"redis-lru" or "redis-lfu" for a RedisPolicy');
+      throw invalid(where, 'kind', kind, '"redis-lru" or "redis-lfu" for a RedisPolicy');
     }
     this.kind = kind;
     this.lfu = kind === 'redis-lfu';
-    checkPolicyOptions(
-      kind,
-      options,
-      this.lfu ? ['samples', 'volatile', 'logFactor', 'decayTime'] : ['samples', 'volatile'],
-    );
-    checkContext(kind, ctx);
+    checkPolicyOptions(kind, options, where);
+    checkContext(kind, ctx, where);
     this.capacity = ctx.capacity;
     this.rng = ctx.rng;
-    const samples = options.samples ?? 5;
-    if (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 1 || samples > 64) {
-      throw invalidArgument('eviction.samples', options.samples, `an integer in [1, 64] (${kind})`);
-    }
-    this.samples = samples;
-    const volatile = options.volatile ?? false;
-    if (typeof volatile !== 'boolean') {
-      throw invalidArgument('eviction.volatile', options.volatile, `a boolean (${kind})`);
-    }
-    this.volatile = volatile;
+    this.samples = intOption(where, 'samples', options.samples, 5, 1, 64);
+    this.volatile = boolOption(where, 'volatile', options.volatile, false);
     const logFactor = options.logFactor ?? 10;
     if (typeof logFactor !== 'number' || !Number.isFinite(logFactor) || logFactor < 0) {
-      throw invalidArgument('eviction.logFactor', options.logFactor, `a finite number >= 0 (${kind})`);
+      throw invalid(where, 'logFactor', options.logFactor, `a finite number >= 0 (${kind})`);
     }
     this.logFactor = logFactor;
-    const decayMs =
-      options.decayTime === undefined ? MINUTE_MS : toMs(options.decayTime, 'eviction.decayTime');
+    const decayMs = options.decayTime === undefined ? MINUTE_MS : msOf(where, 'decayTime', options.decayTime);
     if (!Number.isSafeInteger(decayMs / MINUTE_MS)) {
-      throw invalidArgument(
-        'eviction.decayTime',
+      throw invalid(
+        where,
+        'decayTime',
         options.decayTime,
-        `a whole number of minutes such as "1m", or 0 for no decay (${kind}: Redis counts idle minutes); got ${showValue(decayMs)} ms`,
+        `a whole number of minutes such as "1m", or 0 for no decay (${kind}: Redis counts idle minutes; that is ${showValue(decayMs)} ms)`,
       );
     }
     this.decayMinutes = decayMs / MINUTE_MS;

@@ -1,5 +1,6 @@
-import { type DsimError, type Duration, invalidArgument, showValue, toMs } from '@dsim/core';
-import type { EvictionContext, EvictionKind } from './types.js';
+import { type DsimError, invalidArgument, optionKeys, showValue } from '@dsim/core';
+import { invalid, isObject, type Owner, owner, requireOptions } from '../validate.js';
+import type { EvictionContext, EvictionKind, EvictionSpec } from './types.js';
 
 /**
  * Validation and storage helpers shared by the eviction policies. Internal: not part of the package's
@@ -9,17 +10,54 @@ import type { EvictionContext, EvictionKind } from './types.js';
 /** Slots a policy allocates up front: enough for small caches, grown by doubling for large ones. */
 const INITIAL_SLOTS = 1024;
 
+type SpecOf<K extends EvictionKind> = Extract<EvictionSpec, { readonly kind: K }>;
+
+/**
+ * The keys each eviction kind takes, `kind` included; checked against {@link EvictionSpec} at compile
+ * time, so a new option cannot be forgotten here. @internal
+ */
+export const EVICTION_OPTION_KEYS: Readonly<Record<EvictionKind, readonly string[]>> = Object.freeze({
+  lru: optionKeys<SpecOf<'lru'>>()({ kind: true }),
+  fifo: optionKeys<SpecOf<'fifo'>>()({ kind: true }),
+  random: optionKeys<SpecOf<'random'>>()({ kind: true }),
+  lfu: optionKeys<SpecOf<'lfu'>>()({ kind: true, halfLife: true }),
+  ttl: optionKeys<SpecOf<'ttl'>>()({ kind: true }),
+  'redis-lru': optionKeys<SpecOf<'redis-lru'>>()({ kind: true, samples: true, volatile: true }),
+  'redis-lfu': optionKeys<SpecOf<'redis-lfu'>>()({
+    kind: true,
+    samples: true,
+    logFactor: true,
+    decayTime: true,
+    volatile: true,
+  }),
+  arc: optionKeys<SpecOf<'arc'>>()({ kind: true }),
+  'w-tinylfu': optionKeys<SpecOf<'w-tinylfu'>>()({
+    kind: true,
+    windowPercent: true,
+    protectedPercent: true,
+    randomAdmission: true,
+    hillClimber: true,
+  }),
+  none: optionKeys<SpecOf<'none'>>()({ kind: true }),
+});
+
+/**
+ * The owner a policy built directly reports errors as: the class, with the options at `eviction` (where
+ * they sit in every cache's options). @internal
+ */
+export function policyOwner(className: string): Owner {
+  return owner(className, 'eviction');
+}
+
 /**
  * Checks an {@link EvictionContext}: `capacity` an integer >= 1, `rng` a random stream. Errors name
  * `eviction.capacity` / `eviction.rng` and the policy.
  */
-export function checkContext(kind: EvictionKind, ctx: EvictionContext): void {
-  if (typeof ctx !== 'object' || ctx === null) {
-    throw invalidArgument('eviction context', ctx, `an object { capacity, rng } (${kind})`);
-  }
+export function checkContext(kind: EvictionKind, ctx: EvictionContext, where: Owner): void {
+  if (!isObject(ctx)) throw invalid(where, 'context', ctx, `an object { capacity, rng } (${kind})`);
   const { capacity, rng } = ctx;
   if (typeof capacity !== 'number' || !Number.isSafeInteger(capacity) || capacity < 1) {
-    throw invalidArgument('eviction.capacity', capacity, `an integer >= 1, in entries or bytes (${kind})`);
+    throw invalid(where, 'capacity', capacity, `an integer >= 1, in entries or bytes (${kind})`);
   }
   if (
     typeof rng !== 'object' ||
@@ -27,46 +65,19 @@ export function checkContext(kind: EvictionKind, ctx: EvictionContext): void {
     typeof rng.next !== 'function' ||
     typeof rng.int !== 'function'
   ) {
-    throw invalidArgument('eviction.rng', rng, `a RandomStream such as sim.rng("cache/evict") (${kind})`);
+    throw invalid(where, 'rng', rng, `a RandomStream such as sim.rng("cache/evict") (${kind})`);
   }
 }
 
 /**
- * Checks a policy's options object: an object whose fields are all in `allowed`, and whose `kind`, when
- * present, is `kind`. Errors name the field (`eviction.<field>`).
+ * Checks a policy's options object: an object whose keys are all known for `kind` ("did you mean" for a
+ * typo), and whose `kind`, when present, is `kind`. Errors name the field (`eviction.<field>`).
  */
-export function checkPolicyOptions(kind: EvictionKind, options: unknown, allowed: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidArgument('eviction', options, `an options object (${kind})`);
-  }
-  for (const [field, value] of Object.entries(options)) {
-    if (field === 'kind') {
-      if (value !== kind) throw invalidArgument('eviction.kind', value, `${showValue(kind)} for this policy`);
-      continue;
-    }
-    if (!allowed.includes(field)) {
-      throw invalidArgument(
-        `eviction.${field}`,
-        value,
-        allowed.length === 0
-          ? `absent: ${kind} has no options`
-          : `absent: the options of ${kind} are ${allowed.join(', ')}`,
-      );
-    }
-  }
-}
-
-/** An optional duration option: `undefined` or Infinity give `fallback`; otherwise a duration > 0. */
-export function durationOption(
-  kind: EvictionKind,
-  field: string,
-  value: Duration | undefined,
-  fallback: number,
-): number {
-  if (value === undefined || value === Infinity) return fallback;
-  const ms = toMs(value, `eviction.${field}`);
-  if (!(ms > 0)) throw invalidArgument(`eviction.${field}`, value, `a duration > 0 or Infinity (${kind})`);
-  return ms;
+export function checkPolicyOptions(kind: EvictionKind, options: unknown, where: Owner): void {
+  requireOptions(where, options, EVICTION_OPTION_KEYS[kind]);
+  const given = (options as { kind?: unknown }).kind;
+  if (given !== undefined && given !== kind)
+    throw invalid(where, 'kind', given, `${showValue(kind)} for this policy (or left out)`);
 }
 
 /** The error for a `put` size that is not a finite number > 0. */

@@ -1,3 +1,4 @@
+import type { Owner } from '../validate.js';
 import {
   badExpiry,
   badSize,
@@ -7,6 +8,7 @@ import {
   growFloat64,
   growInt32,
   initialSlots,
+  policyOwner,
 } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
@@ -64,9 +66,14 @@ export class TtlPolicy implements EvictionPolicy {
   private usedUnits = 0;
   private tick = 0;
 
-  constructor(options: TtlOptions, ctx: EvictionContext) {
-    checkPolicyOptions('ttl', options, []);
-    checkContext('ttl', ctx);
+  /**
+   * @param options - none but `kind`; a `ttl` `EvictionSpec` works as is
+   * @param ctx - the capacity (units, an integer >= 1) and a random stream
+   * @param where - who configures the policy, for error messages @internal
+   */
+  constructor(options: TtlOptions, ctx: EvictionContext, where: Owner = policyOwner('TtlPolicy')) {
+    checkPolicyOptions('ttl', options, where);
+    checkContext('ttl', ctx, where);
     this.capacity = ctx.capacity;
     const n = initialSlots(ctx.capacity);
     this.keys = emptyKeys(n);

@@ -1,7 +1,8 @@
-import { invalidArgument, type RandomStream } from '@dsim/core';
+import type { RandomStream } from '@dsim/core';
+import { boolOption, invalid, type Owner } from '../validate.js';
 import { CountMinSketch, hashKey } from './count-min-sketch.js';
 import { ListNode, NodeList } from './node-list.js';
-import { badSize, checkContext, checkPolicyOptions } from './shared.js';
+import { badSize, checkContext, checkPolicyOptions, policyOwner } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 
 // Region ids, also the index of the region's list in WTinyLfuPolicy.lists.
@@ -148,36 +149,20 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   /**
    * @param options - region sizes and switches; a `w-tinylfu` `EvictionSpec` works as is
    * @param ctx - the capacity (units, an integer >= 1) and the random stream of the random admission
+   * @param where - who configures the policy, for error messages @internal
    */
-  constructor(options: WTinyLfuOptions, ctx: EvictionContext) {
-    checkPolicyOptions('w-tinylfu', options, [
-      'windowPercent',
-      'protectedPercent',
-      'randomAdmission',
-      'hillClimber',
-    ]);
-    checkContext('w-tinylfu', ctx);
+  constructor(options: WTinyLfuOptions, ctx: EvictionContext, where: Owner = policyOwner('WTinyLfuPolicy')) {
+    checkPolicyOptions('w-tinylfu', options, where);
+    checkContext('w-tinylfu', ctx, where);
     const { capacity, rng } = ctx;
     const windowPercent = options.windowPercent ?? 1;
     if (typeof windowPercent !== 'number' || !(windowPercent >= 0 && windowPercent <= 100))
-      throw invalidArgument(
-        'eviction.windowPercent',
-        options.windowPercent,
-        'a number in [0, 100] (w-tinylfu)',
-      );
+      throw invalid(where, 'windowPercent', options.windowPercent, 'a number in [0, 100] (w-tinylfu)');
     const protectedPercent = options.protectedPercent ?? 80;
     if (typeof protectedPercent !== 'number' || !(protectedPercent >= 0 && protectedPercent <= 100))
-      throw invalidArgument(
-        'eviction.protectedPercent',
-        options.protectedPercent,
-        'a number in [0, 100] (w-tinylfu)',
-      );
-    const randomAdmission = options.randomAdmission ?? true;
-    if (typeof randomAdmission !== 'boolean')
-      throw invalidArgument('eviction.randomAdmission', options.randomAdmission, 'a boolean (w-tinylfu)');
-    const hillClimber = options.hillClimber ?? false;
-    if (typeof hillClimber !== 'boolean')
-      throw invalidArgument('eviction.hillClimber', options.hillClimber, 'a boolean (w-tinylfu)');
+      throw invalid(where, 'protectedPercent', options.protectedPercent, 'a number in [0, 100] (w-tinylfu)');
+    const randomAdmission = boolOption(where, 'randomAdmission', options.randomAdmission, true);
+    const hillClimber = boolOption(where, 'hillClimber', options.hillClimber, false);
     this.capacity = capacity;
     this.rng = rng;
     this.randomAdmission = randomAdmission;
