@@ -1,49 +1,79 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  DsimError,
-  isDsimError,
-  METRICS_CSV_HEADER,
-  metricsCsv,
-  PerfettoBuilder,
-  type TraceRecord,
-  toMs,
-  toNdjsonLine,
-} from '@dsim/core';
+import { didYouMean, METRICS_CSV_HEADER, PerfettoBuilder, toMs, writeMetricsCsv } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
+import { typecheckScenario } from './cli/check.js';
+import { describeFailure, exitCodeFor, UsageError } from './cli/failure.js';
+import { initProject } from './cli/init.js';
+import { loadScenario } from './cli/load-scenario.js';
+import { AtomicFile, preflightOutputs } from './cli/output-file.js';
+import { ProgressLine } from './cli/progress.js';
+import { printable, shellQuote } from './cli/text.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
-import { runScenario, type Scenario, type ScenarioResult } from './scenario.js';
+import { defineScenario, runScenario, type Scenario, type ScenarioResult } from './scenario.js';
 import { wallClock } from './wall-clock.js';
-import { writeFileAtomic } from './write-file.js';
+
+export { loadScenario };
 
 /** Where the CLI writes. stdout carries only the result; everything else goes to stderr. */
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /**
+   * True when stderr is a terminal: only then is a progress line drawn.
+   * @default false
+   */
+  stderrIsTTY?: boolean;
+  /**
+   * Environment variables (`DSIM_DEBUG`).
+   * @default {}
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** Every flag of `dsim run`, with its help line. */
+const RUN_FLAGS = {
+  seed: 'root seed (number or string); chosen at random and printed when omitted',
+  set: 'set a scenario parameter, key=value (repeatable, each key once)',
+  variant: 'run only this variant (repeatable, each variant once)',
+  duration: "simulated duration, e.g. 10m (sets the scenario's 'duration' or 'seconds' parameter)",
+  json: 'print exactly one JSON document on stdout',
+  detail: 'with --json: also include per-node metrics and time series',
+  events: 'stream the NDJSON event log to FILE',
+  trace: 'stream a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE',
+  metrics: 'write the metrics time series as CSV to FILE',
+  'max-events': 'stop the run (exit 3) after N events over all variants',
+  'max-wall': 'stop the run (exit 3) after this much real time, e.g. 30s or 10m',
+  typecheck: 'type-check a .ts scenario file before running it',
+  debug: 'print stack traces of errors (also DSIM_DEBUG=1)',
+  help: 'list the scenario parameters and variants',
+} as const;
+
 const USAGE = `Usage:
-  dsim list                                   list built-in scenarios
-  dsim run NAME|FILE.ts [options]             run a scenario
+  dsim list [--json]                          list built-in scenarios
+  dsim run NAME|FILE [options]                run a scenario (see below)
+  dsim run NAME|FILE --help [--json]          list a scenario's parameters and variants
+  dsim check FILE.ts                          type-check a scenario file with the TypeScript compiler
+  dsim init [DIR]                             write a starter scenario project (default: the current folder)
   dsim help                                   show this help
 
 Options for run:
-  --seed S            root seed (number or string); chosen at random and printed when omitted
-  --set key=value     set a scenario parameter (repeatable); see 'dsim run NAME --help'
-  --variant NAME      run only this variant (repeatable)
-  --duration D        simulated duration, e.g. 10m (scenarios with a 'duration' or 'seconds' parameter)
-  --json              print exactly one JSON document on stdout
-  --events FILE       write the NDJSON event log to FILE
-  --trace FILE        write a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE
-  --metrics FILE      write the metrics time series as CSV to FILE
+  --seed S            ${RUN_FLAGS.seed}
+  --set key=value     ${RUN_FLAGS.set}
+  --variant NAME      ${RUN_FLAGS.variant}
+  --duration D        ${RUN_FLAGS.duration}
+  --json              ${RUN_FLAGS.json}
+  --detail            ${RUN_FLAGS.detail}
+  --events FILE       ${RUN_FLAGS.events}
+  --trace FILE        ${RUN_FLAGS.trace}
+  --metrics FILE      ${RUN_FLAGS.metrics}
+  --max-events N      ${RUN_FLAGS['max-events']}
+  --max-wall D        ${RUN_FLAGS['max-wall']}
+  --typecheck         ${RUN_FLAGS.typecheck}
+  --debug             ${RUN_FLAGS.debug}
 
-Exit codes: 0 ok, 1 a scenario check failed, 2 usage or config error.`;
-
-/** Usage errors: exit 2 with a message naming the flag. */
-class UsageError extends Error {}
+Exit codes: 0 ok, 1 a scenario check failed, 2 usage or configuration error,
+3 the scenario or model raised an error (or hit --max-events / --max-wall).`;
 
 /**
  * Runs the `dsim` command line. Returns the exit code instead of exiting, so tests can call it.
@@ -54,52 +84,60 @@ class UsageError extends Error {}
  * ```
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const debug = argv.includes('--debug') || isTruthy(io.env?.DSIM_DEBUG);
+  const context: RunContext = { seed: undefined, reproduce: undefined };
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, context);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`dsim: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    if (isDsimError(error)) {
-      io.stderr(`dsim: ${error.describe()}\n`);
-      return error.code === 'CONFIG_ERROR' ||
-        error.code === 'SCENARIO_NOT_FOUND' ||
-        error.code === 'INVALID_ARGUMENT' ||
-        error.code === 'INVALID_DURATION'
-        ? 2
-        : 1;
-    }
-    // A bug in a user's scenario or in dsim: report it without a raw crash, with the stack for debugging.
-    io.stderr(
-      `dsim: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return 1;
+    io.stderr(describeFailure(error, { debug, ...context }));
+    return exitCodeFor(error);
   }
 }
 
-async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
+/** What is known of the run when something fails, for the error message. */
+interface RunContext {
+  seed: string | undefined;
+  reproduce: string | undefined;
+}
+
+async function dispatch(argv: readonly string[], io: CliIO, context: RunContext): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
+      io.stderr(`${USAGE}\n`);
+      return 2;
     case 'help':
     case '--help':
     case '-h':
       io.stdout(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    case 'list':
-      if (rest.length > 0) throw new UsageError(`'list' takes no arguments, got ${rest.join(' ')}`);
-      io.stdout(`${listScenarios()}\n`);
       return 0;
+    case 'list':
+      return listCommand(rest, io);
     case 'run':
-      return runCommand(rest, io);
-    default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}; expected list, run or help`);
+      return runCommand(rest, io, context);
+    case 'check':
+      return checkCommand(rest, io);
+    case 'init':
+      return initCommand(rest, io);
+    default: {
+      const guess = didYouMean(command, ['list', 'run', 'check', 'init', 'help']);
+      const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
+      throw new UsageError(
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, check, init, help`,
+      );
+    }
   }
 }
 
-function listScenarios(): string {
-  return table([...builtinScenarios.values()].map((s) => [s.name, s.description]));
+function listCommand(args: readonly string[], io: CliIO): number {
+  const { values } = parseFlags(args, { json: { type: 'boolean' } }, 'list', false);
+  const all = [...builtinScenarios.values()];
+  if (values.json) {
+    io.stdout(`${JSON.stringify(all.map((s) => ({ name: s.name, description: s.description })))}\n`);
+  } else {
+    io.stdout(`${table(all.map((s) => [s.name, s.description]))}\n`);
+  }
+  return 0;
 }
 
 function scenarioHelp(scenario: Scenario<any>): string {
@@ -107,81 +145,229 @@ function scenarioHelp(scenario: Scenario<any>): string {
     k,
     `${spec.kind}`,
     `default ${String(spec.default)}`,
+    spec.allowed,
     spec.description,
   ]);
   const variants = (scenario.variants ?? []).map(
     (v) => `  ${v.name}${v.description ? `: ${v.description}` : ''}`,
   );
-  return [
-    `${scenario.name}: ${scenario.description}`,
-    '',
-    'Parameters (--set key=value):',
-    table(rows.map((r) => ['', ...r])),
-    ...(variants.length > 0 ? ['', 'Variants (--variant NAME):', ...variants] : []),
-  ].join('\n');
+  return printable(
+    [
+      `${scenario.name}: ${scenario.description}`,
+      '',
+      'Parameters (--set key=value):',
+      table(rows.map((r) => ['', ...r])),
+      ...(variants.length > 0 ? ['', 'Variants (--variant NAME):', ...variants] : []),
+    ].join('\n'),
+    true,
+  );
 }
 
-async function runCommand(args: readonly string[], io: CliIO): Promise<number> {
-  let parsed: ReturnType<typeof parseRunArgs>;
-  try {
-    parsed = parseRunArgs(args);
-  } catch (error) {
-    throw new UsageError(
-      error instanceof Error ? error.message.replace(/^TypeError \[[A-Z_]+\]: /, '') : String(error),
-    );
-  }
-  const { values, positionals } = parsed;
+function scenarioHelpJson(scenario: Scenario<any>): string {
+  return JSON.stringify({
+    name: scenario.name,
+    description: scenario.description,
+    params: Object.fromEntries(
+      Object.entries(scenario.params as ParamSchema).map(([k, spec]) => [
+        k,
+        { kind: spec.kind, default: spec.default, allowed: spec.allowed, description: spec.description },
+      ]),
+    ),
+    variants: (scenario.variants ?? []).map((v) => ({ name: v.name, description: v.description ?? '' })),
+  });
+}
+
+const RUN_OPTIONS = {
+  seed: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  variant: { type: 'string', multiple: true },
+  duration: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  detail: { type: 'boolean' },
+  events: { type: 'string', multiple: true },
+  trace: { type: 'string', multiple: true },
+  metrics: { type: 'string', multiple: true },
+  'max-events': { type: 'string', multiple: true },
+  'max-wall': { type: 'string', multiple: true },
+  typecheck: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function runCommand(args: readonly string[], io: CliIO, context: RunContext): Promise<number> {
+  const { values, positionals } = parseFlags(args, RUN_OPTIONS, 'run', true);
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length === 0
-        ? "'run' needs a scenario name or a .ts file"
-        : `'run' takes one scenario, got ${positionals.join(' ')}`,
+        ? "'run' needs a scenario name or a .ts file (see 'dsim list')"
+        : `'run' takes one scenario, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
     );
   }
-  const scenario = await loadScenario(positionals[0]!);
+  const target = positionals[0]!;
+  const seedFlag = single(values.seed, '--seed');
+  const durationFlag = single(values.duration, '--duration');
+  const outputs = {
+    '--events': single(values.events, '--events'),
+    '--trace': single(values.trace, '--trace'),
+    '--metrics': single(values.metrics, '--metrics'),
+  };
+  const maxEvents = parseMaxEvents(single(values['max-events'], '--max-events'));
+  const maxWallMs = parseMaxWall(single(values['max-wall'], '--max-wall'));
+  if (values.detail && !values.json) throw new UsageError('--detail goes with --json');
+  if (seedFlag !== undefined && seedFlag.trim() === '') throw new UsageError('--seed must not be empty');
+  // Every output is checked before anything runs: a bad path must not cost the run.
+  preflightOutputs(outputs);
+
+  if (values.typecheck) {
+    if (builtinScenarios.has(target))
+      throw new UsageError(`--typecheck checks a scenario file; ${target} is built in`);
+    const report = typecheckScenario(target);
+    if (report.errors > 0) {
+      io.stderr(report.text);
+      return 2;
+    }
+  }
+  const scenario = validateScenario(await loadScenario(target), target);
   if (values.help) {
-    io.stdout(`${scenarioHelp(scenario)}\n`);
+    io.stdout(values.json ? `${scenarioHelpJson(scenario)}\n` : `${scenarioHelp(scenario)}\n`);
     return 0;
   }
-  if (values.seed !== undefined && values.seed.trim() === '')
-    throw new UsageError('--seed must not be empty');
-  const params = parseAssignments(values.set ?? [], scenario.params, scenario.name);
-  if (values.duration !== undefined) Object.assign(params, durationParam(values.duration, scenario));
-  const seed = values.seed ?? wallClock.freshSeed();
-  if (values.seed === undefined) io.stderr(`dsim: no --seed given; using seed ${seed}\n`);
-  const target = positionals[0]!;
-  const reproduce = `dsim run ${target} --seed {seed}${(values.set ?? []).map((s) => ` --set ${s}`).join('')}${values.duration === undefined ? '' : ` --duration ${values.duration}`}${(values.variant ?? []).map((v) => ` --variant ${v}`).join('')}`;
-  const events: string[] = [];
-  const perfetto =
-    values.trace === undefined ? undefined : new PerfettoBuilder({ seed, scenario: scenario.name });
-  const listeners: Array<(r: TraceRecord) => void> = [];
-  if (values.events !== undefined) listeners.push((r) => events.push(toNdjsonLine(r)));
-  if (perfetto !== undefined) listeners.push((r) => perfetto.add(r));
-  const inspect =
-    listeners.length === 0
-      ? undefined
-      : (r: TraceRecord) => {
-          for (const listener of listeners) listener(r);
-        };
-  const result = runScenario(scenario, {
-    seed,
-    params,
-    reproduce,
-    ...(values.variant === undefined ? {} : { variants: values.variant }),
-    ...(inspect === undefined ? {} : { inspect }),
-  });
-  if (values.events !== undefined)
-    writeFileAtomic(values.events, events.length === 0 ? '' : `${events.join('\n')}\n`);
-  if (perfetto !== undefined && values.trace !== undefined) writeFileAtomic(values.trace, perfetto.json());
-  if (values.metrics !== undefined) writeFileAtomic(values.metrics, resultCsv(result));
-  io.stdout(values.json ? `${JSON.stringify(result)}\n` : formatResult(result));
+  const sets = values.set ?? [];
+  const params = parseAssignments(sets, scenario.params, scenario.name);
+  if (durationFlag !== undefined) {
+    for (const key of ['duration', 'seconds']) {
+      if (Object.hasOwn(params, key))
+        throw new UsageError(`--duration and --set ${key} both set the run's length; give one of them`);
+    }
+    Object.assign(params, durationParam(durationFlag, scenario));
+  }
+  const seed = seedFlag ?? wallClock.freshSeed();
+  if (seedFlag === undefined) io.stderr(`dsim: no --seed given; using seed ${seed}\n`);
+  const reproduce = [
+    'dsim run',
+    shellQuote(target),
+    '--seed',
+    shellQuote(seed),
+    ...sets.flatMap((s) => ['--set', shellQuote(s)]),
+    ...(durationFlag === undefined ? [] : ['--duration', shellQuote(durationFlag)]),
+    ...(values.variant ?? []).flatMap((v) => ['--variant', shellQuote(v)]),
+  ].join(' ');
+  context.seed = seed;
+  context.reproduce = reproduce;
+
+  const files: AtomicFile[] = [];
+  const progress = io.stderrIsTTY === true ? new ProgressLine(io.stderr, wallClock.now) : undefined;
+  let result: ScenarioResult;
+  try {
+    const events = outputs['--events'] === undefined ? undefined : new AtomicFile(outputs['--events']);
+    if (events !== undefined) files.push(events);
+    const traceFile = outputs['--trace'] === undefined ? undefined : new AtomicFile(outputs['--trace']);
+    if (traceFile !== undefined) files.push(traceFile);
+    const perfetto =
+      traceFile === undefined
+        ? undefined
+        : new PerfettoBuilder({ seed, scenario: scenario.name }, { sink: (chunk) => traceFile.write(chunk) });
+    const inspect =
+      events === undefined && perfetto === undefined
+        ? undefined
+        : (r: Parameters<PerfettoBuilder['add']>[0]) => {
+            events?.line(JSON.stringify(r));
+            perfetto?.add(r);
+          };
+    result = runScenario(scenario, {
+      seed,
+      params,
+      reproduce,
+      ...(values.variant === undefined ? {} : { variants: values.variant }),
+      ...(inspect === undefined ? {} : { inspect }),
+      ...(maxEvents === undefined ? {} : { maxEvents }),
+      ...(maxWallMs === undefined ? {} : { maxWallMs }),
+      ...(progress === undefined ? {} : { onProgress: (p) => progress.update(p) }),
+    });
+    progress?.clear();
+    perfetto?.finish();
+    if (outputs['--metrics'] !== undefined) {
+      const csv = new AtomicFile(outputs['--metrics']);
+      files.push(csv);
+      writeResultCsv(result, csv);
+    }
+  } catch (error) {
+    progress?.clear();
+    for (const file of files) file.abort();
+    throw error;
+  }
+  // The result is printed before the files are renamed into place: a failure there loses no result.
+  io.stdout(values.json ? `${resultJson(result, values.detail === true)}\n` : formatResult(result));
+  try {
+    for (const file of files) file.commit();
+  } catch (error) {
+    for (const file of files) file.abort();
+    throw new UsageError(
+      `the run finished (its result is above) but an output file could not be written: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   const failed = result.checks.filter((c) => !c.pass);
   if (failed.length > 0) {
     io.stderr(
-      `dsim: ${failed.length} check(s) failed: ${failed.map((c) => c.name).join('; ')}\nreproduce: ${result.reproduce}\n`,
+      `dsim: ${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${printable(failed.map((c) => c.name).join('; '))}\n  seed ${printable(result.seed)}; reproduce: ${printable(result.reproduce)}\n`,
     );
     return 1;
   }
+  return 0;
+}
+
+/** A loaded file's export goes through defineScenario's checks, so a malformed one fails with exit 2. */
+function validateScenario(scenario: Scenario<any>, target: string): Scenario<any> {
+  if (builtinScenarios.get(target) === scenario) return scenario;
+  return defineScenario(scenario);
+}
+
+/**
+ * The `--json` document: the result without per-node metrics and series unless `detail`, so the
+ * default output stays small (they go to `--metrics FILE`).
+ */
+function resultJson(result: ScenarioResult, detail: boolean): string {
+  if (detail) return JSON.stringify(result);
+  const { nodes: _nodes, series: _series, variants, ...rest } = result;
+  return JSON.stringify({
+    ...rest,
+    variants: variants.map(({ nodes: _n, series: _s, ...v }) => v),
+  });
+}
+
+/** Every variant's series in one CSV (header once), streamed row by row. */
+function writeResultCsv(result: ScenarioResult, out: AtomicFile): void {
+  out.line(METRICS_CSV_HEADER);
+  const parts = result.variants.length === 0 ? [{ name: '', series: result.series }] : result.variants;
+  for (const v of parts) if (v.series !== null) writeMetricsCsv(v.series, v.name, (row) => out.line(row));
+}
+
+function checkCommand(args: readonly string[], io: CliIO): number {
+  const { positionals } = parseFlags(args, { debug: { type: 'boolean' } }, 'check', true);
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `'check' takes one .ts file, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`,
+    );
+  const report = typecheckScenario(positionals[0]!);
+  if (report.errors > 0) {
+    io.stderr(report.text);
+    return 2;
+  }
+  io.stdout(`${report.text}`);
+  return 0;
+}
+
+function initCommand(args: readonly string[], io: CliIO): number {
+  const { positionals, values } = parseFlags(
+    args,
+    { force: { type: 'boolean' }, debug: { type: 'boolean' } },
+    'init',
+    true,
+  );
+  if (positionals.length > 1)
+    throw new UsageError(`'init' takes at most one folder, got ${positionals.join(' ')}`);
+  const written = initProject(positionals[0] ?? '.', { force: values.force === true });
+  io.stdout(`${written.message}\n`);
   return 0;
 }
 
@@ -197,8 +383,10 @@ function durationParam(flag: string, scenario: Scenario<any>): Record<string, un
     let ms: number;
     try {
       ms = toMs(flag, '--duration');
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+    } catch {
+      throw new UsageError(
+        `--duration must be a duration such as 90s, 10m or 1h, got ${JSON.stringify(flag)}`,
+      );
     }
     return { seconds: schema.seconds.parse(String(ms / 1000), 'seconds (from --duration)') };
   }
@@ -207,68 +395,70 @@ function durationParam(flag: string, scenario: Scenario<any>): Record<string, un
   );
 }
 
-function parseRunArgs(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      seed: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      variant: { type: 'string', multiple: true },
-      duration: { type: 'string' },
-      json: { type: 'boolean' },
-      events: { type: 'string' },
-      trace: { type: 'string' },
-      metrics: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+function parseMaxEvents(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!/^[0-9_]+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--max-events must be a whole number >= 1, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
-let tsxRegistered = false;
-
-/**
- * Imports a user's scenario file. TypeScript is handled by tsx's loader hooks registered for the whole
- * process (not tsx's namespaced `tsImport`), so the file's `@dsim/*` imports resolve to the very module
- * instances the CLI uses: one `SimEvent` class, one `DsimError` class.
- */
-async function importUserModule(file: string): Promise<Record<string, unknown>> {
-  if (/\.m?ts$/.test(file) && !tsxRegistered && !process.execArgv.some((a) => a.includes('tsx'))) {
-    const { register } = await import('tsx/esm/api');
-    register();
-    tsxRegistered = true;
+function parseMaxWall(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = toMs(/^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw.trim(), '--max-wall');
+  } catch {
+    throw new UsageError(`--max-wall must be a duration such as 30s, 10m or 1h, got ${JSON.stringify(raw)}`);
   }
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  if (!(ms > 0)) throw new UsageError(`--max-wall must be longer than 0, got ${JSON.stringify(raw)}`);
+  return ms;
 }
 
-/** Every variant's series in one CSV (header once). */
-function resultCsv(result: ScenarioResult): string {
-  const parts = result.variants.length === 0 ? [{ name: '', series: result.series }] : result.variants;
-  let out = `${METRICS_CSV_HEADER}\n`;
-  for (const v of parts) if (v.series !== null) out += metricsCsv(v.series, v.name, false);
-  return out;
-}
-
-/** Finds a built-in scenario by name, or loads a .ts/.js file whose default export is a scenario. */
-export async function loadScenario(target: string): Promise<Scenario<any>> {
-  const builtin = builtinScenarios.get(target);
-  if (builtin !== undefined) return builtin;
-  if (!/\.(m?ts|m?js)$/.test(target)) {
-    throw new DsimError(
-      'SCENARIO_NOT_FOUND',
-      `no built-in scenario named ${JSON.stringify(target)}; built-in scenarios: ${[...builtinScenarios.keys()].join(', ')} (or give a path to a .ts file)`,
+/** The one value of a flag that may be given once; a second one is a conflict, not an override. */
+function single(values: readonly string[] | undefined, flag: string): string | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1)
+    throw new UsageError(
+      `${flag} is given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(', ')}); give it once`,
     );
+  return values[0];
+}
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
+/** parseArgs with errors that name the flag and suggest the closest known one. */
+function parseFlags<T extends FlagSpec>(
+  args: readonly string[],
+  options: T,
+  command: string,
+  allowPositionals: boolean,
+) {
+  try {
+    return parseArgs({ args: [...args], allowPositionals, strict: true, options });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (unknown !== undefined) {
+      const guess = didYouMean(unknown.replace(/^-+/, ''), Object.keys(options));
+      throw new UsageError(
+        `unknown option ${unknown} for '${command}'${guess === undefined ? '' : ` (did you mean --${guess}?)`}; options: ${Object.keys(
+          options,
+        )
+          .map((k) => `--${k}`)
+          .join(', ')}`,
+      );
+    }
+    const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message)?.[1];
+    if (missing !== undefined) throw new UsageError(`${missing} needs a value`);
+    const extra = /Unexpected argument '([^']+)'/.exec(message)?.[1];
+    if (extra !== undefined) throw new UsageError(`'${command}' takes no argument ${JSON.stringify(extra)}`);
+    const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message)?.[1];
+    if (ambiguous !== undefined) throw new UsageError(`${ambiguous} takes no value`);
+    throw new UsageError(message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
-  const file = resolve(target);
-  if (!existsSync(file)) throw new DsimError('SCENARIO_NOT_FOUND', `scenario file not found: ${target}`);
-  const mod = await importUserModule(file);
-  const candidate = (mod.default ?? mod.scenario) as Scenario<any> | undefined;
-  if (candidate === undefined || typeof candidate !== 'object' || typeof candidate.run !== 'function') {
-    throw new DsimError(
-      'CONFIG_ERROR',
-      `${target} must export a scenario: export default defineScenario({ name, description, params, run })`,
-    );
-  }
-  return candidate;
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }

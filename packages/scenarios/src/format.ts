@@ -1,3 +1,5 @@
+import { printable } from './cli/text.js';
+import type { RunMetrics } from './request-stats.js';
 import type { ScenarioResult } from './scenario.js';
 
 /** Renders rows as an aligned plain-text table. */
@@ -20,7 +22,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /** Formats a number for humans: up to 4 decimals, no trailing zeros. */
 export function num(x: unknown): string {
-  if (typeof x !== 'number') return x === null ? '-' : String(x);
+  if (typeof x !== 'number') return x === null || x === undefined ? '-' : String(x);
   if (!Number.isFinite(x)) return String(x);
   if (Number.isInteger(x)) return String(x);
   const abs = Math.abs(x);
@@ -28,8 +30,9 @@ export function num(x: unknown): string {
 }
 
 /**
- * The readable result printed by `dsim run` without `--json`: header, request table, per-variant
- * outcomes, checks and the reproduce line.
+ * The readable result printed by `dsim run` without `--json`: header, request table (one row per
+ * variant when there are variants), per-variant outcomes, checks and the reproduce line. Strings that
+ * come from users (names, params, check details) are printed with control characters escaped.
  *
  * @example
  * ```ts
@@ -38,47 +41,81 @@ export function num(x: unknown): string {
  */
 export function formatResult(result: ScenarioResult): string {
   const out: string[] = [];
-  out.push(`scenario ${result.scenario}   seed ${result.seed}   digest ${result.digest}`);
-  out.push(`simulated ${num(result.simulatedMs)} ms in ${result.wallMs} ms wall, ${result.events} events`);
-  const params = Object.entries(result.params).map(([k, v]) => `${k}=${String(v)}`);
+  out.push(`scenario ${result.scenario}   seed ${printable(result.seed)}   digest ${result.digest}`);
+  const runs = result.variants.length === 0 ? null : result.variants;
+  if (runs === null) {
+    out.push(`simulated ${num(result.simulatedMs)} ms in ${result.wallMs} ms wall, ${result.events} events`);
+  } else {
+    const events = runs.reduce((a, v) => a + v.events, 0);
+    out.push(
+      `${runs.length} variant${runs.length === 1 ? '' : 's'}, each run alone with the same seed; ${events} events in ${result.wallMs} ms wall`,
+    );
+  }
+  const params = Object.entries(result.params).map(([k, v]) => `${k}=${printable(String(v))}`);
   if (params.length > 0) out.push(`params ${params.join(' ')}`);
   out.push('');
-  const m = result.metrics;
-  out.push(
-    table([
-      ['requests', 'ok', 'failed', 'availability', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max (ms)'],
-      [
-        m.requests,
-        m.ok,
-        m.failed,
-        m.availability,
-        m.latencyMs.mean,
-        m.latencyMs.p50,
-        m.latencyMs.p90,
-        m.latencyMs.p99,
-        m.latencyMs.p999,
-        m.latencyMs.max,
-      ].map(num),
-    ]),
-  );
-  if (result.variants.length > 0) {
-    out.push('');
-    const keys = Object.keys(result.variants[0]!.outcome);
+  const header = [
+    'requests',
+    'ok',
+    'failed',
+    'availability',
+    'mean',
+    'p50',
+    'p90',
+    'p99',
+    'p99.9',
+    'max (ms)',
+  ];
+  const row = (m: RunMetrics): string[] =>
+    [
+      m.requests,
+      m.ok,
+      m.failed,
+      m.availability,
+      m.latencyMs.mean,
+      m.latencyMs.p50,
+      m.latencyMs.p90,
+      m.latencyMs.p99,
+      m.latencyMs.p999,
+      m.latencyMs.max,
+    ].map(num);
+  if (runs === null) {
+    out.push(table([header, row(result.metrics)]));
+  } else {
     out.push(
       table([
-        ['variant', ...keys],
-        ...result.variants.map((v) => [v.name, ...keys.map((k) => num(v.outcome[k]))]),
+        ['variant', 'simulated (ms)', 'events', ...header],
+        ...runs.map((v) => [printable(v.name), num(v.simulatedMs), String(v.events), ...row(v.metrics)]),
       ]),
     );
+  }
+  if (runs !== null) {
+    const keys = [...new Set(runs.flatMap((v) => Object.keys(v.outcome)))];
+    if (keys.length > 0) {
+      out.push('');
+      out.push(
+        table([
+          ['variant', ...keys.map((k) => printable(k))],
+          ...runs.map((v) => [printable(v.name), ...keys.map((k) => printable(num(v.outcome[k])))]),
+        ]),
+      );
+    }
   } else if (Object.keys(result.outcome).length > 0) {
     out.push('');
-    out.push(table([['outcome', 'value'], ...Object.entries(result.outcome).map(([k, v]) => [k, num(v)])]));
+    out.push(
+      table([
+        ['outcome', 'value'],
+        ...Object.entries(result.outcome).map(([k, v]) => [printable(k), printable(num(v))]),
+      ]),
+    );
   }
   if (result.checks.length > 0) {
     out.push('');
-    out.push(table(result.checks.map((c) => [c.pass ? 'PASS' : 'FAIL', c.name, c.detail])));
+    out.push(
+      table(result.checks.map((c) => [c.pass ? 'PASS' : 'FAIL', printable(c.name), printable(c.detail)])),
+    );
   }
   out.push('');
-  out.push(`reproduce: ${result.reproduce}`);
+  out.push(`reproduce: ${printable(result.reproduce)}`);
   return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { DsimError, type Duration, showValue, toMs } from '@dsim/core';
+import { DsimError, type Duration, didYouMean, showValue, toMs } from '@dsim/core';
 
 /**
  * A scenario parameter: its default, its description, how to validate a value given from code, and how
@@ -130,7 +130,12 @@ export const param = {
     const allowed = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
     const validate = (value: unknown, field: string): V => {
       if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
-        throw configError(field, value, allowed);
+        const guess = typeof value === 'string' ? didYouMean(value, values) : undefined;
+        throw configError(
+          field,
+          value,
+          guess === undefined ? allowed : `${allowed} (did you mean ${JSON.stringify(guess)}?)`,
+        );
       }
       return value as V;
     };
@@ -200,11 +205,7 @@ export function resolveParams<S extends ParamSchema>(
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) {
-      throw new DsimError(
-        'CONFIG_ERROR',
-        `unknown parameter ${JSON.stringify(key)} for scenario ${scenario}; known parameters: ${Object.keys(schema).join(', ') || '(none)'}`,
-        { details: { field: key } },
-      );
+      throw unknownParameter(key, schema, scenario, '');
     }
   }
   for (const [key, spec] of Object.entries(schema)) {
@@ -227,6 +228,19 @@ export function parseAssignments(
   scenario: string,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const given = new Map<string, string>();
+  for (const assignment of assignments) {
+    const key = assignment.slice(0, Math.max(0, assignment.indexOf('='))).trim();
+    const first = given.get(key);
+    if (key !== '' && first !== undefined) {
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `--set ${key} is given twice (${first} and ${assignment}); give each parameter once`,
+        { details: { field: key, value: assignment } },
+      );
+    }
+    given.set(key, assignment);
+  }
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq <= 0) {
@@ -235,15 +249,21 @@ export function parseAssignments(
       });
     }
     const key = assignment.slice(0, eq).trim();
-    const spec = schema[key];
+    const spec = Object.hasOwn(schema, key) ? schema[key] : undefined;
     if (spec === undefined) {
-      throw new DsimError(
-        'CONFIG_ERROR',
-        `unknown parameter ${JSON.stringify(key)} in --set for scenario ${scenario}; known parameters: ${Object.keys(schema).join(', ') || '(none)'}`,
-        { details: { field: key } },
-      );
+      throw unknownParameter(key, schema, scenario, ' in --set');
     }
     out[key] = spec.parse(assignment.slice(eq + 1), key);
   }
   return out;
+}
+
+function unknownParameter(key: string, schema: ParamSchema, scenario: string, where: string): DsimError {
+  const known = Object.keys(schema);
+  const guess = didYouMean(key, known);
+  return new DsimError(
+    'CONFIG_ERROR',
+    `unknown parameter ${JSON.stringify(key)}${where} for scenario ${scenario}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}; known parameters: ${known.join(', ') || '(none)'}`,
+    { details: { field: key, allowed: known, ...(guess === undefined ? {} : { suggestion: guess }) } },
+  );
 }

@@ -8,8 +8,8 @@ export interface RunMetrics {
   ok: number;
   /** Requests that finished with an error. */
   failed: number;
-  /** ok / (ok + failed); 1 when nothing finished. */
-  availability: number;
+  /** ok / (ok + failed); null when no request finished (nothing was measured, so nothing is claimed). */
+  availability: number | null;
   /** Latency of finished requests (ok and failed). */
   latencyMs: Omit<LatencySummary, 'count' | 'min'>;
 }
@@ -51,7 +51,7 @@ export class RequestStats {
       requests: this.started,
       ok: this.succeeded,
       failed: this.errored,
-      availability: finished === 0 ? 1 : this.succeeded / finished,
+      availability: finished === 0 ? null : this.succeeded / finished,
       latencyMs: {
         mean: num(s.mean),
         p50: num(s.p50),

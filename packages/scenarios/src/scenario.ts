@@ -1,12 +1,18 @@
 import {
+  checkOptions,
   DsimError,
+  didYouMean,
+  invalidArgument,
   isDsimError,
   type MetricsSeries,
   type NodeMetricsSnapshot,
+  optionKeys,
   RollingDigest,
   Simulation,
+  showValue,
   type TraceListener,
 } from '@dsim/core';
+import { shellQuote } from './cli/text.js';
 import { type ParamSchema, type ParamValues, resolveParams } from './params.js';
 import { RequestStats, type RunMetrics, round } from './request-stats.js';
 import { wallClock } from './wall-clock.js';
@@ -93,17 +99,53 @@ export function defineScenario<S extends ParamSchema>(scenario: Scenario<S>): Sc
       `scenario name must be lowercase words joined by hyphens (e.g. "retry-storm"), got ${JSON.stringify(scenario.name)}`,
     );
   }
+  checkOptions(`defineScenario(${JSON.stringify(scenario.name)})`, scenario, SCENARIO_KEYS);
+  if (scenario.params === null || typeof scenario.params !== 'object')
+    throw new DsimError(
+      'CONFIG_ERROR',
+      `scenario ${scenario.name}: params must be an object of param.* specs`,
+    );
+  for (const [key, spec] of Object.entries(scenario.params)) {
+    if (
+      spec === null ||
+      typeof spec !== 'object' ||
+      typeof (spec as { validate?: unknown }).validate !== 'function'
+    )
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `scenario ${scenario.name}: params.${key} must be built with param.number/integer/boolean/enum/string/duration, got ${showValue(spec)}`,
+      );
+  }
+  if (typeof scenario.description !== 'string')
+    throw new DsimError('CONFIG_ERROR', `scenario ${scenario.name}: description must be a string`);
   if (typeof scenario.run !== 'function') {
     throw new DsimError('CONFIG_ERROR', `scenario ${scenario.name}: run must be a function`);
   }
   const names = new Set<string>();
+  if (scenario.variants !== undefined && !Array.isArray(scenario.variants))
+    throw new DsimError('CONFIG_ERROR', `scenario ${scenario.name}: variants must be an array`);
   for (const v of scenario.variants ?? []) {
+    checkOptions(`scenario ${scenario.name}: variant`, v, ['name', 'description', 'params']);
+    if (typeof v.name !== 'string' || v.name.length === 0)
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `scenario ${scenario.name}: a variant needs a non-empty name, got ${showValue(v.name)}`,
+      );
     if (names.has(v.name))
       throw new DsimError('CONFIG_ERROR', `scenario ${scenario.name}: duplicate variant ${v.name}`);
     names.add(v.name);
   }
   return scenario;
 }
+
+const SCENARIO_KEYS = optionKeys<Scenario>()({
+  name: true,
+  description: true,
+  params: true,
+  variants: true,
+  run: true,
+  compare: true,
+});
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions {
@@ -120,17 +162,71 @@ export interface RunScenarioOptions {
   inspect?: TraceListener;
   /**
    * How to reproduce the run from a shell; `{seed}` is replaced by the seed.
-   * @default `dsim run <name> --seed {seed}` plus the given params as --set flags
+   * @default `dsim run <name> --seed {seed}` plus the given params as --set flags and the variants
    */
   reproduce?: string;
+  /**
+   * Stop the run with a `RUN_LIMIT` error once this many events have been processed, over all
+   * variants. A guard against a runaway model, not a way to size a run (use the scenario's parameters).
+   * @default Infinity
+   */
+  maxEvents?: number;
+  /**
+   * Stop the run with a `RUN_LIMIT` error once it has taken this much real time (ms). The only option
+   * that reads the wall clock; it can stop a run but never changes what a finished run computes.
+   * @default Infinity
+   */
+  maxWallMs?: number;
+  /**
+   * Called every `progressEvery` processed events with where the run is, for a progress line.
+   * @default none
+   */
+  onProgress?: (progress: RunProgress) => void;
+  /**
+   * How many events between two `onProgress` calls (and between two `maxWallMs` checks).
+   * @default 65536
+   */
+  progressEvery?: number;
 }
+
+/** Where a running scenario is, for {@link RunScenarioOptions.onProgress}. */
+export interface RunProgress {
+  /** The variant running, or null for a scenario without variants. */
+  readonly variant: string | null;
+  /** 0-based index of the variant running, and how many will run. */
+  readonly variantIndex: number;
+  readonly variantCount: number;
+  /** Simulated time of the running variant (ms). */
+  readonly simulatedMs: number;
+  /** The running variant's simulated horizon (its `duration` or `seconds` parameter), when it has one. */
+  readonly horizonMs: number | null;
+  /** Events processed so far over all variants. */
+  readonly events: number;
+  /** Real time since the run started (ms). */
+  readonly wallMs: number;
+}
+
+const RUN_OPTION_KEYS = optionKeys<RunScenarioOptions>()({
+  seed: true,
+  params: true,
+  variants: true,
+  inspect: true,
+  reproduce: true,
+  maxEvents: true,
+  maxWallMs: true,
+  onProgress: true,
+  progressEvery: true,
+});
 
 /** One variant's part of a result. */
 export interface VariantResult {
   name: string;
   params: Record<string, unknown>;
+  /** Simulated time this variant ran (ms). */
   simulatedMs: number;
+  /** Events this variant processed. */
   events: number;
+  /** Digest of this variant: its event stream and its outcome. */
   digest: string;
   metrics: RunMetrics;
   /** Per-node figures recorded in `sim.metrics` (empty when nothing recorded any). */
@@ -145,17 +241,28 @@ export interface VariantResult {
 export interface ScenarioResult {
   scenario: string;
   seed: string;
+  /** Parameters before variant overrides (each variant's own are in `variants[i].params`). */
   params: Record<string, unknown>;
+  /**
+   * The variant whose figures fill `simulatedMs`, `events`, `metrics`, `nodes`, `series` and
+   * `outcome`: the first one run. Null for a scenario without variants, where they are the run's.
+   */
+  headline: string | null;
+  /** Simulated time of the headline variant (ms); each variant's is in `variants[i].simulatedMs`. */
   simulatedMs: number;
+  /** Events of the headline variant; each variant's is in `variants[i].events`. */
   events: number;
   /** Real time the run took. The only field that differs between two runs with the same seed. */
   wallMs: number;
+  /** Digest of the whole run: every variant's event stream and outcome. */
   digest: string;
+  /** Requests of the headline variant. */
   metrics: RunMetrics;
-  /** Per-node metrics of the first variant (see {@link VariantResult.nodes}). */
+  /** Per-node metrics of the headline variant (see {@link VariantResult.nodes}). */
   nodes: Record<string, NodeMetricsSnapshot>;
-  /** Time series of the first variant. */
+  /** Time series of the headline variant. */
   series: MetricsSeries | null;
+  /** Outcome of the headline variant. */
   outcome: Outcome;
   variants: VariantResult[];
   checks: CheckResult[];
@@ -178,16 +285,23 @@ export function runScenario<S extends ParamSchema>(
   scenario: Scenario<S>,
   options: RunScenarioOptions = {},
 ): ScenarioResult {
-  const seed = options.seed === undefined ? wallClock.freshSeed() : String(options.seed);
-  if (seed.length === 0) throw new DsimError('CONFIG_ERROR', 'seed must be a non-empty string or a number');
+  checkOptions('runScenario', options, RUN_OPTION_KEYS);
+  const seed = checkSeed(options.seed);
   const given = options.params ?? {};
-  const reproduce = (options.reproduce ?? defaultReproduce(scenario.name, given)).replaceAll('{seed}', seed);
-  const base = resolveParams(scenario.params, given, scenario.name);
+  if (given === null || typeof given !== 'object' || Array.isArray(given))
+    throw invalidArgument('runScenario: params', given, 'an object of parameter values');
+  const reproduce = (
+    options.reproduce ?? defaultReproduce(scenario.name, given, options.variants)
+  ).replaceAll('{seed}', seed);
+  const limits = checkLimits(options);
   const selected = selectVariants(scenario, options.variants);
   const started = wallClock.now();
   const results: VariantResult[] = [];
+  let base: ParamValues<S>;
   try {
-    for (const variant of selected) {
+    base = resolveParams(scenario.params, given, scenario.name);
+    const guard = new RunGuard(limits, selected.length, started);
+    for (const [index, variant] of selected.entries()) {
       const params =
         variant === null
           ? base
@@ -196,7 +310,7 @@ export function runScenario<S extends ParamSchema>(
               { ...variant.params, ...given },
               `${scenario.name}/${variant.name}`,
             );
-      results.push(runOne(scenario, params, seed, variant?.name ?? null, options.inspect));
+      results.push(runOne(scenario, params, seed, variant?.name ?? null, options.inspect, guard, index));
     }
   } catch (error) {
     if (isDsimError(error)) {
@@ -220,8 +334,9 @@ export function runScenario<S extends ParamSchema>(
     scenario: scenario.name,
     seed,
     params: base,
-    simulatedMs: results.reduce((a, r) => a + r.simulatedMs, 0),
-    events: results.reduce((a, r) => a + r.events, 0),
+    headline: selected[0] === null ? null : first.name,
+    simulatedMs: first.simulatedMs,
+    events: first.events,
     wallMs: Math.round(wallClock.now() - started),
     digest,
     metrics: first.metrics,
@@ -240,9 +355,12 @@ function runOne<P>(
   seed: string,
   variant: string | null,
   inspect: TraceListener | undefined,
+  guard: RunGuard,
+  index: number,
 ): VariantResult {
   const sim = new Simulation({ seed });
   if (inspect !== undefined) sim.inspect(inspect);
+  guard.attach(sim, variant, index, horizonOf(params as Record<string, unknown>));
   sim.emit('@dsim.run.start', { seed, scenario: scenario.name, variant });
   const requests = new RequestStats();
   const checks: CheckResult[] = [];
@@ -256,21 +374,141 @@ function runOne<P>(
       checks.push({ name, pass: Boolean(pass), detail });
     },
   };
-  const outcome = scenario.run(ctx as ScenarioContext<any>);
+  let raw: Outcome;
+  try {
+    raw = scenario.run(ctx as ScenarioContext<any>);
+  } catch (error) {
+    if (isDsimError(error)) {
+      error.simTime ??= sim.now;
+      if (variant !== null && error.details.variant === undefined) error.details.variant = variant;
+    }
+    throw error;
+  } finally {
+    guard.detach(sim);
+  }
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new DsimError(
+      'CONFIG_ERROR',
+      `scenario ${scenario.name}: run() must return an outcome object of numbers, strings, booleans or null, got ${showValue(raw)}`,
+    );
+  }
   sim.emit('@dsim.run.end', { events: sim.eventCount });
   const snapshot = sim.hasMetrics ? sim.metrics.snapshot() : null;
+  const outcome = roundOutcome(raw ?? {}, scenario.name);
   return {
     name: variant ?? '',
     params: params as Record<string, unknown>,
     simulatedMs: round(sim.now),
     events: sim.eventCount,
-    digest: sim.digest(),
+    digest: variantDigest(sim.digest(), params, outcome),
     metrics: requests.toJSON(),
     nodes: snapshot?.nodes ?? {},
     series: snapshot === null ? null : snapshot.series,
-    outcome: roundOutcome(outcome ?? {}),
+    outcome,
     checks,
   };
+}
+
+/**
+ * A variant's digest: its event stream's digest, its parameters and its outcome, so a scenario that
+ * computes part of its answer outside the event loop (a cache replaying a trace, a limiter fed by a
+ * closed formula) still pins its inputs and that answer.
+ */
+function variantDigest(events: string, params: unknown, outcome: Outcome): string {
+  const d = new RollingDigest();
+  d.addString(events);
+  d.addString(JSON.stringify(params));
+  d.addString(JSON.stringify(outcome));
+  return d.hex();
+}
+
+/** The simulated horizon from a `duration` (ms) or `seconds` parameter, for progress ETAs. */
+function horizonOf(params: Record<string, unknown>): number | null {
+  if (typeof params.duration === 'number' && params.duration > 0) return params.duration;
+  if (typeof params.seconds === 'number' && params.seconds > 0) return params.seconds * 1000;
+  return null;
+}
+
+function checkSeed(seed: unknown): string {
+  if (seed === undefined) return wallClock.freshSeed();
+  if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string' || seed.length === 0)
+    throw invalidArgument('runScenario: seed', seed, 'a finite number or a non-empty string');
+  return String(seed);
+}
+
+interface Limits {
+  maxEvents: number;
+  maxWallMs: number;
+  every: number;
+  onProgress: ((progress: RunProgress) => void) | undefined;
+}
+
+function checkLimits(options: RunScenarioOptions): Limits {
+  const { maxEvents = Infinity, maxWallMs = Infinity, progressEvery = 65536, onProgress } = options;
+  if (maxEvents !== Infinity && !(Number.isInteger(maxEvents) && maxEvents >= 1))
+    throw invalidArgument('runScenario: maxEvents', maxEvents, 'an integer >= 1 (or Infinity)');
+  if (!(typeof maxWallMs === 'number' && maxWallMs > 0))
+    throw invalidArgument('runScenario: maxWallMs', maxWallMs, 'a number of ms > 0 (or Infinity)');
+  if (!(Number.isInteger(progressEvery) && progressEvery >= 1))
+    throw invalidArgument('runScenario: progressEvery', progressEvery, 'an integer >= 1');
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw invalidArgument('runScenario: onProgress', onProgress, 'a function');
+  return { maxEvents, maxWallMs, every: progressEvery, onProgress };
+}
+
+/**
+ * Enforces the event and wall-clock limits and reports progress, through the simulation's watch hook:
+ * it is called every few thousand events, so it costs nothing per event.
+ */
+class RunGuard {
+  private eventsBefore = 0;
+  private unwatch: (() => void) | null = null;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly variantCount: number,
+    private readonly started: number,
+  ) {}
+
+  attach(sim: Simulation, variant: string | null, index: number, horizonMs: number | null): void {
+    const { maxEvents, maxWallMs, onProgress } = this.limits;
+    if (maxEvents === Infinity && maxWallMs === Infinity && onProgress === undefined) return;
+    const every = Math.min(this.limits.every, maxEvents === Infinity ? Infinity : Math.max(1, maxEvents));
+    const where = variant === null ? '' : ` (variant ${variant})`;
+    this.unwatch = sim.watch(every, () => {
+      const events = this.eventsBefore + sim.eventCount;
+      if (events >= maxEvents) {
+        throw new DsimError(
+          'RUN_LIMIT',
+          `stopped after ${events} events${where}: the limit is ${maxEvents} (--max-events); simulated time reached ${round(sim.now)} ms`,
+          { simTime: sim.now, details: { limit: 'maxEvents', maxEvents, events, variant } },
+        );
+      }
+      const wallMs = wallClock.now() - this.started;
+      if (wallMs >= maxWallMs) {
+        throw new DsimError(
+          'RUN_LIMIT',
+          `stopped after ${Math.round(wallMs)} ms of real time${where}: the limit is ${maxWallMs} ms (--max-wall); simulated time reached ${round(sim.now)} ms after ${events} events`,
+          { simTime: sim.now, details: { limit: 'maxWallMs', maxWallMs, events, variant } },
+        );
+      }
+      onProgress?.({
+        variant,
+        variantIndex: index,
+        variantCount: this.variantCount,
+        simulatedMs: sim.now,
+        horizonMs,
+        events,
+        wallMs,
+      });
+    });
+  }
+
+  detach(sim: Simulation): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    this.eventsBefore += sim.eventCount;
+  }
 }
 
 function selectVariants<S extends ParamSchema>(
@@ -288,27 +526,52 @@ function selectVariants<S extends ParamSchema>(
     return [null];
   }
   if (wanted === undefined || wanted.length === 0) return [...all];
+  const seen = new Set<string>();
   return wanted.map((name) => {
+    if (seen.has(name))
+      throw new DsimError('CONFIG_ERROR', `variant ${JSON.stringify(name)} is selected twice`, {
+        details: { field: 'variant', value: name },
+      });
+    seen.add(name);
     const found = all.find((v) => v.name === name);
     if (found === undefined) {
+      const guess = didYouMean(
+        String(name),
+        all.map((v) => v.name),
+      );
       throw new DsimError(
         'CONFIG_ERROR',
-        `unknown variant ${JSON.stringify(name)} for scenario ${scenario.name}; known variants: ${all.map((v) => v.name).join(', ')}`,
+        `unknown variant ${showValue(name)} for scenario ${scenario.name}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}; known variants: ${all.map((v) => v.name).join(', ')}`,
+        { details: { field: 'variant', value: name, allowed: all.map((v) => v.name) } },
       );
     }
     return found;
   });
 }
 
-function roundOutcome(outcome: Outcome): Outcome {
+function roundOutcome(outcome: Outcome, scenario: string): Outcome {
   const out: Outcome = {};
-  for (const [k, v] of Object.entries(outcome)) out[k] = typeof v === 'number' ? round(v) : v;
+  for (const [k, v] of Object.entries(outcome)) {
+    if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `scenario ${scenario}: outcome.${k} must be a number, string, boolean or null, got ${showValue(v)}`,
+        { details: { field: `outcome.${k}`, value: v } },
+      );
+    }
+    out[k] = typeof v === 'number' ? round(v) : v;
+  }
   return out;
 }
 
-function defaultReproduce(name: string, given: Record<string, unknown>): string {
+function defaultReproduce(
+  name: string,
+  given: Record<string, unknown>,
+  variants: readonly string[] | undefined,
+): string {
   const sets = Object.entries(given)
-    .map(([k, v]) => ` --set ${k}=${String(v)}`)
+    .map(([k, v]) => ` --set ${shellQuote(`${k}=${String(v)}`)}`)
     .join('');
-  return `dsim run ${name} --seed {seed}${sets}`;
+  const picked = (variants ?? []).map((v) => ` --variant ${shellQuote(v)}`).join('');
+  return `dsim run ${shellQuote(name)} --seed {seed}${sets}${picked}`;
 }

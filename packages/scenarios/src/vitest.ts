@@ -13,16 +13,33 @@
  * Every failure message carries the seed and the reproduce line.
  */
 import { expect } from 'vitest';
+import type { RunMetrics } from './request-stats.js';
 import type { ScenarioResult } from './scenario.js';
+
+/** Which variant a matcher looks at. */
+export interface MatcherOptions {
+  /**
+   * The variant to check. Without it, a result with variants is checked variant by variant and passes
+   * only when every variant does (the message names those that did not).
+   * @default every variant
+   */
+  variant?: string;
+}
 
 /** The dsim matchers added to vitest's `expect`. */
 export interface DsimMatchers<R = unknown> {
   /** Every check of the result (every variant's, and cross-variant ones) passed. */
   toPassChecks(): R;
-  /** The run's p99 latency (`metrics.latencyMs.p99`) is strictly below `ms`. */
-  toHaveP99Below(ms: number): R;
-  /** `metrics.availability` is at least `ratio` (0 to 1). */
-  toHaveAvailabilityAtLeast(ratio: number): R;
+  /**
+   * p99 latency (`metrics.latencyMs.p99`) is strictly below `ms`. Fails when no request was recorded.
+   * @example
+   * ```ts
+   * expect(result).toHaveP99Below(250, { variant: 'breaker' });
+   * ```
+   */
+  toHaveP99Below(ms: number, options?: MatcherOptions): R;
+  /** `metrics.availability` is at least `ratio` (0 to 1). Fails when no request finished. */
+  toHaveAvailabilityAtLeast(ratio: number, options?: MatcherOptions): R;
   /** The run digest equals `digest`: the run is byte-for-byte the recorded one. */
   toHaveDigest(digest: string): R;
 }
@@ -42,6 +59,54 @@ function where(r: ScenarioResult): string {
   return `(scenario ${r.scenario}, seed ${r.seed}; reproduce: ${r.reproduce})`;
 }
 
+interface Target {
+  label: string;
+  metrics: RunMetrics;
+}
+
+/** The metrics a matcher looks at: one named variant, every variant, or the run without variants. */
+function targets(r: ScenarioResult, options: MatcherOptions | undefined, matcher: string): Target[] {
+  if (options !== undefined && (options === null || typeof options !== 'object'))
+    throw new TypeError(`${matcher}: options must be { variant?: string }, got ${String(options)}`);
+  const wanted = options?.variant;
+  if (wanted !== undefined) {
+    const v = r.variants.find((x) => x.name === wanted);
+    if (v === undefined) {
+      throw new TypeError(
+        r.variants.length === 0
+          ? `${matcher}: scenario ${r.scenario} has no variants, got { variant: ${JSON.stringify(wanted)} }`
+          : `${matcher}: no variant ${JSON.stringify(wanted)} in this result; variants: ${r.variants.map((x) => x.name).join(', ')}`,
+      );
+    }
+    return [{ label: `variant ${v.name}`, metrics: v.metrics }];
+  }
+  if (r.variants.length === 0) return [{ label: 'the run', metrics: r.metrics }];
+  return r.variants.map((v) => ({ label: `variant ${v.name}`, metrics: v.metrics }));
+}
+
+/** A metric check over every target: passes when each has requests and meets the bound. */
+function judge(
+  r: ScenarioResult,
+  list: Target[],
+  isNot: boolean,
+  value: (m: RunMetrics) => number | null,
+  meets: (v: number) => boolean,
+  what: string,
+) {
+  const empty = list.filter((t) => t.metrics.requests === 0 || value(t.metrics) === null);
+  const failing = list.filter((t) => !empty.includes(t) && !meets(value(t.metrics)!));
+  const shown = list.map((t) => `${t.label}: ${value(t.metrics) ?? 'no requests'}`).join(', ');
+  return {
+    pass: empty.length === 0 && failing.length === 0,
+    message: () =>
+      empty.length > 0 && !isNot
+        ? `expected ${what}, but no requests were recorded for ${empty.map((t) => t.label).join(', ')} (does the scenario call ctx.requests.start() and finish()?) ${where(r)}`
+        : isNot
+          ? `expected ${what} not to hold, but it held (${shown}) ${where(r)}`
+          : `expected ${what}; failed for ${failing.map((t) => `${t.label} (${value(t.metrics)})`).join(', ')} ${where(r)}`,
+  };
+}
+
 /** The matcher implementations, for `expect.extend` in custom setups. */
 export const dsimMatchers = {
   toPassChecks(this: { isNot: boolean }, received: unknown) {
@@ -55,27 +120,34 @@ export const dsimMatchers = {
           : `expected every check to pass; failed:\n${failed.map((c) => `  - ${c.name}: ${c.detail}`).join('\n')}\n${where(received)}`,
     };
   },
-  toHaveP99Below(this: { isNot: boolean }, received: unknown, ms: number) {
+  toHaveP99Below(this: { isNot: boolean }, received: unknown, ms: number, options?: MatcherOptions) {
     assertResult(received, 'toHaveP99Below');
-    const p99 = received.metrics.latencyMs.p99;
-    return {
-      pass: p99 < ms,
-      actual: p99,
-      expected: ms,
-      message: () =>
-        `expected p99 ${p99} ms ${this.isNot ? 'not ' : ''}to be below ${ms} ms ${where(received)}`,
-    };
+    const list = targets(received, options, 'toHaveP99Below');
+    return judge(
+      received,
+      list,
+      this.isNot,
+      (m) => m.latencyMs.p99,
+      (v) => v < ms,
+      `p99 below ${ms} ms`,
+    );
   },
-  toHaveAvailabilityAtLeast(this: { isNot: boolean }, received: unknown, ratio: number) {
+  toHaveAvailabilityAtLeast(
+    this: { isNot: boolean },
+    received: unknown,
+    ratio: number,
+    options?: MatcherOptions,
+  ) {
     assertResult(received, 'toHaveAvailabilityAtLeast');
-    const availability = received.metrics.availability;
-    return {
-      pass: availability >= ratio,
-      actual: availability,
-      expected: ratio,
-      message: () =>
-        `expected availability ${availability} ${this.isNot ? 'not ' : ''}to be at least ${ratio} ${where(received)}`,
-    };
+    const list = targets(received, options, 'toHaveAvailabilityAtLeast');
+    return judge(
+      received,
+      list,
+      this.isNot,
+      (m) => m.availability,
+      (v) => v >= ratio,
+      `availability at least ${ratio}`,
+    );
   },
   toHaveDigest(this: { isNot: boolean }, received: unknown, digest: string) {
     assertResult(received, 'toHaveDigest');

@@ -18,19 +18,28 @@ export const METRICS_CSV_HEADER = 'variant,t_ms,node,metric,field,value';
  */
 export function metricsCsv(series: MetricsSeries, variant = '', header = true): string {
   const rows: string[] = header ? [METRICS_CSV_HEADER] : [];
-  const times = Array.from({ length: series.points }, (_, i) => series.start + i * series.intervalMs);
+  writeMetricsCsv(series, variant, (row) => rows.push(row));
+  return rows.length === 0 ? '' : `${rows.join('\n')}\n`;
+}
+
+/**
+ * Streams the rows of {@link metricsCsv} (without the header) one by one to `sink`, so a long series is
+ * written without building one string.
+ *
+ * @param variant - the variant name for the first column (empty for a scenario without variants)
+ * @example
+ * ```ts
+ * writeMetricsCsv(sim.metrics.snapshot().series, '', (row) => out.write(`${row}\n`));
+ * ```
+ */
+export function writeMetricsCsv(series: MetricsSeries, variant: string, sink: (row: string) => void): void {
+  const v = csvField(variant);
   const push = (node: string, metric: string, field: string, values: ReadonlyArray<number | null>): void => {
-    for (let i = 0; i < times.length; i++) {
-      const v = values[i];
-      rows.push(
-        [
-          csvField(variant),
-          String(times[i]),
-          csvField(node),
-          csvField(metric),
-          field,
-          v === null || v === undefined ? '' : String(v),
-        ].join(','),
+    const prefix = `${csvField(node)},${csvField(metric)},${field},`;
+    for (let i = 0; i < series.points; i++) {
+      const value = values[i];
+      sink(
+        `${v},${series.start + i * series.intervalMs},${prefix}${value === null || value === undefined ? '' : String(value)}`,
       );
     }
   };
@@ -46,7 +55,6 @@ export function metricsCsv(series: MetricsSeries, variant = '', header = true): 
       push(node, metric, 'p99', h.p99);
     }
   }
-  return rows.length === 0 ? '' : `${rows.join('\n')}\n`;
 }
 
 /**

@@ -67,8 +67,39 @@ export class PerfettoBuilder {
   private readonly events: TraceEvent[] = [];
   private readonly pids = new Map<string, number>();
   private prefix = '';
+  private readonly sink: ((chunk: string) => void) | undefined;
+  private written = 0;
+  private finished = false;
 
-  constructor(private readonly otherData: Record<string, string> = {}) {}
+  /**
+   * @param otherData - strings shown in the trace's metadata (seed, scenario)
+   * @param options - `sink` streams the JSON text chunk by chunk as records arrive, so memory stays
+   *   bounded however long the run; call {@link PerfettoBuilder.finish} at the end. Without a sink the
+   *   events are kept and read with `trace()` or `json()`.
+   *   @default no sink: keep events in memory
+   */
+  constructor(
+    private readonly otherData: Record<string, string> = {},
+    options: { sink?: (chunk: string) => void } = {},
+  ) {
+    this.sink = options.sink;
+    this.sink?.(`{"displayTimeUnit":"ms","otherData":${JSON.stringify(otherData)},"traceEvents":[`);
+  }
+
+  /** Closes the streamed document (with a sink); a no-op without one or when already finished. */
+  finish(): void {
+    if (this.sink === undefined || this.finished) return;
+    this.finished = true;
+    this.sink('\n]}\n');
+  }
+
+  private emit(event: TraceEvent): void {
+    if (this.sink === undefined) {
+      this.events.push(event);
+      return;
+    }
+    this.sink(`${this.written++ === 0 ? '\n' : ',\n'}${JSON.stringify(event)}`);
+  }
 
   /** Adds one trace record; types the trace does not show are ignored. */
   add(r: TraceRecord): void {
@@ -80,7 +111,7 @@ export class PerfettoBuilder {
       case '@dsim.rpc.start':
       case '@dsim.rpc.end': {
         const start = r.type === '@dsim.rpc.start';
-        this.events.push({
+        this.emit({
           name: `${String(r.from)} -> ${String(r.to)}`,
           cat: 'rpc',
           ph: start ? 'b' : 'e',
@@ -102,7 +133,7 @@ export class PerfettoBuilder {
         return;
       case '@dsim.fault': {
         const { t: _t, seq: _seq, type: _type, fault, ...rest } = r;
-        this.events.push({
+        this.emit({
           name: `fault: ${String(fault)}`,
           cat: 'fault',
           ph: 'i',
@@ -116,7 +147,7 @@ export class PerfettoBuilder {
       }
       case '@dsim.resource.grant':
       case '@dsim.resource.release':
-        this.events.push({
+        this.emit({
           name: String(r.resource),
           ph: 'C',
           ts,
@@ -133,7 +164,7 @@ export class PerfettoBuilder {
     }
   }
 
-  /** The trace document so far. */
+  /** The trace document so far (empty `traceEvents` when streaming to a sink). */
   trace(): PerfettoTrace {
     return { traceEvents: this.events, displayTimeUnit: 'ms', otherData: { ...this.otherData } };
   }
@@ -152,7 +183,7 @@ export class PerfettoBuilder {
   ): void {
     const event: TraceEvent = { name, cat, ph: 'i', s: 't', ts, pid: this.pid(track), tid: 0 };
     if (args !== undefined) event.args = args;
-    this.events.push(event);
+    this.emit(event);
   }
 
   private pid(track: string): number {
@@ -161,7 +192,7 @@ export class PerfettoBuilder {
     if (id === undefined) {
       id = this.pids.size + 1;
       this.pids.set(name, id);
-      this.events.push({ name: 'process_name', ph: 'M', pid: id, tid: 0, args: { name } });
+      this.emit({ name: 'process_name', ph: 'M', pid: id, tid: 0, args: { name } });
     }
     return id;
   }
