@@ -244,7 +244,7 @@ describe('ThreadPoolBulkhead', () => {
       pool.keepAliveDurationMs,
     ]).toEqual([4, 3, 100, 20]);
     expect(() => new ThreadPoolBulkhead(sim, { maxThreadPoolSize: 2, coreThreadPoolSize: 3 })).toThrow(
-      /coreThreadPoolSize must be an integer in \[1, maxThreadPoolSize = 2\], got 3/,
+      /ThreadPoolBulkhead: coreThreadPoolSize must be an integer in \[1, maxThreadPoolSize = 2\], got 3/,
     );
     expect(() => new ThreadPoolBulkhead(sim, { queueCapacity: -1 })).toThrow(/queueCapacity/);
     expect(() => new ThreadPoolBulkhead(sim, { keepAliveDurationMs: Number.NaN })).toThrow(

@@ -49,7 +49,8 @@ function repeat(t: number, n: number): number[] {
   return Array.from({ length: n }, () => t);
 }
 
-function expectInvalid(fn: () => unknown, field: string): void {
+/** The call throws INVALID_ARGUMENT naming `field` (and `component`, when the error is an option's). */
+function expectInvalid(fn: () => unknown, field: string, component?: string): void {
   let caught: unknown;
   try {
     fn();
@@ -61,6 +62,10 @@ function expectInvalid(fn: () => unknown, field: string): void {
   expect(err.code).toBe('INVALID_ARGUMENT');
   expect(err.message).toContain(field);
   expect(err.details.field).toBe(field);
+  if (component !== undefined) {
+    expect(err.details.component).toBe(component);
+    expect(err.message.startsWith(`${component}: `), err.message).toBe(true);
+  }
 }
 
 // Largest count of admitted times inside any closed interval, checked against bound(count, span).
@@ -443,8 +448,12 @@ describe('createRateLimiter', () => {
   });
 
   it('rejects an unknown kind, a non-object spec and unknown fields', () => {
-    expectInvalid(() => createRateLimiter({ kind: 'leaky' } as unknown as RateLimiterSpec), 'kind');
-    expectInvalid(() => createRateLimiter(null as unknown as RateLimiterSpec), 'spec');
+    expectInvalid(
+      () => createRateLimiter({ kind: 'leaky' } as unknown as RateLimiterSpec),
+      'kind',
+      'createRateLimiter',
+    );
+    expectInvalid(() => createRateLimiter(null as unknown as RateLimiterSpec), 'spec', 'createRateLimiter');
     expectInvalid(
       () =>
         createRateLimiter({
@@ -453,7 +462,8 @@ describe('createRateLimiter', () => {
           refillPerSecond: 1,
           inital: 2,
         } as unknown as RateLimiterSpec),
-      'tokenBucket.inital',
+      'inital',
+      'TokenBucket',
     );
   });
 });
@@ -463,66 +473,67 @@ describe('bad inputs throw INVALID_ARGUMENT naming the field', () => {
   const badRate = [undefined, Number.NaN, Number.POSITIVE_INFINITY, -1, 0, '5'];
   const cases: Array<{
     kind: RateLimiterSpec['kind'];
-    prefix: string;
+    component: string;
     valid: Record<string, unknown>;
     bad: Record<string, unknown[]>;
   }> = [
     {
       kind: 'token-bucket',
-      prefix: 'tokenBucket',
+      component: 'TokenBucket',
       valid: { capacity: 5, refillPerSecond: 1 },
       bad: { capacity: badCount, refillPerSecond: badRate, initial: [-1, 5.5, Number.NaN, '1', null] },
     },
     {
       kind: 'leaky-bucket-meter',
-      prefix: 'leakyBucketMeter',
+      component: 'LeakyBucketMeter',
       valid: { capacity: 5, leakPerSecond: 1 },
       bad: { capacity: badCount, leakPerSecond: badRate },
     },
     {
       kind: 'leaky-bucket-queue',
-      prefix: 'leakyBucketQueue',
+      component: 'LeakyBucketQueue',
       valid: { capacity: 5, leakPerSecond: 1 },
       bad: { capacity: badCount, leakPerSecond: badRate },
     },
     {
       kind: 'fixed-window',
-      prefix: 'fixedWindow',
+      component: 'FixedWindow',
       valid: { limit: 5, windowMs: 1000 },
       bad: { limit: badCount, windowMs: badRate },
     },
     {
       kind: 'sliding-log',
-      prefix: 'slidingLog',
+      component: 'SlidingLog',
       valid: { limit: 5, windowMs: 1000 },
       bad: { limit: badCount, windowMs: badRate },
     },
     {
       kind: 'sliding-window-counter',
-      prefix: 'slidingWindowCounter',
+      component: 'SlidingWindowCounter',
       valid: { limit: 5, windowMs: 1000 },
       bad: { limit: badCount, windowMs: badRate },
     },
     {
       kind: 'gcra',
-      prefix: 'gcra',
+      component: 'Gcra',
       valid: { ratePerSecond: 1, burst: 2 },
       bad: { ratePerSecond: badRate, burst: [undefined, Number.NaN, -1, 1.5, '2'] },
     },
   ];
 
-  for (const { kind, prefix, valid, bad } of cases) {
+  for (const { kind, component, valid, bad } of cases) {
     it(`${kind}: every field, through the factory and the constructor`, () => {
       for (const [field, values] of Object.entries(bad)) {
         for (const value of values) {
           const spec = { kind, ...valid, [field]: value } as RateLimiterSpec;
           if (value === undefined && field === 'initial') continue; // optional: undefined means the default
-          expectInvalid(() => createRateLimiter(spec), `${prefix}.${field}`);
+          expectInvalid(() => createRateLimiter(spec), field, component);
         }
       }
       expectInvalid(
         () => createRateLimiter({ kind, ...valid, extra: 1 } as unknown as RateLimiterSpec),
-        `${prefix}.extra`,
+        'extra',
+        component,
       );
     });
 
@@ -551,8 +562,9 @@ describe('bad inputs throw INVALID_ARGUMENT naming the field', () => {
   it('constructors reject a non-object options argument', () => {
     expectInvalid(
       () => new TokenBucket(undefined as unknown as { capacity: 1; refillPerSecond: 1 }),
-      'tokenBucket',
+      'options',
+      'TokenBucket',
     );
-    expectInvalid(() => new Gcra([] as unknown as { ratePerSecond: 1; burst: 0 }), 'gcra');
+    expectInvalid(() => new Gcra([] as unknown as { ratePerSecond: 1; burst: 0 }), 'options', 'Gcra');
   });
 });

@@ -251,6 +251,61 @@ describe('amplification when the server is stuck', () => {
   });
 });
 
+describe('gateway timeouts across layers', () => {
+  /**
+   * client -> frontend -> backend, the backend stuck (it never answers in time). The client and the
+   * frontend's own client each make up to 4 attempts (3 retries), 50 ms per attempt at the frontend and
+   * 1 s at the client, so the frontend gives up after 200 ms and answers `gateway-timeout`.
+   */
+  function layers(clientRetryOn?: RetryingClientOptions['retryOn'], requests = 3) {
+    const sim = new Simulation({ seed: 1 });
+    const net = new Network(sim);
+    new Service(net.addNode('backend'), { serviceTime: '1h', concurrency: 1000 });
+    new Service(net.addNode('frontend'), {
+      serviceTime: 1,
+      concurrency: 100,
+      downstream: {
+        calls: ['backend'],
+        client: (endpoint) =>
+          new RetryingClient(endpoint, { name: 'frontend-client', maxAttempts: 4, timeout: 50 }),
+      },
+    });
+    const client = new RetryingClient(new RpcEndpoint(net.addNode('client')), {
+      maxAttempts: 4,
+      timeout: 1000,
+      ...(clientRetryOn === undefined ? {} : { retryOn: clientRetryOn }),
+    });
+    const responses: ClientResponse[] = [];
+    for (let i = 0; i < requests; i++)
+      sim.schedule(i * 5000, () => client.call('frontend', i).onProcessed((e) => responses.push(e.value!)));
+    sim.run({ until: 60_000 });
+    const arrived = (address: string) => sim.metrics.counter(address, 'svc.arrived').value;
+    return { client, responses, backend: arrived('backend'), frontend: arrived('frontend') };
+  }
+
+  it('retrying 504s at every layer multiplies: 4 x 4 = 16 backend attempts per client request', () => {
+    const { client, responses, backend, frontend } = layers();
+    expect(frontend).toBe(3 * 4);
+    expect(backend).toBe(3 * 16);
+    expect(client.stats).toMatchObject({ requests: 3, attempts: 12, retries: 9, failed: 3 });
+    expect(client.stats.failedBy['gateway-timeout']).toBe(3);
+    for (const r of responses) {
+      expect(r).toMatchObject({ ok: false, reason: 'exhausted', attempts: 4 });
+      expect(!r.ok && r.error.kind).toBe('gateway-timeout');
+      // Four frontend answers of 4 x 50 ms each.
+      expect(r.latency).toBe(800);
+    }
+  });
+
+  it('a client that does not retry gateway-timeout keeps the backend at 4 attempts per request', () => {
+    const { client, backend, frontend } = layers(['timeout', 'unavailable', 'overloaded']);
+    expect(frontend).toBe(3);
+    expect(backend).toBe(3 * 4);
+    expect(client.stats).toMatchObject({ requests: 3, attempts: 3, retries: 0, failed: 3 });
+    expect(client.stats.failedBy['gateway-timeout']).toBe(3);
+  });
+});
+
 describe('backoff timing and retryOn', () => {
   it('with jitter none, attempts go out at the createBackoff delays: 0, 20, 60, 140 ms', () => {
     const records: TraceRecord[] = [];
@@ -488,7 +543,12 @@ describe('circuit breaker, fallback and deadlines', () => {
     expect(breaker!.state).toBe('CLOSED');
     expect(breaker!.totals.failedCalls + breaker!.totals.successfulCalls).toBe(0);
     expect(client.stats.breakerRejected).toBe(0);
-    expect(() => setup(never, { breakerIgnores: ['nope' as 'error'] })).toThrow(/breakerIgnores/);
+    expect(() =>
+      setup(never, (sim) => ({ breaker: new CircuitBreaker(sim), breakerIgnores: ['nope' as 'error'] })),
+    ).toThrow(/breakerIgnores\[0\] must be one of/);
+    expect(() => setup(never, { breakerIgnores: ['rejected'] })).toThrow(
+      /breakerIgnores must be left out unless breaker is set/,
+    );
   });
 
   it('a breaker that opens between retries stops the retry with rejected', () => {
@@ -792,7 +852,8 @@ describe('tracing and validation', () => {
     const net = new Network(sim);
     const app = new RpcEndpoint(net.addNode('app'));
     const bad: Array<[unknown, RegExp]> = [
-      [{ maxRetries: 3 }, /options\.maxRetries/],
+      [{ maxRetries: 3 }, /RetryingClient: unknown option "maxRetries"/],
+      [{ maxAttemps: 3 }, /unknown option "maxAttemps" \(did you mean "maxAttempts"\?\)/],
       [{ maxAttempts: 0 }, /maxAttempts/],
       [{ maxAttempts: 1.5 }, /maxAttempts/],
       [{ maxAttempts: 1, hedge: { after: 10 } }, /maxAttempts must be an integer >= 2 with hedge/],
@@ -822,6 +883,11 @@ describe('tracing and validation', () => {
     expect(() => client.call('x', 1, { key: 3 as unknown as string })).toThrow(/key must be a string/);
     expect(new RetryingClient(app, { hedge: { after: 5, maxHedges: 3 } }).maxAttempts).toBe(4);
     expect(new RetryingClient(app).maxAttempts).toBe(1);
-    expect([...new RetryingClient(app).retryOn]).toEqual(['timeout', 'unavailable', 'overloaded']);
+    expect([...new RetryingClient(app).retryOn]).toEqual([
+      'timeout',
+      'unavailable',
+      'overloaded',
+      'gateway-timeout',
+    ]);
   });
 });

@@ -242,7 +242,7 @@ function topology(front: (net: Network) => ServiceOptions, deps: Record<string, 
   const client = new RpcEndpoint(net.addNode('client'));
   const responses: RpcResponse[] = [];
   for (let i = 0; i < requests; i++) client.call('front', i).onProcessed((e) => responses.push(e.value!));
-  return { sim, net, svc, responses, run: () => sim.run() };
+  return { sim, net, svc, client, responses, run: () => sim.run() };
 }
 
 describe('downstream calls', () => {
@@ -268,13 +268,13 @@ describe('downstream calls', () => {
     expect(t.responses.map((r) => r.latency)).toEqual([101, 101, 202, 202, 303, 303]);
   });
 
-  it('a dependency that is down: the timeout becomes deadline-exceeded, or a fallback answers', () => {
+  it('a dependency that is down: the timeout becomes gateway-timeout (504), or a fallback answers', () => {
     const fail = topology(() => ({ serviceTime: 5, downstream: { calls: ['db'], timeout: 50 } }), { db: 1 });
     fail.net.crash('db');
     fail.run();
     const r = fail.responses[0]!;
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.error.kind).toBe('deadline-exceeded');
+    expect(!r.ok && r.error.kind).toBe('gateway-timeout');
     expect(r.latency).toBe(50);
 
     const fb = topology(
@@ -294,6 +294,50 @@ describe('downstream calls', () => {
     const f = fb.responses[0]!;
     expect(f.ok && f.value).toBe('cached (timeout)');
     expect(fb.sim.metrics.counter('front', 'svc.fallbacks').value).toBe(1);
+  });
+
+  it("a downstream timeout is deadline-exceeded only when the request's own deadline ran out", () => {
+    // A stand-in caller that fails every call with `timeout` after 10 ms, reporting the deadline the call
+    // carried: the parent's (propagated, as when it is earlier than the call's timeout), or an own one.
+    const answer = (carried: 'parent' | 'own' | 'none', clientTimeout?: number) => {
+      const t = topology(
+        () => ({
+          serviceTime: 1,
+          downstream: {
+            calls: ['db'],
+            client: (endpoint) => ({
+              call: (_to, _payload, { parent }) => {
+                const sim = endpoint.node.network.sim;
+                const deadline = carried === 'parent' ? parent.deadline : sim.now + 10;
+                const res = {
+                  ok: false,
+                  error: { kind: 'timeout' as const, message: 'no response' },
+                  ...(carried === 'none' ? {} : { request: { ...parent, deadline } }),
+                };
+                const event = sim.event<typeof res>();
+                sim.schedule(10, () => event.succeed(res));
+                return event;
+              },
+            }),
+          },
+        }),
+        {},
+        0,
+      );
+      t.client
+        .call('front', 1, clientTimeout === undefined ? {} : { timeout: clientTimeout })
+        .onProcessed((e) => t.responses.push(e.value!));
+      t.run();
+      const r = t.responses[0]!;
+      expect(r.latency).toBe(10);
+      return r.ok ? 'ok' : r.error.kind;
+    };
+    // The client waits 1 s; the stand-in answers after 10 ms, long before that deadline.
+    expect(answer('parent', 1000)).toBe('deadline-exceeded');
+    expect(answer('own', 1000)).toBe('gateway-timeout');
+    expect(answer('none', 1000)).toBe('gateway-timeout');
+    // With no deadline at all there is nothing to run out, whatever the call carried.
+    expect(answer('parent')).toBe('gateway-timeout');
   });
 
   it('sequential calls stop at the first failure; payload and per-call timeout are used', () => {

@@ -1,6 +1,15 @@
-import { type Duration, invalidArgument, toMs } from '@dsim/core';
+import { checkOptions, type Duration, optionKeys } from '@dsim/core';
+import { checkDuration, checkNumber, checkObject } from '../resilience/option-values.js';
 
-/** Options of {@link RatioRetryBudget}. Names and defaults follow Finagle's `RetryBudget.apply`. */
+/**
+ * Options of {@link RatioRetryBudget}. Names and defaults follow Finagle's `RetryBudget.apply`; an unknown
+ * key is an error.
+ *
+ * @example
+ * ```ts
+ * const options: RatioRetryBudgetOptions = { ratio: 0.1, minPerSecond: 0, ttl: '10s' };
+ * ```
+ */
 export interface RatioRetryBudgetOptions {
   /**
    * Retries allowed per request (Finagle's `percentCanRetry`, a fraction despite its name): 0.1 allows one
@@ -20,6 +29,45 @@ export interface RatioRetryBudgetOptions {
    * @default '10s'
    */
   ttl?: Duration;
+}
+
+const RATIO_KEYS = optionKeys<RatioRetryBudgetOptions>()({ ratio: true, minPerSecond: true, ttl: true });
+
+/**
+ * @internal Checks {@link RatioRetryBudgetOptions} (unknown keys included) and applies Finagle's
+ * defaults. `path` is where the options sit in `component`'s options (`budget` in a RetryingClient's),
+ * `''` at the top.
+ *
+ * @example
+ * ```ts
+ * const { ratio } = checkRatioBudget({ ratio: 0.1 }, 'RetryingClient', 'budget'); // 0.1
+ * ```
+ */
+export function checkRatioBudget(
+  options: RatioRetryBudgetOptions,
+  component: string,
+  path: string,
+): { ratio: number; minPerSecond: number; ttlMs: number } {
+  const at = (field: string): string => (path === '' ? field : `${path}.${field}`);
+  checkObject(
+    component,
+    path === '' ? 'options' : path,
+    options,
+    'an options object { ratio?, minPerSecond?, ttl? }',
+  );
+  checkOptions(component, options, path === '' ? RATIO_KEYS : ['kind', ...RATIO_KEYS], path);
+  return {
+    ratio: checkNumber(component, at('ratio'), options.ratio ?? 0.2, {
+      min: 0,
+      max: SCALE,
+      unit: 'retries per request: 0.1 is one retry per ten requests',
+    }),
+    minPerSecond: checkNumber(component, at('minPerSecond'), options.minPerSecond ?? 10, {
+      integer: true,
+      min: 0,
+    }),
+    ttlMs: checkDuration(component, at('ttl'), options.ttl ?? 10_000, { min: 1000, max: 60_000 }),
+  };
 }
 
 /** Finagle scales deposits by 1000 so that a bucket of integers can express fractional ratios. */
@@ -65,21 +113,7 @@ export class RatioRetryBudget {
    * @default options Finagle's defaults: ratio 0.2, minPerSecond 10, ttl 10 s
    */
   constructor(options: RatioRetryBudgetOptions = {}) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('ratioRetryBudget', options, 'an options object');
-    const ratio = options.ratio ?? 0.2;
-    if (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= SCALE))
-      throw invalidArgument(
-        'budget.ratio',
-        ratio,
-        'a number in [0, 1000] (0.1 = one retry per ten requests)',
-      );
-    const minPerSecond = options.minPerSecond ?? 10;
-    if (typeof minPerSecond !== 'number' || !Number.isInteger(minPerSecond) || minPerSecond < 0)
-      throw invalidArgument('budget.minPerSecond', minPerSecond, 'an integer >= 0');
-    const ttlMs = toMs(options.ttl ?? 10_000, 'budget.ttl');
-    if (ttlMs < 1000 || ttlMs > 60_000)
-      throw invalidArgument('budget.ttl', options.ttl, 'a duration between 1 s and 60 s');
+    const { ratio, minPerSecond, ttlMs } = checkRatioBudget(options, 'RatioRetryBudget', '');
     this.ratio = ratio;
     this.minPerSecond = minPerSecond;
     this.ttlMs = ttlMs;

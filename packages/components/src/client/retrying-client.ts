@@ -1,13 +1,15 @@
 import {
   type CallOptions,
   type Counter,
-  DsimError,
+  checkKind,
+  checkOptions,
   type Duration,
   type Gauge,
   type Histogram,
   invalidArgument,
   type NetNode,
   type NodeTimer,
+  optionKeys,
   type RandomStream,
   type RpcEndpoint,
   type RpcError,
@@ -16,22 +18,31 @@ import {
   type RpcResponse,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
-import { type Backoff, type BackoffSpec, createBackoff } from '../resilience/backoff.js';
+import { type Backoff, type BackoffSpec, resolveBackoff } from '../resilience/backoff.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import {
+  checkDuration,
+  checkEnum,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkObject,
+  invalidOption,
+} from '../resilience/option-values.js';
 import {
   AdaptiveThrottle,
   EnvoyRetryBudget,
   type QuotaErrorClass,
   RetryQuota,
 } from '../resilience/retry-budget.js';
-import { RatioRetryBudget } from './ratio-budget.js';
+import { checkRatioBudget, RatioRetryBudget } from './ratio-budget.js';
 import {
   type ClientFailure,
   type ClientResponse,
   DEFAULT_RETRY_ON,
   type GiveUpReason,
+  type HedgeOptions,
   type RatioBudgetSpec,
   type RetryingCallOptions,
   type RetryingClientOptions,
@@ -59,30 +70,37 @@ export {
 // Internals
 // ---------------------------------------------------------------------------------------------------------
 
-const ERROR_KINDS: readonly RpcErrorKind[] = [
-  'timeout',
-  'rejected',
-  'unavailable',
-  'overloaded',
-  'deadline-exceeded',
-  'error',
-];
+const C = 'RetryingClient';
 
-const OPTION_KEYS = new Set([
-  'name',
-  'timeout',
-  'totalTimeout',
-  'maxAttempts',
-  'backoff',
-  'retryOn',
-  'budget',
-  'hedge',
-  'breaker',
-  'breakerIgnores',
-  'fallback',
-  'target',
-  'onAttempt',
-]);
+// A record, not a list, so that a new RpcErrorKind in core fails to compile here until it is added.
+const ERROR_KIND_SET: Record<RpcErrorKind, true> = {
+  timeout: true,
+  rejected: true,
+  unavailable: true,
+  overloaded: true,
+  'gateway-timeout': true,
+  'deadline-exceeded': true,
+  error: true,
+};
+const ERROR_KINDS = Object.keys(ERROR_KIND_SET) as RpcErrorKind[];
+
+const OPTION_KEYS = optionKeys<RetryingClientOptions>()({
+  name: true,
+  timeout: true,
+  totalTimeout: true,
+  maxAttempts: true,
+  backoff: true,
+  retryOn: true,
+  budget: true,
+  hedge: true,
+  breaker: true,
+  breakerIgnores: true,
+  fallback: true,
+  target: true,
+  onAttempt: true,
+});
+
+const HEDGE_KEYS = optionKeys<HedgeOptions>()({ after: true, maxHedges: true });
 
 const NO_CALL_OPTIONS: RetryingCallOptions = Object.freeze({});
 
@@ -138,6 +156,10 @@ class ClientCall<R> {
   }
 }
 
+/**
+ * How the AWS quota prices a retry after `kind`: its timeout cost is for the client's own timeouts and
+ * throttling; a 504 from a gateway is a transient 5xx like 503 and pays the plain retry cost.
+ */
 function quotaClass(kind: RpcErrorKind | null): QuotaErrorClass {
   if (kind === 'timeout') return 'timeout';
   if (kind === 'overloaded' || kind === 'rejected') return 'throttle';
@@ -233,7 +255,15 @@ export class RetryingClient<R = unknown> {
     breakerRejected: 0,
     fallbacks: 0,
     unsent: 0,
-    failedBy: { timeout: 0, rejected: 0, unavailable: 0, overloaded: 0, 'deadline-exceeded': 0, error: 0 },
+    failedBy: {
+      timeout: 0,
+      rejected: 0,
+      unavailable: 0,
+      overloaded: 0,
+      'gateway-timeout': 0,
+      'deadline-exceeded': 0,
+      error: 0,
+    },
   };
   private readonly meters: {
     requests: Counter;
@@ -256,55 +286,38 @@ export class RetryingClient<R = unknown> {
    */
   constructor(endpoint: RpcEndpoint<any, any>, options: RetryingClientOptions<R> = {}) {
     if (endpoint === null || typeof endpoint !== 'object' || typeof endpoint.call !== 'function')
-      throw invalidArgument('endpoint', endpoint, 'an RpcEndpoint');
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('options', options, 'a RetryingClientOptions object');
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) {
-        throw new DsimError(
-          'INVALID_ARGUMENT',
-          `options.${key} is not a RetryingClient option (known: ${[...OPTION_KEYS].join(', ')})`,
-          { details: { field: `options.${key}`, value: (options as Record<string, unknown>)[key] } },
-        );
-      }
-    }
+      throw invalidOption(C, 'endpoint', endpoint, 'an RpcEndpoint');
+    checkObject(C, 'options', options, 'a RetryingClientOptions object');
+    checkOptions(C, options, OPTION_KEYS);
     this.endpoint = endpoint;
     this.node = endpoint.node;
     this.sim = endpoint.node.network.sim;
-    const name = options.name ?? endpoint.node.address;
-    if (typeof name !== 'string' || name.length === 0)
-      throw invalidArgument('name', name, 'a non-empty string');
+    const name = checkName(C, 'name', options.name ?? endpoint.node.address);
     this.name = name;
-    this.timeoutMs = positiveDuration('timeout', options.timeout);
-    this.totalTimeoutMs = positiveDuration('totalTimeout', options.totalTimeout);
+    this.timeoutMs = optionalPositive('timeout', options.timeout);
+    this.totalTimeoutMs = optionalPositive('totalTimeout', options.totalTimeout);
 
     const hedge = options.hedge;
     if (hedge === undefined) {
       this.hedgeAfter = 0;
       this.maxHedges = 0;
     } else {
-      if (hedge === null || typeof hedge !== 'object')
-        throw invalidArgument('hedge', hedge, 'an object { after, maxHedges? }');
-      const after = positiveDuration('hedge.after', hedge.after);
-      if (after === undefined) throw invalidArgument('hedge.after', hedge.after, 'a duration > 0');
-      this.hedgeAfter = after;
-      this.maxHedges = hedge.maxHedges ?? 1;
-      if (!Number.isInteger(this.maxHedges) || this.maxHedges < 1)
-        throw invalidArgument('hedge.maxHedges', hedge.maxHedges, 'an integer >= 1');
+      checkObject(C, 'hedge', hedge, 'an object { after, maxHedges? }');
+      checkOptions(C, hedge, HEDGE_KEYS, 'hedge');
+      this.hedgeAfter = checkDuration(C, 'hedge.after', hedge.after, { positive: true });
+      this.maxHedges = checkNumber(C, 'hedge.maxHedges', hedge.maxHedges ?? 1, { integer: true, min: 1 });
     }
-    this.maxAttempts = options.maxAttempts ?? 1 + this.maxHedges;
-    if (typeof this.maxAttempts !== 'number' || !Number.isInteger(this.maxAttempts) || this.maxAttempts < 1)
-      throw invalidArgument(
+    const maxAttempts = options.maxAttempts ?? 1 + this.maxHedges;
+    if (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < (hedge ? 2 : 1))
+      throw invalidOption(
+        C,
         'maxAttempts',
-        options.maxAttempts,
-        'an integer >= 1 (the first attempt included)',
+        maxAttempts,
+        hedge === undefined
+          ? 'an integer >= 1 (the first attempt included)'
+          : 'an integer >= 2 with hedge (hedges count as attempts)',
       );
-    if (hedge !== undefined && this.maxAttempts < 2)
-      throw invalidArgument(
-        'maxAttempts',
-        options.maxAttempts,
-        'an integer >= 2 with hedge (hedges count as attempts)',
-      );
+    this.maxAttempts = maxAttempts;
 
     const backoff = options.backoff;
     if (backoff === undefined) this.backoff = null;
@@ -314,16 +327,9 @@ export class RetryingClient<R = unknown> {
       typeof (backoff as Backoff).delay === 'function'
     )
       this.backoff = backoff as Backoff;
-    else this.backoff = createBackoff(backoff as BackoffSpec);
+    else this.backoff = resolveBackoff(backoff as BackoffSpec, C, 'backoff');
 
-    const retryOn = options.retryOn ?? DEFAULT_RETRY_ON;
-    if (!Array.isArray(retryOn))
-      throw invalidArgument('retryOn', retryOn, `an array of error kinds (${ERROR_KINDS.join(', ')})`);
-    for (const kind of retryOn) {
-      if (!ERROR_KINDS.includes(kind))
-        throw invalidArgument('retryOn', kind, `one of ${ERROR_KINDS.join(', ')}`);
-    }
-    this.retryOn = new Set(retryOn);
+    this.retryOn = errorKinds('retryOn', options.retryOn ?? DEFAULT_RETRY_ON);
 
     const budget = options.budget;
     if (budget === undefined) {
@@ -341,20 +347,9 @@ export class RetryingClient<R = unknown> {
     } else if (budget instanceof RatioRetryBudget) {
       this.budget = budget;
       this.budgetKind = RATIO;
-    } else if (
-      budget !== null &&
-      typeof budget === 'object' &&
-      (budget as RatioBudgetSpec).kind === 'ratio'
-    ) {
-      const { kind: _kind, ...rest } = budget as RatioBudgetSpec;
-      this.budget = new RatioRetryBudget(rest);
-      this.budgetKind = RATIO;
     } else {
-      throw invalidArgument(
-        'budget',
-        budget,
-        "a RetryQuota, EnvoyRetryBudget, AdaptiveThrottle, RatioRetryBudget or { kind: 'ratio', ratio }",
-      );
+      this.budget = ratioBudgetFromSpec(budget);
+      this.budgetKind = RATIO;
     }
 
     const breaker = options.breaker;
@@ -367,25 +362,18 @@ export class RetryingClient<R = unknown> {
         typeof breaker.onError !== 'function' ||
         typeof breaker.releasePermission !== 'function')
     ) {
-      throw invalidArgument('breaker', breaker, 'a CircuitBreaker');
+      throw invalidOption(C, 'breaker', breaker, 'a CircuitBreaker');
     }
     this.breaker = breaker;
-    const ignores = options.breakerIgnores ?? [];
-    if (!Array.isArray(ignores))
-      throw invalidArgument('breakerIgnores', ignores, `an array of error kinds (${ERROR_KINDS.join(', ')})`);
-    for (const kind of ignores) {
-      if (!ERROR_KINDS.includes(kind))
-        throw invalidArgument('breakerIgnores', kind, `one of ${ERROR_KINDS.join(', ')}`);
-    }
-    this.breakerIgnores = new Set(ignores);
-    if (options.fallback !== undefined && typeof options.fallback !== 'function')
-      throw invalidArgument('fallback', options.fallback, 'a function (failure) => value');
+    this.breakerIgnores = errorKinds('breakerIgnores', options.breakerIgnores ?? []);
+    if (breaker === undefined && options.breakerIgnores !== undefined)
+      throw invalidOption(C, 'breakerIgnores', options.breakerIgnores, 'left out unless breaker is set');
+    if (options.fallback !== undefined) checkFunction(C, 'fallback', options.fallback, '(failure) => value');
     this.fallback = options.fallback;
-    if (options.target !== undefined && typeof options.target !== 'function')
-      throw invalidArgument('target', options.target, 'a function (attempt, to) => address');
+    if (options.target !== undefined) checkFunction(C, 'target', options.target, '(attempt, to) => address');
     this.target = options.target;
-    if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function')
-      throw invalidArgument('onAttempt', options.onAttempt, 'a function (attempt, to, kind) => void');
+    if (options.onAttempt !== undefined)
+      checkFunction(C, 'onAttempt', options.onAttempt, '(attempt, to, kind) => void');
     this.onAttempt = options.onAttempt;
 
     this.rng = this.sim.rng(`${name}/retry`);
@@ -792,9 +780,26 @@ export class RetryingClient<R = unknown> {
   }
 }
 
-function positiveDuration(field: string, value: Duration | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = toMs(value, field);
-  if (!(ms > 0)) throw invalidArgument(field, value, 'a duration > 0 such as 100 or "250ms"');
-  return ms;
+function optionalPositive(field: string, value: Duration | undefined): number | undefined {
+  return value === undefined ? undefined : checkDuration(C, field, value, { positive: true });
+}
+
+/** A list of error kinds, each known (with a "did you mean" for a misspelt one). */
+function errorKinds(field: string, kinds: unknown): ReadonlySet<RpcErrorKind> {
+  if (!Array.isArray(kinds))
+    throw invalidOption(C, field, kinds, `an array of error kinds (${ERROR_KINDS.join(', ')})`);
+  return new Set(kinds.map((kind, i) => checkEnum(C, `${field}[${i}]`, kind, ERROR_KINDS)));
+}
+
+/** The budget option when it is not a ready budget: a `{ kind: 'ratio', ... }` spec or an error. */
+function ratioBudgetFromSpec(budget: unknown): RatioRetryBudget {
+  const allowed =
+    "a RetryQuota, EnvoyRetryBudget, AdaptiveThrottle, RatioRetryBudget or { kind: 'ratio', ratio?, minPerSecond?, ttl? }";
+  if (budget === null || typeof budget !== 'object' || !('kind' in budget))
+    throw invalidOption(C, 'budget', budget, allowed);
+  checkKind(C, 'budget', budget, { ratio: ['kind', 'ratio', 'minPerSecond', 'ttl'] });
+  const { kind: _kind, ...rest } = budget as RatioBudgetSpec;
+  // Checked here so that errors name the client's option (`budget.ratio`), then built.
+  checkRatioBudget(rest, C, 'budget');
+  return new RatioRetryBudget(rest);
 }

@@ -91,7 +91,8 @@ export type GiveUpReason =
 
 /**
  * Options of {@link RetryingClient}. Every field is validated when the client is built; unknown keys
- * are errors (a misspelt `maxRetries` would otherwise silently mean "no retries").
+ * are errors with a "did you mean" (a misspelt `maxAttemps` would otherwise silently mean "no retries"),
+ * nested specs (`hedge`, `backoff`, a `{ kind: 'ratio' }` budget) included.
  *
  * @example
  * ```ts
@@ -136,11 +137,17 @@ export interface RetryingClientOptions<R = unknown> {
    */
   backoff?: BackoffSpec | Backoff;
   /**
-   * Error kinds that are retried. `error` is left out because a handler failure may have had effects (a
-   * non-idempotent call is not safe to repeat); `rejected` is a deliberate refusal (rate limit, open
-   * breaker) that a retry only repeats; `deadline-exceeded` means the propagated deadline has passed, so
-   * a retry cannot succeed in time either.
-   * @default ['timeout', 'unavailable', 'overloaded']
+   * Error kinds that are retried, each one of core's `RpcErrorKind`s. The default retries what real
+   * stacks retry: the attempt's own `timeout`, `unavailable` and `overloaded` (503), and
+   * `gateway-timeout` (504: a proxy or frontend gave up on its upstream; Envoy's `retry_on: 5xx` /
+   * `gateway-error` and the AWS SDKs' standard mode retry it). Left out: `error` (500), because a
+   * handler failure may have had effects and a non-idempotent call is not safe to repeat; `rejected`
+   * (429), a deliberate refusal (rate limit, open breaker) that a retry only repeats; and
+   * `deadline-exceeded`, because the propagated deadline has passed and no retry can succeed in time.
+   *
+   * Retrying `gateway-timeout` at every layer multiplies attempts: three layers of 4 attempts each send
+   * up to 4 × 4 = 16 attempts to a stuck leaf per request at the second layer (64 at the third).
+   * @default ['timeout', 'unavailable', 'overloaded', 'gateway-timeout']
    */
   retryOn?: readonly RpcErrorKind[];
   /**
@@ -163,7 +170,7 @@ export interface RetryingClientOptions<R = unknown> {
   /**
    * Error kinds the breaker neither records as failures nor as successes (resilience4j's
    * `ignoreExceptions`): the attempt's permission is released instead. For example `['rejected']`, so that
-   * a downstream rate limiter's refusals do not open the breaker.
+   * a downstream rate limiter's refusals do not open the breaker. Only with `breaker` (an error without).
    * @default [] (every error is recorded)
    */
   breakerIgnores?: readonly RpcErrorKind[];
@@ -321,7 +328,8 @@ export interface RetryingClientStats {
 }
 
 /**
- * The error kinds retried by default: `timeout`, `unavailable`, `overloaded`.
+ * The error kinds retried by default: `timeout`, `unavailable`, `overloaded`, `gateway-timeout` (see
+ * {@link RetryingClientOptions.retryOn} for why these and not the others).
  *
  * @example
  * ```ts
@@ -332,4 +340,5 @@ export const DEFAULT_RETRY_ON: readonly RpcErrorKind[] = Object.freeze([
   'timeout',
   'unavailable',
   'overloaded',
+  'gateway-timeout',
 ] as const);

@@ -1,4 +1,5 @@
-import { DsimError, invalidArgument, type RandomStream, showValue } from '@dsim/core';
+import { checkKind, DsimError, optionKeys, type RandomStream, showValue } from '@dsim/core';
+import { checkEnum, checkNumber, type NumberRule } from './option-values.js';
 
 /**
  * How long to wait before a retry. Formulas follow Brooker's backoff simulator (AWS Architecture Blog,
@@ -13,6 +14,13 @@ import { DsimError, invalidArgument, type RandomStream, showValue } from '@dsim/
  *   - `decorrelated`: min(cap, uniform(base, previous·3)), the first previous being base
  * - `envoy`: Envoy's current router backoff (`JitteredExponentialBackOffStrategy`): uniform(0, min(base·2^(n−1), max)),
  *   base 25 ms and max 250 ms by default: means 12.5, 25, 50, 100, 125 ms for retries 1 to 5.
+ *
+ * Delays are finite numbers of ms: `baseMs` > 0, `capMs` and `maxMs` >= `baseMs`, `delayMs` >= 0.
+ *
+ * @example
+ * ```ts
+ * const spec: BackoffSpec = { kind: 'envoy', baseMs: 25, maxMs: 250 };
+ * ```
  */
 export type BackoffSpec =
   | { kind: 'none' }
@@ -30,8 +38,23 @@ export interface Backoff {
   delay(retry: number, rng: RandomStream, previousMs?: number): number;
 }
 
+const JITTERS = ['none', 'full', 'equal', 'decorrelated'] as const;
+
+const BACKOFF_KINDS = {
+  none: optionKeys<Extract<BackoffSpec, { kind: 'none' }>>()({ kind: true }),
+  fixed: optionKeys<Extract<BackoffSpec, { kind: 'fixed' }>>()({ kind: true, delayMs: true }),
+  exponential: optionKeys<Extract<BackoffSpec, { kind: 'exponential' }>>()({
+    kind: true,
+    baseMs: true,
+    capMs: true,
+    jitter: true,
+  }),
+  envoy: optionKeys<Extract<BackoffSpec, { kind: 'envoy' }>>()({ kind: true, baseMs: true, maxMs: true }),
+};
+
 /**
- * Builds a {@link Backoff} from its spec, validating every field.
+ * Builds a {@link Backoff} from its spec, validating every field: an unknown kind or key is an error with
+ * a "did you mean", and every delay must be a finite number of ms in range.
  *
  * @example
  * ```ts
@@ -40,10 +63,23 @@ export interface Backoff {
  * ```
  */
 export function createBackoff(spec: BackoffSpec): Backoff {
-  if (spec === null || typeof spec !== 'object') {
-    throw invalidArgument('backoff', spec, 'an object with kind "none", "fixed", "exponential" or "envoy"');
-  }
-  switch (spec.kind) {
+  return resolveBackoff(spec, 'createBackoff', 'backoff');
+}
+
+/**
+ * @internal {@link createBackoff} for a spec nested in another component's options: errors name that
+ * component and the spec's path (`RetryingClient: backoff.capMs ...`).
+ *
+ * @example
+ * ```ts
+ * const backoff = resolveBackoff(options.backoff, 'RetryingClient', 'backoff');
+ * ```
+ */
+export function resolveBackoff(spec: BackoffSpec, component: string, path: string): Backoff {
+  const kind = checkKind(component, path, spec, BACKOFF_KINDS) as BackoffSpec['kind'];
+  const ms = (field: string, value: unknown, rule: NumberRule): number =>
+    checkNumber(component, `${path}.${field}`, value, { ...rule, unit: 'ms' });
+  switch (kind) {
     case 'none':
       return {
         spec,
@@ -53,23 +89,21 @@ export function createBackoff(spec: BackoffSpec): Backoff {
         },
       };
     case 'fixed': {
-      nonNegative('backoff.delayMs', spec.delayMs);
+      const { delayMs } = spec as Extract<BackoffSpec, { kind: 'fixed' }>;
+      ms('delayMs', delayMs, { min: 0 });
       return {
         spec,
         delay(retry) {
           checkRetry(retry);
-          return spec.delayMs;
+          return delayMs;
         },
       };
     }
     case 'exponential': {
-      const { baseMs, capMs, jitter } = spec;
-      positive('backoff.baseMs', baseMs);
-      positive('backoff.capMs', capMs);
-      if (capMs < baseMs) throw invalidArgument('backoff.capMs', capMs, `a number >= baseMs (${baseMs})`);
-      if (!['none', 'full', 'equal', 'decorrelated'].includes(jitter)) {
-        throw invalidArgument('backoff.jitter', jitter, 'one of "none", "full", "equal", "decorrelated"');
-      }
+      const { baseMs, capMs, jitter } = spec as Extract<BackoffSpec, { kind: 'exponential' }>;
+      ms('baseMs', baseMs, { above: 0 });
+      ms('capMs', capMs, { min: baseMs });
+      checkEnum(component, `${path}.jitter`, jitter, JITTERS);
       return {
         spec,
         delay(retry, rng, previousMs = baseMs) {
@@ -91,10 +125,10 @@ export function createBackoff(spec: BackoffSpec): Backoff {
       };
     }
     case 'envoy': {
-      const baseMs = spec.baseMs ?? 25;
-      positive('backoff.baseMs', baseMs);
-      const maxMs = spec.maxMs ?? 10 * baseMs;
-      positive('backoff.maxMs', maxMs);
+      const envoy = spec as Extract<BackoffSpec, { kind: 'envoy' }>;
+      const baseMs = ms('baseMs', envoy.baseMs ?? 25, { above: 0 });
+      // Envoy rejects a max_interval below base_interval.
+      const maxMs = ms('maxMs', envoy.maxMs ?? 10 * baseMs, { min: baseMs });
       return {
         spec,
         delay(retry, rng) {
@@ -103,12 +137,6 @@ export function createBackoff(spec: BackoffSpec): Backoff {
         },
       };
     }
-    default:
-      throw invalidArgument(
-        'backoff.kind',
-        (spec as { kind: unknown }).kind,
-        'one of "none", "fixed", "exponential", "envoy"',
-      );
   }
 }
 
@@ -122,14 +150,4 @@ function checkRetry(retry: number): void {
       },
     );
   }
-}
-
-function positive(field: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    throw invalidArgument(field, value, 'a finite number of ms > 0');
-}
-
-function nonNegative(field: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw invalidArgument(field, value, 'a finite number of ms >= 0');
 }

@@ -1,4 +1,12 @@
-import { DsimError, invalidArgument, type ScheduledHandle, type SimEvent, type Simulation } from '@dsim/core';
+import {
+  checkOptions,
+  DsimError,
+  optionKeys,
+  type ScheduledHandle,
+  type SimEvent,
+  type Simulation,
+} from '@dsim/core';
+import { checkName, checkNumber, checkObject, invalidOption } from './option-values.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // SemaphoreBulkhead
@@ -6,6 +14,7 @@ import { DsimError, invalidArgument, type ScheduledHandle, type SimEvent, type S
 
 /**
  * Configuration of a {@link SemaphoreBulkhead}; names and defaults follow resilience4j's `BulkheadConfig`.
+ * An unknown key is an error.
  *
  * @example
  * ```ts
@@ -29,6 +38,13 @@ export interface SemaphoreBulkheadConfig {
    */
   maxWaitDurationMs?: number;
 }
+
+const MS = { min: 0, unit: 'ms' } as const;
+const SEMAPHORE_KEYS = optionKeys<SemaphoreBulkheadConfig>()({
+  name: true,
+  maxConcurrentCalls: true,
+  maxWaitDurationMs: true,
+});
 
 /**
  * Counters of a {@link SemaphoreBulkhead}.
@@ -103,11 +119,16 @@ export class SemaphoreBulkhead {
    * @default config: 25 permits, no waiting
    */
   constructor(sim: Simulation, config: SemaphoreBulkheadConfig = {}) {
-    if (config === null || typeof config !== 'object') throw invalidArgument('config', config, 'an object');
+    const C = 'SemaphoreBulkhead';
+    checkObject(C, 'config', config, 'a config object');
+    checkOptions(C, config, SEMAPHORE_KEYS);
     this.sim = sim;
-    this.name = checkName(config.name, 'bulkhead');
-    this.maxConcurrentCalls = checkInt('maxConcurrentCalls', config.maxConcurrentCalls, 25, 1);
-    this.maxWaitDurationMs = checkMs('maxWaitDurationMs', config.maxWaitDurationMs, 0);
+    this.name = checkName(C, 'name', config.name ?? 'bulkhead');
+    this.maxConcurrentCalls = checkNumber(C, 'maxConcurrentCalls', config.maxConcurrentCalls ?? 25, {
+      integer: true,
+      min: 1,
+    });
+    this.maxWaitDurationMs = checkNumber(C, 'maxWaitDurationMs', config.maxWaitDurationMs ?? 0, MS);
     this.permits = this.maxConcurrentCalls;
   }
 
@@ -264,7 +285,7 @@ export class SemaphoreBulkhead {
 /**
  * Configuration of a {@link ThreadPoolBulkhead}; names and defaults follow resilience4j's
  * `ThreadPoolBulkheadConfig`, which sizes the pool from the host's processor count. A simulation has no host,
- * so the default assumes 4 processors.
+ * so the default assumes 4 processors. An unknown key is an error.
  *
  * @example
  * ```ts
@@ -300,6 +321,14 @@ export interface ThreadPoolBulkheadConfig {
    */
   keepAliveDurationMs?: number;
 }
+
+const THREAD_POOL_KEYS = optionKeys<ThreadPoolBulkheadConfig>()({
+  name: true,
+  maxThreadPoolSize: true,
+  coreThreadPoolSize: true,
+  queueCapacity: true,
+  keepAliveDurationMs: true,
+});
 
 /**
  * Counters of a {@link ThreadPoolBulkhead}.
@@ -379,18 +408,25 @@ export class ThreadPoolBulkhead {
    * @default config: 4 threads (3 core), queue of 100, keep-alive 20 ms
    */
   constructor(sim: Simulation, config: ThreadPoolBulkheadConfig = {}) {
-    if (config === null || typeof config !== 'object') throw invalidArgument('config', config, 'an object');
+    const C = 'ThreadPoolBulkhead';
+    checkObject(C, 'config', config, 'a config object');
+    checkOptions(C, config, THREAD_POOL_KEYS);
     this.sim = sim;
-    this.name = checkName(config.name, 'thread-pool-bulkhead');
-    const max = checkInt('maxThreadPoolSize', config.maxThreadPoolSize, 4, 1);
-    const core = checkInt('coreThreadPoolSize', config.coreThreadPoolSize, max > 1 ? max - 1 : 1, 1);
-    if (core > max) {
-      throw invalidArgument('coreThreadPoolSize', core, `an integer in [1, maxThreadPoolSize = ${max}]`);
-    }
-    this.maxThreadPoolSize = max;
+    this.name = checkName(C, 'name', config.name ?? 'thread-pool-bulkhead');
+    const max = checkNumber(C, 'maxThreadPoolSize', config.maxThreadPoolSize ?? 4, { integer: true, min: 1 });
+    const core = checkNumber(C, 'coreThreadPoolSize', config.coreThreadPoolSize ?? Math.max(1, max - 1), {
+      integer: true,
+      min: 1,
+    });
+    if (core > max)
+      throw invalidOption(C, 'coreThreadPoolSize', core, `an integer in [1, maxThreadPoolSize = ${max}]`);
     this.coreThreadPoolSize = core;
-    this.queueCapacity = checkInt('queueCapacity', config.queueCapacity, 100, 0);
-    this.keepAliveDurationMs = checkMs('keepAliveDurationMs', config.keepAliveDurationMs, 20);
+    this.maxThreadPoolSize = max;
+    this.queueCapacity = checkNumber(C, 'queueCapacity', config.queueCapacity ?? 100, {
+      integer: true,
+      min: 0,
+    });
+    this.keepAliveDurationMs = checkNumber(C, 'keepAliveDurationMs', config.keepAliveDurationMs ?? 20, MS);
   }
 
   /** Counters. */
@@ -493,29 +529,4 @@ export class ThreadPoolBulkhead {
     this.startedCount++;
     return event.succeed(true);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-function checkName(value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0)
-    throw invalidArgument('name', value, 'a non-empty string');
-  return value;
-}
-
-function checkInt(field: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidArgument(field, value, `an integer >= ${min}`);
-  }
-  return value;
-}
-
-function checkMs(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(field, value, 'a finite number of ms >= 0');
-  }
-  return value;
 }

@@ -1,11 +1,21 @@
 import {
   assertNonNegative,
   type Counter,
+  checkOptions,
   type Gauge,
   invalidArgument,
+  optionKeys,
   type ScheduledHandle,
   Simulation,
 } from '@dsim/core';
+import {
+  checkBoolean,
+  checkEnum,
+  checkName,
+  checkNumber,
+  checkObject,
+  invalidOption,
+} from './option-values.js';
 
 /**
  * States of a {@link CircuitBreaker}, named as in resilience4j's `CircuitBreaker.State`.
@@ -68,7 +78,8 @@ export interface BreakerClock {
 
 /**
  * Configuration of a {@link CircuitBreaker}. Names and defaults follow resilience4j's `CircuitBreakerConfig`
- * (durations are plain milliseconds here). Every field is validated; nothing is clamped silently except
+ * (durations are plain milliseconds here). Every field is validated and an unknown key is an error (with
+ * a "did you mean": `failureRateTreshold`); nothing is clamped silently except
  * `minimumNumberOfCalls` for a count window, which resilience4j itself clamps (see below).
  *
  * @example
@@ -466,11 +477,9 @@ export class CircuitBreaker {
    */
   constructor(clock: BreakerClock, config: CircuitBreakerConfig = {}) {
     if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'number') {
-      throw invalidArgument('clock', clock, 'a Simulation or an object with a numeric now');
+      throw invalidOption(C, 'clock', clock, 'a Simulation or an object with a numeric now');
     }
-    if (config === null || typeof config !== 'object') {
-      throw invalidArgument('config', config, 'an object');
-    }
+    checkObject(C, 'config', config, 'a config object');
     this.clock = clock;
     this.sim = clock instanceof Simulation ? clock : null;
     this.config = Object.freeze(resolveConfig(config));
@@ -844,85 +853,73 @@ export class CircuitBreaker {
   }
 }
 
+const C = 'CircuitBreaker';
+
+const CONFIG_KEYS = optionKeys<CircuitBreakerConfig>()({
+  name: true,
+  slidingWindowType: true,
+  slidingWindowSize: true,
+  minimumNumberOfCalls: true,
+  failureRateThreshold: true,
+  slowCallRateThreshold: true,
+  slowCallDurationThresholdMs: true,
+  waitDurationInOpenStateMs: true,
+  permittedNumberOfCallsInHalfOpenState: true,
+  automaticTransitionFromOpenToHalfOpenEnabled: true,
+  maxWaitDurationInHalfOpenStateMs: true,
+  transitionToStateAfterWaitDuration: true,
+});
+
+const COUNT = { integer: true, min: 1 } as const;
+const PERCENT = { above: 0, max: 100, unit: 'percent' } as const;
+
 function resolveConfig(config: CircuitBreakerConfig): ResolvedConfig {
-  const name = config.name ?? 'circuit-breaker';
-  if (typeof name !== 'string' || name.length === 0)
-    throw invalidArgument('name', name, 'a non-empty string');
-  const type = config.slidingWindowType ?? 'count';
-  if (type !== 'count' && type !== 'time')
-    throw invalidArgument('slidingWindowType', type, "'count' or 'time'");
-  const resolved: ResolvedConfig = {
-    name,
-    slidingWindowType: type,
-    slidingWindowSize: int('slidingWindowSize', config.slidingWindowSize, 100),
-    minimumNumberOfCalls: int('minimumNumberOfCalls', config.minimumNumberOfCalls, 100),
-    failureRateThreshold: percent('failureRateThreshold', config.failureRateThreshold, 50),
-    slowCallRateThreshold: percent('slowCallRateThreshold', config.slowCallRateThreshold, 100),
-    slowCallDurationThresholdMs: num(
+  checkOptions(C, config, CONFIG_KEYS);
+  const c = config;
+  return {
+    name: checkName(C, 'name', c.name ?? 'circuit-breaker'),
+    slidingWindowType: checkEnum(C, 'slidingWindowType', c.slidingWindowType ?? 'count', ['count', 'time']),
+    slidingWindowSize: checkNumber(C, 'slidingWindowSize', c.slidingWindowSize ?? 100, COUNT),
+    minimumNumberOfCalls: checkNumber(C, 'minimumNumberOfCalls', c.minimumNumberOfCalls ?? 100, COUNT),
+    failureRateThreshold: checkNumber(C, 'failureRateThreshold', c.failureRateThreshold ?? 50, PERCENT),
+    slowCallRateThreshold: checkNumber(C, 'slowCallRateThreshold', c.slowCallRateThreshold ?? 100, PERCENT),
+    slowCallDurationThresholdMs: checkNumber(
+      C,
       'slowCallDurationThresholdMs',
-      config.slowCallDurationThresholdMs,
-      60_000,
-      '> 0',
+      c.slowCallDurationThresholdMs ?? 60_000,
+      { above: 0, unit: 'ms' },
     ),
-    waitDurationInOpenStateMs: num(
+    waitDurationInOpenStateMs: checkNumber(
+      C,
       'waitDurationInOpenStateMs',
-      config.waitDurationInOpenStateMs,
-      60_000,
-      '>= 1',
+      c.waitDurationInOpenStateMs ?? 60_000,
+      {
+        min: 1,
+        unit: 'ms',
+      },
     ),
-    permittedNumberOfCallsInHalfOpenState: int(
+    permittedNumberOfCallsInHalfOpenState: checkNumber(
+      C,
       'permittedNumberOfCallsInHalfOpenState',
-      config.permittedNumberOfCallsInHalfOpenState,
-      10,
+      c.permittedNumberOfCallsInHalfOpenState ?? 10,
+      COUNT,
     ),
-    automaticTransitionFromOpenToHalfOpenEnabled: bool(
+    automaticTransitionFromOpenToHalfOpenEnabled: checkBoolean(
+      C,
       'automaticTransitionFromOpenToHalfOpenEnabled',
-      config.automaticTransitionFromOpenToHalfOpenEnabled,
-      false,
+      c.automaticTransitionFromOpenToHalfOpenEnabled ?? false,
     ),
-    maxWaitDurationInHalfOpenStateMs: num(
+    maxWaitDurationInHalfOpenStateMs: checkNumber(
+      C,
       'maxWaitDurationInHalfOpenStateMs',
-      config.maxWaitDurationInHalfOpenStateMs,
-      0,
-      '>= 0',
+      c.maxWaitDurationInHalfOpenStateMs ?? 0,
+      { min: 0, unit: 'ms' },
     ),
-    transitionToStateAfterWaitDuration: config.transitionToStateAfterWaitDuration ?? 'OPEN',
+    transitionToStateAfterWaitDuration: checkEnum(
+      C,
+      'transitionToStateAfterWaitDuration',
+      c.transitionToStateAfterWaitDuration ?? 'OPEN',
+      ['OPEN', 'CLOSED'],
+    ),
   };
-  const after = resolved.transitionToStateAfterWaitDuration;
-  if (after !== 'OPEN' && after !== 'CLOSED') {
-    throw invalidArgument('transitionToStateAfterWaitDuration', after, "'OPEN' or 'CLOSED'");
-  }
-  return resolved;
-}
-
-function int(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw invalidArgument(field, value, 'an integer >= 1');
-  }
-  return value;
-}
-
-function percent(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0 && value <= 100)) {
-    throw invalidArgument(field, value, 'a percentage in (0, 100]');
-  }
-  return value;
-}
-
-function num(field: string, value: unknown, fallback: number, bound: '> 0' | '>= 0' | '>= 1'): number {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (bound === '> 0' ? value > 0 : value >= (bound === '>= 0' ? 0 : 1));
-  if (!ok) throw invalidArgument(field, value, `a finite number ${bound} (ms)`);
-  return value as number;
-}
-
-function bool(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalidArgument(field, value, 'true or false');
-  return value;
 }

@@ -1,9 +1,18 @@
-import { invalidArgument, type RandomStream } from '@dsim/core';
+import { checkOptions, optionKeys, type RandomStream } from '@dsim/core';
+import { checkNumber, checkObject } from './option-values.js';
 
 /** Error classes the AWS SDK quota prices differently. */
 export type QuotaErrorClass = 'timeout' | 'throttle' | 'other';
 
-/** Options of {@link RetryQuota} (AWS SDK standard retry mode). */
+/**
+ * Options of {@link RetryQuota} (AWS SDK standard retry mode); every field an integer >= 0, and an
+ * unknown key is an error.
+ *
+ * @example
+ * ```ts
+ * const options: RetryQuotaOptions = { capacity: 100, timeoutRetryCost: 10 };
+ * ```
+ */
 export interface RetryQuotaOptions {
   /** Initial and maximum tokens. @default 500 */
   capacity?: number;
@@ -14,6 +23,14 @@ export interface RetryQuotaOptions {
   /** Tokens a success on the first try refunds. @default 1 */
   noRetryIncrement?: number;
 }
+
+const TOKENS = { integer: true, min: 0, unit: 'tokens' } as const;
+const QUOTA_KEYS = optionKeys<RetryQuotaOptions>()({
+  capacity: true,
+  retryCost: true,
+  timeoutRetryCost: true,
+  noRetryIncrement: true,
+});
 
 /**
  * The AWS SDK "standard" retry quota: a token bucket of retries. A retry takes `retryCost` tokens (or
@@ -37,10 +54,13 @@ export class RetryQuota {
   private tokens: number;
 
   constructor(options: RetryQuotaOptions = {}) {
-    this.capacity = count('retryQuota.capacity', options.capacity ?? 500);
-    this.retryCost = count('retryQuota.retryCost', options.retryCost ?? 5);
-    this.timeoutRetryCost = count('retryQuota.timeoutRetryCost', options.timeoutRetryCost ?? 10);
-    this.noRetryIncrement = count('retryQuota.noRetryIncrement', options.noRetryIncrement ?? 1);
+    const C = 'RetryQuota';
+    checkObject(C, 'options', options, 'an options object');
+    checkOptions(C, options, QUOTA_KEYS);
+    this.capacity = checkNumber(C, 'capacity', options.capacity ?? 500, TOKENS);
+    this.retryCost = checkNumber(C, 'retryCost', options.retryCost ?? 5, TOKENS);
+    this.timeoutRetryCost = checkNumber(C, 'timeoutRetryCost', options.timeoutRetryCost ?? 10, TOKENS);
+    this.noRetryIncrement = checkNumber(C, 'noRetryIncrement', options.noRetryIncrement ?? 1, TOKENS);
     this.tokens = this.capacity;
   }
 
@@ -64,13 +84,22 @@ export class RetryQuota {
   }
 }
 
-/** Options of {@link EnvoyRetryBudget}. */
+/**
+ * Options of {@link EnvoyRetryBudget}; an unknown key is an error.
+ *
+ * @example
+ * ```ts
+ * const options: EnvoyRetryBudgetOptions = { budgetPercent: 10, minRetryConcurrency: 1 };
+ * ```
+ */
 export interface EnvoyRetryBudgetOptions {
-  /** Share of active plus pending requests that may be retries, in percent. @default 20 */
+  /** Share of active plus pending requests that may be retries, in percent, in [0, 100]. @default 20 */
   budgetPercent?: number;
-  /** Retries always allowed concurrently, whatever the share. @default 3 */
+  /** Retries always allowed concurrently, whatever the share; an integer >= 0. @default 3 */
   minRetryConcurrency?: number;
 }
+
+const ENVOY_KEYS = optionKeys<EnvoyRetryBudgetOptions>()({ budgetPercent: true, minRetryConcurrency: true });
 
 /**
  * Envoy's retry budget: at most max(minRetryConcurrency, budgetPercent% × (active + pending requests))
@@ -87,11 +116,18 @@ export class EnvoyRetryBudget {
   readonly minRetryConcurrency: number;
 
   constructor(options: EnvoyRetryBudgetOptions = {}) {
-    const pct = options.budgetPercent ?? 20;
-    if (typeof pct !== 'number' || !(pct >= 0 && pct <= 100))
-      throw invalidArgument('budgetPercent', pct, 'a percentage in [0, 100]');
-    this.budgetPercent = pct;
-    this.minRetryConcurrency = count('minRetryConcurrency', options.minRetryConcurrency ?? 3);
+    const C = 'EnvoyRetryBudget';
+    checkObject(C, 'options', options, 'an options object');
+    checkOptions(C, options, ENVOY_KEYS);
+    this.budgetPercent = checkNumber(C, 'budgetPercent', options.budgetPercent ?? 20, {
+      min: 0,
+      max: 100,
+      unit: 'percent',
+    });
+    this.minRetryConcurrency = checkNumber(C, 'minRetryConcurrency', options.minRetryConcurrency ?? 3, {
+      integer: true,
+      min: 0,
+    });
   }
 
   /** Retries allowed outstanding with `activeAndPending` requests in flight (retries included). */
@@ -105,13 +141,22 @@ export class EnvoyRetryBudget {
   }
 }
 
-/** Options of {@link AdaptiveThrottle}. */
+/**
+ * Options of {@link AdaptiveThrottle}; an unknown key is an error.
+ *
+ * @example
+ * ```ts
+ * const options: AdaptiveThrottleOptions = { k: 1.5, windowMs: 60_000 };
+ * ```
+ */
 export interface AdaptiveThrottleOptions {
-  /** Multiplier K: the backend sees about K × what it accepts. @default 2 */
+  /** Multiplier K, a finite number >= 1: the backend sees about K × what it accepts. @default 2 */
   k?: number;
-  /** History kept, in ms. @default 120000 (2 minutes) */
+  /** History kept, a finite number of ms >= 1000. @default 120000 (2 minutes) */
   windowMs?: number;
 }
+
+const THROTTLE_KEYS = optionKeys<AdaptiveThrottleOptions>()({ k: true, windowMs: true });
 
 /**
  * Google SRE client-side adaptive throttling ("Handling Overload"): over the last `windowMs` the client
@@ -139,15 +184,12 @@ export class AdaptiveThrottle {
   private accepts = 0;
 
   constructor(options: AdaptiveThrottleOptions = {}) {
-    const k = options.k ?? 2;
-    if (typeof k !== 'number' || !(k >= 1) || !Number.isFinite(k))
-      throw invalidArgument('k', k, 'a finite number >= 1');
-    this.k = k;
-    const windowMs = options.windowMs ?? 120_000;
-    if (typeof windowMs !== 'number' || !(windowMs >= 1000) || !Number.isFinite(windowMs)) {
-      throw invalidArgument('windowMs', windowMs, 'a finite number of ms >= 1000');
-    }
-    this.windowMs = windowMs;
+    const C = 'AdaptiveThrottle';
+    checkObject(C, 'options', options, 'an options object');
+    checkOptions(C, options, THROTTLE_KEYS);
+    this.k = checkNumber(C, 'k', options.k ?? 2, { min: 1 });
+    // History is kept in one-second buckets: a shorter window would be empty.
+    this.windowMs = checkNumber(C, 'windowMs', options.windowMs ?? 120_000, { min: 1000, unit: 'ms' });
   }
 
   /** Probability that a request attempted at `now` is rejected locally. */
@@ -189,10 +231,4 @@ export class AdaptiveThrottle {
       this.accepts -= b.accepts;
     }
   }
-}
-
-function count(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-    throw invalidArgument(field, value, 'an integer >= 0');
-  return value;
 }

@@ -1,18 +1,19 @@
 import {
   type Counter,
+  checkOptions,
   DsimError,
   type Duration,
   type Gauge,
   type Histogram,
-  invalidArgument,
+  optionKeys,
   type ScheduledHandle,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
+import { checkDuration, checkName, checkNumber } from '../resilience/option-values.js';
 
 /**
- * Options of a {@link ConnectionPool}. The limits are Envoy's per-cluster circuit breakers
+ * Options of a {@link ConnectionPool}; an unknown key is an error. The limits are Envoy's per-cluster circuit breakers
  * (`max_connections`, `max_pending_requests`) and HikariCP's `maximumPoolSize` / `connectionTimeout`.
  *
  * @example
@@ -22,7 +23,7 @@ import {
  */
 export interface ConnectionPoolOptions {
   /**
-   * Name for metrics, traces and errors.
+   * Name for metrics, traces and errors. A non-empty string.
    * @default 'pool'
    */
   name?: string;
@@ -44,6 +45,14 @@ export interface ConnectionPoolOptions {
    */
   acquireTimeout?: Duration;
 }
+
+const C = 'ConnectionPool';
+const POOL_KEYS = optionKeys<ConnectionPoolOptions>()({
+  name: true,
+  size: true,
+  maxPending: true,
+  acquireTimeout: true,
+});
 
 /** The outcome of {@link ConnectionPool.acquire}: a connection, or why there is none. */
 export type PoolGrant = 'acquired' | 'timeout' | 'overflow';
@@ -120,22 +129,17 @@ export class ConnectionPool {
     readonly sim: Simulation,
     options: ConnectionPoolOptions = {},
   ) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('pool options', options, 'an object');
-    this.name = options.name ?? 'pool';
-    if (typeof this.name !== 'string' || this.name === '')
-      throw invalidArgument('pool: name', options.name, 'a non-empty string');
-    const where = `pool ${this.name}`;
-    this.size = options.size ?? 10;
-    if (!Number.isInteger(this.size) || this.size < 1)
-      throw invalidArgument(`${where}: size`, options.size, 'an integer >= 1');
-    this.maxPending = options.maxPending ?? Infinity;
-    if (this.maxPending !== Infinity && (!Number.isInteger(this.maxPending) || this.maxPending < 0))
-      throw invalidArgument(`${where}: maxPending`, options.maxPending, 'an integer >= 0 or Infinity');
-    this.acquireTimeout =
-      options.acquireTimeout === undefined || options.acquireTimeout === Infinity
-        ? Infinity
-        : toMs(options.acquireTimeout, `${where}: acquireTimeout`);
+    checkOptions(C, options, POOL_KEYS);
+    this.name = checkName(C, 'name', options.name ?? 'pool');
+    this.size = checkNumber(C, 'size', options.size ?? 10, { integer: true, min: 1 });
+    this.maxPending = checkNumber(C, 'maxPending', options.maxPending ?? Infinity, {
+      integer: true,
+      min: 0,
+      infinity: true,
+    });
+    this.acquireTimeout = checkDuration(C, 'acquireTimeout', options.acquireTimeout ?? Infinity, {
+      infinity: true,
+    });
     const m = sim.metrics;
     this.meters = {
       active: m.gauge(this.name, 'pool.active'),

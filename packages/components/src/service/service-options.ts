@@ -1,4 +1,5 @@
 import type { Distribution, Duration, RpcEndpoint, RpcError, RpcRequest, SimEvent } from '@dsim/core';
+import type { RetryingClient } from '../client/retrying-client.js';
 import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import type { ConnectionPool } from './connection-pool.js';
 import type { Slowdown } from './slowdown.js';
@@ -35,13 +36,23 @@ export type Shedding =
       readonly interval?: Duration;
     };
 
-/** Something that makes downstream calls: the service's own endpoint, or a client built on it. */
+/**
+ * Something that makes downstream calls: the service's own endpoint, or a client built on it (a
+ * {@link RetryingClient} fits). The response's `request` is the request actually sent (the last attempt):
+ * its deadline tells a call that ran out of the propagated deadline from one that ran out of its own
+ * timeout.
+ *
+ * @example
+ * ```ts
+ * const caller: DownstreamCaller = new RetryingClient(endpoint, { maxAttempts: 3, timeout: 100 });
+ * ```
+ */
 export interface DownstreamCaller {
   call(
     to: string,
     payload: unknown,
     options: { parent: RpcRequest; timeout?: number; deadline?: number },
-  ): SimEvent<{ readonly ok: boolean; readonly error?: RpcError }>;
+  ): SimEvent<{ readonly ok: boolean; readonly error?: RpcError; readonly request?: RpcRequest | undefined }>;
 }
 
 /** One downstream call made for every request. */
@@ -50,7 +61,7 @@ export interface DownstreamCall {
   readonly to: string;
   /** Payload sent. @default the request's payload */
   readonly payload?: unknown;
-  /** Timeout of this call. @default the spec's `timeout` */
+  /** Timeout of this call, a duration > 0. @default the spec's `timeout` */
   readonly timeout?: Duration;
   /** Pool this call takes a connection from. @default the spec's `pool` */
   readonly pool?: ConnectionPool;
@@ -79,7 +90,7 @@ export interface DownstreamSpec {
    * @default 'sequential'
    */
   readonly mode?: 'sequential' | 'parallel';
-  /** Timeout of each call (the request's deadline still applies). @default none */
+  /** Timeout of each call, a duration > 0 (the request's deadline still applies). @default none */
   readonly timeout?: Duration;
   /**
    * Pass the request's deadline on to the calls (gRPC-style deadline propagation), so that dependencies
@@ -90,34 +101,55 @@ export interface DownstreamSpec {
   /** Connection pool for the calls that name none. @default none (no limit) */
   readonly pool?: ConnectionPool;
   /**
-   * `fail`: answer the request with an error (a downstream timeout becomes `deadline-exceeded`, no
-   * connection becomes `unavailable`, other kinds pass through); `fallback`: answer ok at once with
-   * `fallback(request, error)` (a degraded response).
+   * `fail`: answer the request with an error; `fallback`: answer ok at once with
+   * `fallback(request, error)` (a degraded response, given the call's own error).
+   *
+   * With `fail` the answer's kind is, for the first failed call:
+   * - `timeout` (the call's own timer) becomes `gateway-timeout` (HTTP 504, retryable, what Envoy answers
+   *   when its upstream times out), unless the request's own deadline is what ran out: the call carried
+   *   the propagated deadline (it was earlier than the call's `timeout`, or the call outlived it), or the
+   *   deadline had passed when the failure came back. Then it is `deadline-exceeded` (not retryable: no
+   *   retry can finish in time);
+   * - no connection from the pool becomes `unavailable`;
+   * - every other kind passes through unchanged (a `gateway-timeout` from further down stays one).
    * @default 'fail'
    */
   readonly onFailure?: 'fail' | 'fallback';
-  /** The degraded response for `onFailure: 'fallback'`. */
+  /** The degraded response for `onFailure: 'fallback'`; an error with `onFailure: 'fail'`. */
   readonly fallback?: (request: RpcRequest, error: RpcError) => unknown;
   /**
-   * Builds the caller from the service's endpoint, e.g. a `RetryingClient` for retries. Per-call timeouts
-   * are passed to it.
+   * Builds the caller from the service's endpoint, e.g. a `RetryingClient` for retries. Each call passes
+   * it `{ parent, timeout?, deadline? }`; a `RetryingClient` reads only `parent` (its own `timeout` option
+   * applies per attempt, and it inherits the parent's deadline whatever `propagateDeadline` says).
    * @default the service's endpoint
    */
   readonly client?: (endpoint: RpcEndpoint) => DownstreamCaller;
 }
 
-/** Options of {@link Service}. */
+/**
+ * Options of {@link Service}. Checked when the service is built: an unknown key (`concurency`) is an
+ * error with a "did you mean", every value is range-checked, and an option that would be ignored
+ * (`priority` without the priority discipline, `fallback` without `onFailure: 'fallback'`) is an error too.
+ *
+ * @example
+ * ```ts
+ * const options: ServiceOptions = { concurrency: 8, serviceTime: exponential({ mean: 5 }), queueCapacity: 100 };
+ * ```
+ */
 export interface ServiceOptions {
   /**
-   * Workers: requests served at the same time.
+   * Workers: requests served at the same time. An integer >= 1.
    * @default 1
    */
   concurrency?: number;
-  /** Service time per request: a distribution (ms) or a fixed duration. */
+  /**
+   * Service time per request: a distribution (ms) such as `exponential({ mean: 5 })`, or a fixed duration.
+   * Required.
+   */
   serviceTime: Distribution | Duration;
   /**
    * Queue slots for requests waiting for a worker; a request that finds them full is rejected
-   * (`overloaded`).
+   * (`overloaded`). An integer >= 0, or Infinity.
    * @default Infinity
    */
   queueCapacity?: number;
@@ -127,15 +159,20 @@ export interface ServiceOptions {
    * @default 'fifo'
    */
   discipline?: QueueDiscipline;
-  /** For the `priority` discipline: the request's priority (lower is served first). */
+  /**
+   * For the `priority` discipline (required there, an error with any other): the request's priority
+   * (lower is served first).
+   * @default none
+   */
   priority?: (request: RpcRequest) => number;
   /**
-   * For `adaptive-lifo`: how long the queue must stay non-empty before the service switches to LIFO.
+   * For `adaptive-lifo` (an error with any other discipline): how long the queue must stay non-empty
+   * before the service switches to LIFO. A duration > 0.
    * @default 100 ms
    */
   adaptiveLifoInterval?: Duration;
   /**
-   * Drop a queued request that waited longer than this, without serving it.
+   * Drop a queued request that waited longer than this, without serving it. A duration >= 0, or Infinity.
    * @default Infinity (never)
    */
   queueTimeout?: Duration;
@@ -170,7 +207,7 @@ export interface ServiceOptions {
   /** Downstream calls made for each request. @default none */
   downstream?: DownstreamSpec;
   /**
-   * Probability that a served request fails with an `error` response.
+   * Probability that a served request fails with an `error` response, in [0, 1].
    * @default 0
    */
   errorRate?: number;

@@ -1,26 +1,23 @@
 import {
-  constant,
   type Distribution,
-  type Duration,
   invalidArgument,
   type NetNode,
   type RandomStream,
   type Reply,
   RpcEndpoint,
   type RpcError,
+  type RpcErrorKind,
   type RpcRequest,
-  toMs,
 } from '@dsim/core';
 import type { RateLimiter } from '../resilience/rate-limiters/types.js';
-import type { ConnectionPool, PoolGrant } from './connection-pool.js';
-import type {
-  DownstreamCall,
-  DownstreamCaller,
-  DownstreamSpec,
-  QueueDiscipline,
-  ServiceOptions,
-  Shedding,
-} from './service-options.js';
+import type { PoolGrant } from './connection-pool.js';
+import {
+  type ResolvedCall,
+  type ResolvedDownstream,
+  resolveDownstream,
+  resolveService,
+} from './service-config.js';
+import type { DownstreamSpec, QueueDiscipline, ServiceOptions } from './service-options.js';
 import type { ServiceLoad, Slowdown } from './slowdown.js';
 
 interface Job {
@@ -31,25 +28,6 @@ interface Job {
   priority: number;
 }
 
-interface ResolvedCall {
-  to: string;
-  payload: unknown;
-  hasPayload: boolean;
-  timeout: number | undefined;
-  pool: ConnectionPool | undefined;
-}
-
-interface Downstream {
-  /** The calls, fixed or chosen per request. */
-  calls: ResolvedCall[] | ((request: RpcRequest) => ResolvedCall[]);
-  parallel: boolean;
-  propagate: boolean;
-  fallback: ((request: RpcRequest, error: RpcError) => unknown) | undefined;
-  caller: DownstreamCaller;
-}
-
-const DISCIPLINES: readonly QueueDiscipline[] = ['fifo', 'lifo', 'priority', 'adaptive-lifo'];
-
 /**
  * A service on a node: a pool of workers, a bounded queue with a discipline, a service-time
  * distribution, load-dependent latency, load shedding, downstream calls through connection pools, an
@@ -57,7 +35,12 @@ const DISCIPLINES: readonly QueueDiscipline[] = ['fifo', 'lifo', 'priority', 'ad
  * arrive through the node's {@link RpcEndpoint}; a full queue answers `overloaded`.
  *
  * A worker handles one request at a time: first its downstream calls (holding the worker while it
- * waits), then its own computation (`serviceTime` × `slowdown(load)` / capacity), then the reply.
+ * waits), then its own computation (`serviceTime` × `slowdown(load)` / capacity), then the reply. A
+ * downstream call that times out is answered `gateway-timeout` (HTTP 504), or `deadline-exceeded` when the
+ * request's own deadline ran out (see {@link DownstreamSpec.onFailure}).
+ *
+ * Every option is checked at construction ({@link ServiceOptions}): a misspelt key is an error with a
+ * "did you mean", not a silently different model.
  *
  * It records under the node's address: counters `svc.arrived`, `svc.completed`, `svc.failed`,
  * `svc.rejected`, `svc.throttled`, `svc.shed`, `svc.expired`, `svc.fallbacks`; gauges `svc.queue` and `svc.busy`;
@@ -95,7 +78,7 @@ export class Service {
   private readonly slowdown: Slowdown | undefined;
   private readonly rateLimit: RateLimiter | undefined;
   private readonly load = { busy: 0, queue: 0, concurrency: 0, inFlight: 0, utilization: 0 };
-  private readonly downstream: Downstream | undefined;
+  private readonly downstream: ResolvedDownstream | undefined;
   private readonly errorRate: number;
   private readonly respond: (request: RpcRequest) => unknown;
   private readonly where: string;
@@ -105,71 +88,27 @@ export class Service {
     readonly node: NetNode<any>,
     options: ServiceOptions,
   ) {
-    const where = `service ${node.address}`;
-    this.where = where;
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument(where, options, 'an options object with serviceTime');
-    this.concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw invalidArgument(`${where}: concurrency`, this.concurrency, 'an integer >= 1');
-    }
-    this.serviceTime = toDistribution(options.serviceTime, `${where}: serviceTime`);
-    this.queueCapacity = options.queueCapacity ?? Infinity;
-    if (
-      this.queueCapacity !== Infinity &&
-      (!Number.isInteger(this.queueCapacity) || this.queueCapacity < 0)
-    ) {
-      throw invalidArgument(`${where}: queueCapacity`, this.queueCapacity, 'an integer >= 0 or Infinity');
-    }
-    this.discipline = options.discipline ?? 'fifo';
-    if (!DISCIPLINES.includes(this.discipline)) {
-      throw invalidArgument(
-        `${where}: discipline`,
-        this.discipline,
-        `one of ${DISCIPLINES.map((d) => `"${d}"`).join(', ')}`,
-      );
-    }
-    if (this.discipline === 'priority' && typeof options.priority !== 'function') {
-      throw invalidArgument(
-        `${where}: priority`,
-        options.priority,
-        'a function (request) => number for the priority discipline',
-      );
-    }
-    this.priority = options.priority;
-    this.lifoInterval = optionalMs(options.adaptiveLifoInterval, 100, `${where}: adaptiveLifoInterval`);
-    this.queueTimeout = optionalMs(options.queueTimeout, Infinity, `${where}: queueTimeout`);
-    this.dropExpired = options.dropExpired ?? false;
-    if (typeof this.dropExpired !== 'boolean')
-      throw invalidArgument(`${where}: dropExpired`, options.dropExpired, 'a boolean');
-    this.replyOnDrop = options.replyOnDrop ?? false;
-    if (typeof this.replyOnDrop !== 'boolean')
-      throw invalidArgument(`${where}: replyOnDrop`, options.replyOnDrop, 'a boolean');
-    const shed = resolveShedding(options.shedding, `${where}: shedding`);
-    this.shedLength = shed.length;
-    this.shedDelay = shed.delay;
-    this.codelTarget = shed.codelTarget;
-    this.codelInterval = shed.codelInterval;
-    if (options.slowdown !== undefined && typeof options.slowdown !== 'function')
-      throw invalidArgument(
-        `${where}: slowdown`,
-        options.slowdown,
-        'a function (load) => multiplier, e.g. loadSlowdown({...})',
-      );
-    this.slowdown = options.slowdown;
-    if (options.rateLimit !== undefined && typeof options.rateLimit?.tryAcquire !== 'function')
-      throw invalidArgument(
-        `${where}: rateLimit`,
-        options.rateLimit,
-        'a rate limiter, e.g. createRateLimiter({...})',
-      );
-    this.rateLimit = options.rateLimit;
+    this.where = `Service ${node.address}`;
+    // Every option is checked here, once: nothing below re-validates per request.
+    const config = resolveService(options);
+    this.concurrency = config.concurrency;
+    this.serviceTime = config.serviceTime;
+    this.queueCapacity = config.queueCapacity;
+    this.discipline = config.discipline;
+    this.priority = config.priority;
+    this.lifoInterval = config.lifoInterval;
+    this.queueTimeout = config.queueTimeout;
+    this.dropExpired = config.dropExpired;
+    this.replyOnDrop = config.replyOnDrop;
+    this.shedLength = config.shedLength;
+    this.shedDelay = config.shedDelay;
+    this.codelTarget = config.codelTarget;
+    this.codelInterval = config.codelInterval;
+    this.slowdown = config.slowdown;
+    this.rateLimit = config.rateLimit;
+    this.errorRate = config.errorRate;
+    this.respond = config.respond;
     this.load.concurrency = this.concurrency;
-    this.errorRate = options.errorRate ?? 0;
-    if (typeof this.errorRate !== 'number' || !(this.errorRate >= 0 && this.errorRate <= 1)) {
-      throw invalidArgument(`${where}: errorRate`, this.errorRate, 'a probability in [0, 1]');
-    }
-    this.respond = options.respond ?? ((request) => request.payload);
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/service`);
     const m = sim.metrics;
@@ -188,7 +127,7 @@ export class Service {
       latency: m.histogram(id, 'svc.latency'),
     };
     this.endpoint = new RpcEndpoint(node).serve((request, reply) => this.arrive(request, reply));
-    this.downstream = resolveDownstream(options.downstream, this.endpoint, `${where}: downstream`);
+    this.downstream = resolveDownstream(options.downstream, this.endpoint);
     // A crash loses the queue and the work in progress: nobody will answer those requests.
     node.onCrash(() => {
       this.queue = [];
@@ -307,8 +246,16 @@ export class Service {
     this.meters.busy.set(this.busyWorkers);
   }
 
-  /** Ends a request whose downstream calls failed: an error or a fallback, with no computation. */
-  private downstreamFailed(job: Job, spec: Downstream, error: RpcError): void {
+  /**
+   * Ends a request whose downstream calls failed: an error or a fallback, with no computation.
+   * `deadlineBound` says the failed call carried this request's own deadline (see {@link answerKind}).
+   */
+  private downstreamFailed(
+    job: Job,
+    spec: ResolvedDownstream,
+    error: RpcError,
+    deadlineBound: boolean,
+  ): void {
     this.busyWorkers--;
     this.meters.latency.record(this.node.network.sim.now - job.enqueuedAt);
     if (spec.fallback !== undefined) {
@@ -316,14 +263,28 @@ export class Service {
       job.reply.ok(spec.fallback(job.request, error));
     } else {
       this.meters.failed.inc();
-      const kind = error.kind === 'timeout' ? 'deadline-exceeded' : error.kind;
+      const kind = this.answerKind(job, error.kind, deadlineBound);
       job.reply.error(kind, `${this.node.address}: downstream ${error.message}`);
     }
     this.next();
     this.meters.busy.set(this.busyWorkers);
   }
 
-  private callDownstream(job: Job, spec: Downstream): void {
+  /**
+   * What the caller is told when a downstream call failed with `kind`. A `timeout` is the call's own
+   * timer: it becomes `deadline-exceeded` when the request's own (propagated) deadline is what ran out,
+   * because then no retry can succeed in time; otherwise the dependency was too slow for this service's
+   * per-call timeout, a gateway timeout (HTTP 504) the caller may retry. Other kinds pass through.
+   */
+  private answerKind(job: Job, kind: RpcErrorKind, deadlineBound: boolean): Exclude<RpcErrorKind, 'timeout'> {
+    if (kind !== 'timeout') return kind;
+    const deadline = job.request.deadline;
+    // An infinite deadline never runs out, whatever the call carried.
+    const expired = deadline !== Infinity && (deadlineBound || this.node.network.sim.now >= deadline);
+    return expired ? 'deadline-exceeded' : 'gateway-timeout';
+  }
+
+  private callDownstream(job: Job, spec: ResolvedDownstream): void {
     const incarnation = this.node.incarnation;
     const calls = typeof spec.calls === 'function' ? spec.calls(job.request) : spec.calls;
     if (calls.length === 0) {
@@ -336,9 +297,9 @@ export class Service {
           this.compute(job);
           return;
         }
-        this.callOne(job, calls[i]!, spec, (error) => {
+        this.callOne(job, calls[i]!, spec, (error, bound) => {
           if (this.node.incarnation !== incarnation) return;
-          if (error !== undefined) this.downstreamFailed(job, spec, error);
+          if (error !== undefined) this.downstreamFailed(job, spec, error, bound);
           else step(i + 1);
         });
       };
@@ -347,18 +308,31 @@ export class Service {
     }
     let left = calls.length;
     let firstError: RpcError | undefined;
+    let firstBound = false;
     for (const call of calls) {
-      this.callOne(job, call, spec, (error) => {
-        if (firstError === undefined && error !== undefined) firstError = error;
+      this.callOne(job, call, spec, (error, bound) => {
+        if (firstError === undefined && error !== undefined) {
+          firstError = error;
+          firstBound = bound;
+        }
         if (--left > 0 || this.node.incarnation !== incarnation) return;
-        if (firstError !== undefined) this.downstreamFailed(job, spec, firstError);
+        if (firstError !== undefined) this.downstreamFailed(job, spec, firstError, firstBound);
         else this.compute(job);
       });
     }
   }
 
-  /** One call: a connection from the pool (if any), the call, the connection back; `done(error?)`. */
-  private callOne(job: Job, call: ResolvedCall, spec: Downstream, done: (error?: RpcError) => void): void {
+  /**
+   * One call: a connection from the pool (if any), the call, the connection back; then
+   * `done(error?, deadlineBound)`, where `deadlineBound` says the call's deadline was the request's own
+   * (it timed out because the propagated deadline passed, not because of its own timeout).
+   */
+  private callOne(
+    job: Job,
+    call: ResolvedCall,
+    spec: ResolvedDownstream,
+    done: (error: RpcError | undefined, deadlineBound: boolean) => void,
+  ): void {
     const send = (): void => {
       const payload = call.hasPayload ? call.payload : job.request.payload;
       const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
@@ -367,7 +341,15 @@ export class Service {
       spec.caller.call(call.to, payload, options).onProcessed((e) => {
         call.pool?.release();
         const res = e.value!;
-        done(res.ok ? undefined : (res.error ?? { kind: 'error', message: 'failed' }));
+        if (res.ok) {
+          done(undefined, false);
+          return;
+        }
+        const sent = res.request;
+        done(
+          res.error ?? { kind: 'error', message: 'failed' },
+          sent !== undefined && sent.deadline >= job.request.deadline,
+        );
       });
     };
     const pool = call.pool;
@@ -379,10 +361,13 @@ export class Service {
       const grant = e.value as PoolGrant;
       if (grant === 'acquired') send();
       else
-        done({
-          kind: 'unavailable',
-          message: `no connection from pool ${pool.name} to ${call.to} (${grant})`,
-        });
+        done(
+          {
+            kind: 'unavailable',
+            message: `no connection from pool ${pool.name} to ${call.to} (${grant})`,
+          },
+          false,
+        );
     });
   }
 
@@ -456,118 +441,4 @@ export class Service {
     if (sim.tracing)
       sim.emit(type, { service: this.node.address, id: request.id, from: request.from, reason });
   }
-}
-
-function optionalMs(value: Duration | undefined, fallback: number, field: string): number {
-  if (value === undefined || value === Infinity) return value === Infinity ? Infinity : fallback;
-  return toMs(value, field);
-}
-
-function resolveShedding(
-  spec: Shedding | undefined,
-  field: string,
-): { length: number; delay: number; codelTarget: number; codelInterval: number } {
-  const none = { length: Infinity, delay: Infinity, codelTarget: Infinity, codelInterval: Infinity };
-  if (spec === undefined) return none;
-  if (spec === null || typeof spec !== 'object')
-    throw invalidArgument(field, spec, "{ kind: 'queue-length' | 'queue-delay' | 'codel', ... }");
-  switch (spec.kind) {
-    case 'queue-length':
-      if (!Number.isInteger(spec.max) || spec.max < 0)
-        throw invalidArgument(`${field}.max`, spec.max, 'an integer >= 0 (requests waiting)');
-      return { ...none, length: spec.max };
-    case 'queue-delay':
-      return { ...none, delay: toMs(spec.max, `${field}.max`) };
-    case 'codel': {
-      const target = optionalMs(spec.target, 5, `${field}.target`);
-      const interval = optionalMs(spec.interval, 100, `${field}.interval`);
-      if (!(target < interval))
-        throw invalidArgument(`${field}.target`, spec.target, `a duration below interval (${interval} ms)`);
-      return { ...none, codelTarget: target, codelInterval: interval };
-    }
-    default:
-      throw invalidArgument(
-        `${field}.kind`,
-        (spec as { kind: unknown }).kind,
-        '"queue-length", "queue-delay" or "codel"',
-      );
-  }
-}
-
-function resolveDownstream(
-  spec: DownstreamSpec | undefined,
-  endpoint: RpcEndpoint,
-  field: string,
-): Downstream | undefined {
-  if (spec === undefined) return undefined;
-  if (
-    spec === null ||
-    typeof spec !== 'object' ||
-    !((Array.isArray(spec.calls) && spec.calls.length > 0) || typeof spec.calls === 'function')
-  )
-    throw invalidArgument(
-      `${field}.calls`,
-      spec?.calls,
-      'a non-empty array of addresses or { to, ... } calls, or a function (request) => calls',
-    );
-  const mode = spec.mode ?? 'sequential';
-  if (mode !== 'sequential' && mode !== 'parallel')
-    throw invalidArgument(`${field}.mode`, mode, '"sequential" or "parallel"');
-  const timeout = spec.timeout === undefined ? undefined : toMs(spec.timeout, `${field}.timeout`);
-  const propagate = spec.propagateDeadline ?? true;
-  if (typeof propagate !== 'boolean')
-    throw invalidArgument(`${field}.propagateDeadline`, spec.propagateDeadline, 'a boolean');
-  const onFailure = spec.onFailure ?? 'fail';
-  if (onFailure !== 'fail' && onFailure !== 'fallback')
-    throw invalidArgument(`${field}.onFailure`, onFailure, '"fail" or "fallback"');
-  if (onFailure === 'fallback' && typeof spec.fallback !== 'function')
-    throw invalidArgument(
-      `${field}.fallback`,
-      spec.fallback,
-      "a function (request, error) => value for onFailure 'fallback'",
-    );
-  const resolveCalls = (list: readonly (string | DownstreamCall)[], where: string): ResolvedCall[] =>
-    list.map((c, i): ResolvedCall => {
-      const call: DownstreamCall = typeof c === 'string' ? { to: c } : c;
-      if (call === null || typeof call !== 'object' || typeof call.to !== 'string' || call.to === '')
-        throw invalidArgument(`${where}[${i}]`, c, 'an address or { to, payload?, timeout?, pool? }');
-      return {
-        to: call.to,
-        payload: call.payload,
-        hasPayload: 'payload' in call,
-        timeout: call.timeout === undefined ? timeout : toMs(call.timeout, `${where}[${i}].timeout`),
-        pool: call.pool ?? spec.pool,
-      };
-    });
-  const given = spec.calls;
-  const calls =
-    typeof given === 'function'
-      ? (request: RpcRequest): ResolvedCall[] => {
-          const list = given(request);
-          if (!Array.isArray(list))
-            throw invalidArgument(
-              `${field}.calls(request)`,
-              list,
-              'an array of addresses or { to, ... } calls',
-            );
-          return resolveCalls(list, `${field}.calls(request)`);
-        }
-      : resolveCalls(given, `${field}.calls`);
-  if (spec.client !== undefined && typeof spec.client !== 'function')
-    throw invalidArgument(`${field}.client`, spec.client, 'a function (endpoint) => caller');
-  const caller: DownstreamCaller = spec.client === undefined ? endpoint : spec.client(endpoint);
-  return {
-    calls,
-    parallel: mode === 'parallel',
-    propagate,
-    fallback: onFailure === 'fallback' ? spec.fallback : undefined,
-    caller,
-  };
-}
-
-function toDistribution(value: Distribution | Duration, field: string): Distribution {
-  if (typeof value === 'object' && value !== null && typeof (value as Distribution).sample === 'function')
-    return value as Distribution;
-  if (typeof value === 'number' || typeof value === 'string') return constant(toMs(value, field));
-  throw invalidArgument(field, value, 'a distribution (e.g. exponential({ mean: 5 })) or a duration');
 }

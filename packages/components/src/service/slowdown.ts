@@ -1,4 +1,7 @@
-import { invalidArgument } from '@dsim/core';
+import { checkOptions, optionKeys } from '@dsim/core';
+import { checkEnum, checkNumber, checkObject } from '../resilience/option-values.js';
+
+const C = 'loadSlowdown';
 
 /**
  * The load a {@link Service} sees when a worker starts a request. One object is reused for every call:
@@ -20,7 +23,14 @@ export interface ServiceLoad {
 /** A service-time multiplier computed from the load: 1 is nominal, 3 is three times slower. */
 export type Slowdown = (load: ServiceLoad) => number;
 
-/** Options of {@link loadSlowdown}. */
+/**
+ * Options of {@link loadSlowdown}; an unknown key is an error.
+ *
+ * @example
+ * ```ts
+ * const options: LoadSlowdownOptions = { on: 'inFlight', threshold: 40, perUnit: 0.02, max: 10 };
+ * ```
+ */
 export interface LoadSlowdownOptions {
   /**
    * What drives the slowdown: `inFlight` (memory held: the usual GC-pressure model), `queue` or
@@ -29,7 +39,7 @@ export interface LoadSlowdownOptions {
    */
   on?: 'inFlight' | 'queue' | 'utilization';
   /**
-   * Load at which the slowdown starts; below it the multiplier is 1.
+   * Load at which the slowdown starts; below it the multiplier is 1. A finite number.
    * @default 0
    */
   threshold?: number;
@@ -41,11 +51,20 @@ export interface LoadSlowdownOptions {
    */
   curve?: 'linear' | 'exponential';
   /**
-   * Cap on the multiplier (a JVM does not slow down for ever: it runs out of memory first).
+   * Cap on the multiplier (a JVM does not slow down for ever: it runs out of memory first). A number
+   * >= 1, or Infinity.
    * @default Infinity
    */
   max?: number;
 }
+
+const SLOWDOWN_KEYS = optionKeys<LoadSlowdownOptions>()({
+  on: true,
+  threshold: true,
+  perUnit: true,
+  curve: true,
+  max: true,
+});
 
 /**
  * Load-dependent latency for {@link ServiceOptions.slowdown}: service time grows with the load above a
@@ -60,23 +79,13 @@ export interface LoadSlowdownOptions {
  * ```
  */
 export function loadSlowdown(options: LoadSlowdownOptions): Slowdown {
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument('loadSlowdown(options)', options, 'an object with perUnit');
-  const on = options.on ?? 'inFlight';
-  if (on !== 'inFlight' && on !== 'queue' && on !== 'utilization')
-    throw invalidArgument('loadSlowdown: on', on, 'one of "inFlight", "queue", "utilization"');
-  const threshold = options.threshold ?? 0;
-  if (typeof threshold !== 'number' || !Number.isFinite(threshold))
-    throw invalidArgument('loadSlowdown: threshold', options.threshold, 'a finite number');
-  const perUnit = options.perUnit;
-  if (typeof perUnit !== 'number' || !Number.isFinite(perUnit) || perUnit < 0)
-    throw invalidArgument('loadSlowdown: perUnit', perUnit, 'a finite number >= 0');
-  const curve = options.curve ?? 'linear';
-  if (curve !== 'linear' && curve !== 'exponential')
-    throw invalidArgument('loadSlowdown: curve', curve, 'one of "linear", "exponential"');
-  const max = options.max ?? Infinity;
-  if (typeof max !== 'number' || !(max >= 1))
-    throw invalidArgument('loadSlowdown: max', options.max, 'a number >= 1 or Infinity');
+  checkObject(C, 'options', options, 'an options object with perUnit');
+  checkOptions(C, options, SLOWDOWN_KEYS);
+  const on = checkEnum(C, 'on', options.on ?? 'inFlight', ['inFlight', 'queue', 'utilization']);
+  const threshold = checkNumber(C, 'threshold', options.threshold ?? 0, {});
+  const perUnit = checkNumber(C, 'perUnit', options.perUnit, { min: 0 });
+  const curve = checkEnum(C, 'curve', options.curve ?? 'linear', ['linear', 'exponential']);
+  const max = checkNumber(C, 'max', options.max ?? Infinity, { min: 1, infinity: true });
   return (load) => {
     const x = Math.max(0, load[on] - threshold);
     const factor = curve === 'linear' ? 1 + perUnit * x : Math.exp(perUnit * x);

@@ -1,4 +1,12 @@
-import { type Duration, invalidArgument, type RandomStream, toMs } from '@dsim/core';
+import {
+  checkKind,
+  checkOptions,
+  type Duration,
+  invalidArgument,
+  optionKeys,
+  type RandomStream,
+} from '@dsim/core';
+import { checkDuration, checkNumber, checkObject, invalidOption } from '../resilience/option-values.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Specs
@@ -254,9 +262,10 @@ export interface ArrivalProcess {
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * Builds an {@link ArrivalProcess} from its spec, validating every field: a missing, out-of-range or
- * misspelt field throws a `DsimError` (`INVALID_ARGUMENT`, or `INVALID_DURATION` for durations) whose
- * message names it, e.g. `arrivals.steps[1].at`. Each call returns a fresh process.
+ * Builds an {@link ArrivalProcess} from its spec, validating every field: a missing or out-of-range field
+ * throws a `DsimError` (`INVALID_ARGUMENT`, or `INVALID_DURATION` for a value that is not a duration)
+ * whose message names it, e.g. `createArrivals: arrivals.steps[1].at must be ...`; an unknown kind or
+ * key is an error with a "did you mean" (`arrivals.ofset`). Each call returns a fresh process.
  *
  * Time-varying kinds are generated exactly, by inverting the integrated rate Λ: with E an exponential(1)
  * draw, the next arrival after `now` is the t with Λ(t) − Λ(now) = E (closed form on linear pieces,
@@ -271,107 +280,131 @@ export interface ArrivalProcess {
  * ```
  */
 export function createArrivals(spec: ArrivalSpec): ArrivalProcess {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw invalidArgument('arrivals', spec, `an object with kind ${kindList()}`);
-  }
-  switch (spec.kind) {
+  return resolveArrivals(spec, 'createArrivals', 'arrivals');
+}
+
+const ARRIVAL_KEYS = {
+  poisson: optionKeys<PoissonArrivalSpec>()({ kind: true, rate: true }),
+  constant: optionKeys<ConstantArrivalSpec>()({ kind: true, rate: true }),
+  bursts: optionKeys<BurstArrivalSpec>()({
+    kind: true,
+    rate: true,
+    burstRate: true,
+    every: true,
+    duration: true,
+    offset: true,
+  }),
+  ramp: optionKeys<RampArrivalSpec>()({ kind: true, from: true, to: true, over: true, start: true }),
+  steps: optionKeys<StepArrivalSpec>()({ kind: true, steps: true }),
+  sinusoidal: optionKeys<SinusoidalArrivalSpec>()({
+    kind: true,
+    mean: true,
+    amplitude: true,
+    period: true,
+    phase: true,
+  }),
+  replay: optionKeys<ReplayArrivalSpec>()({ kind: true, times: true }),
+} satisfies Record<ArrivalKind, readonly string[]>;
+
+const STEP_KEYS = optionKeys<ArrivalStep>()({ at: true, rate: true });
+
+const RATE = { min: 0, unit: 'arrivals per second' } as const;
+
+/**
+ * @internal {@link createArrivals} for a spec nested in another component's options: errors name that
+ * component and the spec's path (`openLoop: arrivals.rate must be ...`).
+ *
+ * @example
+ * ```ts
+ * const arrivals = resolveArrivals(options.arrivals, 'openLoop', 'arrivals');
+ * ```
+ */
+export function resolveArrivals(spec: ArrivalSpec, component: string, path: string): ArrivalProcess {
+  const C = component;
+  const at = (field: string): string => `${path}.${field}`;
+  const rate = (field: string, value: unknown): number => checkNumber(C, at(field), value, RATE);
+  const offset = (field: string, value: Duration | undefined): number =>
+    value === undefined ? 0 : checkDuration(C, at(field), value);
+  switch (checkKind(C, path, spec, ARRIVAL_KEYS) as ArrivalKind) {
     case 'poisson':
-      checkKeys('arrivals', spec, ['kind', 'rate']);
-      return new PoissonProcess(rate('arrivals.rate', spec.rate));
+      return new PoissonProcess(rate('rate', (spec as PoissonArrivalSpec).rate));
     case 'constant':
-      checkKeys('arrivals', spec, ['kind', 'rate']);
-      return new ConstantProcess(rate('arrivals.rate', spec.rate));
+      return new ConstantProcess(rate('rate', (spec as ConstantArrivalSpec).rate));
     case 'bursts': {
-      checkKeys('arrivals', spec, ['kind', 'rate', 'burstRate', 'every', 'duration', 'offset']);
-      const base = rate('arrivals.rate', spec.rate);
-      const burst = rate('arrivals.burstRate', spec.burstRate);
-      const every = positiveMs('arrivals.every', spec.every);
-      const duration = positiveMs('arrivals.duration', spec.duration);
-      if (duration > every) {
-        throw invalidArgument(
-          'arrivals.duration',
-          spec.duration,
-          `a duration in (0, every] (every = ${every} ms)`,
-        );
-      }
-      const offset = spec.offset === undefined ? 0 : toMs(spec.offset, 'arrivals.offset');
-      return new BurstProcess(base, burst, every, duration, offset);
+      const b = spec as BurstArrivalSpec;
+      const base = rate('rate', b.rate);
+      const burst = rate('burstRate', b.burstRate);
+      const every = checkDuration(C, at('every'), b.every, { positive: true });
+      const duration = checkDuration(C, at('duration'), b.duration, { positive: true });
+      if (duration > every)
+        throw invalidOption(C, at('duration'), b.duration, `a duration in (0, every] (every = ${every} ms)`);
+      return new BurstProcess(base, burst, every, duration, offset('offset', b.offset));
     }
     case 'ramp': {
-      checkKeys('arrivals', spec, ['kind', 'from', 'to', 'over', 'start']);
-      const from = rate('arrivals.from', spec.from);
-      const to = rate('arrivals.to', spec.to);
-      const over = toMs(spec.over, 'arrivals.over');
-      const start = spec.start === undefined ? 0 : toMs(spec.start, 'arrivals.start');
-      return new RampProcess(from, to, over, start);
+      const r = spec as RampArrivalSpec;
+      const from = rate('from', r.from);
+      const to = rate('to', r.to);
+      return new RampProcess(from, to, checkDuration(C, at('over'), r.over), offset('start', r.start));
     }
-    case 'steps': {
-      checkKeys('arrivals', spec, ['kind', 'steps']);
-      const steps: unknown = spec.steps;
-      if (!Array.isArray(steps) || steps.length === 0) {
-        throw invalidArgument('arrivals.steps', steps, 'a non-empty array of { at, rate }');
-      }
-      const at = new Float64Array(steps.length);
-      const rates = new Float64Array(steps.length);
-      for (let i = 0; i < steps.length; i++) {
-        const step: unknown = steps[i];
-        const field = `arrivals.steps[${i}]`;
-        if (step === null || typeof step !== 'object' || Array.isArray(step)) {
-          throw invalidArgument(field, step, 'an object { at, rate }');
-        }
-        checkKeys(field, step, ['at', 'rate']);
-        const { at: when, rate: r } = step as ArrivalStep;
-        at[i] = toMs(when, `${field}.at`);
-        if (i > 0 && at[i]! <= at[i - 1]!) {
-          throw invalidArgument(
-            `${field}.at`,
-            when,
-            `a time after arrivals.steps[${i - 1}].at (${at[i - 1]} ms): steps must be in increasing order`,
-          );
-        }
-        rates[i] = rate(`${field}.rate`, r);
-      }
-      return new StepProcess(at, rates);
-    }
+    case 'steps':
+      return resolveSteps((spec as StepArrivalSpec).steps, C, at('steps'));
     case 'sinusoidal': {
-      checkKeys('arrivals', spec, ['kind', 'mean', 'amplitude', 'period', 'phase']);
-      const mean = rate('arrivals.mean', spec.mean);
-      const amplitude = spec.amplitude;
-      if (typeof amplitude !== 'number' || !(amplitude >= 0 && amplitude <= mean)) {
-        throw invalidArgument(
-          'arrivals.amplitude',
-          amplitude,
-          `a number in [0, mean = ${mean}] (arrivals per second; a larger swing would make the rate negative)`,
-        );
-      }
-      const period = positiveMs('arrivals.period', spec.period);
-      const phase = spec.phase === undefined ? 0 : toMs(spec.phase, 'arrivals.phase');
-      return new SinusoidalProcess(mean, amplitude, period, phase);
+      const w = spec as SinusoidalArrivalSpec;
+      const mean = rate('mean', w.mean);
+      const amplitude = checkNumber(C, at('amplitude'), w.amplitude, {
+        min: 0,
+        max: mean,
+        unit: 'arrivals per second, at most mean: a larger swing would make the rate negative',
+      });
+      const period = checkDuration(C, at('period'), w.period, { positive: true });
+      return new SinusoidalProcess(mean, amplitude, period, offset('phase', w.phase));
     }
-    case 'replay': {
-      checkKeys('arrivals', spec, ['kind', 'times']);
-      const times: unknown = spec.times;
-      if (!Array.isArray(times)) throw invalidArgument('arrivals.times', times, 'an array of times (ms)');
-      const copy = new Float64Array(times.length);
-      for (let i = 0; i < times.length; i++) {
-        const t: unknown = times[i];
-        if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
-          throw invalidArgument(`arrivals.times[${i}]`, t, 'a finite time in ms >= 0');
-        }
-        if (i > 0 && t < copy[i - 1]!) {
-          throw invalidArgument(
-            `arrivals.times[${i}]`,
-            t,
-            `a time >= arrivals.times[${i - 1}] (${copy[i - 1]}): times must be sorted ascending`,
-          );
-        }
-        copy[i] = t;
-      }
-      return new ReplayProcess(copy);
-    }
-    default:
-      throw invalidArgument('arrivals.kind', (spec as { kind?: unknown }).kind, `one of ${kindList()}`);
+    case 'replay':
+      return resolveReplay((spec as ReplayArrivalSpec).times, C, at('times'));
   }
+}
+
+function resolveSteps(steps: unknown, C: string, field: string): StepProcess {
+  if (!Array.isArray(steps) || steps.length === 0)
+    throw invalidOption(C, field, steps, 'a non-empty array of { at, rate }');
+  const at = new Float64Array(steps.length);
+  const rates = new Float64Array(steps.length);
+  for (let i = 0; i < steps.length; i++) {
+    const step: unknown = steps[i];
+    const where = `${field}[${i}]`;
+    checkObject(C, where, step, 'an object { at, rate }');
+    checkOptions(C, step, STEP_KEYS, where);
+    const { at: when, rate: r } = step as ArrivalStep;
+    at[i] = checkDuration(C, `${where}.at`, when);
+    if (i > 0 && at[i]! <= at[i - 1]!)
+      throw invalidOption(
+        C,
+        `${where}.at`,
+        when,
+        `a time after ${field}[${i - 1}].at (${at[i - 1]} ms): steps must be in increasing order`,
+      );
+    rates[i] = checkNumber(C, `${where}.rate`, r, RATE);
+  }
+  return new StepProcess(at, rates);
+}
+
+function resolveReplay(times: unknown, C: string, field: string): ReplayProcess {
+  if (!Array.isArray(times)) throw invalidOption(C, field, times, 'an array of times (ms)');
+  const copy = new Float64Array(times.length);
+  for (let i = 0; i < times.length; i++) {
+    const t: unknown = times[i];
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0)
+      throw invalidOption(C, `${field}[${i}]`, t, 'a finite time in ms >= 0');
+    if (i > 0 && t < copy[i - 1]!)
+      throw invalidOption(
+        C,
+        `${field}[${i}]`,
+        t,
+        `a time >= ${field}[${i - 1}] (${copy[i - 1]}): times must be sorted ascending`,
+      );
+    copy[i] = t;
+  }
+  return new ReplayProcess(copy);
 }
 
 /**
@@ -799,23 +832,6 @@ class SinusoidalProcess implements ArrivalProcess {
 // Validation helpers
 // ---------------------------------------------------------------------------------------------------------
 
-function kindList(): string {
-  return ARRIVAL_KINDS.map((k) => `"${k}"`).join(', ');
-}
-
-function rate(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(field, value, 'a finite number >= 0 (arrivals per second)');
-  }
-  return value;
-}
-
-function positiveMs(field: string, value: Duration): number {
-  const ms = toMs(value, field);
-  if (ms <= 0) throw invalidArgument(field, value, 'a duration > 0');
-  return ms;
-}
-
 function span(from: number, to: number): number {
   if (typeof from !== 'number' || !Number.isFinite(from)) {
     throw invalidArgument('expectedCount.from', from, 'a finite time (ms)');
@@ -824,26 +840,4 @@ function span(from: number, to: number): number {
     throw invalidArgument('expectedCount.to', to, `a time >= from (${from} ms), or Infinity`);
   }
   return to - from;
-}
-
-/**
- * @internal Throws unless every own key of `options` is in `allowed`, so that a misspelt optional field
- * (`ofset`) is an error instead of being silently ignored. Shared by the workload modules; not part of the
- * package's API.
- *
- * @example
- * ```ts
- * checkKeys('arrivals', spec, ['kind', 'rate']);
- * ```
- */
-export function checkKeys(prefix: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      throw invalidArgument(
-        `${prefix}.${key}`,
-        (options as Record<string, unknown>)[key],
-        `absent: the fields are ${allowed.join(', ')}`,
-      );
-    }
-  }
 }

@@ -1,20 +1,27 @@
 import {
-  constant,
+  checkOptions,
   type Distribution,
   DsimError,
   type Duration,
   invalidArgument,
+  optionKeys,
   type RandomStream,
   type ScheduledHandle,
   SimEvent,
   type Simulation,
   Tally,
-  toMs,
 } from '@dsim/core';
-import { checkKeys } from './arrivals.js';
+import {
+  checkDistribution,
+  checkDuration,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkObject,
+} from '../resilience/option-values.js';
 
 /**
- * Options of {@link closedLoop}.
+ * Options of {@link closedLoop}. An unknown key (`user`) is an error with a "did you mean".
  *
  * @example
  * ```ts
@@ -68,6 +75,17 @@ export interface ClosedLoopOptions {
    */
   onResponse?: (user: number, iteration: number, responseTime: number, event: SimEvent<unknown>) => void;
 }
+
+const CLOSED_LOOP_KEYS = optionKeys<ClosedLoopOptions>()({
+  users: true,
+  thinkTime: true,
+  request: true,
+  until: true,
+  iterations: true,
+  startSpread: true,
+  stream: true,
+  onResponse: true,
+});
 
 /**
  * A running closed-loop driver, returned by {@link closedLoop}. At every moment
@@ -183,51 +201,26 @@ class ClosedLoop implements ClosedLoopHandle {
   private doneEvent: SimEvent<number> | null = null;
 
   constructor(sim: Simulation, options: ClosedLoopOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('closedLoop.options', options, 'an object { users, thinkTime, request, ... }');
-    }
-    checkKeys('closedLoop', options, [
-      'users',
-      'thinkTime',
-      'request',
-      'until',
-      'iterations',
-      'startSpread',
-      'stream',
-      'onResponse',
-    ]);
-    const { users, request, onResponse } = options;
-    if (typeof users !== 'number' || !Number.isInteger(users) || users < 1) {
-      throw invalidArgument('closedLoop.users', users, 'an integer >= 1');
-    }
-    if (typeof request !== 'function') {
-      throw invalidArgument('closedLoop.request', request, 'a function (user, iteration) => SimEvent');
-    }
-    if (onResponse !== undefined && typeof onResponse !== 'function') {
-      throw invalidArgument('closedLoop.onResponse', onResponse, 'a function or undefined');
-    }
-    const iterations = options.iterations ?? Infinity;
-    if (
-      iterations !== Infinity &&
-      (typeof iterations !== 'number' || !Number.isInteger(iterations) || iterations < 1)
-    ) {
-      throw invalidArgument('closedLoop.iterations', iterations, 'an integer >= 1 or Infinity');
-    }
-    const stream = options.stream ?? 'workload/think';
-    if (typeof stream !== 'string' || stream.length === 0) {
-      throw invalidArgument('closedLoop.stream', stream, 'a non-empty string');
-    }
+    const C = 'closedLoop';
+    checkObject(C, 'options', options, 'an object { users, thinkTime, request, ... }');
+    checkOptions(C, options, CLOSED_LOOP_KEYS);
+    const { request, onResponse } = options;
+    const users = checkNumber(C, 'users', options.users, { integer: true, min: 1 });
+    checkFunction(C, 'request', request, '(user, iteration) => SimEvent');
+    if (onResponse !== undefined)
+      checkFunction(C, 'onResponse', onResponse, '(user, iteration, responseTime, event) => void');
     this.users = users;
-    this.think = toDistribution(options.thinkTime, 'closedLoop.thinkTime');
+    this.think = checkDistribution(C, 'thinkTime', options.thinkTime, 'exponential({ mean: 1000 })');
     this.request = request;
     this.onResponse = onResponse;
-    this.until =
-      options.until === undefined || options.until === Infinity
-        ? Infinity
-        : toMs(options.until, 'closedLoop.until');
-    this.iterations = iterations;
-    const spread =
-      options.startSpread === undefined ? 0 : toMs(options.startSpread, 'closedLoop.startSpread');
+    this.until = checkDuration(C, 'until', options.until ?? Infinity, { infinity: true });
+    this.iterations = checkNumber(C, 'iterations', options.iterations ?? Infinity, {
+      integer: true,
+      min: 1,
+      infinity: true,
+    });
+    const spread = checkDuration(C, 'startSpread', options.startSpread ?? 0);
+    const stream = checkName(C, 'stream', options.stream ?? 'workload/think');
     this.sim = sim;
     this.rng = sim.rng(stream);
 
@@ -356,11 +349,4 @@ class ClosedLoop implements ClosedLoopHandle {
     this.retiredCount++;
     if (this.retiredCount === this.users) this.doneEvent?.succeed(this.completedCount);
   }
-}
-
-function toDistribution(value: Distribution | Duration, field: string): Distribution {
-  if (typeof value === 'object' && value !== null && typeof (value as Distribution).sample === 'function')
-    return value as Distribution;
-  if (typeof value === 'number' || typeof value === 'string') return constant(toMs(value, field));
-  throw invalidArgument(field, value, 'a distribution (e.g. exponential({ mean: 1000 })) or a duration');
 }

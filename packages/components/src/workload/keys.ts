@@ -1,5 +1,17 @@
-import { type Distribution, invalidArgument, type RandomStream, ZIPF_MAX_N, zipf } from '@dsim/core';
-import { checkKeys } from './arrivals.js';
+import {
+  checkKind,
+  checkOptions,
+  type Distribution,
+  invalidArgument,
+  optionKeys,
+  type RandomStream,
+  ZIPF_MAX_N,
+  zipf,
+} from '@dsim/core';
+import { checkNumber, checkObject, checkProbability, invalidOption } from '../resilience/option-values.js';
+
+const KC = 'createKeys';
+const MC = 'createMix';
 
 /**
  * Largest key count of the `uniform` and `hot-spot` kinds (the range of `RandomStream.int`).
@@ -93,6 +105,18 @@ export interface HotSpotKeySpec {
  */
 export type KeySpec = UniformKeySpec | ZipfKeySpec | HotSpotKeySpec;
 
+const KEY_KINDS = {
+  uniform: optionKeys<UniformKeySpec>()({ kind: true, count: true, prefix: true }),
+  zipf: optionKeys<ZipfKeySpec>()({ kind: true, count: true, s: true, prefix: true }),
+  'hot-spot': optionKeys<HotSpotKeySpec>()({
+    kind: true,
+    count: true,
+    hotKeys: true,
+    hotShare: true,
+    prefix: true,
+  }),
+} satisfies Record<KeySpec['kind'], readonly string[]>;
+
 /**
  * Draws keys (`"k0"`, `"k1"`...) from a popularity model. Key strings are built once and cached (a flat
  * array up to 2^20 keys, a map of the keys drawn so far above), so drawing allocates nothing after a key's
@@ -125,7 +149,8 @@ export interface KeyGenerator {
 }
 
 /**
- * Builds a {@link KeyGenerator}, validating every field (errors name it, e.g. `keys.count`).
+ * Builds a {@link KeyGenerator}, validating every field (errors name it, e.g. `createKeys: keys.count must
+ * be ...`); an unknown kind or key (`keys.cout`) is an error with a "did you mean".
  *
  * @example
  * ```ts
@@ -134,47 +159,33 @@ export interface KeyGenerator {
  * ```
  */
 export function createKeys(spec: KeySpec): KeyGenerator {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw invalidArgument('keys', spec, 'an object with kind "uniform", "zipf" or "hot-spot"');
-  }
-  switch (spec.kind) {
+  switch (checkKind(KC, 'keys', spec, KEY_KINDS) as KeySpec['kind']) {
     case 'uniform': {
-      checkKeys('keys', spec, ['kind', 'count', 'prefix']);
-      const count = checkCount(spec.count, 1, KEYS_MAX_COUNT);
-      return new UniformKeys(count, checkPrefix(spec.prefix));
+      const u = spec as UniformKeySpec;
+      return new UniformKeys(checkCount(u.count, 1, KEYS_MAX_COUNT), checkPrefix(u.prefix));
     }
     case 'zipf': {
-      checkKeys('keys', spec, ['kind', 'count', 's', 'prefix']);
-      const count = checkCount(spec.count, 1, ZIPF_MAX_N);
-      const s = spec.s;
-      if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) {
-        throw invalidArgument('keys.s', s, 'a finite number >= 0 (0 is uniform, 1 classic Zipf)');
-      }
-      return new ZipfKeys(count, s, checkPrefix(spec.prefix));
+      const z = spec as ZipfKeySpec;
+      const count = checkCount(z.count, 1, ZIPF_MAX_N);
+      const s = checkNumber(KC, 'keys.s', z.s, { min: 0, unit: '0 is uniform, 1 classic Zipf' });
+      return new ZipfKeys(count, s, checkPrefix(z.prefix));
     }
     case 'hot-spot': {
-      checkKeys('keys', spec, ['kind', 'count', 'hotKeys', 'hotShare', 'prefix']);
-      const count = checkCount(spec.count, 2, KEYS_MAX_COUNT);
-      const { hotKeys, hotShare } = spec;
-      if (typeof hotShare !== 'number' || !(hotShare >= 0 && hotShare <= 1)) {
-        throw invalidArgument('keys.hotShare', hotShare, 'a probability in [0, 1]');
-      }
+      const h = spec as HotSpotKeySpec;
+      const count = checkCount(h.count, 2, KEYS_MAX_COUNT);
+      const hotShare = checkProbability(KC, 'keys.hotShare', h.hotShare);
+      const hotKeys = h.hotKeys;
       const hot = typeof hotKeys === 'number' ? Math.round(hotKeys * count) : Number.NaN;
       if (!(hotKeys > 0 && hotKeys <= 1) || !(hot >= 1) || (hot >= count && hotShare < 1)) {
-        throw invalidArgument(
+        throw invalidOption(
+          KC,
           'keys.hotKeys',
           hotKeys,
           `a fraction in (0, 1] with round(hotKeys * count) in [1, ${count - 1}] (count = ${count}; ${count} only when hotShare is 1)`,
         );
       }
-      return new HotSpotKeys(count, hot, hotShare, checkPrefix(spec.prefix));
+      return new HotSpotKeys(count, hot, hotShare, checkPrefix(h.prefix));
     }
-    default:
-      throw invalidArgument(
-        'keys.kind',
-        (spec as { kind?: unknown }).kind,
-        'one of "uniform", "zipf", "hot-spot"',
-      );
   }
 }
 
@@ -286,15 +297,12 @@ class HotSpotKeys extends CachedKeys {
 }
 
 function checkCount(count: unknown, min: number, max: number): number {
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < min || count > max) {
-    throw invalidArgument('keys.count', count, `an integer in [${min}, ${max}]`);
-  }
-  return count;
+  return checkNumber(KC, 'keys.count', count, { integer: true, min, max });
 }
 
 function checkPrefix(prefix: unknown): string {
   if (prefix === undefined) return 'k';
-  if (typeof prefix !== 'string') throw invalidArgument('keys.prefix', prefix, 'a string');
+  if (typeof prefix !== 'string') throw invalidOption(KC, 'keys.prefix', prefix, 'a string');
   return prefix;
 }
 
@@ -316,6 +324,8 @@ export interface MixEntry<T> {
   /** Relative weight, a finite number >= 0; the weights need not sum to 1. */
   readonly weight: number;
 }
+
+const MIX_KEYS = optionKeys<MixEntry<unknown>>()({ value: true, weight: true });
 
 /**
  * A weighted choice among values, from {@link createMix}.
@@ -352,33 +362,28 @@ export interface Mix<T> {
  * ```
  */
 export function createMix<T>(entries: readonly MixEntry<T>[]): Mix<T> {
-  if (!Array.isArray(entries) || entries.length === 0) {
-    throw invalidArgument('mix', entries, 'a non-empty array of { value, weight }');
-  }
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw invalidOption(MC, 'mix', entries, 'a non-empty array of { value, weight }');
   const values: T[] = [];
   const cumulative = new Float64Array(entries.length);
   let total = 0;
   for (let i = 0; i < entries.length; i++) {
     const entry: unknown = entries[i];
-    if (entry === null || typeof entry !== 'object') {
-      throw invalidArgument(`mix[${i}]`, entry, 'an object { value, weight }');
-    }
-    checkKeys(`mix[${i}]`, entry, ['value', 'weight']);
+    checkObject(MC, `mix[${i}]`, entry, 'an object { value, weight }');
+    checkOptions(MC, entry, MIX_KEYS, `mix[${i}]`);
     const { value, weight } = entry as MixEntry<T>;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw invalidArgument(`mix[${i}].weight`, weight, 'a finite number >= 0');
-    }
+    checkNumber(MC, `mix[${i}].weight`, weight, { min: 0 });
     values.push(value);
     total += weight;
     cumulative[i] = total;
   }
-  if (!(total > 0) || !Number.isFinite(total)) {
-    throw invalidArgument(
+  if (!(total > 0) || !Number.isFinite(total))
+    throw invalidOption(
+      MC,
       'mix',
       entries.map((e) => e.weight),
       'weights with a finite total > 0',
     );
-  }
   let last = entries.length - 1;
   while (cumulative[last]! === (last === 0 ? 0 : cumulative[last - 1]!)) last--;
   return new WeightedMix(values, cumulative, total, last);

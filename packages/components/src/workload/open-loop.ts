@@ -1,23 +1,26 @@
 import {
+  checkOptions,
   DsimError,
   type Duration,
-  invalidArgument,
+  optionKeys,
   type RandomStream,
   type ScheduledHandle,
   type SimEvent,
   type Simulation,
-  toMs,
 } from '@dsim/core';
 import {
-  type ArrivalProcess,
-  type ArrivalSpec,
-  checkKeys,
-  createArrivals,
-  isArrivalProcess,
-} from './arrivals.js';
+  checkDuration,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkObject,
+  invalidOption,
+} from '../resilience/option-values.js';
+import { type ArrivalProcess, type ArrivalSpec, isArrivalProcess, resolveArrivals } from './arrivals.js';
 
 /**
- * Options of {@link openLoop}.
+ * Options of {@link openLoop}. An unknown key (`untill`) is an error with a "did you mean", as is one in
+ * the arrival spec.
  *
  * @example
  * ```ts
@@ -56,6 +59,15 @@ export interface OpenLoopOptions {
    */
   stream?: string;
 }
+
+const OPEN_LOOP_KEYS = optionKeys<OpenLoopOptions>()({
+  arrivals: true,
+  onArrival: true,
+  start: true,
+  until: true,
+  limit: true,
+  stream: true,
+});
 
 /**
  * A running open-loop driver, returned by {@link openLoop}.
@@ -125,38 +137,28 @@ class OpenLoop implements OpenLoopHandle {
   private readonly tick = (): void => this.arrive();
 
   constructor(sim: Simulation, options: OpenLoopOptions) {
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument('openLoop.options', options, 'an object { arrivals, onArrival, ... }');
-    }
-    checkKeys('openLoop', options, ['arrivals', 'onArrival', 'start', 'until', 'limit', 'stream']);
+    const C = 'openLoop';
+    checkObject(C, 'options', options, 'an object { arrivals, onArrival, ... }');
+    checkOptions(C, options, OPEN_LOOP_KEYS);
     const { arrivals, onArrival } = options;
-    if (arrivals === null || typeof arrivals !== 'object') {
-      throw invalidArgument('openLoop.arrivals', arrivals, 'an arrival spec or an ArrivalProcess');
-    }
-    this.arrivals = isArrivalProcess(arrivals) ? arrivals : createArrivals(arrivals);
-    if (typeof onArrival !== 'function') {
-      throw invalidArgument('openLoop.onArrival', onArrival, 'a function (index, now) => void');
-    }
+    if (arrivals !== null && typeof arrivals === 'object' && isArrivalProcess(arrivals))
+      this.arrivals = arrivals;
+    else if (arrivals === null || typeof arrivals !== 'object')
+      throw invalidOption(C, 'arrivals', arrivals, 'an arrival spec { kind, ... } or an ArrivalProcess');
+    else this.arrivals = resolveArrivals(arrivals, C, 'arrivals');
+    checkFunction(C, 'onArrival', onArrival, '(index, now) => void');
     this.onArrival = onArrival;
-    this.until =
-      options.until === undefined || options.until === Infinity
-        ? Infinity
-        : toMs(options.until, 'openLoop.until');
-    const limit = options.limit ?? Infinity;
-    if (limit !== Infinity && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)) {
-      throw invalidArgument('openLoop.limit', limit, 'an integer >= 0 or Infinity');
-    }
-    this.limit = limit;
-    const stream = options.stream ?? 'workload/arrivals';
-    if (typeof stream !== 'string' || stream.length === 0) {
-      throw invalidArgument('openLoop.stream', stream, 'a non-empty string');
-    }
+    this.until = checkDuration(C, 'until', options.until ?? Infinity, { infinity: true });
+    this.limit = checkNumber(C, 'limit', options.limit ?? Infinity, {
+      integer: true,
+      min: 0,
+      infinity: true,
+    });
+    const stream = checkName(C, 'stream', options.stream ?? 'workload/arrivals');
     this.sim = sim;
     this.rng = sim.rng(stream);
-    const start = options.start === undefined ? sim.now : toMs(options.start, 'openLoop.start');
-    if (start < sim.now) {
-      throw invalidArgument('openLoop.start', options.start, `a time >= now (${sim.now} ms)`);
-    }
+    const start = options.start === undefined ? sim.now : checkDuration(C, 'start', options.start);
+    if (start < sim.now) throw invalidOption(C, 'start', options.start, `a time >= now (${sim.now} ms)`);
     this.scheduleFrom(start);
   }
 

@@ -1,4 +1,4 @@
-import { invalidArgument, showValue } from '@dsim/core';
+import { checkEnum, checkObject } from '../option-values.js';
 import { FixedWindow, type FixedWindowOptions } from './fixed-window.js';
 import { Gcra, type GcraOptions } from './gcra.js';
 import { LeakyBucketMeter, type LeakyBucketMeterOptions } from './leaky-bucket-meter.js';
@@ -25,10 +25,13 @@ export type RateLimiterSpec =
   | ({ kind: 'sliding-window-counter' } & SlidingWindowCounterOptions)
   | ({ kind: 'gcra' } & GcraOptions);
 
+const C = 'createRateLimiter';
+
 /**
  * Builds a limiter from a {@link RateLimiterSpec}. Every field is validated by the algorithm's constructor:
- * a missing, out-of-range or unknown field throws INVALID_ARGUMENT naming it (e.g. `tokenBucket.capacity`);
- * an unknown `kind` throws naming `kind`.
+ * a missing, out-of-range or unknown field throws INVALID_ARGUMENT naming the algorithm and the field
+ * (`TokenBucket: capacity must be ...`, `TokenBucket: unknown option "inital" (did you mean "initial"?)`);
+ * an unknown `kind` throws naming `kind`, with a "did you mean" for a near miss.
  *
  * @example
  * ```ts
@@ -37,10 +40,14 @@ export type RateLimiterSpec =
  * ```
  */
 export function createRateLimiter(spec: RateLimiterSpec): RateLimiter {
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw invalidArgument('spec', spec, 'a rate limiter spec object with a kind');
-  }
-  const { kind, ...options } = spec as unknown as { kind: unknown } & Record<string, unknown>;
+  checkObject(
+    C,
+    'spec',
+    spec,
+    `a rate limiter spec { kind, ... } with kind one of ${RATE_LIMITER_KINDS.join(', ')}`,
+  );
+  const { kind: given, ...options } = spec as unknown as { kind: unknown } & Record<string, unknown>;
+  const kind = checkEnum(C, 'kind', given, RATE_LIMITER_KINDS);
   switch (kind) {
     case 'token-bucket':
       return new TokenBucket(options as unknown as TokenBucketOptions);
@@ -56,7 +63,5 @@ export function createRateLimiter(spec: RateLimiterSpec): RateLimiter {
       return new SlidingWindowCounter(options as unknown as SlidingWindowCounterOptions);
     case 'gcra':
       return new Gcra(options as unknown as GcraOptions);
-    default:
-      throw invalidArgument('kind', kind, `one of ${RATE_LIMITER_KINDS.map((k) => showValue(k)).join(', ')}`);
   }
 }

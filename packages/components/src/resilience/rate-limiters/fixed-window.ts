@@ -1,20 +1,33 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import {
   allowDecision,
   checkAcquire,
-  checkOptions,
+  checkLimiterOptions,
   type Decision,
+  PERMITS_RULE,
+  positiveRule,
   type RateLimiter,
   rejectDecision,
 } from './types.js';
 
-/** Options of {@link FixedWindow}. */
+/**
+ * Options of {@link FixedWindow}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: FixedWindowOptions = { limit: 100, windowMs: 1000 };
+ * ```
+ */
 export interface FixedWindowOptions {
   /** Permits admitted per window. An integer >= 1. */
   limit: number;
   /** Window length in ms; windows are aligned to time 0: [k·windowMs, (k+1)·windowMs). A finite number > 0. */
   windowMs: number;
 }
+
+const C = 'FixedWindow';
+const KEYS = optionKeys<FixedWindowOptions>()({ limit: true, windowMs: true });
 
 /**
  * Fixed window counter (D.4): counts admitted permits per aligned window and rejects once `limit` would be
@@ -39,9 +52,9 @@ export class FixedWindow implements RateLimiter {
   private last: number | undefined;
 
   constructor(options: FixedWindowOptions) {
-    checkOptions('fixedWindow', options, ['limit', 'windowMs']);
-    assertInteger('fixedWindow.limit', options.limit, 1);
-    assertPositive('fixedWindow.windowMs', options.windowMs);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'limit', options.limit, PERMITS_RULE);
+    checkNumber(C, 'windowMs', options.windowMs, positiveRule('ms'));
     this.limit = options.limit;
     this.windowMs = options.windowMs;
   }

@@ -1,15 +1,24 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import {
   allowDecision,
   checkAcquire,
-  checkOptions,
+  checkLimiterOptions,
   type Decision,
+  positiveRule,
   type RateLimiter,
   rejectDecision,
   TIME_EPSILON_MS,
 } from './types.js';
 
-/** Options of {@link Gcra}. */
+/**
+ * Options of {@link Gcra}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: GcraOptions = { ratePerSecond: 10, burst: 9 };
+ * ```
+ */
 export interface GcraOptions {
   /** Sustained rate, permits per second: the emission interval is T = 1000 / ratePerSecond ms. A finite number > 0. */
   ratePerSecond: number;
@@ -19,6 +28,9 @@ export interface GcraOptions {
    */
   burst: number;
 }
+
+const C = 'Gcra';
+const KEYS = optionKeys<GcraOptions>()({ ratePerSecond: true, burst: true });
 
 /**
  * Generic cell rate algorithm, virtual-scheduling form, as the reference (D.4) and redis-cell state it.
@@ -49,9 +61,9 @@ export class Gcra implements RateLimiter {
   private last: number | undefined;
 
   constructor(options: GcraOptions) {
-    checkOptions('gcra', options, ['ratePerSecond', 'burst']);
-    assertPositive('gcra.ratePerSecond', options.ratePerSecond);
-    assertInteger('gcra.burst', options.burst, 0);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'ratePerSecond', options.ratePerSecond, positiveRule('permits per second'));
+    checkNumber(C, 'burst', options.burst, { integer: true, min: 0, unit: 'permits' });
     this.ratePerSecond = options.ratePerSecond;
     this.burst = options.burst;
     this.emissionIntervalMs = 1000 / options.ratePerSecond;

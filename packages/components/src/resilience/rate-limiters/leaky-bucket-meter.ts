@@ -1,14 +1,32 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import { LeakyBucketLevel } from './leaky-bucket.js';
-import { allowDecision, checkOptions, type Decision, type RateLimiter } from './types.js';
+import {
+  allowDecision,
+  checkLimiterOptions,
+  type Decision,
+  PERMITS_RULE,
+  positiveRule,
+  type RateLimiter,
+} from './types.js';
 
-/** Options of {@link LeakyBucketMeter}. */
+/**
+ * Options of {@link LeakyBucketMeter}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: LeakyBucketMeterOptions = { capacity: 10, leakPerSecond: 10 };
+ * ```
+ */
 export interface LeakyBucketMeterOptions {
   /** Most the bucket holds, in permits. An integer >= 1. */
   capacity: number;
   /** Permits drained per second, continuously. A finite number > 0. */
   leakPerSecond: number;
 }
+
+const C = 'LeakyBucketMeter';
+const KEYS = optionKeys<LeakyBucketMeterOptions>()({ capacity: true, leakPerSecond: true });
 
 /**
  * Leaky bucket as a meter (D.4): a request pours `permits` into a bucket that drains continuously at
@@ -31,9 +49,9 @@ export class LeakyBucketMeter implements RateLimiter {
   private readonly bucket: LeakyBucketLevel;
 
   constructor(options: LeakyBucketMeterOptions) {
-    checkOptions('leakyBucketMeter', options, ['capacity', 'leakPerSecond']);
-    assertInteger('leakyBucketMeter.capacity', options.capacity, 1);
-    assertPositive('leakyBucketMeter.leakPerSecond', options.leakPerSecond);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'capacity', options.capacity, PERMITS_RULE);
+    checkNumber(C, 'leakPerSecond', options.leakPerSecond, positiveRule('permits per second'));
     this.capacity = options.capacity;
     this.leakPerSecond = options.leakPerSecond;
     this.bucket = new LeakyBucketLevel(this.capacity, this.leakPerSecond);

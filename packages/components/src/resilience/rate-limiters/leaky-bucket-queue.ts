@@ -1,8 +1,23 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import { LeakyBucketLevel } from './leaky-bucket.js';
-import { allowDecision, checkOptions, type Decision, type RateLimiter } from './types.js';
+import {
+  allowDecision,
+  checkLimiterOptions,
+  type Decision,
+  PERMITS_RULE,
+  positiveRule,
+  type RateLimiter,
+} from './types.js';
 
-/** Options of {@link LeakyBucketQueue}. */
+/**
+ * Options of {@link LeakyBucketQueue}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: LeakyBucketQueueOptions = { capacity: 5, leakPerSecond: 1 };
+ * ```
+ */
 export interface LeakyBucketQueueOptions {
   /**
    * Queue slots, in permits: every admitted request holds its slot until it has fully leaked out, the one
@@ -12,6 +27,9 @@ export interface LeakyBucketQueueOptions {
   /** Permits released per second, at a constant pace. A finite number > 0. */
   leakPerSecond: number;
 }
+
+const C = 'LeakyBucketQueue';
+const KEYS = optionKeys<LeakyBucketQueueOptions>()({ capacity: true, leakPerSecond: true });
 
 /**
  * Leaky bucket as a queue (traffic shaping, nginx `limit_req` without `nodelay`, D.4): admitted requests
@@ -40,9 +58,9 @@ export class LeakyBucketQueue implements RateLimiter {
   private readonly bucket: LeakyBucketLevel;
 
   constructor(options: LeakyBucketQueueOptions) {
-    checkOptions('leakyBucketQueue', options, ['capacity', 'leakPerSecond']);
-    assertInteger('leakyBucketQueue.capacity', options.capacity, 1);
-    assertPositive('leakyBucketQueue.leakPerSecond', options.leakPerSecond);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'capacity', options.capacity, PERMITS_RULE);
+    checkNumber(C, 'leakPerSecond', options.leakPerSecond, positiveRule('permits per second'));
     this.capacity = options.capacity;
     this.leakPerSecond = options.leakPerSecond;
     this.bucket = new LeakyBucketLevel(this.capacity, this.leakPerSecond);

@@ -1,20 +1,33 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import {
   allowDecision,
   checkAcquire,
-  checkOptions,
+  checkLimiterOptions,
   type Decision,
+  PERMITS_RULE,
+  positiveRule,
   type RateLimiter,
   rejectDecision,
 } from './types.js';
 
-/** Options of {@link SlidingLog}. */
+/**
+ * Options of {@link SlidingLog}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: SlidingLogOptions = { limit: 10, windowMs: 1000 };
+ * ```
+ */
 export interface SlidingLogOptions {
   /** Permits admitted in any window of `windowMs`. An integer >= 1. */
   limit: number;
   /** Window length, ms. A finite number > 0. */
   windowMs: number;
 }
+
+const C = 'SlidingLog';
+const KEYS = optionKeys<SlidingLogOptions>()({ limit: true, windowMs: true });
 
 /**
  * Sliding window log (D.4): remembers the time of every admitted permit and admits a request at `now` if the
@@ -40,9 +53,9 @@ export class SlidingLog implements RateLimiter {
   private last: number | undefined;
 
   constructor(options: SlidingLogOptions) {
-    checkOptions('slidingLog', options, ['limit', 'windowMs']);
-    assertInteger('slidingLog.limit', options.limit, 1);
-    assertPositive('slidingLog.windowMs', options.windowMs);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'limit', options.limit, PERMITS_RULE);
+    checkNumber(C, 'windowMs', options.windowMs, positiveRule('ms'));
     this.limit = options.limit;
     this.windowMs = options.windowMs;
   }

@@ -1,21 +1,34 @@
-import { assertInteger, assertPositive } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber } from '../option-values.js';
 import {
   allowDecision,
   checkAcquire,
-  checkOptions,
+  checkLimiterOptions,
   type Decision,
   PERMIT_EPSILON,
+  PERMITS_RULE,
+  positiveRule,
   type RateLimiter,
   rejectDecision,
 } from './types.js';
 
-/** Options of {@link SlidingWindowCounter}. */
+/**
+ * Options of {@link SlidingWindowCounter}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: SlidingWindowCounterOptions = { limit: 100, windowMs: 60_000 };
+ * ```
+ */
 export interface SlidingWindowCounterOptions {
   /** Most the weighted estimate may reach. An integer >= 1. */
   limit: number;
   /** Window length in ms; counting windows are aligned to time 0. A finite number > 0. */
   windowMs: number;
 }
+
+const C = 'SlidingWindowCounter';
+const KEYS = optionKeys<SlidingWindowCounterOptions>()({ limit: true, windowMs: true });
 
 /**
  * Sliding window counter, Cloudflare's approximation (D.4): keeps the admitted count of the current aligned
@@ -43,9 +56,9 @@ export class SlidingWindowCounter implements RateLimiter {
   private last: number | undefined;
 
   constructor(options: SlidingWindowCounterOptions) {
-    checkOptions('slidingWindowCounter', options, ['limit', 'windowMs']);
-    assertInteger('slidingWindowCounter.limit', options.limit, 1);
-    assertPositive('slidingWindowCounter.windowMs', options.windowMs);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'limit', options.limit, PERMITS_RULE);
+    checkNumber(C, 'windowMs', options.windowMs, positiveRule('ms'));
     this.limit = options.limit;
     this.windowMs = options.windowMs;
   }

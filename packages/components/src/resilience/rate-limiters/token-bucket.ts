@@ -1,15 +1,25 @@
-import { assertInteger, assertPositive, invalidArgument } from '@dsim/core';
+import { optionKeys } from '@dsim/core';
+import { checkNumber, invalidOption } from '../option-values.js';
 import {
   allowDecision,
   checkAcquire,
-  checkOptions,
+  checkLimiterOptions,
   type Decision,
   PERMIT_EPSILON,
+  PERMITS_RULE,
+  positiveRule,
   type RateLimiter,
   rejectDecision,
 } from './types.js';
 
-/** Options of {@link TokenBucket}. */
+/**
+ * Options of {@link TokenBucket}; an unknown key is an error (with a "did you mean").
+ *
+ * @example
+ * ```ts
+ * const options: TokenBucketOptions = { capacity: 10, refillPerSecond: 5, initial: 0 };
+ * ```
+ */
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds (b): the largest burst. An integer >= 1. */
   capacity: number;
@@ -18,6 +28,9 @@ export interface TokenBucketOptions {
   /** Tokens at the first call, a finite number in [0, capacity]. @default capacity */
   initial?: number;
 }
+
+const C = 'TokenBucket';
+const KEYS = optionKeys<TokenBucketOptions>()({ capacity: true, refillPerSecond: true, initial: true });
 
 /**
  * Token bucket with continuous refill (D.4): tokens accrue at `refillPerSecond` up to `capacity`; a request
@@ -41,17 +54,13 @@ export class TokenBucket implements RateLimiter {
   private last: number | undefined;
 
   constructor(options: TokenBucketOptions) {
-    checkOptions('tokenBucket', options, ['capacity', 'refillPerSecond', 'initial']);
-    assertInteger('tokenBucket.capacity', options.capacity, 1);
-    assertPositive('tokenBucket.refillPerSecond', options.refillPerSecond);
+    checkLimiterOptions(C, options, KEYS);
+    checkNumber(C, 'capacity', options.capacity, PERMITS_RULE);
+    checkNumber(C, 'refillPerSecond', options.refillPerSecond, positiveRule('tokens per second'));
+    // Only undefined means "the default": a null is an error like any other non-number.
     const initial = options.initial === undefined ? options.capacity : options.initial;
-    if (typeof initial !== 'number' || !(initial >= 0 && initial <= options.capacity)) {
-      throw invalidArgument(
-        'tokenBucket.initial',
-        initial,
-        `a number in [0, capacity = ${options.capacity}]`,
-      );
-    }
+    if (typeof initial !== 'number' || !(initial >= 0 && initial <= options.capacity))
+      throw invalidOption(C, 'initial', initial, `a number in [0, capacity = ${options.capacity}]`);
     this.capacity = options.capacity;
     this.refillPerSecond = options.refillPerSecond;
     this.tokens = initial;

@@ -1,4 +1,5 @@
-import { assertFinite, assertInteger, invalidArgument } from '@dsim/core';
+import { assertFinite, assertInteger, checkOptions, invalidArgument } from '@dsim/core';
+import { checkObject, type NumberRule } from '../option-values.js';
 
 /**
  * The answer of a {@link RateLimiter} to one request.
@@ -126,21 +127,37 @@ export function checkAcquire(now: number, last: number | undefined, permits: num
 }
 
 /**
- * Throws unless `options` is a plain object whose keys are all in `allowed`, so that a misspelt optional
- * field (`inital`) is an error instead of being silently ignored.
+ * Checks a limiter's options argument: an object whose keys are all known, so that a misspelt optional
+ * field (`inital`) is an error with a "did you mean" instead of being silently ignored.
  *
  * @example
  * ```ts
- * checkOptions('tokenBucket', options, ['capacity', 'refillPerSecond', 'initial']);
+ * checkLimiterOptions('TokenBucket', options, TOKEN_BUCKET_KEYS);
  * ```
  */
-export function checkOptions(prefix: string, options: unknown, allowed: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidArgument(prefix, options, 'an options object');
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (!allowed.includes(key)) {
-      throw invalidArgument(`${prefix}.${key}`, value, `absent: the options are ${allowed.join(', ')}`);
-    }
-  }
+export function checkLimiterOptions(component: string, options: unknown, keys: readonly string[]): void {
+  checkObject(component, 'options', options, `an options object { ${keys.join(', ')} }`);
+  checkOptions(component, options, keys);
+}
+
+/**
+ * The rule for a whole number of permits (a capacity, a limit): an integer >= 1.
+ *
+ * @example
+ * ```ts
+ * checkNumber('FixedWindow', 'limit', options.limit, PERMITS_RULE);
+ * ```
+ */
+export const PERMITS_RULE: NumberRule = Object.freeze({ integer: true, min: 1, unit: 'permits' });
+
+/**
+ * The rule for a rate or a window length: a finite number > 0.
+ *
+ * @example
+ * ```ts
+ * checkNumber('Gcra', 'ratePerSecond', options.ratePerSecond, positiveRule('permits per second'));
+ * ```
+ */
+export function positiveRule(unit: string): NumberRule {
+  return { above: 0, unit };
 }
