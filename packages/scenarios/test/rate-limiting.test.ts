@@ -16,5 +16,10 @@ describe('rate-limiting scenario', () => {
     expect(by['leaky-bucket-queue']!.admitted).toBe(by['leaky-bucket-meter']!.admitted);
     expect(by['leaky-bucket-queue']!.peakPerSecond).toBeLessThanOrEqual(11);
     for (const v of r.variants) expect(v.metrics.ok + v.metrics.failed).toBe(v.outcome.arrivals);
+    // A request's latency is the limiter's delay: only the queue delays, by up to maxDelayMs.
+    const queue = r.variants.find((v) => v.name === 'leaky-bucket-queue')!;
+    expect(queue.outcome.maxDelayMs).toBeGreaterThan(0);
+    expect(queue.metrics.latencyMs.max).toBe(queue.outcome.maxDelayMs);
+    expect(r.variants.find((v) => v.name === 'token-bucket')!.metrics.latencyMs.max).toBe(0);
   });
 });

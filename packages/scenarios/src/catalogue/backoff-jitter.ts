@@ -2,6 +2,13 @@ import { type BackoffSpec, createBackoff } from '@dsim/components';
 import { type Distribution, Network, normal, type RandomStream } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered } from './limits.js';
+
+/**
+ * Most client runs (clients × runs) of one variant: every run's network stays in the simulation, about
+ * 5 KB per client, so this keeps a variant near 0.5 GB.
+ */
+const MAX_CLIENT_RUNS = 100_000;
 
 /** Messages between the OCC clients and the server. */
 type OccMessage =
@@ -56,7 +63,12 @@ export const backoffJitter = defineScenario({
       max: 10_000,
       description: 'clients contending on one row',
     }),
-    runs: param.integer({ default: 30, min: 1, description: 'independent runs averaged' }),
+    runs: param.integer({
+      default: 30,
+      min: 1,
+      max: 1000,
+      description: `independent runs averaged (clients × runs at most ${MAX_CLIENT_RUNS})`,
+    }),
     strategy: param.enum(['none', 'exponential', 'equal-jitter', 'full-jitter', 'decorrelated'], {
       default: 'full-jitter',
       description: 'backoff strategy (each variant sets it)',
@@ -64,6 +76,7 @@ export const backoffJitter = defineScenario({
   },
   variants: Object.keys(STRATEGIES).map((name) => ({ name, params: { strategy: name as 'full-jitter' } })),
   run({ sim, params, requests }) {
+    limitOffered(params.clients * params.runs, 'clients × runs', MAX_CLIENT_RUNS, 'client runs');
     const backoff = createBackoff(STRATEGIES[params.strategy]!);
     let totalCalls = 0;
     let totalTime = 0;

@@ -2,6 +2,7 @@ import { SemaphoreBulkhead, Service } from '@dsim/components';
 import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario } from '../scenario.js';
+import { MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /**
  * `bulkhead`: a frontend calls two dependencies through semaphore bulkheads. During an incident one
@@ -17,28 +18,38 @@ export const bulkhead = defineScenario({
       default: 'shared',
       description: 'one pool for both dependencies, or one each',
     }),
-    permits: param.integer({ default: 20, min: 2, description: 'concurrent outbound calls in total' }),
+    // A call holds a permit while in flight and a rejected one is answered at once: nothing else piles up.
+    permits: param.integer({
+      default: 20,
+      min: 2,
+      max: MAX_WORKERS,
+      description: 'concurrent outbound calls in total',
+    }),
     rate: param.number({
       default: 100,
       min: 0,
       exclusiveMin: true,
+      max: MAX_RATE,
       description: 'requests per second, half to each dependency',
     }),
     serviceMs: param.number({
       default: 10,
       min: 0,
       exclusiveMin: true,
+      max: MAX_MS,
       description: 'dependency service time when healthy',
     }),
     slowdown: param.number({
       default: 200,
       min: 1,
+      max: MAX_FACTOR,
       description: 'factor by which b slows down during the incident',
     }),
-    timeoutMs: param.number({ default: 3000, min: 1, description: 'frontend call timeout' }),
+    timeoutMs: param.number({ default: 3000, min: 1, max: MAX_MS, description: 'frontend call timeout' }),
     seconds: param.number({
       default: 60,
       min: 30,
+      max: MAX_SECONDS,
       description: 'simulated seconds; the incident runs from 20 s to 40 s',
     }),
   },

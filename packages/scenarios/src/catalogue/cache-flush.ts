@@ -14,6 +14,7 @@ import { DsimError, exponential, LatencyHistogram, Network, RpcEndpoint, type Si
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS, MAX_ZIPF } from './limits.js';
 
 const DEFENCES = ['unprotected', 'coalescing', 'db-shedding', 'rate-limited-refill'] as const;
 
@@ -248,14 +249,21 @@ const PARAMS = {
   readRate: param.number({
     default: 2000,
     min: 0,
+    max: MAX_RATE,
     exclusiveMin: true,
     description: 'reads per second (Poisson)',
   }),
   keys: param.integer({ default: 10_000, min: 10, max: 1_000_000, description: 'number of keys' }),
-  zipfS: param.number({ default: 1.1, min: 0, description: 'Zipf exponent of the key popularity' }),
+  zipfS: param.number({
+    default: 1.1,
+    min: 0,
+    max: MAX_ZIPF,
+    description: 'Zipf exponent of the key popularity',
+  }),
   cacheCapacity: param.integer({
     default: 6000,
     min: 1,
+    max: 1_000_000,
     description: 'cache entries in all (LRU, split evenly over the shards)',
   }),
   shards: param.integer({
@@ -273,20 +281,23 @@ const PARAMS = {
   flushAtMs: param.number({
     default: 30_000,
     min: 5000,
+    max: MAX_MS,
     description: 'when the flush happens (the hit ratio before it is measured over the 10 s before)',
   }),
-  seconds: param.number({ default: 90, min: 10, description: 'simulated seconds' }),
+  seconds: param.number({ default: 90, min: 10, max: MAX_SECONDS, description: 'simulated seconds' }),
   appServers: param.integer({ default: 4, min: 1, max: 64, description: 'application servers' }),
-  dbConcurrency: param.integer({ default: 5, min: 1, description: 'database workers' }),
+  dbConcurrency: param.integer({ default: 5, min: 1, max: MAX_WORKERS, description: 'database workers' }),
   dbServiceMs: param.number({
     default: 20,
     min: 0,
+    max: MAX_MS,
     exclusiveMin: true,
     description: 'mean database query time (exponential); capacity μ = workers / query time',
   }),
   loadTimeoutMs: param.number({
     default: 500,
     min: 1,
+    max: MAX_MS,
     description: 'timeout of a database load; a load that times out is not cached',
   }),
   retries: param.integer({
@@ -298,6 +309,7 @@ const PARAMS = {
   refillRate: param.number({
     default: 200,
     min: 0,
+    max: MAX_RATE,
     exclusiveMin: true,
     description: 'rate-limited-refill: database loads per second allowed, all app servers together',
   }),
@@ -330,6 +342,11 @@ export const cacheFlush = defineScenario({
   params: PARAMS,
   variants: DEFENCES.map((name) => ({ name, params: { defence: name } })),
   run({ sim, params, requests, check }) {
+    // A stuck database's queue holds every load it is offered.
+    limitOffered(
+      params.readRate * params.seconds * (1 + params.retries),
+      'readRate × seconds × (1 + retries)',
+    );
     const d = params.defence;
     if (params.flushAtMs > (params.seconds - 5) * 1000)
       throw new DsimError(

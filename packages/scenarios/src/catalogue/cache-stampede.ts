@@ -9,6 +9,7 @@ import {
 } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 const DEFENCES = ['none', 'coalescing', 'xfetch', 'stale-while-revalidate', 'lease'] as const;
 
@@ -34,16 +35,23 @@ export const cacheStampede = defineScenario({
     rate: param.number({
       default: 100,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'reads per second of the hot key',
     }),
-    recomputeMs: param.number({ default: 500, min: 1, description: 'mean origin query time (δ)' }),
+    recomputeMs: param.number({
+      default: 500,
+      min: 1,
+      max: MAX_MS,
+      description: 'mean origin query time (δ)',
+    }),
     recomputeCv: param.number({
       default: 0,
       min: 0,
+      max: 100,
       description: 'coefficient of variation of the query time (0: constant, as the XFetch analysis assumes)',
     }),
-    ttlMs: param.number({ default: 10_000, min: 100, description: 'TTL of the cached value' }),
+    ttlMs: param.number({ default: 10_000, min: 100, max: MAX_MS, description: 'TTL of the cached value' }),
     appServers: param.integer({
       default: 4,
       min: 1,
@@ -53,10 +61,11 @@ export const cacheStampede = defineScenario({
     originConcurrency: param.integer({
       default: 128,
       min: 1,
+      max: MAX_WORKERS,
       description: 'origin workers (at the default, a stampede does not queue at the origin)',
     }),
-    beta: param.number({ default: 1, min: 0, exclusiveMin: true, description: 'XFetch beta' }),
-    seconds: param.number({ default: 300, min: 30, description: 'simulated seconds' }),
+    beta: param.number({ default: 1, min: 0, max: 1000, exclusiveMin: true, description: 'XFetch beta' }),
+    seconds: param.number({ default: 300, min: 30, max: MAX_SECONDS, description: 'simulated seconds' }),
     defence: param.enum(DEFENCES, {
       default: 'none',
       description: 'stampede defence (each variant sets it)',
@@ -64,6 +73,8 @@ export const cacheStampede = defineScenario({
   },
   variants: DEFENCES.map((name) => ({ name, params: { defence: name } })),
   run({ sim, params, requests, check }) {
+    // A slow origin holds every miss in flight; each origin call's time is kept to find the expiries.
+    limitOffered(params.rate * params.seconds, 'rate × seconds');
     const d = params.defence;
     const net = new Network(sim, { defaults: { latency: 0.5 } });
     new CacheServer(net.addNode('cache'), {

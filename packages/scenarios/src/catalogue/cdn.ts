@@ -12,6 +12,7 @@ import {
 import { LatencyHistogram, lognormalFromMean, Network, type RpcResponse } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_ZIPF } from './limits.js';
 
 /** Client regions, with the share of the requests each sends (most traffic from the US and Europe). */
 const REGIONS = ['us-east', 'us-west', 'eu-west', 'ap-south'] as const;
@@ -44,29 +45,43 @@ export const cdn = defineScenario({
     'CDN tiers: edge hit ratio against Che, origin offload with and without an origin shield, latency per region',
   params: {
     objects: param.integer({ default: 10_000, min: 1, max: 1_000_000, description: 'distinct objects' }),
-    zipfS: param.number({ default: 0.8, min: 0, description: 'Zipf exponent of object popularity' }),
-    edgeCapacity: param.integer({ default: 1000, min: 1, description: 'objects per edge cache (LRU)' }),
+    zipfS: param.number({
+      default: 0.8,
+      min: 0,
+      max: MAX_ZIPF,
+      description: 'Zipf exponent of object popularity',
+    }),
+    edgeCapacity: param.integer({
+      default: 1000,
+      min: 1,
+      max: 1_000_000,
+      description: 'objects per edge cache (LRU)',
+    }),
     shieldCapacity: param.integer({
       default: 4000,
       min: 1,
+      max: 1_000_000,
       description: 'objects in the shield cache (LRU)',
     }),
     rate: param.number({
       default: 1000,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'client requests per second, all regions',
     }),
-    seconds: param.number({ default: 120, min: 1, description: 'seconds of traffic' }),
+    seconds: param.number({ default: 120, min: 1, max: MAX_SECONDS, description: 'seconds of traffic' }),
     ttlSeconds: param.number({
       default: 3600,
       min: 0,
+      max: MAX_SECONDS,
       exclusiveMin: true,
       description: 'object TTL at every tier (Che applies while it exceeds the run)',
     }),
     warmupSeconds: param.number({
       default: 10,
       min: 0,
+      max: MAX_SECONDS,
       description: 'hit ratios are measured from this time, once the caches are full',
     }),
     shield: param.boolean({ default: false, description: 'edges fetch through an origin shield' }),
@@ -75,12 +90,13 @@ export const cdn = defineScenario({
     originMs: param.number({
       default: 50,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'mean origin service time',
     }),
-    edgeServiceMs: param.number({ default: 1, min: 0, description: 'edge time per answer' }),
-    shieldServiceMs: param.number({ default: 1, min: 0, description: 'shield time per answer' }),
-    clientRttMs: param.number({ default: 10, min: 0, description: 'client to edge round trip' }),
+    edgeServiceMs: param.number({ default: 1, min: 0, max: MAX_MS, description: 'edge time per answer' }),
+    shieldServiceMs: param.number({ default: 1, min: 0, max: MAX_MS, description: 'shield time per answer' }),
+    clientRttMs: param.number({ default: 10, min: 0, max: MAX_MS, description: 'client to edge round trip' }),
     collapse: param.boolean({ default: true, description: 'request collapsing at every tier' }),
   },
   variants: [
@@ -93,6 +109,8 @@ export const cdn = defineScenario({
     },
   ],
   run({ sim, params, requests, check }) {
+    // A slow origin holds every miss in flight; the caches hold at most `objects` entries each.
+    limitOffered(params.rate * params.seconds, 'rate × seconds');
     const net = new Network(sim);
     const ttl = params.ttlSeconds * 1000;
     const end = params.seconds * 1000;

@@ -7,6 +7,7 @@ import {
 import { exponential, LatencyHistogram, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS } from './limits.js';
 
 const BREAKERS = ['none', 'count-based', 'time-based', 'slow-call'] as const;
 
@@ -14,6 +15,15 @@ const BREAKERS = ['none', 'count-based', 'time-based', 'slow-call'] as const;
 const FAULT_START = 10_000;
 /** Checks allow this many standard deviations of Poisson counting noise. */
 const Z = 4;
+
+/** Longest list (state changes, periods) an outcome or a check shows; the rest is counted. */
+const SHOWN = 40;
+
+/** The first {@link SHOWN} items joined by `separator`, then how many more there were. */
+function upTo(items: readonly string[], separator: string): string {
+  const shown = items.slice(0, SHOWN).join(separator);
+  return items.length > SHOWN ? `${shown}${separator}… (${items.length - SHOWN} more)` : shown;
+}
 
 /** One HALF_OPEN period as the scenario saw it. */
 interface HalfOpenPeriod {
@@ -44,9 +54,9 @@ interface HalfOpenPeriod {
  * Variants: `none` (no breaker: every call reaches the failing dependency), `count-based` (window of the
  * last `windowCalls` calls), `time-based` (window of the last `windowSeconds` epoch seconds), `slow-call`
  * (count window with a slow-call rate threshold, facing the `slow` fault, which a failure-rate breaker does
- * not see). The outcome has the breaker's state timeline, the calls that reached the dependency during the
- * fault, failed-fast calls, caller latency during the fault and the time to close after recovery; the
- * checks hold the breaker to resilience4j's documented semantics.
+ * not see). The outcome has the breaker's state timeline (its first 40 changes), the calls that reached
+ * the dependency during the fault, failed-fast calls, caller latency during the fault and the time to
+ * close after recovery; the checks hold the breaker to resilience4j's documented semantics.
  *
  * @example
  * ```ts
@@ -63,37 +73,57 @@ export const circuitBreaker = defineScenario({
     rate: param.number({
       default: 100,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'calls per second (Poisson)',
     }),
     serviceMs: param.number({
       default: 20,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'dependency service time when healthy (mean, exponential, no queueing)',
     }),
-    timeoutMs: param.number({ default: 2000, min: 1, description: 'caller timeout per call' }),
+    timeoutMs: param.number({ default: 2000, min: 1, max: MAX_MS, description: 'caller timeout per call' }),
     fault: param.enum(['errors', 'slow'], {
       default: 'errors',
       description: 'errors: every call fails; slow: every response takes slowMs longer',
     }),
-    slowMs: param.number({ default: 800, min: 0, description: 'extra response time in the slow fault' }),
-    faultSeconds: param.number({ default: 20, min: 1, description: 'fault length, from t = 10 s' }),
-    afterSeconds: param.number({ default: 15, min: 1, description: 'simulated seconds after the fault' }),
+    slowMs: param.number({
+      default: 800,
+      min: 0,
+      max: MAX_MS,
+      description: 'extra response time in the slow fault',
+    }),
+    faultSeconds: param.number({
+      default: 20,
+      min: 1,
+      max: MAX_SECONDS,
+      description: 'fault length, from t = 10 s',
+    }),
+    afterSeconds: param.number({
+      default: 15,
+      min: 1,
+      max: MAX_SECONDS,
+      description: 'simulated seconds after the fault',
+    }),
     breaker: param.enum(BREAKERS, { default: 'none', description: 'breaker (each variant sets it)' }),
     windowCalls: param.integer({
       default: 100,
       min: 1,
+      max: 1_000_000,
       description: 'slidingWindowSize of the count-based and slow-call breakers (calls)',
     }),
     windowSeconds: param.integer({
       default: 10,
       min: 1,
+      max: MAX_SECONDS,
       description: 'slidingWindowSize of the time-based breaker (seconds)',
     }),
     minimumNumberOfCalls: param.integer({
       default: 100,
       min: 1,
+      max: MAX_OFFERED,
       description:
         'calls in the window before any rate is computed (clamped to windowCalls for count windows)',
     }),
@@ -114,13 +144,20 @@ export const circuitBreaker = defineScenario({
     slowCallDurationThresholdMs: param.number({
       default: 500,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'a call longer than this is slow (slow-call breaker)',
     }),
-    waitDurationInOpenStateMs: param.number({ default: 5000, min: 1, description: 'time spent OPEN' }),
+    waitDurationInOpenStateMs: param.number({
+      default: 5000,
+      min: 1,
+      max: MAX_MS,
+      description: 'time spent OPEN',
+    }),
     permittedNumberOfCallsInHalfOpenState: param.integer({
       default: 10,
       min: 1,
+      max: MAX_OFFERED,
       description: 'trial calls in HALF_OPEN',
     }),
     automaticTransitionFromOpenToHalfOpenEnabled: param.boolean({
@@ -135,6 +172,11 @@ export const circuitBreaker = defineScenario({
     { name: 'slow-call', params: { breaker: 'slow-call', fault: 'slow' } },
   ],
   run({ sim, params, requests, check }) {
+    // A slow dependency keeps calls in flight: up to rate x timeout of them at once.
+    limitOffered(
+      params.rate * (FAULT_START / 1000 + params.faultSeconds + params.afterSeconds),
+      'rate × (10 + faultSeconds + afterSeconds)',
+    );
     const faultEnd = FAULT_START + params.faultSeconds * 1000;
     const end = faultEnd + params.afterSeconds * 1000;
     const inFault = (t: number): boolean => t >= FAULT_START && t < faultEnd;
@@ -395,12 +437,13 @@ export const circuitBreaker = defineScenario({
         badOpen.length === 0,
         fromClosed.length === 0
           ? 'never opened'
-          : fromClosed
-              .map(
+          : upTo(
+              fromClosed.map(
                 (o) =>
                   `at ${(o.at / 1000).toFixed(3)} s: ${o.metrics.bufferedCalls} calls, failure rate ${o.metrics.failureRate.toFixed(2)}%, slow rate ${o.metrics.slowCallRate.toFixed(2)}%`,
-              )
-              .join('; '),
+              ),
+              '; ',
+            ),
       );
       const w = atFault.window;
       const cleanWindow =
@@ -436,9 +479,10 @@ export const circuitBreaker = defineScenario({
           ? 'OPEN -> HALF_OPEN on the first call strictly after waitDurationInOpenState (lazy, the default)'
           : 'OPEN -> HALF_OPEN exactly waitDurationInOpenState after opening (automatic transition)',
         badTiming.length === 0,
-        `${timed.length} transitions, ${badTiming.length} off; delays after the wait: ${timed
-          .map((h) => `${(h.start - h.openedAt - wait).toFixed(1)} ms`)
-          .join(', ')}`,
+        `${timed.length} transitions, ${badTiming.length} off; delays after the wait: ${upTo(
+          timed.map((h) => `${(h.start - h.openedAt - wait).toFixed(1)} ms`),
+          ', ',
+        )}`,
       );
       const ended = halfOpens.filter((h) => h.end !== null);
       // Calls still in flight from before count in the half-open window too (resilience4j records a call in
@@ -449,12 +493,13 @@ export const circuitBreaker = defineScenario({
       check(
         'HALF_OPEN grants at most permittedNumberOfCallsInHalfOpenState permits and decides when that many calls are recorded',
         badTrials.length === 0,
-        ended
-          .map(
+        upTo(
+          ended.map(
             (h) =>
               `${h.permitted} permitted / ${h.recorded} recorded${h.stragglers > 0 ? ` (${h.stragglers} from before)` : ''} -> ${h.to}`,
-          )
-          .join('; ') || 'no half-open period',
+          ),
+          '; ',
+        ) || 'no half-open period',
       );
       if (unreachable) {
         check(
@@ -521,7 +566,7 @@ export const circuitBreaker = defineScenario({
 
     return {
       fault: params.fault,
-      timeline: timeline.join(', '),
+      timeline: upTo(timeline, ', '),
       opens: opens.length,
       halfOpens: halfOpens.length,
       closes: closes.length,

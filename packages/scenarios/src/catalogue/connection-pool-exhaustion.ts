@@ -3,6 +3,7 @@ import { exponential, LatencyHistogram, Network, RpcEndpoint, scheduleFaults } f
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /** The DB incident starts here (ms). */
 const INCIDENT_AT = 10_000;
@@ -42,6 +43,7 @@ export const connectionPoolExhaustion = defineScenario({
     lambda: param.number({
       default: 200,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'front requests per second (Poisson)',
     }),
@@ -51,25 +53,38 @@ export const connectionPoolExhaustion = defineScenario({
       max: 1,
       description: 'share of requests that query the database',
     }),
-    workers: param.integer({ default: 100, min: 1, description: 'front worker threads' }),
-    frontMs: param.number({ default: 5, min: 0, description: "front's own work per request (exponential)" }),
+    workers: param.integer({ default: 100, min: 1, max: MAX_WORKERS, description: 'front worker threads' }),
+    frontMs: param.number({
+      default: 5,
+      min: 0,
+      max: MAX_MS,
+      description: "front's own work per request (exponential)",
+    }),
     dbMs: param.number({
       default: 10,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'DB query time when healthy (exponential; the DB has capacity to spare)',
     }),
     dbSlowMs: param.number({
       default: 500,
       min: 0,
+      max: MAX_MS,
       description: 'extra DB latency during the incident (a latency fault on its responses)',
     }),
     incidentMs: param.number({
       default: 10_000,
       min: 0,
+      max: MAX_MS,
       description: 'how long the DB is slow, from t = 10 s',
     }),
-    poolSize: param.integer({ default: 10, min: 1, description: 'connections (HikariCP maximumPoolSize)' }),
+    poolSize: param.integer({
+      default: 10,
+      min: 1,
+      max: MAX_WORKERS,
+      description: 'connections (HikariCP maximumPoolSize)',
+    }),
     pool: param.enum(POOL_POLICIES, {
       default: 'unbounded-wait',
       description: 'what a call does when no connection is free (each variant sets it)',
@@ -77,15 +92,22 @@ export const connectionPoolExhaustion = defineScenario({
     acquireTimeoutMs: param.number({
       default: 250,
       min: 0,
+      max: MAX_MS,
       description: 'for pool=acquire-timeout: longest wait for a connection (HikariCP connectionTimeout)',
     }),
     maxPending: param.integer({
       default: 5,
       min: 0,
+      max: MAX_OFFERED,
       description: 'for pool=bounded-pending: calls that may wait (Envoy max_pending_requests)',
     }),
-    timeoutMs: param.number({ default: 1000, min: 1, description: 'client timeout' }),
-    seconds: param.number({ default: 40, min: 25, description: 'simulated seconds of arrivals' }),
+    timeoutMs: param.number({ default: 1000, min: 1, max: MAX_MS, description: 'client timeout' }),
+    seconds: param.number({
+      default: 40,
+      min: 25,
+      max: MAX_SECONDS,
+      description: 'simulated seconds of arrivals',
+    }),
   },
   variants: [
     { name: 'unbounded-wait', params: { pool: 'unbounded-wait' } },
@@ -94,6 +116,8 @@ export const connectionPoolExhaustion = defineScenario({
     { name: 'bigger-pool', params: { pool: 'unbounded-wait', poolSize: 64 } },
   ],
   run({ sim, params, requests, check }) {
+    // Workers blocked on the pool leave every later request queued at the front.
+    limitOffered(params.lambda * params.seconds, 'lambda × seconds');
     const net = new Network(sim);
     new Service(net.addNode('db'), { concurrency: 10_000, serviceTime: exponential({ mean: params.dbMs }) });
     const pool = new ConnectionPool(sim, {

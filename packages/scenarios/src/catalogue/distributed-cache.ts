@@ -24,6 +24,7 @@ import {
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS, MAX_WORKERS, MAX_ZIPF } from './limits.js';
 
 /** A database row: its key and version. */
 interface Row {
@@ -76,10 +77,22 @@ export const distributedCache = defineScenario({
       default: true,
       description: 'a replica that misses hands the read to the primary (with replicas > 1)',
     }),
-    lagMs: param.number({ default: 20, min: 0, description: 'replication lag (constant)' }),
-    keys: param.integer({ default: 100_000, min: 10, max: 10_000_000, description: 'distinct keys' }),
-    skew: param.number({ default: 0.99, min: 0, description: 'Zipf exponent of key popularity' }),
-    rate: param.number({ default: 5000, min: 0, exclusiveMin: true, description: 'requests per second' }),
+    lagMs: param.number({ default: 20, min: 0, max: MAX_MS, description: 'replication lag (constant)' }),
+    // Every key is stored at warm-up, on every replica, and tracked for consistency: ~2.5 KB a key.
+    keys: param.integer({ default: 100_000, min: 10, max: 250_000, description: 'distinct keys' }),
+    skew: param.number({
+      default: 0.99,
+      min: 0,
+      max: MAX_ZIPF,
+      description: 'Zipf exponent of key popularity',
+    }),
+    rate: param.number({
+      default: 5000,
+      min: 0,
+      max: MAX_RATE,
+      exclusiveMin: true,
+      description: 'requests per second',
+    }),
     writeShare: param.number({
       default: 0.05,
       min: 0,
@@ -90,22 +103,65 @@ export const distributedCache = defineScenario({
     ttlMs: param.number({
       default: 0,
       min: 0,
+      max: MAX_MS,
       description: 'TTL of cached entries (0: none; entries live until replaced)',
     }),
-    dbWorkers: param.integer({ default: 16, min: 1, description: 'database workers' }),
-    dbMs: param.number({ default: 10, min: 0, exclusiveMin: true, description: 'mean database query time' }),
-    dbQueue: param.integer({ default: 2000, min: 0, description: 'database queue capacity' }),
-    dbTimeoutMs: param.number({ default: 500, min: 1, description: 'timeout of a database call' }),
-    cacheTimeoutMs: param.number({ default: 50, min: 1, description: 'timeout of a cache call' }),
-    healthIntervalMs: param.number({ default: 1000, min: 1, description: 'health check interval' }),
+    dbWorkers: param.integer({ default: 16, min: 1, max: MAX_WORKERS, description: 'database workers' }),
+    dbMs: param.number({
+      default: 10,
+      min: 0,
+      max: MAX_MS,
+      exclusiveMin: true,
+      description: 'mean database query time',
+    }),
+    dbQueue: param.integer({
+      default: 2000,
+      min: 0,
+      max: MAX_OFFERED,
+      description: 'database queue capacity',
+    }),
+    dbTimeoutMs: param.number({
+      default: 500,
+      min: 1,
+      max: MAX_MS,
+      description: 'timeout of a database call',
+    }),
+    cacheTimeoutMs: param.number({
+      default: 50,
+      min: 1,
+      max: MAX_MS,
+      description: 'timeout of a cache call',
+    }),
+    healthIntervalMs: param.number({
+      default: 1000,
+      min: 1,
+      max: MAX_MS,
+      description: 'health check interval',
+    }),
     unhealthyThreshold: param.integer({
       default: 3,
       min: 1,
+      max: 1000,
       description: 'failed health checks that remove a node',
     }),
-    crashAt: param.number({ default: 30, min: 0, description: 'second at which cache-3 crashes (0: never)' }),
-    downFor: param.number({ default: 30, min: 0, description: 'seconds it stays down (0: for good)' }),
-    seconds: param.number({ default: 90, min: 1, description: 'simulated seconds of load' }),
+    crashAt: param.number({
+      default: 30,
+      min: 0,
+      max: MAX_SECONDS,
+      description: 'second at which cache-3 crashes (0: never)',
+    }),
+    downFor: param.number({
+      default: 30,
+      min: 0,
+      max: MAX_SECONDS,
+      description: 'seconds it stays down (0: for good)',
+    }),
+    seconds: param.number({
+      default: 90,
+      min: 1,
+      max: MAX_SECONDS,
+      description: 'simulated seconds of load',
+    }),
   },
   variants: [
     {
@@ -122,6 +178,8 @@ export const distributedCache = defineScenario({
     },
   ],
   run({ sim, params, requests, check }) {
+    // A slow database leaves every miss in flight; per-key state is bounded by `keys`.
+    limitOffered(params.rate * params.seconds, 'rate × seconds');
     const net = new Network(sim, { defaults: { latency: LATENCY } });
     const names = Array.from({ length: params.nodes }, (_, i) => `cache-${i}`);
     for (const name of names) new CacheServer(net.addNode(name), { capacity: params.keys });

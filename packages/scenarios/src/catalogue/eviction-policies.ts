@@ -11,6 +11,7 @@ import {
 } from '@dsim/components';
 import { param } from '../params.js';
 import { type CheckResult, defineScenario, type VariantResult } from '../scenario.js';
+import { MAX_MS, MAX_ZIPF } from './limits.js';
 
 /** The policies compared: every eviction kind but `none` (never evicts) and `ttl` (needs TTLs). */
 type PolicyKind = Exclude<EvictionKind, 'none' | 'ttl'>;
@@ -132,14 +133,30 @@ export const evictionPolicies = defineScenario({
       max: 10_000_000,
       description: 'distinct objects N of the Zipf stream',
     }),
-    capacity: param.integer({ default: 100, min: 1, description: 'cache capacity C in entries' }),
-    zipf: param.number({ default: 0.8, min: 0, description: 'Zipf exponent alpha (p_i ∝ i^-alpha)' }),
+    capacity: param.integer({
+      default: 100,
+      min: 1,
+      max: 1_000_000,
+      description: 'cache capacity C in entries',
+    }),
+    zipf: param.number({
+      default: 0.8,
+      min: 0,
+      max: MAX_ZIPF,
+      description: 'Zipf exponent alpha (p_i ∝ i^-alpha)',
+    }),
     requests: param.integer({
       default: 120_000,
       min: 1000,
+      max: 10_000_000,
       description: 'measured requests (after the warm-up)',
     }),
-    warmup: param.integer({ default: 20_000, min: 0, description: 'requests before measuring' }),
+    warmup: param.integer({
+      default: 20_000,
+      min: 0,
+      max: 10_000_000,
+      description: 'requests before measuring',
+    }),
     workload: param.enum(WORKLOADS, {
       default: 'irm',
       description: 'irm (Zipf), scan (Zipf plus one-time sequential scans) or loop (a cycle > C)',
@@ -147,23 +164,27 @@ export const evictionPolicies = defineScenario({
     scanEvery: param.integer({
       default: 200,
       min: 1,
+      max: 10_000_000,
       description: 'scan workload: Zipf requests between two scans',
     }),
     scanFactor: param.number({
       default: 1,
       min: 0,
+      max: 1000,
       exclusiveMin: true,
       description: 'scan workload: keys per scan, in multiples of the capacity',
     }),
     loopFactor: param.number({
       default: 1.1,
       min: 1,
+      max: 1000,
       exclusiveMin: true,
       description: 'loop workload: loop length in multiples of the capacity',
     }),
     gapMs: param.number({
       default: 1000,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: "simulated ms between requests (Redis's LRU clock ticks once a second)",
     }),
@@ -188,7 +209,6 @@ export const evictionPolicies = defineScenario({
     const zipfKeys = createKeys({ kind: 'zipf', count: params.keys, s: params.zipf, prefix: 'k' });
     const scanLength = Math.max(1, Math.round(params.scanFactor * capacity));
     const loopLength = Math.max(capacity + 1, Math.round(params.loopFactor * capacity));
-    const loopKeys = workload === 'loop' ? Array.from({ length: loopLength }, (_, i) => `loop:${i}`) : [];
 
     // The key stream. `hot` says whether the last key came from the Zipf popularity (not a scan).
     let hot = true;
@@ -198,7 +218,7 @@ export const evictionPolicies = defineScenario({
     let position = 0;
     const nextKey = (): string => {
       if (workload === 'loop') {
-        const key = loopKeys[position]!;
+        const key = `loop:${position}`; // made as needed: the loop may be far longer than the cache
         position = position + 1 === loopLength ? 0 : position + 1;
         return key;
       }

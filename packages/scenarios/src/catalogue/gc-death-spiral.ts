@@ -3,6 +3,15 @@ import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import {
+  limitOffered,
+  MAX_FACTOR,
+  MAX_MS,
+  MAX_OFFERED,
+  MAX_RATE,
+  MAX_SECONDS,
+  MAX_WORKERS,
+} from './limits.js';
 
 const PROTECTIONS = ['none', 'bounded-queue', 'codel'] as const;
 
@@ -145,37 +154,53 @@ export const gcDeathSpiral = defineScenario({
     lambda: param.number({
       default: 280,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'requests per second (Poisson)',
     }),
-    workers: param.integer({ default: 16, min: 1, description: 'server threads (c)' }),
+    workers: param.integer({ default: 16, min: 1, max: MAX_WORKERS, description: 'server threads (c)' }),
     serviceMs: param.number({
       default: 40,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'mean service time without memory pressure (exponential); mu = workers / serviceMs',
     }),
     threshold: param.number({
       default: 80,
       min: 0,
+      max: MAX_OFFERED,
       description: 'requests held (in service + queued) before GC pressure slows the server',
     }),
     perUnit: param.number({
       default: 0.005,
       min: 0,
+      max: MAX_FACTOR,
       description: 'slowdown per request held beyond the threshold (0.005: 0.5% slower each)',
     }),
-    maxSlowdown: param.number({ default: 20, min: 1, description: 'cap on the slowdown factor' }),
-    timeoutMs: param.number({ default: 1000, min: 1, description: 'client timeout' }),
+    maxSlowdown: param.number({
+      default: 20,
+      min: 1,
+      max: MAX_FACTOR,
+      description: 'cap on the slowdown factor',
+    }),
+    timeoutMs: param.number({ default: 1000, min: 1, max: MAX_MS, description: 'client timeout' }),
     spikeRate: param.number({
       default: 280,
       min: 0,
+      max: MAX_RATE,
       description: 'extra requests per second during the spike (from t = 10 s)',
     }),
-    spikeMs: param.number({ default: 2000, min: 0, description: 'how long the spike lasts (0: no spike)' }),
+    spikeMs: param.number({
+      default: 2000,
+      min: 0,
+      max: MAX_MS,
+      description: 'how long the spike lasts (0: no spike)',
+    }),
     pauseMs: param.number({
       default: 0,
       min: 0,
+      max: MAX_MS,
       description: 'stop-the-world pause of the server at t = 10 s (0: none); another trigger',
     }),
     protection: param.enum(PROTECTIONS, {
@@ -185,15 +210,22 @@ export const gcDeathSpiral = defineScenario({
     queueCapacity: param.integer({
       default: 100,
       min: 0,
+      max: MAX_OFFERED,
       description: 'queue slots for protection=bounded-queue (keep workers + slots below n*)',
     }),
     codelTargetMs: param.number({
       default: 5,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'CoDel target for protection=codel (interval 100 ms)',
     }),
-    seconds: param.number({ default: 60, min: 20, description: 'simulated seconds of arrivals' }),
+    seconds: param.number({
+      default: 60,
+      min: 20,
+      max: MAX_SECONDS,
+      description: 'simulated seconds of arrivals',
+    }),
   },
   variants: [
     { name: 'no-protection', description: 'unbounded FIFO queue', params: { protection: 'none' } },
@@ -210,6 +242,12 @@ export const gcDeathSpiral = defineScenario({
     },
   ],
   run({ sim, params, requests, check }) {
+    // A spiralling server holds every request it is sent.
+    limitOffered(
+      params.lambda * params.seconds +
+        (params.spikeRate * Math.min(params.spikeMs, params.seconds * 1000)) / 1000,
+      'lambda × seconds + spikeRate × spikeMs / 1000',
+    );
     const model: GcModel = {
       lambda: params.lambda,
       workers: params.workers,

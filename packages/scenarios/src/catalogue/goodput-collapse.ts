@@ -3,6 +3,7 @@ import { exponential, LatencyHistogram, Network, RpcEndpoint } from '@dsim/core'
 import { BatchMeans } from '../batch-means.js';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS } from './limits.js';
 
 const QUEUES = [
   'fifo',
@@ -27,6 +28,8 @@ const Z = 4;
  * for a Poisson count.
  */
 const DROP_EXPIRED_DISPERSION = 4;
+/** 5 s buckets shown in `goodputPer5s` (the first 10 minutes). */
+const TIMELINE_BUCKETS = 120;
 
 /**
  * Expected figures of an M/M/1/K queue whose callers give up after a timeout. Rates per second.
@@ -120,35 +123,41 @@ export const goodputCollapse = defineScenario({
     mu: param.number({
       default: 100,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'server capacity per second (one worker, exponential service)',
     }),
     baseLambda: param.number({
       default: 50,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'requests per second (Poisson) before and after the overload',
     }),
     peakLambda: param.number({
       default: 150,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'requests per second during the overload',
     }),
     peakSeconds: param.number({
       default: 30,
       min: 10,
+      max: MAX_SECONDS,
       description: 'length of the overload, from t = 5 s; measured from 5 s after it starts',
     }),
     afterSeconds: param.number({
       default: 45,
       min: 5,
+      max: MAX_SECONDS,
       description: 'simulated seconds after the overload',
     }),
-    timeoutMs: param.number({ default: 1000, min: 1, description: 'client timeout (T)' }),
+    timeoutMs: param.number({ default: 1000, min: 1, max: MAX_MS, description: 'client timeout (T)' }),
     boundedShare: param.number({
       default: 0.5,
       min: 0,
+      max: MAX_FACTOR,
       exclusiveMin: true,
       description: 'bounded-queue slots as a share of mu x T (Little: a full queue waits about K/mu)',
     }),
@@ -167,6 +176,11 @@ export const goodputCollapse = defineScenario({
   variants: QUEUES.map((name) => ({ name, params: { queue: name } })),
   run({ sim, params, requests, check }) {
     const { mu, baseLambda, peakLambda, timeoutMs, queue } = params;
+    // The FIFO variant's stale queue can hold every request of the overload.
+    limitOffered(
+      baseLambda * (PEAK_START / 1000 + params.afterSeconds) + peakLambda * params.peakSeconds,
+      'baseLambda × (5 + afterSeconds) + peakLambda × peakSeconds',
+    );
     const peakEnd = PEAK_START + params.peakSeconds * 1000;
     const end = peakEnd + params.afterSeconds * 1000;
     const from = PEAK_START + SETTLE;
@@ -367,9 +381,12 @@ export const goodputCollapse = defineScenario({
 
     const rate = (series: number[], s0: number, s1: number): number =>
       series.slice(s0, s1).reduce((x, y) => x + y, 0) / Math.max(1, s1 - s0);
+    // The first TIMELINE_BUCKETS buckets: a long run's outcome stays short.
     const timeline: string[] = [];
-    for (let s = 0; s + 5 <= seconds; s += 5)
+    const buckets = Math.floor(seconds / 5);
+    for (let s = 0; s + 5 <= Math.min(seconds, 5 * TIMELINE_BUCKETS); s += 5)
       timeline.push(String(Math.round(rate(okByCompletion, s, s + 5))));
+    if (buckets > TIMELINE_BUCKETS) timeline.push(`… (${buckets - TIMELINE_BUCKETS} more)`);
     const okSummary = okLatency.summary();
     return {
       queueSlots: queue === 'bounded-queue' ? slots : null,

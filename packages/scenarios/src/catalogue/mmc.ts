@@ -3,6 +3,7 @@ import { BatchMeans } from '../batch-means.js';
 import { param } from '../params.js';
 import { queueTheory } from '../queueing-theory.js';
 import { defineScenario } from '../scenario.js';
+import { MAX_OFFERED, MAX_RATE } from './limits.js';
 
 /** Share of customers discarded as warm-up before comparing against steady-state theory. */
 const WARMUP_SHARE = 0.05;
@@ -21,15 +22,28 @@ export const mmc = defineScenario({
   name: 'mmc',
   description: 'M/M/c or M/D/c queue from core primitives, measured against Erlang C and Pollaczek-Khinchine',
   params: {
-    lambda: param.number({ default: 4, min: 0, exclusiveMin: true, description: 'arrivals per second' }),
+    lambda: param.number({
+      default: 4,
+      min: 0,
+      exclusiveMin: true,
+      max: MAX_RATE,
+      description: 'arrivals per second',
+    }),
     mu: param.number({
       default: 1,
       min: 0,
       exclusiveMin: true,
+      max: MAX_RATE,
       description: 'services per second per server',
     }),
     servers: param.integer({ default: 5, min: 1, max: 10_000, description: 'number of servers (c)' }),
-    customers: param.integer({ default: 200_000, min: 100, description: 'customers to serve' }),
+    // An unstable queue (lambda >= c mu) holds nearly every customer at once.
+    customers: param.integer({
+      default: 200_000,
+      min: 100,
+      max: MAX_OFFERED,
+      description: 'customers to serve',
+    }),
     service: param.enum(['exp', 'const'], { default: 'exp', description: 'service-time distribution' }),
   },
   run({ sim, params, requests, check }) {

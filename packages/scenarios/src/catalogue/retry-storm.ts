@@ -3,6 +3,7 @@ import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS } from './limits.js';
 
 const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 'circuit-breaker'] as const;
 
@@ -26,22 +27,35 @@ export const retryStorm = defineScenario({
       default: 70,
       min: 0,
       exclusiveMin: true,
+      max: MAX_RATE,
       description: 'requests per second (Poisson)',
     }),
     mu: param.number({
       default: 100,
       min: 0,
       exclusiveMin: true,
+      max: MAX_RATE,
       description: 'server capacity per second (exponential service)',
     }),
-    retries: param.integer({ default: 3, min: 0, description: 'retries per request (R)' }),
-    timeoutMs: param.number({ default: 1000, min: 1, description: 'client timeout per attempt' }),
+    retries: param.integer({ default: 3, min: 0, max: 10, description: 'retries per request (R)' }),
+    timeoutMs: param.number({
+      default: 1000,
+      min: 1,
+      max: MAX_MS,
+      description: 'client timeout per attempt',
+    }),
     outageMs: param.number({
       default: 2000,
       min: 0,
+      max: MAX_MS,
       description: 'how long the server stops serving from t = 10 s',
     }),
-    seconds: param.number({ default: 60, min: 30, description: 'simulated seconds' }),
+    seconds: param.number({
+      default: 60,
+      min: 30,
+      max: MAX_SECONDS,
+      description: `simulated seconds; lambda × seconds × (1 + retries) at most ${MAX_OFFERED}`,
+    }),
     mitigation: param.enum(MITIGATIONS, {
       default: 'naive',
       description: 'mitigation (each variant sets it)',
@@ -49,6 +63,8 @@ export const retryStorm = defineScenario({
   },
   variants: MITIGATIONS.map((name) => ({ name, params: { mitigation: name } })),
   run({ sim, params, requests }) {
+    // The naive variant's stale queue can hold every attempt.
+    limitOffered(params.lambda * params.seconds * (1 + params.retries), 'lambda × seconds × (1 + retries)');
     const m = params.mitigation;
     const net = new Network(sim);
     new Service(net.addNode('server'), {

@@ -10,6 +10,7 @@ import {
 } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE } from './limits.js';
 
 /** Service time: `fastMs` usually, `slowMs` with probability `p` (a GC pause, a cold cache, a noisy neighbour). */
 function bimodal(p: number, fastMs: number, slowMs: number): Distribution {
@@ -33,21 +34,44 @@ export const tailAtScale = defineScenario({
   params: {
     fanout: param.integer({ default: 100, min: 1, max: 2000, description: 'leaves per request (N)' }),
     pSlow: param.number({ default: 0.01, min: 0, max: 1, description: 'probability a leaf is slow (p)' }),
-    fastMs: param.number({ default: 10, min: 0, description: 'leaf service time normally' }),
-    slowMs: param.number({ default: 1000, min: 0, description: 'leaf service time when slow' }),
-    requests: param.integer({ default: 2000, min: 1, description: 'fan-out requests' }),
-    rate: param.number({ default: 20, min: 0, exclusiveMin: true, description: 'requests per second' }),
+    fastMs: param.number({ default: 10, min: 0, max: MAX_MS, description: 'leaf service time normally' }),
+    slowMs: param.number({
+      default: 1000,
+      min: 0,
+      max: MAX_MS,
+      description: 'leaf service time when slow',
+    }),
+    requests: param.integer({
+      default: 2000,
+      min: 1,
+      max: MAX_OFFERED,
+      description: `fan-out requests (requests × fanout at most ${MAX_OFFERED} leaf calls)`,
+    }),
+    rate: param.number({
+      default: 20,
+      min: 0,
+      exclusiveMin: true,
+      max: MAX_RATE,
+      description: 'requests per second',
+    }),
     hedge: param.boolean({
       default: false,
       description: 'send a hedged copy to a replica after hedgeAfterMs',
     }),
-    hedgeAfterMs: param.number({ default: 50, min: 0, description: 'delay before the hedged copy' }),
+    hedgeAfterMs: param.number({
+      default: 50,
+      min: 0,
+      max: MAX_MS,
+      description: 'delay before the hedged copy',
+    }),
   },
   variants: [
     { name: 'plain', params: { hedge: false } },
     { name: 'hedged', params: { hedge: true } },
   ],
   run({ sim, params, requests, check }) {
+    // At a high rate every request's leaf calls are in flight together.
+    limitOffered(params.requests * params.fanout, 'requests × fanout', MAX_OFFERED, 'leaf calls');
     const net = new Network(sim, { defaults: { latency: 0.5 } });
     const leafTime = bimodal(params.pSlow, params.fastMs, params.slowMs);
     // Concurrency high enough that leaves never queue: the latency is the service-time draw alone.

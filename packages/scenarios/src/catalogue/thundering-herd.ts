@@ -19,6 +19,7 @@ import {
 } from '@dsim/core';
 import { type ParamValues, param } from '../params.js';
 import { defineScenario, type Outcome, type ScenarioContext, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_RATE, MAX_WORKERS } from './limits.js';
 
 const HERDS = [
   'synchronized',
@@ -113,10 +114,11 @@ const PARAMS = {
   readRate: param.number({
     default: 5000,
     min: 0,
+    max: MAX_RATE,
     exclusiveMin: true,
     description: 'reads per second, uniform over the keys',
   }),
-  ttlMs: param.number({ default: 30_000, min: 1000, description: 'TTL of every key' }),
+  ttlMs: param.number({ default: 30_000, min: 1000, max: MAX_MS, description: 'TTL of every key' }),
   jitter: param.number({
     default: 0.2,
     min: 0,
@@ -125,10 +127,11 @@ const PARAMS = {
     description:
       'TTL jitter j of the ttl-jitter variant: TTLs uniform in ttl·[1 − j, 1 + j] (below 1/3, so no reloaded key expires again before the last key of the bulk load)',
   }),
-  dbConcurrency: param.integer({ default: 8, min: 1, description: 'database workers' }),
+  dbConcurrency: param.integer({ default: 8, min: 1, max: MAX_WORKERS, description: 'database workers' }),
   dbServiceMs: param.number({
     default: 10,
     min: 0,
+    max: MAX_MS,
     exclusiveMin: true,
     description: 'mean database query time (exponential)',
   }),
@@ -141,29 +144,34 @@ const PARAMS = {
   outageMs: param.number({
     default: 30_000,
     min: 1000,
+    max: MAX_MS,
     description: 'how long the server stays down (from t = 2 s)',
   }),
   connectTimeoutMs: param.number({
     default: 1000,
     min: 1,
+    max: MAX_MS,
     description: 'timeout of each reconnect attempt (T)',
   }),
   backoffBaseMs: param.number({
     default: 100,
     min: 0,
+    max: MAX_MS,
     exclusiveMin: true,
     description: 'backoff base: retry n waits up to base·2^n',
   }),
   backoffCapMs: param.number({
     default: 3200,
     min: 0,
+    max: MAX_MS,
     exclusiveMin: true,
     description: 'backoff cap (C)',
   }),
-  serverConcurrency: param.integer({ default: 4, min: 1, description: 'server workers' }),
+  serverConcurrency: param.integer({ default: 4, min: 1, max: MAX_WORKERS, description: 'server workers' }),
   handshakeMs: param.number({
     default: 2,
     min: 0,
+    max: MAX_MS,
     exclusiveMin: true,
     description: 'server work per (re)connect (TLS handshake, auth)',
   }),
@@ -303,6 +311,11 @@ function expiryHerd(ctx: ScenarioContext<Params>, params: Params): Outcome {
   const end = Math.min(
     lastExpiry + Math.max(TAIL_MS, 10 * readGap),
     firstExpiry + params.ttlMs * (1 - jitter),
+  );
+  // A slow database leaves every read of an expired key waiting on its load.
+  limitOffered(
+    (params.readRate * (end - BULK_LOAD_AT)) / 1000,
+    'readRate × the read window (about 2 × ttlMs)',
   );
   const herdLatency = new LatencyHistogram();
   const pick = sim.rng('clients/keys');

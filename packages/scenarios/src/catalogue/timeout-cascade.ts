@@ -3,6 +3,7 @@ import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /** The fault at C starts here (ms). */
 const FAULT_AT = 10_000;
@@ -36,27 +37,55 @@ export const timeoutCascade = defineScenario({
     lambda: param.number({
       default: 100,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'client requests per second (Poisson)',
     }),
-    workers: param.integer({ default: 40, min: 1, description: 'workers at A and at B' }),
-    hopServiceMs: param.number({ default: 2, min: 0, description: "A's and B's own work per request" }),
-    cWorkers: param.integer({ default: 10, min: 1, description: 'workers at C' }),
+    workers: param.integer({ default: 40, min: 1, max: MAX_WORKERS, description: 'workers at A and at B' }),
+    hopServiceMs: param.number({
+      default: 2,
+      min: 0,
+      max: MAX_MS,
+      description: "A's and B's own work per request",
+    }),
+    cWorkers: param.integer({ default: 10, min: 1, max: MAX_WORKERS, description: 'workers at C' }),
     cServiceMs: param.number({
       default: 20,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: "C's mean service time when healthy (exponential)",
     }),
     slowdown: param.number({
       default: 10,
       min: 1,
+      max: MAX_FACTOR,
       description: 'factor by which C slows down during the fault (a degrade fault)',
     }),
-    faultMs: param.number({ default: 10_000, min: 0, description: 'how long C is slow, from t = 10 s' }),
-    clientTimeoutMs: param.number({ default: 1000, min: 1, description: "the client's timeout" }),
-    abTimeoutMs: param.number({ default: 1000, min: 0, description: "A's timeout on B (0: none)" }),
-    bcTimeoutMs: param.number({ default: 1000, min: 0, description: "B's timeout on C (0: none)" }),
+    faultMs: param.number({
+      default: 10_000,
+      min: 0,
+      max: MAX_MS,
+      description: 'how long C is slow, from t = 10 s',
+    }),
+    clientTimeoutMs: param.number({
+      default: 1000,
+      min: 1,
+      max: MAX_MS,
+      description: "the client's timeout",
+    }),
+    abTimeoutMs: param.number({
+      default: 1000,
+      min: 0,
+      max: MAX_MS,
+      description: "A's timeout on B (0: none)",
+    }),
+    bcTimeoutMs: param.number({
+      default: 1000,
+      min: 0,
+      max: MAX_MS,
+      description: "B's timeout on C (0: none)",
+    }),
     propagate: param.boolean({
       default: false,
       description: "pass the client's deadline down the chain (gRPC-style)",
@@ -72,9 +101,15 @@ export const timeoutCascade = defineScenario({
     retries: param.integer({
       default: 0,
       min: 0,
+      max: 10,
       description: 'client retries after a failure or timeout (immediate)',
     }),
-    seconds: param.number({ default: 40, min: 25, description: 'simulated seconds of arrivals' }),
+    seconds: param.number({
+      default: 40,
+      min: 25,
+      max: MAX_SECONDS,
+      description: 'simulated seconds of arrivals',
+    }),
   },
   variants: [
     {
@@ -110,6 +145,8 @@ export const timeoutCascade = defineScenario({
     },
   ],
   run({ sim, params, requests, check }) {
+    // Without timeouts a slow C holds every attempt; each completion is also kept for the wasted-work count.
+    limitOffered(params.lambda * params.seconds * (1 + params.retries), 'lambda × seconds × (1 + retries)');
     const net = new Network(sim, { defaults: { latency: 1 } });
     // Every tier answers with the payload it was given: the client's attempt id, which the hops pass down
     // unchanged. `respond` runs when a tier finishes a request, so it records who did work for whom.

@@ -23,6 +23,7 @@ import {
 } from '@dsim/core';
 import { param } from '../params.js';
 import { defineScenario, type VariantResult } from '../scenario.js';
+import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS, MAX_WORKERS, MAX_ZIPF } from './limits.js';
 
 const POLICIES = [
   'write-through',
@@ -74,59 +75,82 @@ export const writePolicies = defineScenario({
     writeRate: param.number({
       default: 200,
       min: 0,
+      max: MAX_RATE,
       exclusiveMin: true,
       description: 'writes per second (all app servers)',
     }),
-    readRate: param.number({ default: 400, min: 0, description: 'reads per second (all app servers)' }),
+    readRate: param.number({
+      default: 400,
+      min: 0,
+      max: MAX_RATE,
+      description: 'reads per second (all app servers)',
+    }),
     apps: param.integer({
       default: 2,
       min: 1,
       max: 16,
       description: 'app servers; each owns the writes of its keys',
     }),
-    keys: param.integer({ default: 1000, min: 1, description: 'keys per app server' }),
+    keys: param.integer({ default: 1000, min: 1, max: 1_000_000, description: 'keys per app server' }),
     skew: param.number({
       default: 1,
       min: 0,
+      max: MAX_ZIPF,
       description: 'Zipf exponent of key popularity (reads and writes)',
     }),
     dbMs: param.number({
       default: 5,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'mean database service time (lognormal, cv 0.5)',
     }),
-    dbConcurrency: param.integer({ default: 32, min: 1, description: 'database workers' }),
+    dbConcurrency: param.integer({ default: 32, min: 1, max: MAX_WORKERS, description: 'database workers' }),
     linkMs: param.number({
       default: 0.5,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'mean one-way network latency (lognormal, cv 0.5)',
     }),
-    ttlMs: param.number({ default: 30_000, min: 1, description: 'TTL of cache entries' }),
+    ttlMs: param.number({ default: 30_000, min: 1, max: MAX_MS, description: 'TTL of cache entries' }),
     flushMs: param.number({
       default: 1000,
       min: 1,
+      max: MAX_MS,
       description: 'write-behind: flush this long after the oldest queued write',
     }),
     batchSize: param.integer({
       default: 0,
       min: 0,
+      max: MAX_OFFERED,
       description: 'write-behind: also flush at this many queued entries (0: never)',
     }),
     invalidationLagMs: param.number({
       default: 100,
       min: 0,
+      max: MAX_MS,
       exclusiveMin: true,
       description: 'write-around: mean invalidation lag (lognormal, cv 0.5)',
     }),
     crashes: param.integer({
       default: 8,
       min: 0,
+      max: 1000,
       description: 'crashes of app0 (each at a random time in its own window)',
     }),
-    downMs: param.number({ default: 1000, min: 0, description: 'how long app0 stays down after each crash' }),
-    seconds: param.number({ default: 60, min: 10, description: 'simulated seconds of workload' }),
+    downMs: param.number({
+      default: 1000,
+      min: 0,
+      max: MAX_MS,
+      description: 'how long app0 stays down after each crash',
+    }),
+    seconds: param.number({
+      default: 60,
+      min: 10,
+      max: MAX_SECONDS,
+      description: 'simulated seconds of workload',
+    }),
     policy: param.enum(POLICIES, {
       default: 'write-through',
       description: 'write policy (each variant sets it)',
@@ -134,6 +158,8 @@ export const writePolicies = defineScenario({
   },
   variants: POLICIES.map((name) => ({ name, description: DESCRIPTIONS[name], params: { policy: name } })),
   run({ sim, params, requests, check }) {
+    // A slow database leaves every write in flight (or queued behind, for write-behind).
+    limitOffered((params.writeRate + params.readRate) * params.seconds, '(writeRate + readRate) × seconds');
     const policy = params.policy;
     const behind = policy === 'write-behind' || policy === 'write-behind-coalesced';
     const end = params.seconds * 1000;
