@@ -1,9 +1,11 @@
 import { assertNonNegative, DsimError, invalidArgument, showValue } from './errors.js';
 import { NORMAL } from './event-queue.js';
 import { SimEvent } from './events.js';
+import { checkOptions, optionKeys } from './options.js';
 import type { Process } from './process.js';
 import { FifoQueue, type Queueable } from './resource.js';
 import type { Simulation } from './simulation.js';
+import { type QueueMeters, queueMeters } from './store.js';
 
 const WAITING = 0;
 const DONE = 1;
@@ -23,11 +25,17 @@ export interface ContainerOptions {
    */
   init?: number;
   /**
-   * Name used in traces and errors.
-   * @default 'container'
+   * Name used in traces and errors. Naming a container also makes it record its metrics in
+   * `sim.metrics` under this name: gauges `container.level`, `container.get-queue` and
+   * `container.put-queue` (waiting gets and puts) and histograms `container.get-wait` and
+   * `container.put-wait` (ms from `get()` / `put()` to being served, one value per served claim). Each
+   * named container of a simulation needs its own name.
+   * @default 'container' (and no metrics)
    */
   name?: string;
 }
+
+const CONTAINER_KEYS = optionKeys<ContainerOptions>()({ capacity: true, init: true, name: true });
 
 /**
  * A pending or completed `container.put(amount)` or `container.get(amount)`: an event that succeeds with the
@@ -52,6 +60,8 @@ export class ContainerClaim extends SimEvent<number> implements Queueable {
   readonly owner: Process<any> | null;
   /** @internal */ _queued = false;
   /** @internal */ _status: ClaimStatus = WAITING;
+  /** @internal When the claim was made. */
+  readonly _at: number;
 
   /** @internal Created by {@link Container.put} and {@link Container.get}. */
   constructor(container: Container, kind: 'put' | 'get', amount: number) {
@@ -60,6 +70,7 @@ export class ContainerClaim extends SimEvent<number> implements Queueable {
     this.kind = kind;
     this.amount = amount;
     this.owner = container.sim.activeProcess;
+    this._at = container.sim.now;
   }
 
   override _abandon(): void {
@@ -83,6 +94,9 @@ export class ContainerClaim extends SimEvent<number> implements Queueable {
  * When a process gives up a get in the very instant it was served (an interrupt, a `within()` deadline), the
  * amount goes back, so `level` may briefly exceed `capacity`; puts wait until there is room again.
  *
+ * A container given a `name` records its level, waiting claims and wait times in `sim.metrics` (see
+ * {@link ContainerOptions.name}); an unnamed container records nothing.
+ *
  * @example
  * ```ts
  * const tokens = new Container(sim, { capacity: 100, init: 100, name: 'tokens' });
@@ -102,25 +116,34 @@ export class Container {
   private _level: number;
   private readonly getters = new FifoQueue<ContainerClaim>();
   private readonly putters = new FifoQueue<ContainerClaim>();
+  private readonly meters: QueueMeters | null = null;
 
   /**
    * @param options - capacity, init, name
    * @default capacity Infinity, init 0, name 'container'
    */
   constructor(sim: Simulation, options: ContainerOptions = {}) {
+    checkOptions('Container', options, CONTAINER_KEYS);
     const capacity = options.capacity ?? Infinity;
     if (typeof capacity !== 'number' || !(capacity > 0)) {
-      throw invalidArgument('capacity', capacity, 'a number > 0 or Infinity');
+      throw invalidArgument('capacity', capacity, 'a number > 0 or Infinity', 'Container');
     }
     const init = options.init ?? 0;
-    assertNonNegative('init', init);
-    if (init > capacity) throw invalidArgument('init', init, `a number in [0, capacity (${capacity})]`);
+    assertNonNegative('init', init, 'Container');
+    if (init > capacity) {
+      throw invalidArgument('init', init, `a number in [0, capacity (${capacity})]`, 'Container');
+    }
     const name = options.name ?? 'container';
-    if (typeof name !== 'string') throw invalidArgument('name', name, 'a string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidArgument('name', name, 'a non-empty string', 'Container');
     this.sim = sim;
     this.name = name;
     this.capacity = capacity;
     this._level = init;
+    if (options.name !== undefined) {
+      this.meters = queueMeters(sim, 'Container', 'container', name, 'level');
+      this.meter(this.meters);
+    }
   }
 
   /** Current level. */
@@ -156,6 +179,7 @@ export class Container {
     } else {
       this.putters.push(put);
     }
+    if (this.meters !== null) this.meter(this.meters);
     return put;
   }
 
@@ -177,14 +201,17 @@ export class Container {
     } else {
       this.getters.push(get);
     }
+    if (this.meters !== null) this.meter(this.meters);
     return get;
   }
 
   /** @internal The process waiting on `claim` gave up: withdraw it, or undo it if it was just served. */
   _abandon(claim: ContainerClaim): void {
     const status = claim._status;
-    if (status === WAITING) (claim.kind === 'put' ? this.putters : this.getters).remove(claim);
-    else if (status !== DONE) return;
+    if (status === WAITING) {
+      (claim.kind === 'put' ? this.putters : this.getters).remove(claim);
+      if (this.meters !== null) this.meter(this.meters);
+    } else if (status !== DONE) return;
     else if (claim.kind === 'get') this._level += claim.amount;
     else if (this._level >= claim.amount) this._level -= claim.amount;
     else return; // Gets already took part of this put in the same instant: it stands.
@@ -199,7 +226,17 @@ export class Container {
         level: this._level,
       });
     }
-    if (status === DONE) this.settle();
+    if (status === DONE) {
+      this.settle();
+      if (this.meters !== null) this.meter(this.meters);
+    }
+  }
+
+  /** Records the level and the waiting claims (named containers only). */
+  private meter(meters: QueueMeters): void {
+    meters.level.set(this._level);
+    meters.getQueue.set(this.getters.size);
+    meters.putQueue.set(this.putters.size);
   }
 
   /** Serves gets and puts until neither can progress. */
@@ -240,6 +277,9 @@ export class Container {
 
   private done(claim: ContainerClaim): void {
     claim._status = DONE;
+    const meters = this.meters;
+    if (meters !== null)
+      (claim.kind === 'put' ? meters.putWait : meters.getWait).record(this.sim.now - claim._at);
     claim._trigger(true, claim.amount, NORMAL);
     const sim = this.sim;
     if (sim.tracing) {
@@ -254,7 +294,7 @@ export class Container {
 
   private checkAmount(amount: number): void {
     if (typeof amount !== 'number' || !Number.isFinite(amount) || amount <= 0) {
-      throw invalidArgument('amount', amount, 'a finite number > 0');
+      throw invalidArgument('amount', amount, 'a finite number > 0', `Container '${this.name}'`);
     }
     if (amount > this.capacity) {
       throw new DsimError(

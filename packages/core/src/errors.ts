@@ -18,6 +18,8 @@
  * - `CONFIG_ERROR`: a scenario parameter or CLI flag is invalid.
  * - `CHECK_FAILED`: a scenario check (documented expectation) did not hold.
  * - `SCENARIO_NOT_FOUND`: no built-in scenario or file by that name.
+ * - `RUN_LIMIT`: a run was stopped by an event or wall-clock limit (e.g. the CLI's `--max-events`,
+ *   `--max-wall`), usually thrown from a {@link Simulation.watch} check.
  */
 export type DsimErrorCode =
   | 'INVALID_ARGUMENT'
@@ -30,7 +32,8 @@ export type DsimErrorCode =
   | 'EVENT_FAILED'
   | 'CONFIG_ERROR'
   | 'CHECK_FAILED'
-  | 'SCENARIO_NOT_FOUND';
+  | 'SCENARIO_NOT_FOUND'
+  | 'RUN_LIMIT';
 
 /** Extra context carried by a {@link DsimError}. */
 export interface DsimErrorContext {
@@ -136,85 +139,127 @@ export function showValue(value: unknown): string {
 }
 
 /**
- * Builds the standard "bad argument" error: names the field, shows the value, says what is allowed.
+ * Builds the standard "bad argument" error: names the component (when given), the field, shows the
+ * value, says what is allowed.
  *
+ * @param component - who is being configured, e.g. `Network`; prefixes the message
+ * @default component none
  * @example
  * ```ts
  * throw invalidArgument('capacity', 0, 'an integer >= 1');
  * // [dsim INVALID_ARGUMENT] capacity must be an integer >= 1, got 0
+ * throw invalidArgument('defaults.loss', 2, 'a probability in [0, 1]', 'Network');
+ * // [dsim INVALID_ARGUMENT] Network: defaults.loss must be a probability in [0, 1], got 2
  * ```
  */
-export function invalidArgument(field: string, value: unknown, allowed: string): DsimError {
-  return new DsimError('INVALID_ARGUMENT', `${field} must be ${allowed}, got ${showValue(value)}`, {
-    details: { field, value, allowed },
+export function invalidArgument(
+  field: string,
+  value: unknown,
+  allowed: string,
+  component?: string,
+): DsimError {
+  const prefix = component === undefined ? '' : `${component}: `;
+  return new DsimError('INVALID_ARGUMENT', `${prefix}${field} must be ${allowed}, got ${showValue(value)}`, {
+    details: component === undefined ? { field, value, allowed } : { component, field, value, allowed },
   });
 }
 
 /**
- * Throws unless `value` is a finite number. The error names `field`, the value and what is allowed.
+ * Throws unless `value` is a finite number. The error names the component (when given), `field`, the
+ * value and what is allowed.
  *
  * @example
  * ```ts
  * assertFinite('rate', rate);
  * ```
  */
-export function assertFinite(field: string, value: unknown): asserts value is number {
+export function assertFinite(field: string, value: unknown, component?: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value))
-    throw invalidArgument(field, value, 'a finite number');
+    throw invalidArgument(field, value, 'a finite number', component);
 }
 
 /**
- * Throws unless `value` is a finite number >= 0. The error names `field`, the value and what is allowed.
+ * Throws unless `value` is a finite number >= 0. The error names the component (when given), `field`,
+ * the value and what is allowed.
  *
  * @example
  * ```ts
  * assertNonNegative('delayMs', delayMs);
  * ```
  */
-export function assertNonNegative(field: string, value: unknown): asserts value is number {
+export function assertNonNegative(
+  field: string,
+  value: unknown,
+  component?: string,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalidArgument(field, value, 'a finite number >= 0');
+    throw invalidArgument(field, value, 'a finite number >= 0', component);
   }
 }
 
 /**
- * Throws unless `value` is a finite number > 0. The error names `field`, the value and what is allowed.
+ * Throws unless `value` is a finite number > 0. The error names the component (when given), `field`,
+ * the value and what is allowed.
  *
  * @example
  * ```ts
  * assertPositive('mean', mean);
  * ```
  */
-export function assertPositive(field: string, value: unknown): asserts value is number {
+export function assertPositive(field: string, value: unknown, component?: string): asserts value is number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw invalidArgument(field, value, 'a finite number > 0');
+    throw invalidArgument(field, value, 'a finite number > 0', component);
   }
 }
 
 /**
- * Throws unless `value` is an integer >= `min`. The error names `field`, the value and what is allowed.
+ * Throws unless `value` is an integer >= `min`. The error names the component (when given), `field`,
+ * the value and what is allowed.
  *
  * @example
  * ```ts
  * assertInteger('servers', servers, 1);
  * ```
  */
-export function assertInteger(field: string, value: unknown, min: number): asserts value is number {
+export function assertInteger(
+  field: string,
+  value: unknown,
+  min: number,
+  component?: string,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw invalidArgument(field, value, `an integer >= ${min}`);
+    throw invalidArgument(field, value, `an integer >= ${min}`, component);
   }
 }
 
 /**
- * Throws unless `value` is a probability in [0, 1]. The error names `field`, the value and what is allowed.
+ * Throws unless `value` is a probability in [0, 1]. The error names the component (when given),
+ * `field`, the value and what is allowed.
  *
  * @example
  * ```ts
  * assertProbability('loss', loss);
  * ```
  */
-export function assertProbability(field: string, value: unknown): asserts value is number {
+export function assertProbability(
+  field: string,
+  value: unknown,
+  component?: string,
+): asserts value is number {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw invalidArgument(field, value, 'a probability in [0, 1]');
+    throw invalidArgument(field, value, 'a probability in [0, 1]', component);
   }
+}
+
+/**
+ * Throws unless `value` is `true` or `false`. The error names the component (when given), `field`, the
+ * value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * assertBoolean('preemptive', options.preemptive, 'Resource');
+ * ```
+ */
+export function assertBoolean(field: string, value: unknown, component?: string): asserts value is boolean {
+  if (typeof value !== 'boolean') throw invalidArgument(field, value, 'true or false', component);
 }

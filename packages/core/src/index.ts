@@ -10,6 +10,7 @@ export { Container, type ContainerClaim, type ContainerOptions } from './contain
 export { RollingDigest } from './digest.js';
 export { type Duration, formatDuration, toMs } from './duration.js';
 export {
+  assertBoolean,
   assertFinite,
   assertInteger,
   assertNonNegative,
@@ -24,7 +25,7 @@ export {
 } from './errors.js';
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
 export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
-export { csvField, METRICS_CSV_HEADER, metricsCsv } from './export/csv.js';
+export { csvField, METRICS_CSV_HEADER, metricsCsv, writeMetricsCsv } from './export/csv.js';
 export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './export/ndjson.js';
 export {
   PerfettoBuilder,
@@ -70,6 +71,7 @@ export {
 export { NetNode, type NodeState, type NodeTimer, type RestartInfo } from './net/node.js';
 export { checkKind, checkOptions, didYouMean, type OptionKeys, optionKeys } from './options.js';
 export { Interrupt, Process, type ProcessBody, type ProcessGenerator } from './process.js';
+export type { NormalParams, UniformParams } from './random/continuous.js';
 export {
   constant,
   type ExponentialParams,
@@ -89,6 +91,13 @@ export type { Distribution } from './random/distribution.js';
 export { type EmpiricalOptions, empirical } from './random/empirical.js';
 export { type ErlangParams, erlang, type GammaParams, gamma } from './random/gamma.js';
 export { deriveStream, RandomStream } from './random/stream.js';
+export {
+  TRUNCATE_MAX_REJECTIONS,
+  TRUNCATE_MIN_ACCEPTED,
+  TRUNCATE_TRIALS,
+  type TruncateBounds,
+  truncate,
+} from './random/truncate.js';
 export { ZIPF_MAX_N, type ZipfParams, zipf } from './random/zipf.js';
 export {
   Preempted,

@@ -1,9 +1,14 @@
 import FastPriorityQueue from 'fastpriorityqueue';
-import { assertFinite, assertInteger, DsimError, invalidArgument } from './errors.js';
+import { assertBoolean, assertFinite, assertInteger, DsimError, invalidArgument } from './errors.js';
 import { NORMAL } from './event-queue.js';
 import { SimEvent } from './events.js';
+import { claimMeters } from './metrics/claim.js';
+import type { Gauge } from './metrics/gauge.js';
+import type { Histogram } from './metrics/histogram.js';
+import { checkOptions, optionKeys } from './options.js';
 import type { Process } from './process.js';
 import type { Simulation } from './simulation.js';
+import { checkCallOptions } from './strict.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Wait queues (shared with store.ts and container.ts)
@@ -201,8 +206,11 @@ export interface ResourceOptions {
    */
   capacity?: number;
   /**
-   * Name used in traces and errors.
-   * @default 'resource'
+   * Name used in traces and errors. Naming a resource also makes it record its metrics in
+   * `sim.metrics` under this name: gauges `resource.queue` (waiting requests) and `resource.in-use`
+   * (units held) and the histogram `resource.wait` (ms from request to grant, one value per grant).
+   * Each named resource of a simulation needs its own name.
+   * @default 'resource' (and no metrics)
    */
   name?: string;
   /**
@@ -220,6 +228,13 @@ export interface ResourceOptions {
   preemptive?: boolean;
 }
 
+const RESOURCE_KEYS = optionKeys<ResourceOptions>()({
+  capacity: true,
+  name: true,
+  discipline: true,
+  preemptive: true,
+});
+
 /** Options for {@link Resource.request}. */
 export interface RequestOptions {
   /**
@@ -233,6 +248,15 @@ export interface RequestOptions {
    * @default true on a preemptive resource, else false
    */
   preempt?: boolean;
+}
+
+const REQUEST_KEYS = optionKeys<RequestOptions>()({ priority: true, preempt: true });
+
+/** The metrics of a named resource. */
+interface ResourceMeters {
+  readonly queue: Gauge;
+  readonly inUse: Gauge;
+  readonly wait: Histogram;
 }
 
 /**
@@ -361,6 +385,10 @@ export class ResourceRequest extends SimEvent<ResourceRequest> implements Priori
  *
  * Releasing a unit grants it to the next waiting request at the same simulated time.
  *
+ * A resource given a `name` records its queue length, units in use and wait times in `sim.metrics`
+ * (see {@link ResourceOptions.name}); recording never schedules events, so it changes neither the run
+ * nor its digest. An unnamed resource records nothing.
+ *
  * @example
  * ```ts
  * const servers = new Resource(sim, { capacity: 2, name: 'servers' });
@@ -386,24 +414,32 @@ export class Resource {
   private readonly _users: ResourceRequest[] = [];
   private seq = 0;
   private grants = 0;
+  private readonly meters: ResourceMeters | null = null;
 
   /**
    * @param options - capacity, name, discipline, preemptive
    * @default capacity 1, name 'resource', discipline 'fifo' (or 'priority' when preemptive), preemptive false
    */
   constructor(sim: Simulation, options: ResourceOptions = {}) {
+    checkOptions('Resource', options, RESOURCE_KEYS);
     const capacity = options.capacity ?? 1;
-    assertInteger('capacity', capacity, 1);
+    assertInteger('capacity', capacity, 1, 'Resource');
     const name = options.name ?? 'resource';
-    if (typeof name !== 'string') throw invalidArgument('name', name, 'a string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidArgument('name', name, 'a non-empty string', 'Resource');
     const preemptive = options.preemptive ?? false;
-    if (typeof preemptive !== 'boolean') throw invalidArgument('preemptive', preemptive, 'true or false');
+    assertBoolean('preemptive', preemptive, 'Resource');
     const discipline = options.discipline ?? (preemptive ? 'priority' : 'fifo');
     if (discipline !== 'fifo' && discipline !== 'priority') {
-      throw invalidArgument('discipline', discipline, "'fifo' or 'priority'");
+      throw invalidArgument('discipline', discipline, "'fifo' or 'priority'", 'Resource');
     }
     if (preemptive && discipline !== 'priority') {
-      throw invalidArgument('discipline', discipline, "'priority' (or omitted) when preemptive is true");
+      throw invalidArgument(
+        'discipline',
+        discipline,
+        "'priority' (or omitted) when preemptive is true",
+        'Resource',
+      );
     }
     this.sim = sim;
     this.name = name;
@@ -411,6 +447,15 @@ export class Resource {
     this.preemptive = preemptive;
     this._capacity = capacity;
     this.queue = discipline === 'priority' ? new PriorityQueue() : new FifoQueue();
+    if (options.name !== undefined) {
+      const m = sim.metrics;
+      this.meters = {
+        queue: m.gauge(name, 'resource.queue'),
+        inUse: m.gauge(name, 'resource.in-use'),
+        wait: m.histogram(name, 'resource.wait'),
+      };
+      claimMeters('Resource', name, this.meters.queue);
+    }
   }
 
   /** Number of units. Change it with {@link Resource.setCapacity}. */
@@ -447,18 +492,19 @@ export class Resource {
     let priority = 0;
     let preempt = this.preemptive;
     if (options !== undefined) {
+      checkCallOptions('Resource.request', options, REQUEST_KEYS);
       if (options.priority !== undefined) {
-        assertFinite('priority', options.priority);
+        assertFinite('priority', options.priority, 'Resource.request');
         priority = options.priority;
       }
       if (options.preempt !== undefined) {
-        if (typeof options.preempt !== 'boolean')
-          throw invalidArgument('preempt', options.preempt, 'true or false');
+        assertBoolean('preempt', options.preempt, 'Resource.request');
         if (options.preempt && !this.preemptive) {
           throw invalidArgument(
             'preempt',
             true,
             `false or omitted: resource '${this.name}' is not preemptive`,
+            'Resource.request',
           );
         }
         preempt = options.preempt;
@@ -478,11 +524,12 @@ export class Resource {
     }
     if (this.queue.size === 0 && this._users.length < this._capacity) {
       this.grant(req);
-      return req;
+    } else {
+      this.queue.push(req);
+      // SimPy semantics: only the head of the queue may preempt, and only when a request arrives.
+      if (preempt && this.queue.peek() === req) this.tryPreempt(req);
     }
-    this.queue.push(req);
-    // SimPy semantics: only the head of the queue may preempt, and only when a request arrives.
-    if (preempt && this.queue.peek() === req) this.tryPreempt(req);
+    if (this.meters !== null) this.meter(this.meters);
     return req;
   }
 
@@ -518,11 +565,13 @@ export class Resource {
         this.removeUser(request);
         this.traceRelease(request);
         this.serve();
+        if (this.meters !== null) this.meter(this.meters);
         return;
       case WAITING:
         request._status = RELEASED;
         this.queue.remove(request);
         this.traceWithdraw(request);
+        if (this.meters !== null) this.meter(this.meters);
         return;
       case RELEASED:
         throw new DsimError(
@@ -550,9 +599,10 @@ export class Resource {
    * ```
    */
   setCapacity(capacity: number): void {
-    assertInteger('capacity', capacity, 1);
+    assertInteger('capacity', capacity, 1, 'Resource.setCapacity');
     this._capacity = capacity;
     this.serve();
+    if (this.meters !== null) this.meter(this.meters);
   }
 
   /** @internal The single process waiting on `request` gave up: withdraw it or give its unit back. */
@@ -567,6 +617,13 @@ export class Resource {
       this.traceRelease(request);
       this.serve();
     }
+    if (this.meters !== null) this.meter(this.meters);
+  }
+
+  /** Records the queue length and units in use (named resources only). */
+  private meter(meters: ResourceMeters): void {
+    meters.queue.set(this.queue.size);
+    meters.inUse.set(this._users.length);
   }
 
   private serve(): void {
@@ -584,6 +641,7 @@ export class Resource {
     req._grantSeq = this.grants++;
     req._userIndex = this._users.length;
     this._users.push(req);
+    if (this.meters !== null) this.meters.wait.record(this.sim.now - req.requestedAt);
     req._trigger(true, req, NORMAL);
     const sim = this.sim;
     if (sim.tracing) {

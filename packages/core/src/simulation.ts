@@ -1,6 +1,6 @@
 import { RollingDigest } from './digest.js';
 import { type Duration, toMs } from './duration.js';
-import { DsimError, invalidArgument } from './errors.js';
+import { DsimError, invalidArgument, isDsimError } from './errors.js';
 import {
   checkPriority,
   EventKind,
@@ -12,8 +12,10 @@ import {
 } from './event-queue.js';
 import { type AnyOfResult, Condition, SimEvent, Timeout, type ValueOf } from './events.js';
 import { MetricsRegistry } from './metrics/registry.js';
+import { checkOptions, optionKeys } from './options.js';
 import { errorMessage, Process, type ProcessBody, type ProcessGenerator } from './process.js';
 import { deriveStream, type RandomStream } from './random/stream.js';
+import { checkCallOptions } from './strict.js';
 import type { RunStopReason, TraceListener, TraceRecord } from './trace.js';
 
 /** Options for {@link Simulation}. */
@@ -67,6 +69,19 @@ export interface ScheduleOptions {
   priority?: number;
 }
 
+const SIMULATION_KEYS = optionKeys<SimulationOptions>()({ seed: true, metricsInterval: true });
+const RUN_KEYS = optionKeys<RunOptions>()({ until: true, maxEvents: true });
+const SCHEDULE_KEYS = optionKeys<ScheduleOptions>()({ priority: true });
+
+/** A check registered with {@link Simulation.watch}. */
+interface Watch {
+  readonly every: number;
+  readonly check: (sim: Simulation) => void;
+  /** Value of the processed-event count at which it is next due. */
+  next: number;
+  active: boolean;
+}
+
 function runCallback(fn: () => void): void {
   fn();
 }
@@ -110,15 +125,29 @@ export class Simulation {
   private readonly streams = new Map<string, RandomStream>();
   private registry: MetricsRegistry | null = null;
   private readonly metricsInterval: Duration;
+  private watches: Watch[] = [];
+  // Processed-event count at which the next watch check is due; Infinity when nothing watches, so the
+  // event loop pays one compare.
+  private nextWatch = Number.POSITIVE_INFINITY;
+  // The error a watch check threw, so run() passes it on as it is instead of wrapping it.
+  private watchFailure: unknown = undefined;
 
   constructor(options: SimulationOptions = {}) {
+    checkOptions('Simulation', options, SIMULATION_KEYS);
     const seed = options.seed === undefined ? 1 : options.seed;
     if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string' || seed.length === 0) {
-      throw invalidArgument('seed', seed, 'a finite number or a non-empty string');
+      throw invalidArgument('seed', seed, 'a finite number or a non-empty string', 'Simulation');
     }
     this.seed = String(seed);
     this.metricsInterval = options.metricsInterval ?? 1000;
-    toMs(this.metricsInterval, 'metricsInterval');
+    if (toMs(this.metricsInterval, 'Simulation: metricsInterval') === 0) {
+      throw invalidArgument(
+        'metricsInterval',
+        this.metricsInterval,
+        'a duration > 0 such as 1000 or "1s"',
+        'Simulation',
+      );
+    }
   }
 
   /**
@@ -302,13 +331,19 @@ export class Simulation {
    * ```
    */
   run(options: RunOptions = {}): RunSummary {
+    checkOptions('Simulation.run', options, RUN_KEYS);
     const until = options.until === undefined ? Infinity : toUntil(options.until);
     if (until < this._now) {
-      throw invalidArgument('until', options.until, `a time >= the current time (${this._now} ms)`);
+      throw invalidArgument(
+        'until',
+        options.until,
+        `a time >= the current time (${this._now} ms)`,
+        'Simulation.run',
+      );
     }
     const maxEvents = options.maxEvents ?? Infinity;
     if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) {
-      throw invalidArgument('maxEvents', maxEvents, 'an integer >= 0');
+      throw invalidArgument('maxEvents', maxEvents, 'an integer >= 0 or Infinity', 'Simulation.run');
     }
     if (this.running)
       throw new DsimError('INVALID_STATE', 'run() called while the simulation is already running');
@@ -347,6 +382,7 @@ export class Simulation {
         processed++;
         this.processedEvents++;
         fn(arg);
+        if (this.processedEvents >= this.nextWatch) this.runWatches();
         if (this.stopRequested) {
           reason = 'stopped';
           break;
@@ -385,6 +421,7 @@ export class Simulation {
       this.processedEvents++;
       try {
         fn(arg);
+        if (this.processedEvents >= this.nextWatch) this.runWatches();
       } catch (error) {
         throw this.decorate(error);
       } finally {
@@ -397,6 +434,51 @@ export class Simulation {
   /** Makes the current `run()` return after the event being processed. */
   stop(): void {
     this.stopRequested = true;
+  }
+
+  /**
+   * Calls `check(sim)` after every `everyEvents` processed events, counted from now across all `run()`
+   * and `step()` calls: the hook for limits and progress that scenario code cannot see, since it calls
+   * `run()` itself. `check` may call `sim.stop()` to end the current run normally, or throw to abort
+   * it: the error leaves `run()` as it was thrown (a {@link DsimError} gets the simulated time and seed
+   * filled in when it lacks them). Returns a function that removes the check.
+   *
+   * Determinism: a check that only reads (time, event count, wall clock in the CLI) changes neither the
+   * run nor its digest. Cost: with no check registered the event loop pays one compare per event.
+   *
+   * @param everyEvents - an integer >= 1
+   * @example
+   * ```ts
+   * const off = sim.watch(100_000, (s) => {
+   *   if (s.eventCount >= maxEvents) {
+   *     throw new DsimError('RUN_LIMIT', `stopped after ${s.eventCount} events (--max-events ${maxEvents})`);
+   *   }
+   * });
+   * sim.run();
+   * off();
+   * ```
+   */
+  watch(everyEvents: number, check: (sim: Simulation) => void): () => void {
+    if (typeof everyEvents !== 'number' || !Number.isSafeInteger(everyEvents) || everyEvents < 1) {
+      throw invalidArgument('everyEvents', everyEvents, 'an integer >= 1', 'Simulation.watch');
+    }
+    if (typeof check !== 'function') {
+      throw invalidArgument('check', check, 'a function (sim) => void', 'Simulation.watch');
+    }
+    const watch: Watch = {
+      every: everyEvents,
+      check,
+      next: this.processedEvents + everyEvents,
+      active: true,
+    };
+    this.watches.push(watch);
+    this.rearmWatches();
+    return () => {
+      if (!watch.active) return;
+      watch.active = false;
+      this.watches = this.watches.filter((w) => w !== watch);
+      this.rearmWatches();
+    };
   }
 
   /** Time of the next event that will run, or Infinity when none is queued. */
@@ -499,7 +581,41 @@ export class Simulation {
     );
   }
 
-  private decorate(error: unknown): DsimError {
+  /** Runs the watch checks that are due; a throwing check aborts the event loop with its error. */
+  private runWatches(): void {
+    const n = this.processedEvents;
+    try {
+      // A copy: checks may add or remove watches.
+      for (const watch of this.watches.slice()) {
+        if (!watch.active || watch.next > n) continue;
+        watch.next = n + watch.every;
+        try {
+          watch.check(this);
+        } catch (error) {
+          this.watchFailure = error;
+          throw error;
+        }
+      }
+    } finally {
+      this.rearmWatches();
+    }
+  }
+
+  private rearmWatches(): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const watch of this.watches) if (watch.next < next) next = watch.next;
+    this.nextWatch = next;
+  }
+
+  private decorate(error: unknown): unknown {
+    if (error !== undefined && error === this.watchFailure) {
+      this.watchFailure = undefined;
+      if (isDsimError(error)) {
+        error.simTime ??= this._now;
+        error.seed ??= this.seed;
+      }
+      return error;
+    }
     if (error instanceof DsimError) {
       error.simTime ??= this._now;
       error.seed ??= this.seed;
@@ -519,7 +635,9 @@ function toUntil(until: Duration): number {
 }
 
 function priorityOf(options: ScheduleOptions | undefined): number {
-  const priority = options?.priority;
+  if (options === undefined) return NORMAL;
+  checkCallOptions('Simulation.schedule', options, SCHEDULE_KEYS);
+  const priority = options.priority;
   return priority === undefined ? NORMAL : checkPriority(priority);
 }
 

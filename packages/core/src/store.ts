@@ -2,6 +2,10 @@ import FastPriorityQueue from 'fastpriorityqueue';
 import { invalidArgument } from './errors.js';
 import { NORMAL } from './event-queue.js';
 import { SimEvent } from './events.js';
+import { claimMeters } from './metrics/claim.js';
+import type { Gauge } from './metrics/gauge.js';
+import type { Histogram } from './metrics/histogram.js';
+import { checkOptions, optionKeys } from './options.js';
 import type { Process } from './process.js';
 import { FifoQueue, type Queueable } from './resource.js';
 import type { Simulation } from './simulation.js';
@@ -199,8 +203,11 @@ export interface StoreOptions<T> {
    */
   capacity?: number;
   /**
-   * Name used in traces and errors.
-   * @default 'store'
+   * Name used in traces and errors. Naming a store also makes it record its metrics in `sim.metrics`
+   * under this name: gauges `store.size` (items held), `store.get-queue` and `store.put-queue` (waiting
+   * gets and puts) and histograms `store.get-wait` and `store.put-wait` (ms from `get()` / `put()` to
+   * being served, one value per served claim). Each named store of a simulation needs its own name.
+   * @default 'store' (and no metrics)
    */
   name?: string;
   /**
@@ -209,6 +216,17 @@ export interface StoreOptions<T> {
    * @default none (items come out in put order)
    */
   priority?: (item: T) => number;
+}
+
+const STORE_KEYS = optionKeys<StoreOptions<unknown>>()({ capacity: true, name: true, priority: true });
+
+/** @internal The metrics of a named store or container. */
+export interface QueueMeters {
+  readonly level: Gauge;
+  readonly getQueue: Gauge;
+  readonly putQueue: Gauge;
+  readonly getWait: Histogram;
+  readonly putWait: Histogram;
 }
 
 /** Options for {@link PriorityStore}: `priority` is required. */
@@ -240,6 +258,8 @@ export class StorePut<T> extends SimEvent<void> implements Queueable {
   readonly _key: number;
   /** @internal Sequence number of the item once stored. */
   _itemSeq = -1;
+  /** @internal When `put()` was called. */
+  readonly _at: number;
 
   /** @internal Created by {@link Store.put}. */
   constructor(store: Store<T>, item: T, key: number) {
@@ -248,6 +268,7 @@ export class StorePut<T> extends SimEvent<void> implements Queueable {
     this.item = item;
     this._key = key;
     this.owner = store.sim.activeProcess;
+    this._at = store.sim.now;
   }
 
   override _abandon(): void {
@@ -281,6 +302,8 @@ export class StoreGet<T> extends SimEvent<T> implements Queueable {
   /** @internal Sequence number and key of the item taken, to put it back. */
   _itemSeq = -1;
   /** @internal */ _itemKey = 0;
+  /** @internal When `get()` was called. */
+  readonly _at: number;
 
   /** @internal Created by {@link Store.get}. */
   constructor(store: Store<T>, filter: ((item: T) => boolean) | null) {
@@ -288,6 +311,7 @@ export class StoreGet<T> extends SimEvent<T> implements Queueable {
     this.store = store;
     this.filter = filter;
     this.owner = store.sim.activeProcess;
+    this._at = store.sim.now;
   }
 
   override _abandon(): void {
@@ -312,6 +336,9 @@ export class StoreGet<T> extends SimEvent<T> implements Queueable {
  *
  * When a process gives up a get in the very instant it took an item (an interrupt, a `within()` deadline),
  * the item goes back in its place, so `size` may briefly exceed `capacity`; puts wait until it is below again.
+ *
+ * A store given a `name` records its size, waiting claims and wait times in `sim.metrics` (see
+ * {@link StoreOptions.name}); an unnamed store records nothing.
  *
  * @example
  * ```ts
@@ -338,27 +365,33 @@ export class Store<T> {
   // Waiting getters that have a filter; with none, serving is a plain head-to-head match.
   private filtered = 0;
   private itemSeq = 0;
+  private readonly meters: QueueMeters | null = null;
 
   /**
    * @param options - capacity, name, priority
    * @default capacity Infinity, name 'store', FIFO order
    */
   constructor(sim: Simulation, options: StoreOptions<T> = {}) {
+    checkOptions('Store', options, STORE_KEYS);
     const capacity = options.capacity ?? Infinity;
     if (capacity !== Infinity && !(Number.isInteger(capacity) && capacity >= 1)) {
-      throw invalidArgument('capacity', capacity, 'an integer >= 1 or Infinity');
+      throw invalidArgument('capacity', capacity, 'an integer >= 1 or Infinity', 'Store');
     }
     const name = options.name ?? 'store';
-    if (typeof name !== 'string') throw invalidArgument('name', name, 'a string');
+    if (typeof name !== 'string' || name.length === 0)
+      throw invalidArgument('name', name, 'a non-empty string', 'Store');
     const priority = options.priority;
     if (priority !== undefined && typeof priority !== 'function') {
-      throw invalidArgument('priority', priority, 'a function (item) => number');
+      throw invalidArgument('priority', priority, 'a function (item) => number', 'Store');
     }
     this.sim = sim;
     this.name = name;
     this.capacity = capacity;
     this.priorityOf = priority ?? null;
     this.buffer = priority === undefined ? new FifoBuffer<T>() : new PriorityBuffer<T>();
+    if (options.name !== undefined) {
+      this.meters = queueMeters(sim, 'Store', 'store', name, 'size');
+    }
   }
 
   /** Items currently stored. */
@@ -405,6 +438,7 @@ export class Store<T> {
     } else {
       this.putters.push(put);
     }
+    if (this.meters !== null) this.meter(this.meters);
     return put;
   }
 
@@ -432,11 +466,13 @@ export class Store<T> {
       if (item !== NONE) {
         this.deliver(get, item);
         this.settle();
+        if (this.meters !== null) this.meter(this.meters);
         return get;
       }
     }
     this.getters.push(get);
     if (filter !== undefined) this.filtered++;
+    if (this.meters !== null) this.meter(this.meters);
     return get;
   }
 
@@ -454,6 +490,7 @@ export class Store<T> {
       // Another waiting getter may want the item.
       this.settle();
     }
+    if (this.meters !== null) this.meter(this.meters);
   }
 
   /** @internal The process waiting on `put` gave up: withdraw it, or take its item back if still stored. */
@@ -468,6 +505,14 @@ export class Store<T> {
       // If a get already took the item in this same instant, the put stands.
       if (this.buffer.removeSeq(put._itemSeq)) this.settle();
     }
+    if (this.meters !== null) this.meter(this.meters);
+  }
+
+  /** Records the size and the waiting claims (named stores only). */
+  private meter(meters: QueueMeters): void {
+    meters.level.set(this.buffer.size);
+    meters.getQueue.set(this.getters.size);
+    meters.putQueue.set(this.putters.size);
   }
 
   /** Serves gets and puts until neither can progress. */
@@ -515,6 +560,7 @@ export class Store<T> {
     this.buffer.add(put.item, seq, put._key);
     put._itemSeq = seq;
     put._status = DONE;
+    if (this.meters !== null) this.meters.putWait.record(this.sim.now - put._at);
     put._trigger(true, undefined, NORMAL);
     const sim = this.sim;
     if (sim.tracing) {
@@ -531,6 +577,7 @@ export class Store<T> {
     get._itemSeq = this.buffer.lastSeq;
     get._itemKey = this.buffer.lastKey;
     get._status = DONE;
+    if (this.meters !== null) this.meters.getWait.record(this.sim.now - get._at);
     get._trigger(true, item, NORMAL);
     const sim = this.sim;
     if (sim.tracing) {
@@ -567,9 +614,33 @@ export class PriorityStore<T> extends Store<T> {
    * @default capacity Infinity, name 'store'
    */
   constructor(sim: Simulation, options: PriorityStoreOptions<T>) {
+    checkOptions('PriorityStore', options, STORE_KEYS);
     if (options === null || typeof options !== 'object' || typeof options.priority !== 'function') {
-      throw invalidArgument('priority', options?.priority, 'a function (item) => number');
+      throw invalidArgument('priority', options?.priority, 'a function (item) => number', 'PriorityStore');
     }
     super(sim, options);
   }
+}
+
+/**
+ * @internal The metrics of a named store (`family` 'store', level 'size') or container ('container',
+ * 'level'), under the primitive's name.
+ */
+export function queueMeters(
+  sim: Simulation,
+  component: string,
+  family: string,
+  name: string,
+  level: string,
+): QueueMeters {
+  const m = sim.metrics;
+  const meters: QueueMeters = {
+    level: m.gauge(name, `${family}.${level}`),
+    getQueue: m.gauge(name, `${family}.get-queue`),
+    putQueue: m.gauge(name, `${family}.put-queue`),
+    getWait: m.histogram(name, `${family}.get-wait`),
+    putWait: m.histogram(name, `${family}.put-wait`),
+  };
+  claimMeters(component, name, meters.level);
+  return meters;
 }

@@ -232,22 +232,26 @@ describe('Container: bad input', () => {
   it('rejects bad capacity and init, naming the field', () => {
     for (const capacity of [0, -1, Number.NaN, '5' as unknown as number]) {
       expect(thrown(() => new Container(sim, { capacity })).message).toMatch(
-        /^capacity must be a number > 0 or Infinity, got /,
+        /^Container: capacity must be a number > 0 or Infinity, got /,
       );
     }
     expect(thrown(() => new Container(sim, { init: -1 })).message).toBe(
-      'init must be a finite number >= 0, got -1',
+      'Container: init must be a finite number >= 0, got -1',
     );
     expect(thrown(() => new Container(sim, { capacity: 5, init: 6 })).message).toBe(
-      'init must be a number in [0, capacity (5)], got 6',
+      'Container: init must be a number in [0, capacity (5)], got 6',
     );
   });
 
   it('rejects amounts that are not finite numbers > 0, or above the capacity', () => {
     const c = new Container(sim, { capacity: 10, name: 'tank' });
     for (const amount of [0, -1, Number.NaN, Infinity]) {
-      expect(thrown(() => c.put(amount)).message).toMatch(/^amount must be a finite number > 0, got /);
-      expect(thrown(() => c.get(amount)).message).toMatch(/^amount must be a finite number > 0, got /);
+      expect(thrown(() => c.put(amount)).message).toMatch(
+        /^Container 'tank': amount must be a finite number > 0, got /,
+      );
+      expect(thrown(() => c.get(amount)).message).toMatch(
+        /^Container 'tank': amount must be a finite number > 0, got /,
+      );
     }
     const err = thrown(() => c.get(11));
     expect(err.code).toBe('INVALID_ARGUMENT');

@@ -81,7 +81,7 @@ describe('fault schedule', () => {
   it('validates every entry before scheduling anything, naming the index and field', () => {
     const { sim, net } = cluster();
     expect(thrown(() => scheduleFaults(net, [{ at: 5, fault: { kind: 'crash', node: 'n9' } }])).message).toBe(
-      'faults[0].fault.node must be one of the network\'s nodes (n1, n2, n3), got "n9"',
+      'scheduleFaults: faults[0].fault.node must be one of the network\'s nodes (n1, n2, n3), got "n9"',
     );
     expect(
       thrown(() => scheduleFaults(net, [{ at: 'soon', fault: { kind: 'crash', node: 'n1' } }])).message,

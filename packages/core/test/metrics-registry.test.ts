@@ -379,11 +379,13 @@ describe('MetricsRegistry: bad input', () => {
     const sim = new Simulation();
     const zero = thrown(() => new MetricsRegistry(sim, { interval: 0 }));
     expect(zero.code).toBe('INVALID_ARGUMENT');
-    expect(zero.message).toMatch(/^interval must be/);
+    expect(zero.message).toMatch(/^MetricsRegistry: interval must be/);
     const abc = thrown(() => new MetricsRegistry(sim, { interval: 'abc' }));
     expect(abc.code).toBe('INVALID_DURATION');
-    expect(abc.message).toMatch(/^interval must be .*got "abc"/);
-    expect(thrown(() => new MetricsRegistry(sim, { interval: -5 })).message).toMatch(/^interval /);
+    expect(abc.message).toMatch(/^MetricsRegistry: interval must be .*got "abc"/);
+    expect(thrown(() => new MetricsRegistry(sim, { interval: -5 })).message).toMatch(
+      /^MetricsRegistry: interval /,
+    );
     expect(thrown(() => new MetricsRegistry({} as Simulation)).message).toMatch(/^clock must be/);
   });
 

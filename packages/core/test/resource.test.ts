@@ -543,24 +543,24 @@ describe('Resource: bad input', () => {
     for (const capacity of [0, -1, 1.5, Number.NaN, Infinity, '2' as unknown as number]) {
       const err = thrown(() => new Resource(sim, { capacity }));
       expect(err.code).toBe('INVALID_ARGUMENT');
-      expect(err.message).toMatch(/^capacity must be an integer >= 1, got /);
+      expect(err.message).toMatch(/^Resource: capacity must be an integer >= 1, got /);
     }
     expect(thrown(() => new Resource(sim).setCapacity(0)).message).toBe(
-      'capacity must be an integer >= 1, got 0',
+      'Resource.setCapacity: capacity must be an integer >= 1, got 0',
     );
   });
 
   it('rejects bad disciplines and preemption on a FIFO resource', () => {
     const err = thrown(() => new Resource(sim, { discipline: 'lifo' as 'fifo' }));
-    expect(err.message).toBe(`discipline must be 'fifo' or 'priority', got "lifo"`);
+    expect(err.message).toBe(`Resource: discipline must be 'fifo' or 'priority', got "lifo"`);
     expect(thrown(() => new Resource(sim, { discipline: 'fifo', preemptive: true })).message).toMatch(
-      /^discipline must be 'priority' \(or omitted\) when preemptive is true, got "fifo"/,
+      /^Resource: discipline must be 'priority' \(or omitted\) when preemptive is true, got "fifo"/,
     );
     expect(thrown(() => new Resource(sim, { preemptive: 1 as unknown as boolean })).message).toMatch(
-      /^preemptive/,
+      /^Resource: preemptive/,
     );
     expect(thrown(() => new Resource(sim, { name: 3 as unknown as string })).message).toMatch(
-      /^name must be a string/,
+      /^Resource: name must be a non-empty string/,
     );
   });
 
@@ -568,11 +568,11 @@ describe('Resource: bad input', () => {
     const res = new Resource(sim, { name: 'db' });
     for (const priority of [Number.NaN, Infinity, -Infinity, '1' as unknown as number]) {
       expect(thrown(() => res.request({ priority })).message).toMatch(
-        /^priority must be a finite number, got /,
+        /^Resource.request: priority must be a finite number, got /,
       );
     }
     expect(thrown(() => res.request({ preempt: true })).message).toBe(
-      "preempt must be false or omitted: resource 'db' is not preemptive, got true",
+      "Resource.request: preempt must be false or omitted: resource 'db' is not preemptive, got true",
     );
     expect(res.queueLength + res.inUse).toBe(0);
   });

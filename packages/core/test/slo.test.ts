@@ -139,7 +139,7 @@ describe('SloTracker: bad input', () => {
     for (const latencyTargetMs of [-1, 0, Number.NaN, Infinity]) {
       const err = thrown(() => new SloTracker({ ...base, latencyTargetMs }));
       expect(err.code).toBe('INVALID_ARGUMENT');
-      expect(err.message).toMatch(/^latencyTargetMs must be/);
+      expect(err.message).toMatch(/^SloTracker: latencyTargetMs must be/);
     }
   });
 
@@ -152,10 +152,12 @@ describe('SloTracker: bad input', () => {
   });
 
   it('rejects a window of 0 or one that does not parse', () => {
-    expect(thrown(() => new SloTracker({ ...base, window: 0 })).message).toMatch(/^window must be/);
+    expect(thrown(() => new SloTracker({ ...base, window: 0 })).message).toMatch(
+      /^SloTracker: window must be/,
+    );
     const abc = thrown(() => new SloTracker({ ...base, window: 'abc' }));
     expect(abc.code).toBe('INVALID_DURATION');
-    expect(abc.message).toMatch(/^window must be/);
+    expect(abc.message).toMatch(/^SloTracker: window must be/);
   });
 
   it('rejects bad records and a report before the latest record', () => {

@@ -391,7 +391,7 @@ describe('Store: bad input', () => {
     for (const capacity of [0, -1, 1.5, Number.NaN]) {
       const err = thrown(() => new Store(sim, { capacity }));
       expect(err.code).toBe('INVALID_ARGUMENT');
-      expect(err.message).toMatch(/^capacity must be an integer >= 1 or Infinity, got /);
+      expect(err.message).toMatch(/^Store: capacity must be an integer >= 1 or Infinity, got /);
     }
   });
 
@@ -401,10 +401,10 @@ describe('Store: bad input', () => {
       'filter must be a function (item) => boolean, got 3',
     );
     expect(thrown(() => new Store(sim, { priority: 'x' as unknown as () => number })).message).toMatch(
-      /^priority must be/,
+      /^Store: priority must be/,
     );
     expect(thrown(() => new PriorityStore(sim, {} as { priority: () => number })).message).toBe(
-      'priority must be a function (item) => number, got undefined',
+      'PriorityStore: priority must be a function (item) => number, got undefined',
     );
     const bad = new PriorityStore<number>(sim, { name: 'jobs', priority: () => Number.NaN });
     expect(thrown(() => bad.put(1)).message).toBe(

@@ -2,7 +2,16 @@
 // and without a package.json, next to another copy of dsim; starter projects; type-checking; event
 // logs far larger than the heap.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -99,7 +108,10 @@ describe('scenario files anywhere', () => {
         join(pkg, 'package.json'),
         JSON.stringify({ name: `@dsim/${name}`, type: 'module', exports: { '.': './index.js' } }),
       );
-      writeFileSync(join(pkg, 'index.js'), `throw new Error('the other copy of @dsim/${name} was loaded');\n`);
+      writeFileSync(
+        join(pkg, 'index.js'),
+        `throw new Error('the other copy of @dsim/${name} was loaded');\n`,
+      );
     }
     writeFileSync(join(dir, 'package.json'), '{ "name": "project", "type": "module" }');
     writeFileSync(join(dir, 'q.scenario.ts'), SCENARIO);
@@ -114,7 +126,9 @@ describe('scenario files anywhere', () => {
     const init = await bin(['init', dir], scratch);
     expect(init.code, init.stderr).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['hello.scenario.ts', 'package.json', 'tsconfig.json']);
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies).toHaveProperty('@dsim/core');
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies).toHaveProperty(
+      '@dsim/core',
+    );
     const ran = await bin(['run', 'hello.scenario.ts', '--seed', '1'], dir);
     expect(ran.stderr).toBe('');
     expect(ran.code).toBe(0);
@@ -128,11 +142,16 @@ describe('scenario files anywhere', () => {
     const dir = mkdtempSync(join(scratch, 'typed-'));
     writeFileSync(
       join(dir, 'bad.scenario.ts'),
-      SCENARIO.replace("return { customers: params.customers, end: sim.now };", "const n: string = params.customers;\n    return { n };"),
+      SCENARIO.replace(
+        'return { customers: params.customers, end: sim.now };',
+        'const n: string = params.customers;\n    return { n };',
+      ),
     );
     const checked = await bin(['check', 'bad.scenario.ts'], dir);
     expect(checked.code).toBe(2);
-    expect(checked.stderr).toMatch(/bad\.scenario\.ts\(\d+,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/);
+    expect(checked.stderr).toMatch(
+      /bad\.scenario\.ts\(\d+,\d+\): error TS2322: Type 'number' is not assignable to type 'string'/,
+    );
     const ran = await bin(['run', 'bad.scenario.ts', '--typecheck', '--seed', '1'], dir);
     expect(ran.code).toBe(2);
     expect(ran.stdout).toBe('');
@@ -165,9 +184,13 @@ export default defineScenario({
     );
     const out = join(dir, 'events.ndjson');
     // About 400 MB of NDJSON through a 96 MB heap: only a streamed write can do it.
-    const r = await bin(['run', 'chatty.scenario.ts', '--seed', '1', '--set', 'lines=2500000', '--events', out, '--json'], dir, {
-      NODE_OPTIONS: '--max-old-space-size=96',
-    });
+    const r = await bin(
+      ['run', 'chatty.scenario.ts', '--seed', '1', '--set', 'lines=2500000', '--events', out, '--json'],
+      dir,
+      {
+        NODE_OPTIONS: '--max-old-space-size=96',
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(statSync(out).size).toBeGreaterThan(300 * 1024 * 1024);
@@ -177,7 +200,10 @@ export default defineScenario({
 
   it('a run stopped by --max-wall leaves nothing behind and says so', async () => {
     const dir = mkdtempSync(join(scratch, 'wall-'));
-    const r = await bin(['run', 'retry-storm', '--seed', '1', '--max-wall', '50ms', '--events', join(dir, 'e.ndjson')], dir);
+    const r = await bin(
+      ['run', 'retry-storm', '--seed', '1', '--max-wall', '50ms', '--events', join(dir, 'e.ndjson')],
+      dir,
+    );
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('--max-wall');
     expect(r.stderr).toContain('seed 1; reproduce: dsim run retry-storm --seed 1');
@@ -187,10 +213,14 @@ export default defineScenario({
 
   it('ends quietly when the reader closes the pipe', async () => {
     const { spawnSync } = await import('node:child_process');
-    const res = spawnSync('bash', ['-c', `node ${JSON.stringify(BIN)} run retry-storm --seed 1 --json --detail | head -c 10`], {
-      encoding: 'utf8',
-      cwd: ROOT,
-    });
+    const res = spawnSync(
+      'bash',
+      ['-c', `node ${JSON.stringify(BIN)} run retry-storm --seed 1 --json --detail | head -c 10`],
+      {
+        encoding: 'utf8',
+        cwd: ROOT,
+      },
+    );
     expect(res.stdout).toBe('{"scenario');
     expect(res.stderr).toBe('');
   });

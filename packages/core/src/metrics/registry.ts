@@ -1,5 +1,6 @@
 import { type Duration, toMs } from '../duration.js';
 import { invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 import { Counter } from './counter.js';
 import { Gauge } from './gauge.js';
@@ -24,6 +25,8 @@ export interface MetricsRegistryOptions {
    */
   interval?: Duration;
 }
+
+const REGISTRY_KEYS = optionKeys<MetricsRegistryOptions>()({ interval: true });
 
 /** Any instrument a {@link MetricsRegistry} holds. */
 export type Instrument = Counter | Gauge | Histogram;
@@ -73,11 +76,19 @@ export class MetricsRegistry {
       throw invalidArgument('clock', clock, 'an object with a numeric `now` (e.g. a Simulation)');
     }
     if (options === null || typeof options !== 'object') {
-      throw invalidArgument('options', options, 'an object such as { interval: "1s" }');
+      throw invalidArgument('options', options, 'an object such as { interval: "1s" }', 'MetricsRegistry');
     }
-    const interval = options.interval === undefined ? 1000 : toMs(options.interval, 'interval');
-    if (interval === 0)
-      throw invalidArgument('interval', options.interval, 'a duration > 0 such as 1000 or "1s"');
+    checkOptions('MetricsRegistry', options, REGISTRY_KEYS);
+    const interval =
+      options.interval === undefined ? 1000 : toMs(options.interval, 'MetricsRegistry: interval');
+    if (interval === 0) {
+      throw invalidArgument(
+        'interval',
+        options.interval,
+        'a duration > 0 such as 1000 or "1s"',
+        'MetricsRegistry',
+      );
+    }
     this.clock = clock;
     this.start = clock.now;
     this.intervalMs = interval;

@@ -1,5 +1,6 @@
 import { type Duration, toMs } from '../duration.js';
 import { invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { IntervalGrid } from './grid.js';
 
 /** Options for {@link SloTracker}. */
@@ -11,6 +12,8 @@ export interface SloOptions {
   /** Width of a reporting window: ms or a string such as `"1m"`. Windows start at time 0. */
   window: Duration;
 }
+
+const SLO_KEYS = optionKeys<SloOptions>()({ latencyTargetMs: true, availabilityTarget: true, window: true });
 
 /** Compliance figures over a set of requests (the run, or one window). */
 export interface SloFigures {
@@ -100,19 +103,26 @@ export class SloTracker {
   private nBad = 0;
 
   constructor(options: SloOptions) {
+    const c = 'SloTracker';
     if (options === null || typeof options !== 'object') {
-      throw invalidArgument('options', options, 'an object { latencyTargetMs, availabilityTarget, window }');
+      throw invalidArgument(
+        'options',
+        options,
+        'an object { latencyTargetMs, availabilityTarget, window }',
+        c,
+      );
     }
+    checkOptions(c, options, SLO_KEYS);
     const { latencyTargetMs, availabilityTarget, window } = options;
     if (typeof latencyTargetMs !== 'number' || !(latencyTargetMs > 0) || latencyTargetMs === Infinity) {
-      throw invalidArgument('latencyTargetMs', latencyTargetMs, 'a finite number of ms > 0');
+      throw invalidArgument('latencyTargetMs', latencyTargetMs, 'a finite number of ms > 0', c);
     }
     if (typeof availabilityTarget !== 'number' || !(availabilityTarget > 0 && availabilityTarget < 1)) {
-      throw invalidArgument('availabilityTarget', availabilityTarget, 'a number in (0, 1) such as 0.999');
+      throw invalidArgument('availabilityTarget', availabilityTarget, 'a number in (0, 1) such as 0.999', c);
     }
-    if (window === undefined) throw invalidArgument('window', window, 'a duration > 0 such as "1m"');
-    const windowMs = toMs(window, 'window');
-    if (windowMs === 0) throw invalidArgument('window', window, 'a duration > 0 such as "1m"');
+    if (window === undefined) throw invalidArgument('window', window, 'a duration > 0 such as "1m"', c);
+    const windowMs = toMs(window, `${c}: window`);
+    if (windowMs === 0) throw invalidArgument('window', window, 'a duration > 0 such as "1m"', c);
     this.latencyTargetMs = latencyTargetMs;
     this.target = availabilityTarget;
     this.errorBudget = tidy(1 - availabilityTarget);

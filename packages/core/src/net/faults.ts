@@ -1,6 +1,7 @@
 import { type Duration, toMs } from '../duration.js';
-import { DsimError, invalidArgument, showValue } from '../errors.js';
+import { assertBoolean, assertFinite, DsimError, invalidArgument, showValue } from '../errors.js';
 import { URGENT } from '../event-queue.js';
+import { checkKind, checkOptions, optionKeys } from '../options.js';
 import type { Distribution } from '../random/distribution.js';
 import { DEFAULT_LINK, type LinkConfig, type LinkOptions, resolveLink } from './link.js';
 import type { Network } from './network.js';
@@ -37,10 +38,29 @@ export interface ScheduledFault {
   fault: Fault;
 }
 
+type FaultOf<K extends Fault['kind']> = Extract<Fault, { kind: K }>;
+
+// Each kind's keys, checked against its type: adding a field to a fault without listing it does not compile.
+const FAULT_KEYS: Readonly<Record<Fault['kind'], readonly string[]>> = {
+  crash: optionKeys<FaultOf<'crash'>>()({ kind: true, node: true, keepState: true }),
+  pause: optionKeys<FaultOf<'pause'>>()({ kind: true, node: true }),
+  partition: optionKeys<FaultOf<'partition'>>()({ kind: true, a: true, b: true, oneWay: true }),
+  isolate: optionKeys<FaultOf<'isolate'>>()({ kind: true, node: true }),
+  latency: optionKeys<FaultOf<'latency'>>()({ kind: true, a: true, b: true, latency: true, oneWay: true }),
+  loss: optionKeys<FaultOf<'loss'>>()({ kind: true, a: true, b: true, loss: true, oneWay: true }),
+  link: optionKeys<FaultOf<'link'>>()({ kind: true, a: true, b: true, options: true, oneWay: true }),
+  degrade: optionKeys<FaultOf<'degrade'>>()({ kind: true, node: true, factor: true }),
+  skew: optionKeys<FaultOf<'skew'>>()({ kind: true, node: true, ms: true }),
+  drift: optionKeys<FaultOf<'drift'>>()({ kind: true, node: true, rate: true }),
+};
+
+const ENTRY_KEYS = optionKeys<ScheduledFault>()({ at: true, for: true, fault: true });
+
 /**
- * Declares a fault schedule up front. Every entry is validated before anything is scheduled (a bad entry
- * names its index and field). Faults apply at their time before ordinary events of the same instant, in
- * the order given when times tie; each start and end is a `@dsim.fault` trace record.
+ * Declares a fault schedule up front. Every entry is validated before anything is scheduled: a bad entry
+ * names its index and field (`faults[2].fault.node`), an unknown key gets a "did you mean". Faults
+ * apply at their time before ordinary events of the same instant, in the order given when times tie;
+ * each start and end is a `@dsim.fault` trace record.
  *
  * @example
  * ```ts
@@ -52,24 +72,30 @@ export interface ScheduledFault {
  * ```
  */
 export function scheduleFaults(net: Network, schedule: readonly ScheduledFault[]): void {
+  const component = 'scheduleFaults';
   if (!Array.isArray(schedule))
-    throw invalidArgument('fault schedule', schedule, 'an array of { at, for?, fault }');
+    throw invalidArgument('faults', schedule, 'an array of { at, for?, fault }', component);
   const sim = net.sim;
   const planned = schedule.map((entry, i) => {
     const where = `faults[${i}]`;
-    if (entry === null || typeof entry !== 'object')
-      throw invalidArgument(where, entry, 'an object { at, for?, fault }');
-    const at = toMs(entry.at, `${where}.at`);
-    if (at < sim.now) throw invalidArgument(`${where}.at`, entry.at, `a time >= now (${sim.now} ms)`);
-    const duration = entry.for === undefined ? undefined : toMs(entry.for, `${where}.for`);
-    validateFault(net, entry.fault, `${where}.fault`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      throw invalidArgument(where, entry, 'an object { at, for?, fault }', component);
+    checkOptions(component, entry, ENTRY_KEYS, where);
+    if (entry.at === undefined)
+      throw invalidArgument(`${where}.at`, entry.at, 'a time such as "10s"', component);
+    const at = toMs(entry.at, `${component}: ${where}.at`);
+    if (at < sim.now) {
+      throw invalidArgument(`${where}.at`, entry.at, `a time >= now (${sim.now} ms)`, component);
+    }
+    const duration = entry.for === undefined ? undefined : toMs(entry.for, `${component}: ${where}.for`);
+    validateFault(net, entry.fault, `${where}.fault`, component);
     return { at, duration, fault: entry.fault };
   });
   for (const { at, duration, fault } of planned) {
     sim.scheduleAt(
       at,
       () => {
-        const undo = applyFault(net, fault);
+        const undo = apply(net, fault);
         if (duration !== undefined) sim.schedule(duration, undo, { priority: URGENT });
       },
       { priority: URGENT },
@@ -78,7 +104,8 @@ export function scheduleFaults(net: Network, schedule: readonly ScheduledFault[]
 }
 
 /**
- * Applies a fault now; returns what undoes it (restoring the previous settings, not the defaults).
+ * Applies a fault now; returns what undoes it (restoring the previous settings, not the defaults). The
+ * fault is validated as in {@link scheduleFaults} (field paths start at `fault`).
  *
  * @example
  * ```ts
@@ -87,6 +114,12 @@ export function scheduleFaults(net: Network, schedule: readonly ScheduledFault[]
  * ```
  */
 export function applyFault(net: Network, fault: Fault): () => void {
+  validateFault(net, fault, 'fault', 'applyFault');
+  return apply(net, fault);
+}
+
+/** Applies a validated fault. */
+function apply(net: Network, fault: Fault): () => void {
   switch (fault.kind) {
     case 'crash':
       net.crash(fault.node);
@@ -121,13 +154,8 @@ export function applyFault(net: Network, fault: Fault): () => void {
       net.drift(fault.node, fault.rate);
       return () => net.drift(fault.node, previous);
     }
-    default:
-      throw invalidArgument('fault.kind', (fault as { kind: unknown }).kind, KINDS);
   }
 }
-
-const KINDS =
-  'one of "crash", "pause", "partition", "isolate", "latency", "loss", "link", "degrade", "skew", "drift"';
 
 function changeLink(net: Network, a: string, b: string, options: LinkOptions, oneWay: boolean): () => void {
   const pairs: Array<[string, string]> = oneWay
@@ -147,62 +175,95 @@ function changeLink(net: Network, a: string, b: string, options: LinkOptions, on
   };
 }
 
-function validateFault(net: Network, fault: Fault, where: string): void {
-  if (fault === null || typeof fault !== 'object')
-    throw invalidArgument(where, fault, `a fault object with kind ${KINDS}`);
+/** Checks a fault's kind, keys and values; errors name `component` and the field under `where`. */
+function validateFault(net: Network, fault: Fault, where: string, component: string): void {
+  const kind = checkKind(component, where, fault, FAULT_KEYS) as Fault['kind'];
   const known = new Set(net.addresses);
   const address = (field: string, value: unknown): void => {
     if (typeof value !== 'string' || !known.has(value)) {
       throw new DsimError(
         'INVALID_ARGUMENT',
-        `${where}.${field} must be one of the network's nodes (${[...known].join(', ')}), got ${showValue(value)}`,
-        { details: { field: `${where}.${field}`, value } },
+        `${component}: ${where}.${field} must be one of the network's nodes (${[...known].join(', ')}), got ${showValue(value)}`,
+        { details: { component, field: `${where}.${field}`, value, allowed: [...known] } },
       );
     }
   };
-  switch (fault.kind) {
+  const flag = (field: string, value: unknown): void => {
+    if (value !== undefined) assertBoolean(`${where}.${field}`, value, component);
+  };
+  const group = (field: string, value: unknown): void => {
+    if (typeof value === 'string') {
+      address(field, value);
+      return;
+    }
+    if (!Array.isArray(value) || value.length === 0) {
+      throw invalidArgument(
+        `${where}.${field}`,
+        value,
+        'a node address or a non-empty array of addresses',
+        component,
+      );
+    }
+    for (let i = 0; i < value.length; i++) address(`${field}[${i}]`, value[i]);
+  };
+  const f = fault as FaultOf<typeof kind>;
+  switch (f.kind) {
     case 'crash':
+      address('node', f.node);
+      flag('keepState', f.keepState);
+      return;
     case 'pause':
     case 'isolate':
-      address('node', fault.node);
+      address('node', f.node);
       return;
     case 'partition':
-      for (const x of typeof fault.a === 'string' ? [fault.a] : fault.a) address('a', x);
-      for (const x of typeof fault.b === 'string' ? [fault.b] : fault.b) address('b', x);
+      group('a', f.a);
+      group('b', f.b);
+      flag('oneWay', f.oneWay);
       return;
     case 'latency':
-      address('a', fault.a);
-      address('b', fault.b);
-      resolveLink(DEFAULT_LINK, { latency: fault.latency }, where);
+      address('a', f.a);
+      address('b', f.b);
+      flag('oneWay', f.oneWay);
+      if (f.latency === undefined) {
+        throw invalidArgument(
+          `${where}.latency`,
+          f.latency,
+          'a distribution or a duration such as "5ms"',
+          component,
+        );
+      }
+      resolveLink(DEFAULT_LINK, { latency: f.latency }, component, where);
       return;
     case 'loss':
-      address('a', fault.a);
-      address('b', fault.b);
-      resolveLink(DEFAULT_LINK, { loss: fault.loss }, where);
+      address('a', f.a);
+      address('b', f.b);
+      flag('oneWay', f.oneWay);
+      if (f.loss === undefined)
+        throw invalidArgument(`${where}.loss`, f.loss, 'a probability in [0, 1]', component);
+      resolveLink(DEFAULT_LINK, { loss: f.loss }, component, where);
       return;
     case 'link':
-      address('a', fault.a);
-      address('b', fault.b);
-      resolveLink(DEFAULT_LINK, fault.options, `${where}.options`);
+      address('a', f.a);
+      address('b', f.b);
+      flag('oneWay', f.oneWay);
+      resolveLink(DEFAULT_LINK, f.options, component, `${where}.options`);
       return;
     case 'degrade':
-      address('node', fault.node);
-      if (typeof fault.factor !== 'number' || !(fault.factor > 0 && fault.factor <= 1)) {
-        throw invalidArgument(`${where}.factor`, fault.factor, 'a number in (0, 1]');
+      address('node', f.node);
+      if (typeof f.factor !== 'number' || !(f.factor > 0 && f.factor <= 1)) {
+        throw invalidArgument(`${where}.factor`, f.factor, 'a number in (0, 1]', component);
       }
       return;
     case 'skew':
-      address('node', fault.node);
-      if (typeof fault.ms !== 'number' || !Number.isFinite(fault.ms))
-        throw invalidArgument(`${where}.ms`, fault.ms, 'a finite number');
+      address('node', f.node);
+      assertFinite(`${where}.ms`, f.ms, component);
       return;
     case 'drift':
-      address('node', fault.node);
-      if (typeof fault.rate !== 'number' || !Number.isFinite(fault.rate) || fault.rate <= -1) {
-        throw invalidArgument(`${where}.rate`, fault.rate, 'a finite rate > -1');
+      address('node', f.node);
+      if (typeof f.rate !== 'number' || !Number.isFinite(f.rate) || f.rate <= -1) {
+        throw invalidArgument(`${where}.rate`, f.rate, 'a finite rate > -1', component);
       }
       return;
-    default:
-      throw invalidArgument(`${where}.kind`, (fault as { kind: unknown }).kind, KINDS);
   }
 }

@@ -1,5 +1,6 @@
 import { type Duration, toMs } from '../duration.js';
 import { assertProbability, invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { constant } from '../random/continuous.js';
 import type { Distribution } from '../random/distribution.js';
 
@@ -15,7 +16,10 @@ import type { Distribution } from '../random/distribution.js';
  */
 export interface LinkOptions {
   /**
-   * One-way delay: a distribution (ms) or a fixed duration. Reordering follows from its variance.
+   * One-way delay: a distribution (ms) or a fixed duration. Reordering follows from its variance. The
+   * distribution must not sample negative values (a message cannot arrive before it was sent): a
+   * negative or NaN sample stops the run with an error; bound a normal with
+   * `truncate(normal({ mean: 1, sd: 0.5 }), { min: 0 })`, or use lognormal or gamma.
    * @default 0 (instant delivery; set a distribution for realistic networks)
    */
   latency?: Distribution | Duration;
@@ -55,24 +59,53 @@ export const DEFAULT_LINK: Readonly<LinkConfig> = Object.freeze({
   bandwidth: Infinity,
 });
 
-/** Validates `options` and merges them over `base`. @internal */
-export function resolveLink(base: LinkConfig, options: LinkOptions, where: string): LinkConfig {
+/** The known keys of {@link LinkOptions}. @internal */
+export const LINK_KEYS = optionKeys<LinkOptions>()({
+  latency: true,
+  loss: true,
+  duplicate: true,
+  bandwidth: true,
+});
+
+/**
+ * Validates `options` (unknown keys included) and merges them over `base`. Errors name `component` and
+ * the field under `path` (`defaults.loss`, `faults[0].fault.options.latency`). @internal
+ */
+export function resolveLink(
+  base: LinkConfig,
+  options: LinkOptions,
+  component: string,
+  path = '',
+): LinkConfig {
+  if (options === undefined) {
+    throw invalidArgument(
+      path === '' ? 'options' : path,
+      options,
+      `an object with the fields ${LINK_KEYS.join(', ')}`,
+      component,
+    );
+  }
+  checkOptions(component, options, LINK_KEYS, path);
+  const field = (key: string): string => (path === '' ? key : `${path}.${key}`);
   const out: LinkConfig = { ...base };
-  if (options.latency !== undefined) out.latency = toDistribution(options.latency, `${where}.latency`);
+  if (options.latency !== undefined) {
+    out.latency = toDistribution(options.latency, field('latency'), component);
+  }
   if (options.loss !== undefined) {
-    assertProbability(`${where}.loss`, options.loss);
+    assertProbability(field('loss'), options.loss, component);
     out.loss = options.loss;
   }
   if (options.duplicate !== undefined) {
-    assertProbability(`${where}.duplicate`, options.duplicate);
+    assertProbability(field('duplicate'), options.duplicate, component);
     out.duplicate = options.duplicate;
   }
   if (options.bandwidth !== undefined) {
     if (typeof options.bandwidth !== 'number' || !(options.bandwidth > 0)) {
       throw invalidArgument(
-        `${where}.bandwidth`,
+        field('bandwidth'),
         options.bandwidth,
         'a number of bytes per second > 0, or Infinity',
+        component,
       );
     }
     out.bandwidth = options.bandwidth;
@@ -80,18 +113,26 @@ export function resolveLink(base: LinkConfig, options: LinkOptions, where: strin
   return out;
 }
 
-function toDistribution(latency: Distribution | Duration, field: string): Distribution {
+function toDistribution(latency: Distribution | Duration, field: string, component: string): Distribution {
   if (
     typeof latency === 'object' &&
     latency !== null &&
     typeof (latency as Distribution).sample === 'function'
   ) {
-    return latency as Distribution;
+    const dist = latency as Distribution;
+    // A negative constant is known now; other distributions are checked per sample.
+    if (dist.kind === 'constant' && typeof dist.mean === 'number' && dist.mean < 0) {
+      throw invalidArgument(field, dist.describe(), 'a non-negative latency distribution', component);
+    }
+    return dist;
   }
-  if (typeof latency === 'number' || typeof latency === 'string') return constant(toMs(latency, field));
+  if (typeof latency === 'number' || typeof latency === 'string') {
+    return constant(toMs(latency, `${component}: ${field}`));
+  }
   throw invalidArgument(
     field,
     latency,
     'a distribution (e.g. exponential({ mean: 2 })) or a duration such as 2 or "2ms"',
+    component,
   );
 }

@@ -1,8 +1,10 @@
-import { invalidArgument } from '../errors.js';
+import { assertBoolean, DsimError, invalidArgument, showValue } from '../errors.js';
 import { EventKind, NORMAL } from '../event-queue.js';
+import { checkOptions, optionKeys } from '../options.js';
 import type { Distribution } from '../random/distribution.js';
 import type { RandomStream } from '../random/stream.js';
 import type { Simulation } from '../simulation.js';
+import { checkCallOptions } from '../strict.js';
 import { DEFAULT_LINK, type LinkConfig, type LinkOptions, resolveLink } from './link.js';
 import { NetNode } from './node.js';
 
@@ -59,6 +61,10 @@ export interface NetworkOptions {
    */
   name?: string;
 }
+
+const NETWORK_KEYS = optionKeys<NetworkOptions>()({ defaults: true, name: true });
+const SEND_KEYS = optionKeys<SendOptions>()({ size: true });
+const BIDIRECTIONAL_KEYS = ['bidirectional'] as const;
 
 interface LinkState {
   /** null: follow the network defaults. */
@@ -129,17 +135,22 @@ export class Network {
     readonly sim: Simulation,
     options: NetworkOptions = {},
   ) {
-    this.name = options.name ?? 'net';
-    this.defaults = resolveLink(DEFAULT_LINK, options.defaults ?? {}, 'defaults');
+    checkOptions('Network', options, NETWORK_KEYS);
+    const name = options.name ?? 'net';
+    if (typeof name !== 'string' || name.length === 0) {
+      throw invalidArgument('name', name, 'a non-empty string', 'Network');
+    }
+    this.name = name;
+    this.defaults = resolveLink(DEFAULT_LINK, options.defaults ?? {}, 'Network', 'defaults');
   }
 
   /** Adds a node. Addresses are unique non-empty strings. */
   addNode<P = unknown>(address: string): NetNode<P> {
     if (typeof address !== 'string' || address.length === 0 || address.includes(PAIR)) {
-      throw invalidArgument('address', address, 'a non-empty string');
+      throw invalidArgument('address', address, 'a non-empty string', 'Network.addNode');
     }
     if (this.nodes.has(address))
-      throw invalidArgument('address', address, 'an address not already on the network');
+      throw invalidArgument('address', address, 'an address not already on the network', 'Network.addNode');
     const node = new NetNode<P>(this, address);
     this.nodes.set(address, node);
     this.nodeIds.set(address, this.nodeIds.size + 1);
@@ -171,24 +182,44 @@ export class Network {
 
   /** Changes the defaults of every link that has no settings of its own. */
   setDefaults(options: LinkOptions): void {
-    this.defaults = resolveLink(this.defaults, options, 'defaults');
+    this.defaults = resolveLink(this.defaults, options, 'Network.setDefaults');
     this.fault('defaults', { options: describeLink(options) });
   }
 
   /**
    * Sets the link from `from` to `to` (both directions with `{ bidirectional: true }`), over its current
    * settings.
+   *
+   * @param flags - `bidirectional`: also set the link from `to` to `from`
+   * @default flags.bidirectional false
+   * @example
+   * ```ts
+   * net.setLink('a', 'b', { loss: 0.01, latency: lognormalFromMean(2, 0.5) }, { bidirectional: true });
+   * ```
    */
-  setLink(from: string, to: string, options: LinkOptions, { bidirectional = false } = {}): void {
-    for (const [a, b] of bidirectional
+  setLink(from: string, to: string, options: LinkOptions, flags?: { bidirectional?: boolean }): void {
+    this.changeLink('Network.setLink', from, to, options, bidirectionalOf('Network.setLink', flags, false));
+  }
+
+  private changeLink(
+    component: string,
+    from: string,
+    to: string,
+    options: LinkOptions,
+    bidirectional: boolean,
+  ): void {
+    const pairs: Array<[string, string]> = bidirectional
       ? [
           [from, to],
           [to, from],
         ]
-      : [[from, to]]) {
-      const link = this.link(a!, b!);
-      link.own = resolveLink(link.own ?? this.defaults, options, `link ${a}->${b}`);
-    }
+      : [[from, to]];
+    // Validate every direction before changing any.
+    const resolved = pairs.map(([a, b]) => {
+      const link = this.link(a, b);
+      return [link, resolveLink(link.own ?? this.defaults, options, `${component} ${a} -> ${b}`)] as const;
+    });
+    for (const [link, own] of resolved) link.own = own;
     this.fault('link', { from, to, bidirectional, options: describeLink(options) });
   }
 
@@ -203,19 +234,36 @@ export class Network {
     this.fault('link-restore', { from, to });
   }
 
-  /** Sets one-way latency between two nodes (both ways by default). */
+  /**
+   * Sets one-way latency between two nodes (both ways unless `{ bidirectional: false }`).
+   *
+   * @default flags.bidirectional true
+   * @example
+   * ```ts
+   * net.setLatency('eu', 'us', gamma({ shape: 4, scale: 20 }));
+   * ```
+   */
   setLatency(
     a: string,
     b: string,
     latency: Distribution | number | string,
-    { bidirectional = true } = {},
+    flags?: { bidirectional?: boolean },
   ): void {
-    this.setLink(a, b, { latency }, { bidirectional });
+    const both = bidirectionalOf('Network.setLatency', flags, true);
+    this.changeLink('Network.setLatency', a, b, { latency }, both);
   }
 
-  /** Sets the loss probability between two nodes (both ways by default). */
-  setLoss(a: string, b: string, loss: number, { bidirectional = true } = {}): void {
-    this.setLink(a, b, { loss }, { bidirectional });
+  /**
+   * Sets the loss probability between two nodes (both ways unless `{ bidirectional: false }`).
+   *
+   * @default flags.bidirectional true
+   * @example
+   * ```ts
+   * net.setLoss('a', 'b', 0.05);
+   * ```
+   */
+  setLoss(a: string, b: string, loss: number, flags?: { bidirectional?: boolean }): void {
+    this.changeLink('Network.setLoss', a, b, { loss }, bidirectionalOf('Network.setLoss', flags, true));
   }
 
   /**
@@ -231,8 +279,11 @@ export class Network {
   partition(
     a: string | readonly string[],
     b: string | readonly string[],
-    { oneWay = false } = {},
+    flags?: { oneWay?: boolean },
   ): PartitionHandle {
+    checkOptions('Network.partition', flags, ['oneWay']);
+    const oneWay = flags?.oneWay ?? false;
+    assertBoolean('oneWay', oneWay, 'Network.partition');
     const left = this.group(a, 'partition(a)');
     const right = this.group(b, 'partition(b)');
     const keys: string[] = [];
@@ -293,8 +344,19 @@ export class Network {
     this.fault('crash', { node: address });
   }
 
-  /** Restarts a crashed node; with `keepState` its restart hooks are told the state survived. */
-  restart(address: string, { keepState = false } = {}): void {
+  /**
+   * Restarts a crashed node; with `keepState` its restart hooks are told the state survived.
+   *
+   * @default flags.keepState false
+   * @example
+   * ```ts
+   * net.restart('db-1', { keepState: true }); // a process restart that kept its disk
+   * ```
+   */
+  restart(address: string, flags?: { keepState?: boolean }): void {
+    checkOptions('Network.restart', flags, ['keepState']);
+    const keepState = flags?.keepState ?? false;
+    assertBoolean('keepState', keepState, 'Network.restart');
     this.node(address)._restart(keepState);
     this.fault('restart', { node: address, keepState });
   }
@@ -335,10 +397,19 @@ export class Network {
 
   /** @internal */
   _send<P>(sender: NetNode<P>, to: string, payload: P, options: SendOptions | undefined): number {
-    const size = options?.size ?? 0;
-    if (typeof size !== 'number' || !(size >= 0) || size === Infinity) {
-      throw invalidArgument('size', size, 'a finite number of bytes >= 0');
+    let size = 0;
+    if (options !== undefined) {
+      checkCallOptions('NetNode.send', options, SEND_KEYS);
+      size = options.size ?? 0;
+      if (typeof size !== 'number' || !(size >= 0) || size === Infinity) {
+        throw invalidArgument('size', size, 'a finite number of bytes >= 0', 'NetNode.send');
+      }
     }
+    return this._sendSized(sender, to, payload, size);
+  }
+
+  /** @internal A send whose size the caller validated (the RPC layer): no options to check per message. */
+  _sendSized<P>(sender: NetNode<P>, to: string, payload: P, size: number): number {
     const counts = this.counts;
     const id = this.nextId++;
     counts.sent++;
@@ -358,10 +429,12 @@ export class Network {
       link.busyUntil = departs;
     }
     const tag = this.nodeIds.get(to)!;
+    const delay = config.latency.sample(link.rng);
+    // Also catches NaN. A message cannot arrive before it was sent.
+    if (!(delay >= 0)) throw this.negativeDelay(from, to, config.latency, delay);
     counts.inFlight++;
-    const at = departs + config.latency.sample(link.rng);
     sim._push(
-      at,
+      departs + delay,
       NORMAL,
       arrive,
       new Envelope(id, from, to, payload, size, sim.now, false, this, dest),
@@ -369,11 +442,12 @@ export class Network {
       tag,
     );
     if (config.duplicate > 0 && link.rng.next() < config.duplicate) {
+      const copyDelay = config.latency.sample(link.rng);
+      if (!(copyDelay >= 0)) throw this.negativeDelay(from, to, config.latency, copyDelay);
       counts.duplicated++;
       counts.inFlight++;
-      const copyAt = departs + config.latency.sample(link.rng);
       sim._push(
-        copyAt,
+        departs + copyDelay,
         NORMAL,
         arrive,
         new Envelope(id, from, to, payload, size, sim.now, true, this, dest),
@@ -409,6 +483,29 @@ export class Network {
         latency: sim.now - envelope.sentAt,
       });
     }
+  }
+
+  private negativeDelay(from: string, to: string, latency: Distribution, value: number): DsimError {
+    const sim = this.sim;
+    const distribution = describeDistribution(latency);
+    return new DsimError(
+      'INVALID_DURATION',
+      `Network '${this.name}': the latency of link ${from} -> ${to} sampled ${showValue(value)} ms from ` +
+        `${distribution}; latency must be >= 0 (a message cannot arrive before it is sent): use a ` +
+        `non-negative distribution (lognormal, gamma, exponential) or truncate(dist, { min: 0 })`,
+      {
+        simTime: sim.now,
+        seed: sim.seed,
+        details: {
+          component: 'Network',
+          link: `${from} -> ${to}`,
+          field: 'latency',
+          distribution,
+          value,
+          stream: `${this.name}/link/${from}->${to}`,
+        },
+      },
+    );
   }
 
   private drop(id: number, from: string, to: string, reason: DropReason): number {
@@ -453,6 +550,23 @@ function release(counts: Map<string, number>, key: string): void {
   const n = (counts.get(key) ?? 0) - 1;
   if (n > 0) counts.set(key, n);
   else counts.delete(key);
+}
+
+function bidirectionalOf(
+  component: string,
+  flags: { bidirectional?: boolean } | undefined,
+  fallback: boolean,
+): boolean {
+  checkOptions(component, flags, BIDIRECTIONAL_KEYS);
+  const bidirectional = flags?.bidirectional ?? fallback;
+  assertBoolean('bidirectional', bidirectional, component);
+  return bidirectional;
+}
+
+/** A distribution's `describe()`, or its kind for a hand-written one without it. */
+function describeDistribution(dist: Distribution): string {
+  if (typeof dist.describe === 'function') return dist.describe();
+  return typeof dist.kind === 'string' ? dist.kind : 'a custom distribution';
 }
 
 function describeLink(options: LinkOptions): Record<string, unknown> {

@@ -112,12 +112,20 @@ export class NetNode<P = unknown> {
     return this.network._send(this, to, payload, options);
   }
 
+  /** @internal A send with an already validated size, for the RPC layer. */
+  _sendSized(to: string, payload: P, size: number): number {
+    return this.network._sendSized(this, to, payload, size);
+  }
+
   /**
    * Runs `fn` after `delay` of this node's local time (drift applies). The timer stalls while the node
    * is paused (it runs on resume) and is discarded if the node crashes first.
    */
   setTimer(delay: Duration, fn: () => void): NodeTimer {
-    const local = toMs(delay, 'delay');
+    const local =
+      typeof delay === 'number' && delay >= 0 && delay !== Infinity
+        ? delay
+        : toMs(delay, `NetNode '${this.address}': setTimer(delay)`);
     const incarnation = this._incarnation;
     const fire = (): void => {
       if (this._incarnation !== incarnation || this._state === 'down') return;
@@ -132,6 +140,8 @@ export class NetNode<P = unknown> {
    * of length P that overlaps the work makes it finish P later (or, for a pause that began before the
    * work was due, the remaining work runs after the resume). Use it for service times; use
    * {@link NetNode.setTimer} for wall-clock timers such as timeouts, which fire at the resume.
+   * A negative or NaN duration (e.g. sampled from a normal distribution) is an `INVALID_DURATION`
+   * error naming the node.
    *
    * @example
    * ```ts
@@ -142,7 +152,7 @@ export class NetNode<P = unknown> {
     const local =
       typeof duration === 'number' && duration >= 0 && duration !== Infinity
         ? duration
-        : toMs(duration, 'duration');
+        : toMs(duration, `NetNode '${this.address}': work(duration)`);
     const sim = this.network.sim;
     const incarnation = this._incarnation;
     let seen = this.pausedTotal;

@@ -1,4 +1,5 @@
 import { assertFinite, assertNonNegative, assertPositive, invalidArgument } from '../errors.js';
+import { optionKeys } from '../options.js';
 import { assertParams, type Distribution, openBelow, openUnit } from './distribution.js';
 import { logGamma, normalQuantile } from './special.js';
 import type { RandomStream } from './stream.js';
@@ -56,17 +57,44 @@ class Uniform implements Distribution {
 }
 
 /**
+ * Parameters of {@link uniform} in object form.
+ *
+ * @example
+ * ```ts
+ * const jitter = uniform({ min: 0, max: 10 });
+ * ```
+ */
+export interface UniformParams {
+  /** The lower bound, a finite number. */
+  readonly min: number;
+  /** The upper bound, a finite number >= min. */
+  readonly max: number;
+}
+
+const UNIFORM_KEYS = optionKeys<UniformParams>()({ min: true, max: true });
+
+/**
  * Uniform on [min, max). Floating-point rounding of `min + (max - min) * u` can yield `max` itself,
- * with probability around 2^-53. `min === max` is allowed and always gives `min`.
+ * with probability around 2^-53. `min === max` is allowed and always gives `min`. Takes the bounds as
+ * two numbers or as `{ min, max }`.
  *
  * @param min - a finite number
  * @param max - a finite number >= min
  * @example
  * ```ts
  * const jitter = uniform(-5, 5);
+ * const same = uniform({ min: -5, max: 5 });
  * ```
  */
-export function uniform(min: number, max: number): Distribution {
+export function uniform(params: UniformParams): Distribution;
+export function uniform(min: number, max: number): Distribution;
+export function uniform(minOrParams: number | UniformParams, maxArg?: number): Distribution {
+  let min: unknown = minOrParams;
+  let max: unknown = maxArg;
+  if (typeof minOrParams === 'object' && minOrParams !== null) {
+    assertParams('uniform', minOrParams, '{ min, max }', UNIFORM_KEYS);
+    ({ min, max } = minOrParams);
+  }
   assertFinite('uniform.min', min);
   if (typeof max !== 'number' || !Number.isFinite(max - min) || max < min) {
     throw invalidArgument('uniform.max', max, `a finite number >= uniform.min (${min})`);
@@ -97,6 +125,8 @@ class Exponential implements Distribution {
   }
 }
 
+const EXPONENTIAL_KEYS = optionKeys<ExponentialParams>()({ mean: true, rate: true });
+
 /**
  * Exponential (memoryless) distribution, given by its `mean` or its `rate`: the classic inter-arrival
  * gap of a Poisson process and service time of an M/M/c queue. Samples are >= 0.
@@ -108,7 +138,7 @@ class Exponential implements Distribution {
  * ```
  */
 export function exponential(params: ExponentialParams): Distribution {
-  assertParams('exponential', params, '{ mean } or { rate }');
+  assertParams('exponential', params, '{ mean } or { rate }', EXPONENTIAL_KEYS);
   const { mean, rate } = params as { mean?: unknown; rate?: unknown };
   if ((mean === undefined) === (rate === undefined)) {
     throw invalidArgument('exponential.params', params, 'an object with exactly one of mean or rate');
@@ -140,17 +170,45 @@ class Normal implements Distribution {
 }
 
 /**
- * Normal (Gaussian) distribution. Samples can be negative: for durations prefer {@link lognormal} or
- * {@link gamma}. `sd = 0` is allowed and always gives `mean`.
+ * Parameters of {@link normal} in object form.
+ *
+ * @example
+ * ```ts
+ * const skew = normal({ mean: 0, sd: 2 });
+ * ```
+ */
+export interface NormalParams {
+  /** The mean, a finite number. */
+  readonly mean: number;
+  /** The standard deviation, a finite number >= 0. */
+  readonly sd: number;
+}
+
+const NORMAL_KEYS = optionKeys<NormalParams>()({ mean: true, sd: true });
+
+/**
+ * Normal (Gaussian) distribution. Samples can be negative, and a negative latency or service time is an
+ * error: for durations prefer {@link lognormal} or {@link gamma}, or bound it with
+ * `truncate(normal(...), { min: 0 })`. `sd = 0` is allowed and always gives `mean`. Takes the
+ * parameters as two numbers or as `{ mean, sd }`.
  *
  * @param mean - a finite number
  * @param sd - the standard deviation, a finite number >= 0
  * @example
  * ```ts
  * const clockSkew = normal(0, 2);
+ * const hop = truncate(normal({ mean: 10, sd: 2 }), { min: 0 });
  * ```
  */
-export function normal(mean: number, sd: number): Distribution {
+export function normal(params: NormalParams): Distribution;
+export function normal(mean: number, sd: number): Distribution;
+export function normal(meanOrParams: number | NormalParams, sdArg?: number): Distribution {
+  let mean: unknown = meanOrParams;
+  let sd: unknown = sdArg;
+  if (typeof meanOrParams === 'object' && meanOrParams !== null) {
+    assertParams('normal', meanOrParams, '{ mean, sd }', NORMAL_KEYS);
+    ({ mean, sd } = meanOrParams);
+  }
   assertFinite('normal.mean', mean);
   assertNonNegative('normal.sd', sd);
   return new Normal(mean, sd);
@@ -181,6 +239,8 @@ class Lognormal implements Distribution {
   }
 }
 
+const LOGNORMAL_KEYS = optionKeys<LognormalParams>()({ mu: true, sigma: true });
+
 /**
  * Log-normal distribution: `exp(normal(mu, sigma))`. Positive and right-skewed, a good model of
  * service times and request sizes. To give it by its mean and spread instead, use
@@ -192,7 +252,7 @@ class Lognormal implements Distribution {
  * ```
  */
 export function lognormal(params: LognormalParams): Distribution {
-  assertParams('lognormal', params, '{ mu, sigma }');
+  assertParams('lognormal', params, '{ mu, sigma }', LOGNORMAL_KEYS);
   const { mu, sigma } = params;
   assertFinite('lognormal.mu', mu);
   assertNonNegative('lognormal.sigma', sigma);
@@ -253,6 +313,8 @@ class Pareto implements Distribution {
   }
 }
 
+const PARETO_KEYS = optionKeys<ParetoParams>()({ scale: true, shape: true });
+
 /**
  * Pareto (type I) distribution: `P(X > x) = (scale / x)^shape` for x >= scale. Heavy-tailed: the mean
  * exists only for shape > 1 and the variance only for shape > 2 (`mean` / `variance` are `undefined`
@@ -264,7 +326,7 @@ class Pareto implements Distribution {
  * ```
  */
 export function pareto(params: ParetoParams): Distribution {
-  assertParams('pareto', params, '{ scale, shape }');
+  assertParams('pareto', params, '{ scale, shape }', PARETO_KEYS);
   assertPositive('pareto.scale', params.scale);
   assertPositive('pareto.shape', params.shape);
   return new Pareto(params.scale, params.shape);
@@ -303,6 +365,8 @@ class Weibull implements Distribution {
   }
 }
 
+const WEIBULL_KEYS = optionKeys<WeibullParams>()({ scale: true, shape: true });
+
 /**
  * Weibull distribution: `P(X > x) = exp(-(x / scale)^shape)`. A common model of time to failure.
  * Mean `scale * Γ(1 + 1/shape)`. For very small shapes (below about 0.01) `variance`, then `mean`,
@@ -314,7 +378,7 @@ class Weibull implements Distribution {
  * ```
  */
 export function weibull(params: WeibullParams): Distribution {
-  assertParams('weibull', params, '{ scale, shape }');
+  assertParams('weibull', params, '{ scale, shape }', WEIBULL_KEYS);
   assertPositive('weibull.scale', params.scale);
   assertPositive('weibull.shape', params.shape);
   return new Weibull(params.scale, params.shape);

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../errors.js';
+import { checkOptions } from '../options.js';
 import type { RandomStream } from './stream.js';
 
 /**
@@ -34,11 +35,20 @@ export interface Distribution {
   describe(): string;
 }
 
-/** Internal: throws unless `params` is a plain object; `usage` shows the expected shape. */
-export function assertParams(fn: string, params: unknown, usage: string): asserts params is object {
+/**
+ * Internal: throws unless `params` is a plain object whose keys are all in `known` (an unknown key gets
+ * a "did you mean"); `usage` shows the expected shape.
+ */
+export function assertParams(
+  fn: string,
+  params: unknown,
+  usage: string,
+  known: readonly string[],
+): asserts params is object {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw invalidArgument(`${fn}.params`, params, `an object ${usage}`);
   }
+  checkOptions(fn, params, known);
 }
 
 /** Internal: a uniform number in (0, 1], safe under `Math.log` and negative powers. */

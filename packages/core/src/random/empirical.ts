@@ -1,4 +1,5 @@
 import { invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import type { Distribution } from './distribution.js';
 import type { RandomStream } from './stream.js';
 
@@ -13,6 +14,8 @@ export interface EmpiricalOptions {
    */
   readonly interpolate?: boolean;
 }
+
+const EMPIRICAL_KEYS = optionKeys<EmpiricalOptions>()({ interpolate: true });
 
 class Empirical implements Distribution {
   readonly kind = 'empirical';
@@ -85,6 +88,7 @@ export function empirical(samples: readonly number[], options: EmpiricalOptions 
   if (typeof options !== 'object' || options === null) {
     throw invalidArgument('empirical.options', options, 'an object { interpolate?: boolean }');
   }
+  checkOptions('empirical', options, EMPIRICAL_KEYS);
   const interpolate = options.interpolate ?? false;
   if (typeof interpolate !== 'boolean') {
     throw invalidArgument('empirical.interpolate', interpolate, 'a boolean');

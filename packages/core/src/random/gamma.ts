@@ -1,4 +1,5 @@
 import { assertInteger, assertPositive } from '../errors.js';
+import { optionKeys } from '../options.js';
 import { assertParams, type Distribution, openBelow, openUnit } from './distribution.js';
 import { normalQuantile } from './special.js';
 import type { RandomStream } from './stream.js';
@@ -31,6 +32,8 @@ export interface GammaParams {
   /** The scale theta (1 / rate), a finite number > 0. */
   readonly scale: number;
 }
+
+const GAMMA_KEYS = optionKeys<GammaParams>()({ shape: true, scale: true });
 
 class Gamma implements Distribution {
   readonly kind = 'gamma';
@@ -74,7 +77,7 @@ class Gamma implements Distribution {
  * ```
  */
 export function gamma(params: GammaParams): Distribution {
-  assertParams('gamma', params, '{ shape, scale }');
+  assertParams('gamma', params, '{ shape, scale }', GAMMA_KEYS);
   assertPositive('gamma.shape', params.shape);
   assertPositive('gamma.scale', params.scale);
   return new Gamma(params.shape, params.scale);
@@ -87,6 +90,8 @@ export interface ErlangParams {
   /** The mean of the whole (sum of the k phases), a finite number > 0. */
   readonly mean: number;
 }
+
+const ERLANG_KEYS = optionKeys<ErlangParams>()({ k: true, mean: true });
 
 // Up to this k the product of k uniforms in [2^-53, 1] cannot underflow (2^-848 > 2^-1022).
 const ERLANG_PRODUCT_MAX_K = 16;
@@ -130,7 +135,7 @@ class Erlang implements Distribution {
  * ```
  */
 export function erlang(params: ErlangParams): Distribution {
-  assertParams('erlang', params, '{ k, mean }');
+  assertParams('erlang', params, '{ k, mean }', ERLANG_KEYS);
   assertInteger('erlang.k', params.k, 1);
   assertPositive('erlang.mean', params.mean);
   return new Erlang(params.k, params.mean);

@@ -1,4 +1,5 @@
 import { assertNonNegative, invalidArgument } from '../errors.js';
+import { optionKeys } from '../options.js';
 import { assertParams, type Distribution } from './distribution.js';
 import type { RandomStream } from './stream.js';
 
@@ -12,6 +13,8 @@ export interface ZipfParams {
   /** The exponent, a finite number >= 0: 0 is uniform, 1 is classic Zipf, larger is more skewed. */
   readonly s: number;
 }
+
+const ZIPF_KEYS = optionKeys<ZipfParams>()({ n: true, s: true });
 
 class Zipf implements Distribution {
   readonly kind = 'zipf';
@@ -90,7 +93,7 @@ class Zipf implements Distribution {
  * ```
  */
 export function zipf(params: ZipfParams): Distribution {
-  assertParams('zipf', params, '{ n, s }');
+  assertParams('zipf', params, '{ n, s }', ZIPF_KEYS);
   const { n, s } = params;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > ZIPF_MAX_N) {
     throw invalidArgument('zipf.n', n, `an integer in [1, ${ZIPF_MAX_N}]`);

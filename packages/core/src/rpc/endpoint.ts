@@ -6,6 +6,8 @@ import type { Gauge } from '../metrics/gauge.js';
 import type { Histogram } from '../metrics/histogram.js';
 import type { Message } from '../net/network.js';
 import type { NetNode, NodeTimer } from '../net/node.js';
+import { optionKeys } from '../options.js';
+import { checkCallOptions } from '../strict.js';
 import type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './types.js';
 
 /** Options of a call. */
@@ -31,6 +33,17 @@ export interface CallOptions {
   /** Request size in bytes. @default 0 */
   size?: number;
 }
+
+const CALL_KEYS = optionKeys<CallOptions>()({
+  timeout: true,
+  deadline: true,
+  parent: true,
+  origin: true,
+  attempt: true,
+  key: true,
+  size: true,
+});
+const REPLY_KEYS = ['size'] as const;
 
 /** How a server answers one request. Exactly one of `ok` or `error` may be called. */
 export interface Reply<R> {
@@ -94,7 +107,15 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     sent: 0,
     ok: 0,
     failed: 0,
-    failedBy: { timeout: 0, rejected: 0, unavailable: 0, overloaded: 0, 'deadline-exceeded': 0, error: 0 },
+    failedBy: {
+      timeout: 0,
+      rejected: 0,
+      unavailable: 0,
+      overloaded: 0,
+      'gateway-timeout': 0,
+      'deadline-exceeded': 0,
+      error: 0,
+    },
     inFlight: 0,
     late: 0,
   };
@@ -149,16 +170,25 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     const node = this.node;
     const sim = node.network.sim;
     const now = sim.now;
-    const timeout = options.timeout === undefined ? Infinity : toMs(options.timeout, 'timeout');
+    checkCallOptions('RpcEndpoint.call', options, CALL_KEYS);
+    const timeout =
+      options.timeout === undefined ? Infinity : toMs(options.timeout, 'RpcEndpoint.call: timeout');
     const parent = options.parent;
+    if (parent !== undefined && (parent === null || typeof parent !== 'object'))
+      throw invalidArgument('parent', parent, 'the RpcRequest being served', 'RpcEndpoint.call');
     let deadline = options.deadline ?? parent?.deadline ?? Infinity;
     if (typeof deadline !== 'number' || Number.isNaN(deadline))
-      throw invalidArgument('deadline', deadline, 'an absolute time in ms');
+      throw invalidArgument('deadline', deadline, 'an absolute time in ms', 'RpcEndpoint.call');
     if (options.origin !== undefined && !(typeof options.origin === 'number' && options.origin <= now))
-      throw invalidArgument('origin', options.origin, `a time <= now (${now})`);
+      throw invalidArgument('origin', options.origin, `a time <= now (${now})`, 'RpcEndpoint.call');
     const attempt = options.attempt ?? 1;
     if (!Number.isInteger(attempt) || attempt < 1)
-      throw invalidArgument('attempt', attempt, 'an integer >= 1');
+      throw invalidArgument('attempt', attempt, 'an integer >= 1', 'RpcEndpoint.call');
+    if (options.key !== undefined && typeof options.key !== 'string')
+      throw invalidArgument('key', options.key, 'a string', 'RpcEndpoint.call');
+    const size = options.size ?? 0;
+    if (typeof size !== 'number' || !(size >= 0) || size === Infinity)
+      throw invalidArgument('size', size, 'a finite number of bytes >= 0', 'RpcEndpoint.call');
     const timeoutTrue = node.clock.toTrue(timeout);
     deadline = Math.min(deadline, now + timeoutTrue);
     const request: RpcRequest = {
@@ -170,7 +200,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
       deadline,
       attempt,
       key: options.key ?? parent?.key,
-      size: options.size ?? 0,
+      size,
       sentAt: now,
     };
     const event = sim.event<RpcResponse<R>>();
@@ -199,7 +229,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         }),
       );
     }
-    node.send(to, { rpc: 'req', request } satisfies Wire, { size: request.size });
+    node._sendSized(to, { rpc: 'req', request } satisfies Wire, size);
     return event;
   }
 
@@ -229,10 +259,17 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         );
       }
       answered = true;
-      node.send(request.from, { rpc: 'res', id: request.id, ok, value, error } satisfies Wire, { size });
+      node._sendSized(request.from, { rpc: 'res', id: request.id, ok, value, error } satisfies Wire, size);
     };
     const reply: Reply<Res> = {
-      ok: (value, options) => send(true, value, undefined, options?.size ?? 0),
+      ok: (value, options) => {
+        if (options === undefined) return send(true, value, undefined, 0);
+        checkCallOptions('Reply.ok', options, REPLY_KEYS);
+        const size = options.size ?? 0;
+        if (typeof size !== 'number' || !(size >= 0) || size === Infinity)
+          throw invalidArgument('size', size, 'a finite number of bytes >= 0', 'Reply.ok');
+        send(true, value, undefined, size);
+      },
       error: (kind, message = kind) => send(false, undefined, { kind, message }, 0),
     };
     this.meters.served.inc();

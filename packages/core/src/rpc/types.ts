@@ -1,6 +1,19 @@
-/** Why a call failed. */
+/**
+ * Why a call failed. Each kind stands for the status a real stack would return; the HTTP and gRPC
+ * equivalents are listed so a model can be read against production dashboards:
+ *
+ * | kind | HTTP | gRPC | retried by default (RetryingClient) |
+ * |---|---|---|---|
+ * | `timeout` | (none: the caller's own timer) | `DEADLINE_EXCEEDED` (client side) | yes |
+ * | `rejected` | 429 | `RESOURCE_EXHAUSTED` | no |
+ * | `unavailable` | 503 | `UNAVAILABLE` | yes |
+ * | `overloaded` | 503 | `UNAVAILABLE` | yes |
+ * | `gateway-timeout` | 504 | `UNAVAILABLE` (Envoy's mapping of 504) | yes |
+ * | `deadline-exceeded` | 504 | `DEADLINE_EXCEEDED` | no |
+ * | `error` | 500 | `INTERNAL` | no |
+ */
 export type RpcErrorKind =
-  /** The caller's timeout or deadline passed before a response arrived. */
+  /** The caller's own timeout or deadline passed before a response arrived. */
   | 'timeout'
   /** The server refused the request (e.g. a rate limiter or a full queue). */
   | 'rejected'
@@ -8,7 +21,13 @@ export type RpcErrorKind =
   | 'unavailable'
   /** The server is overloaded (load shedding). */
   | 'overloaded'
-  /** The request's deadline had already passed when the server looked at it. */
+  /**
+   * A frontend or proxy gave up waiting on its own upstream (HTTP 504 Gateway Timeout, what Envoy
+   * answers when `route.timeout` fires). Retryable: Envoy's `retry_on: 5xx` and `gateway-error` cover
+   * 504, and the AWS SDKs' standard retry mode retries it.
+   */
+  | 'gateway-timeout'
+  /** The request's propagated deadline had already passed when the server looked at it. */
   | 'deadline-exceeded'
   /** The handler failed. */
   | 'error';

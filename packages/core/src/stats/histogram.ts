@@ -1,5 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 
 /** Percentile summary of a latency histogram, in ms. */
 export interface LatencySummary {
@@ -21,6 +22,8 @@ export interface LatencyHistogramOptions {
    */
   significantDigits?: 1 | 2 | 3 | 4 | 5;
 }
+
+const HISTOGRAM_KEYS = optionKeys<LatencyHistogramOptions>()({ significantDigits: true });
 
 /**
  * An HDR histogram of latencies in milliseconds (backed by `hdr-histogram-js`). Values are recorded as
@@ -44,9 +47,10 @@ export class LatencyHistogram {
   private hi = -Infinity;
 
   constructor(options: LatencyHistogramOptions = {}) {
+    checkOptions('LatencyHistogram', options, HISTOGRAM_KEYS);
     const digits = options.significantDigits ?? 3;
     if (![1, 2, 3, 4, 5].includes(digits)) {
-      throw invalidArgument('significantDigits', digits, 'an integer from 1 to 5');
+      throw invalidArgument('significantDigits', digits, 'an integer from 1 to 5', 'LatencyHistogram');
     }
     this.hist = hdr.build({ numberOfSignificantValueDigits: digits, bitBucketSize: 64 });
   }
