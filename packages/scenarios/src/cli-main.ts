@@ -449,6 +449,13 @@ function parseFlags<T extends FlagSpec>(
           .join(', ')}`,
       );
     }
+    const dashed = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(message)?.[1];
+    if (dashed !== undefined) {
+      const value = args[args.indexOf(dashed) + 1] ?? '';
+      throw new UsageError(
+        `${dashed} ${JSON.stringify(value)}: a value that starts with a dash must be written ${dashed}=${value}`,
+      );
+    }
     const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message)?.[1];
     if (missing !== undefined) throw new UsageError(`${missing} needs a value`);
     const extra = /Unexpected argument '([^']+)'/.exec(message)?.[1];

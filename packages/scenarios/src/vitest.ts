@@ -7,7 +7,7 @@
  * const result = runScenario(mmc, { seed: 1 });
  * expect(result).toPassChecks();
  * expect(result).toHaveP99Below(8000);
- * expect(result).toHaveDigest('4c2e7189bdfc25d7');
+ * expect(result).toHaveDigest('b04ea4d25472bd3b');
  * ```
  *
  * Every failure message carries the seed and the reproduce line.

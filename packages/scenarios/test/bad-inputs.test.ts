@@ -207,7 +207,18 @@ const cliCases: Case[] = [
     code: 2,
     says: ['--duration', '"soon"'],
   },
-  { what: 'negative --duration', args: ['run', 'retry-storm', '--duration', '-5s'], code: 2, says: ['-5s'] },
+  {
+    what: 'negative --duration',
+    args: ['run', 'retry-storm', '--duration', '-5s'],
+    code: 2,
+    says: ['--duration', '-5s'],
+  },
+  {
+    what: 'negative --duration, written with =',
+    args: ['run', 'retry-storm', '--duration=-5s'],
+    code: 2,
+    says: ['--duration', '"-5s"'],
+  },
   {
     what: 'absurd --duration',
     args: ['run', 'retry-storm', '--duration', '99999999999999999999h'],
@@ -584,7 +595,7 @@ const fileCases: FileCase[] = [
       ),
     ),
     code: 3,
-    says: ['worker broke', 'process-throws.scenario.ts:6', 'seed 5'],
+    says: ['worker broke', 'process-throws.scenario.ts:7', 'seed 5'],
   },
   {
     what: 'a process yields a number',
@@ -593,7 +604,7 @@ const fileCases: FileCase[] = [
       ok('    sim.process(function* worker() { yield 5 as never; });\n    sim.run();\n    return {};'),
     ),
     code: 3,
-    says: ['INVALID_YIELD', 'sim.timeout(5)'],
+    says: ['PROCESS_FAILED', 'yielded the number 5', 'sim.timeout(5)'],
   },
   {
     what: 'a misspelt component option',

@@ -103,7 +103,18 @@ describe('dsim CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dsim-cli-'));
     const csv = join(dir, 'metrics.csv');
     const example = resolve(import.meta.dirname, '../../../examples/partition-demo/partition.scenario.ts');
-    const r = await cli('run', example, '--seed', '1', '--set', 'seconds=21', '--metrics', csv, '--json');
+    const r = await cli(
+      'run',
+      example,
+      '--seed',
+      '1',
+      '--set',
+      'seconds=21',
+      '--metrics',
+      csv,
+      '--json',
+      '--detail',
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     const c1 = doc.nodes.c1.counters;
@@ -122,7 +133,7 @@ describe('dsim CLI', () => {
   it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
     const r = await cli('run', tiny, '--seed', '4', '--set', 'fail=true');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('1 check(s) failed: ticks counted');
+    expect(r.stderr).toContain('1 check failed: ticks counted');
     expect(r.stderr).toContain('--seed 4 --set fail=true');
     expect(r.stdout).toMatch(/FAIL\s+ticks counted/);
   });
@@ -132,15 +143,15 @@ describe('dsim CLI', () => {
     [['run', 'mmc', 'extra'], "'run' takes one scenario"],
     [['run', 'nope'], 'no built-in scenario named "nope"'],
     [['run', 'missing.ts'], 'scenario file not found: missing.ts'],
-    [['run', 'mmc', '--bogus'], "Unknown option '--bogus'"],
-    [['run', 'mmc', '--seed'], "Option '--seed <value>' argument missing"],
+    [['run', 'mmc', '--bogus'], 'unknown option --bogus'],
+    [['run', 'mmc', '--seed'], '--seed needs a value'],
     [['run', 'mmc', '--seed', ''], '--seed must not be empty'],
     [['run', 'mmc', '--set', 'servers=0'], 'parameter servers must be an integer >= 1'],
     [['run', 'mmc', '--set', 'speed=3'], 'unknown parameter "speed"'],
     [['run', 'mmc', '--set', 'lambda'], '--set expects key=value'],
     [['run', 'mmc', '--variant', 'x'], 'has no variants'],
     [['frobnicate'], 'unknown command "frobnicate"'],
-    [['list', 'x'], "'list' takes no arguments"],
+    [['list', 'x'], '\'list\' takes no argument "x"'],
     [
       ['run', 'mmc', '--duration', '10m'],
       "--duration: scenario mmc has no 'duration' or 'seconds' parameter",
@@ -148,7 +159,7 @@ describe('dsim CLI', () => {
     [['run', 'retry-storm', '--duration', 'long'], '--duration'],
     [
       ['run', 'retry-storm', '--duration', '5s'],
-      'parameter seconds (from --duration) must be a finite number >= 30, got 5',
+      'parameter seconds (from --duration) must be a finite number >= 30 and <= 86400, got 5',
     ],
   ])('exits 2 on usage or config error: %j', async (argv, message) => {
     const r = await cli(...argv);
@@ -184,7 +195,9 @@ describe('dsim CLI', () => {
   it('run NAME --help lists the parameters', async () => {
     const r = await cli('run', 'mmc', '--help');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/lambda\s+number\s+default 4\s+arrivals per second/);
+    expect(r.stdout).toMatch(
+      /lambda\s+number\s+default 4\s+a finite number > 0 and <= 1000000\s+arrivals per second/,
+    );
   });
 
   it('the real bin exits 2 with a message, not a stack trace, on bad input', () => {
@@ -207,7 +220,7 @@ describe('dsim CLI', () => {
       },
     );
     expect(res.status).toBe(2);
-    expect(res.stderr).toContain('parameter lambda must be a finite number > 0, got -1');
+    expect(res.stderr).toContain('parameter lambda must be a finite number > 0 and <= 1000000, got -1');
     expect(res.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -92,7 +92,7 @@ describe('mmc scenario against queueing theory', () => {
     const r = runScenario(mmc, { seed: 1, params: { customers: 2000 } });
     expect({ digest: r.digest, events: r.events, meanWait: r.outcome.meanWait }).toMatchInlineSnapshot(`
       {
-        "digest": "3b3840f3cce7397d",
+        "digest": "417523d95fa1e92d",
         "events": 10002,
         "meanWait": 514.460008,
       }

@@ -33,7 +33,7 @@ describe('parameters', () => {
       'servers',
     );
     expect(configError(() => resolveParams(mmc.params, { lambda: 0 }, 'mmc')).message).toBe(
-      'parameter lambda must be a finite number > 0, got 0',
+      'parameter lambda must be a finite number > 0 and <= 1000000, got 0',
     );
     expect(configError(() => resolveParams(mmc.params, { lambda: Number.NaN }, 'mmc')).message).toContain(
       'NaN',

@@ -51,7 +51,7 @@ export default defineScenario({
       onArrival: () => {
         const started = sim.now;
         requests.start();
-        client.call('api', 'GET').then((r) => requests.finish(r.ok, sim.now - started));
+        client.call('api', 'GET').onProcessed((e) => requests.finish(e.value?.ok === true, sim.now - started));
       },
     });
     scheduleFaults(net, [{ at: (params.seconds * 1000) / 2, for: '2s', fault: { kind: 'pause', node: 'api' } }]);

@@ -99,7 +99,9 @@ export async function loadScenario(target: string): Promise<Scenario<any>> {
     });
   let mod: Record<string, unknown>;
   try {
-    if (!process.env.VITEST) await installHooks();
+    // Under vite's module runner (vitest calling main() in-process) imports go through vite, which
+    // already resolves @dsim/* to the sources; Node's loader hooks would not be consulted.
+    if ((import.meta as { env?: unknown }).env === undefined) await installHooks();
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ScenarioLoadError(target, error);
