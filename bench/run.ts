@@ -1,5 +1,5 @@
 /**
- * dsim benchmarks (DESIGN.md "Benchmark contract"). Scripts, not timed tests: the machines are shared
+ * dsim benchmarks (see docs/performance.md). Scripts, not timed tests: the machines are shared
  * and noisy, so each workload runs `--repeat` times (default 3) and reports the best rate.
  *
  *   pnpm bench                 table on stdout

@@ -46,7 +46,7 @@ function deliverInterrupt(arg: { proc: Process<any>; cause: unknown }): void {
     proc._target = null;
   }
   if (proc.sim.tracing) {
-    proc.sim.emit('@dsim.process.interrupt', { process: proc.name, cause: String(arg.cause) });
+    proc.sim.emit('@dsim.process.interrupt', { process: proc.name, id: proc.id, cause: String(arg.cause) });
   }
   proc._resume(false, new Interrupt(arg.cause, proc.name));
 }
@@ -160,13 +160,14 @@ export class Process<R = unknown> extends SimEvent<R> implements Waiter {
         step = ok ? gen.next(value) : gen.throw(value);
       } catch (error) {
         sim.activeProcess = previous;
-        if (sim.tracing) sim.emit('@dsim.process.fail', { process: this.name, error: errorMessage(error) });
+        if (sim.tracing)
+          sim.emit('@dsim.process.fail', { process: this.name, id: this.id, error: errorMessage(error) });
         this._trigger(false, error, NORMAL);
         return;
       }
       if (step.done) {
         sim.activeProcess = previous;
-        if (sim.tracing) sim.emit('@dsim.process.end', { process: this.name });
+        if (sim.tracing) sim.emit('@dsim.process.end', { process: this.name, id: this.id });
         this._trigger(true, step.value, NORMAL);
         return;
       }

@@ -290,7 +290,7 @@ export class Simulation {
     const id = ++this.processCount;
     const procName = name ?? (defaultName !== '' ? defaultName : `process-${id}`);
     const proc = new Process<R>(this, gen, procName, id);
-    if (this.tracing) this.emit('@dsim.process.start', { process: procName });
+    if (this.tracing) this.emit('@dsim.process.start', { process: procName, id });
     return proc;
   }
 

@@ -27,10 +27,11 @@ export interface CoreTraceFields {
   '@dsim.run.start': { seed: string; scenario: string; variant: string | null };
   /** Emitted by the scenario runner when a (variant's) run ends. */
   '@dsim.run.end': { events: number };
-  '@dsim.process.start': { process: string };
-  '@dsim.process.end': { process: string };
-  '@dsim.process.fail': { process: string; error: string };
-  '@dsim.process.interrupt': { process: string; cause: string };
+  /** `id` is unique in the run (names repeat: every `customer`), so a start pairs with its end. */
+  '@dsim.process.start': { process: string; id: number };
+  '@dsim.process.end': { process: string; id: number };
+  '@dsim.process.fail': { process: string; id: number; error: string };
+  '@dsim.process.interrupt': { process: string; id: number; cause: string };
   '@dsim.resource.request': { resource: string; process: string | null; priority: number; queue: number };
   '@dsim.resource.grant': { resource: string; process: string | null; inUse: number; queue: number };
   '@dsim.resource.release': { resource: string; process: string | null; inUse: number; queue: number };

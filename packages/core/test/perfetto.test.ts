@@ -3,6 +3,7 @@ import type { TraceEvent } from '../src/index.js';
 import {
   exponential,
   Network,
+  PerfettoBuilder,
   Resource,
   RpcEndpoint,
   recordPerfetto,
@@ -48,7 +49,8 @@ describe('Perfetto exporter', () => {
       if (e.ph === 'b') begins.set(`${e.cat}/${e.id}`, e);
       if (e.ph === 'e') ends.set(`${e.cat}/${e.id}`, e);
     }
-    expect(begins.size).toBe(50);
+    expect([...begins.values()].filter((e) => e.cat === 'rpc')).toHaveLength(50);
+    expect([...begins.values()].filter((e) => e.cat === 'process').length).toBeGreaterThan(0);
     expect([...ends.keys()].sort()).toEqual([...begins.keys()].sort());
     for (const [key, b] of begins) expect(ends.get(key)!.ts!).toBeGreaterThanOrEqual(b.ts!);
   });
@@ -61,9 +63,9 @@ describe('Perfetto exporter', () => {
       expect(named.has(e.pid)).toBe(true);
       if (e.ph !== 'M') expect(typeof e.ts).toBe('number');
     }
-    const firstCall = events.find((e) => e.ph === 'b')!;
+    const firstCall = events.find((e) => e.ph === 'b' && e.cat === 'rpc')!;
     expect(firstCall.ts).toBe(0);
-    const secondCall = events.filter((e) => e.ph === 'b')[1]!;
+    const secondCall = events.filter((e) => e.ph === 'b' && e.cat === 'rpc')[1]!;
     expect(secondCall.ts).toBe(2000); // 2 ms
   });
 
@@ -77,5 +79,28 @@ describe('Perfetto exporter', () => {
     expect(counters.length).toBeGreaterThan(0);
     for (const c of counters) expect(Object.keys(c.args!)).toEqual(['inUse', 'queue']);
     expect(Math.max(...counters.map((c) => c.args!.inUse as number))).toBeLessThanOrEqual(2);
+  });
+
+  it('streams the same document through a sink, chunk by chunk', () => {
+    const chunks: string[] = [];
+    const streamed = new PerfettoBuilder({ seed: '2', scenario: 'test' }, { sink: (c) => chunks.push(c) });
+    const sim = new Simulation({ seed: 2 });
+    sim.inspect((r) => streamed.add(r));
+    const pool = new Resource(sim, { capacity: 1, name: 'desk' });
+    for (let i = 0; i < 20; i++) {
+      sim.process(function* visitor() {
+        const r = yield* pool.request();
+        yield sim.timeout(3);
+        pool.release(r);
+      });
+    }
+    sim.run();
+    streamed.finish();
+    expect(chunks.length).toBeGreaterThan(40);
+    const doc = JSON.parse(chunks.join(''));
+    expect(doc.otherData).toEqual({ seed: '2', scenario: 'test' });
+    expect(doc.traceEvents.filter((e: TraceEvent) => e.cat === 'process' && e.ph === 'b')).toHaveLength(20);
+    expect(doc.traceEvents.filter((e: TraceEvent) => e.ph === 'C' && e.name === 'desk').length).toBe(60);
+    expect(streamed.trace().traceEvents).toEqual([]);
   });
 });

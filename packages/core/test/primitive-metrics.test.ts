@@ -95,7 +95,7 @@ describe('named primitives record metrics', () => {
     expect(csv).toContain('\n,0,servers,resource.queue,max,4\n');
     expect(csv).toContain('\n,0,servers,resource.wait,count,');
     const counters = rec.trace().traceEvents.filter((e) => e.ph === 'C' && e.name === 'servers');
-    expect(counters.length).toBe(12); // a grant and a release per customer
+    expect(counters.length).toBe(18); // a request, a grant and a release per customer
     expect(counters.some((e) => e.args?.inUse === 2 && e.args?.queue === 3)).toBe(true);
   });
 

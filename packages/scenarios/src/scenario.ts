@@ -462,7 +462,7 @@ function checkLimits(options: RunScenarioOptions): Limits {
  */
 class RunGuard {
   private eventsBefore = 0;
-  private unwatch: (() => void) | null = null;
+  private readonly unwatch: Array<() => void> = [];
 
   constructor(
     private readonly limits: Limits,
@@ -472,41 +472,48 @@ class RunGuard {
 
   attach(sim: Simulation, variant: string | null, index: number, horizonMs: number | null): void {
     const { maxEvents, maxWallMs, onProgress } = this.limits;
-    if (maxEvents === Infinity && maxWallMs === Infinity && onProgress === undefined) return;
-    const every = Math.min(this.limits.every, maxEvents === Infinity ? Infinity : Math.max(1, maxEvents));
     const where = variant === null ? '' : ` (variant ${variant})`;
-    this.unwatch = sim.watch(every, () => {
-      const events = this.eventsBefore + sim.eventCount;
-      if (events >= maxEvents) {
-        throw new DsimError(
-          'RUN_LIMIT',
-          `stopped after ${events} events${where}: the limit is ${maxEvents} (--max-events); simulated time reached ${round(sim.now)} ms`,
-          { simTime: sim.now, details: { limit: 'maxEvents', maxEvents, events, variant } },
-        );
-      }
-      const wallMs = wallClock.now() - this.started;
-      if (wallMs >= maxWallMs) {
-        throw new DsimError(
-          'RUN_LIMIT',
-          `stopped after ${Math.round(wallMs)} ms of real time${where}: the limit is ${maxWallMs} ms (--max-wall); simulated time reached ${round(sim.now)} ms after ${events} events`,
-          { simTime: sim.now, details: { limit: 'maxWallMs', maxWallMs, events, variant } },
-        );
-      }
-      onProgress?.({
-        variant,
-        variantIndex: index,
-        variantCount: this.variantCount,
-        simulatedMs: sim.now,
-        horizonMs,
-        events,
-        wallMs,
-      });
-    });
+    if (maxEvents !== Infinity) {
+      // One watch fires exactly when the event budget left for this variant is spent.
+      this.unwatch.push(
+        sim.watch(Math.max(1, maxEvents - this.eventsBefore), () => {
+          const events = this.eventsBefore + sim.eventCount;
+          throw new DsimError(
+            'RUN_LIMIT',
+            `stopped after ${events} events${where}: the limit is ${maxEvents} (--max-events); simulated time reached ${round(sim.now)} ms`,
+            { simTime: sim.now, details: { limit: 'maxEvents', maxEvents, events, variant } },
+          );
+        }),
+      );
+    }
+    if (maxWallMs === Infinity && onProgress === undefined) return;
+    this.unwatch.push(
+      sim.watch(this.limits.every, () => {
+        const events = this.eventsBefore + sim.eventCount;
+        const wallMs = wallClock.now() - this.started;
+        if (wallMs >= maxWallMs) {
+          throw new DsimError(
+            'RUN_LIMIT',
+            `stopped after ${Math.round(wallMs)} ms of real time${where}: the limit is ${maxWallMs} ms (--max-wall); simulated time reached ${round(sim.now)} ms after ${events} events`,
+            { simTime: sim.now, details: { limit: 'maxWallMs', maxWallMs, events, variant } },
+          );
+        }
+        onProgress?.({
+          variant,
+          variantIndex: index,
+          variantCount: this.variantCount,
+          simulatedMs: sim.now,
+          horizonMs,
+          events,
+          wallMs,
+        });
+      }),
+    );
   }
 
   detach(sim: Simulation): void {
-    this.unwatch?.();
-    this.unwatch = null;
+    for (const off of this.unwatch) off();
+    this.unwatch.length = 0;
     this.eventsBefore += sim.eventCount;
   }
 }

@@ -595,7 +595,7 @@ const fileCases: FileCase[] = [
       ),
     ),
     code: 3,
-    says: ['worker broke', 'process-throws.scenario.ts:7', 'seed 5'],
+    says: ['worker broke', 'process-throws.scenario.ts:6', 'seed 5'],
   },
   {
     what: 'a process yields a number',

@@ -91,7 +91,9 @@ describe('dsim CLI', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(trace, 'utf8'));
     expect(doc.otherData).toEqual({ seed: '1', scenario: 'partition-demo' });
-    const spans = doc.traceEvents.filter((e: { ph: string }) => e.ph === 'b');
+    const spans = doc.traceEvents.filter(
+      (e: { ph: string; cat?: string }) => e.ph === 'b' && e.cat === 'rpc',
+    );
     expect(spans.length).toBe(JSON.parse(r.stdout).metrics.requests);
     expect(
       doc.traceEvents.filter((e: { cat?: string }) => e.cat === 'fault').map((e: { name: string }) => e.name),
@@ -127,6 +129,37 @@ describe('dsim CLI', () => {
       .filter((l) => l.startsWith(',') && l.includes(',c1,rpc.sent,count,'))
       .map((l) => Number(l.split(',').at(-1)));
     expect(sent.reduce((a, b) => a + b, 0)).toBe(c1['rpc.sent']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a process-only scenario gives metrics rows and a trace with process slices and counters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dsim-cli-'));
+    const csv = join(dir, 'm.csv');
+    const trace = join(dir, 't.json');
+    const r = await cli(
+      'run',
+      'mmc',
+      '--seed',
+      '1',
+      '--set',
+      'customers=300',
+      '--metrics',
+      csv,
+      '--trace',
+      trace,
+    );
+    expect(r.code).toBe(0);
+    const rows = readFileSync(csv, 'utf8').trimEnd().split('\n');
+    expect(rows.filter((l) => l.includes(',servers,resource.wait,count,')).length).toBeGreaterThan(10);
+    const events = JSON.parse(readFileSync(trace, 'utf8')).traceEvents as Array<{
+      ph: string;
+      cat?: string;
+      name: string;
+    }>;
+    expect(events.filter((e) => e.ph === 'b' && e.cat === 'process' && e.name === 'customer')).toHaveLength(
+      300,
+    );
+    expect(events.filter((e) => e.ph === 'C' && e.name === 'servers').length).toBe(900);
     rmSync(dir, { recursive: true, force: true });
   });
 

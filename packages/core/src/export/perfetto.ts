@@ -66,6 +66,8 @@ export function recordPerfetto(sim: Simulation, otherData: Record<string, string
 export class PerfettoBuilder {
   private readonly events: TraceEvent[] = [];
   private readonly pids = new Map<string, number>();
+  // Last in-use count per resource, so a request's queue counter keeps the in-use series whole.
+  private readonly inUse = new Map<string, number>();
   private prefix = '';
   private readonly sink: ((chunk: string) => void) | undefined;
   private written = 0;
@@ -145,17 +147,60 @@ export class PerfettoBuilder {
         });
         return;
       }
-      case '@dsim.resource.grant':
-      case '@dsim.resource.release':
+      case '@dsim.process.start':
+      case '@dsim.process.end':
+      case '@dsim.process.fail': {
+        // Each process is an async slice on the "processes" track, paired by its id.
+        const start = r.type === '@dsim.process.start';
         this.emit({
-          name: String(r.resource),
-          ph: 'C',
+          name: String(r.process),
+          cat: 'process',
+          ph: start ? 'b' : 'e',
+          id: `${this.prefix}process#${String(r.id)}`,
           ts,
-          pid: this.pid(`resource ${String(r.resource)}`),
+          pid: this.pid('processes'),
           tid: 0,
-          args: { inUse: r.inUse, queue: r.queue },
+          ...(r.type === '@dsim.process.fail' ? { args: { error: r.error } } : {}),
         });
         return;
+      }
+      case '@dsim.resource.grant':
+      case '@dsim.resource.release': {
+        const name = String(r.resource);
+        this.inUse.set(this.prefix + name, r.inUse as number);
+        this.counter(name, `resource ${name}`, ts, { inUse: r.inUse, queue: r.queue });
+        return;
+      }
+      case '@dsim.resource.request': {
+        // The record carries the queue before this request joins it; a request that must wait makes it one longer.
+        const name = String(r.resource);
+        const inUse = this.inUse.get(this.prefix + name) ?? 0;
+        const waiting = (r.queue as number) + 1;
+        this.counter(name, `resource ${name}`, ts, { inUse, queue: waiting });
+        return;
+      }
+      case '@dsim.resource.withdraw': {
+        const name = String(r.resource);
+        this.counter(name, `resource ${name}`, ts, {
+          inUse: this.inUse.get(this.prefix + name) ?? 0,
+          queue: r.queue,
+        });
+        return;
+      }
+      case '@dsim.store.put':
+      case '@dsim.store.get': {
+        const name = String(r.store);
+        const side = r.type === '@dsim.store.put' ? 'put queue' : 'get queue';
+        this.counter(name, `store ${name}`, ts, { size: r.size, [side]: r.queue });
+        return;
+      }
+      case '@dsim.container.put':
+      case '@dsim.container.get':
+      case '@dsim.container.withdraw': {
+        const name = String(r.container);
+        this.counter(name, `container ${name}`, ts, { level: r.level });
+        return;
+      }
       case '@dsim.log':
         this.instant(String(r.message), 'log', ts, r.node === null ? 'log' : String(r.node), undefined);
         return;
@@ -184,6 +229,10 @@ export class PerfettoBuilder {
     const event: TraceEvent = { name, cat, ph: 'i', s: 't', ts, pid: this.pid(track), tid: 0 };
     if (args !== undefined) event.args = args;
     this.emit(event);
+  }
+
+  private counter(name: string, track: string, ts: number, args: Record<string, unknown>): void {
+    this.emit({ name, ph: 'C', ts, pid: this.pid(track), tid: 0, args });
   }
 
   private pid(track: string): number {

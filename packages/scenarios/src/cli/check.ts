@@ -48,11 +48,16 @@ export function typecheckScenario(target: string): TypecheckReport {
     allowImportingTsExtensions: true,
     customConditions: ['@dsim/source'],
     lib: ['lib.es2023.d.ts'],
-    types: [],
+    // Node's types when they can be found (a scenario may use node: modules), none otherwise.
+    ...nodeTypes(file),
     paths,
   };
   const program = ts.createProgram([file], options);
-  const diagnostics = ts.getPreEmitDiagnostics(program);
+  // dsim's own files are checked by dsim's build; only the user's code is reported.
+  const own = Object.values(paths).map((p) => dirname(dirname(p[0]!)));
+  const diagnostics = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file === undefined || !own.some((dir) => d.file!.fileName.startsWith(`${dir}/`)));
   const cwd = process.cwd();
   const text = ts.formatDiagnostics(diagnostics, {
     getCanonicalFileName: (f) => f,
@@ -94,4 +99,16 @@ function typesOf(specifier: string): string | undefined {
   if (path.endsWith('.ts')) return path;
   const dts = path.replace(/\.js$/, '.d.ts');
   return existsSync(dts) ? dts : resolve(dirname(path), 'index.d.ts');
+}
+
+function nodeTypes(file: string): { types: string[]; typeRoots?: string[] } {
+  for (const from of [file, fileURLToPath(import.meta.url)]) {
+    try {
+      const pkg = createRequire(from).resolve('@types/node/package.json');
+      return { types: ['node'], typeRoots: [dirname(dirname(pkg))] };
+    } catch {
+      // not here
+    }
+  }
+  return { types: [] };
 }

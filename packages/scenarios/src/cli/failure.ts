@@ -134,7 +134,11 @@ const OWN = /[\\/](packages[\\/](core|components|scenarios)[\\/](src|dist)|node_
  * `file:line:column`, from the error or its causes. Esbuild syntax errors carry it in the message.
  */
 function userLocation(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+  // The deepest cause first: a failed process's own error was thrown where the user's code broke; the
+  // wrapping error was made later, inside sim.run().
+  const chain: Error[] = [];
+  for (let e: unknown = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
+  for (const e of chain.reverse()) {
     const syntax = /(\S+\.[cm]?[jt]sx?:\d+:\d+): ERROR:/.exec(e.message)?.[1];
     if (syntax !== undefined) return syntax;
     for (const line of (e.stack ?? '').split('\n').slice(1)) {
@@ -147,7 +151,6 @@ function userLocation(error: unknown): string | undefined {
       if (OWN.test(file)) continue;
       return `${file}:${frame[2]}:${frame[3]}`;
     }
-    e = e.cause;
   }
   return undefined;
 }
