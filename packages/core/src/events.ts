@@ -29,6 +29,31 @@ function processEvent(event: SimEvent<any>): void {
 }
 
 /**
+ * The brand every {@link SimEvent} carries, registered with `Symbol.for` so that it is the same symbol in
+ * every copy of @dsim/core loaded in a process. Checks on objects that come from user code use it instead
+ * of `instanceof`, which says no for an event built by another copy of the package.
+ */
+const SIM_EVENT_BRAND = Symbol.for('@dsim/core.SimEvent');
+
+/**
+ * True for a {@link SimEvent}, also one made by another copy of @dsim/core (two installed versions, or a
+ * module loaded twice), where `instanceof` would say no.
+ *
+ * @example
+ * ```ts
+ * if (!isSimEvent(value)) throw new Error('expected an event');
+ * ```
+ */
+export function isSimEvent(value: unknown): value is SimEvent<unknown> {
+  return (
+    value instanceof SimEvent ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[SIM_EVENT_BRAND] === true)
+  );
+}
+
+/**
  * Something a process can wait for: it happens once, with a value or with an error.
  *
  * An event is pending until `succeed()` or `fail()` triggers it; it is then queued at the current time
@@ -387,3 +412,5 @@ export class Condition<T> extends SimEvent<T> {
     return `${this.mode}Of(${this.events.length} events)`;
   }
 }
+
+Object.defineProperty(SimEvent.prototype, SIM_EVENT_BRAND, { value: true });

@@ -24,7 +24,15 @@ export {
   showValue,
 } from './errors.js';
 export { MAX_PRIORITY, MIN_PRIORITY, NORMAL, type ScheduledHandle, URGENT } from './event-queue.js';
-export { type AnyOfResult, type EventState, SimEvent, type Timed, Timeout, type ValueOf } from './events.js';
+export {
+  type AnyOfResult,
+  type EventState,
+  isSimEvent,
+  SimEvent,
+  type Timed,
+  Timeout,
+  type ValueOf,
+} from './events.js';
 export { csvField, METRICS_CSV_HEADER, metricsCsv, writeMetricsCsv } from './export/csv.js';
 export { type LineSink, type NdjsonRecording, recordNdjson, toNdjsonLine } from './export/ndjson.js';
 export {
@@ -111,6 +119,7 @@ export {
 export { type CallOptions, type Reply, RpcEndpoint, type RpcStats } from './rpc/endpoint.js';
 export type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './rpc/types.js';
 export {
+  isSimulation,
   type RunOptions,
   type RunSummary,
   type ScheduleOptions,

@@ -10,7 +10,7 @@ import {
   QueueHandle,
   type ScheduledHandle,
 } from './event-queue.js';
-import { type AnyOfResult, Condition, SimEvent, Timeout, type ValueOf } from './events.js';
+import { type AnyOfResult, Condition, isSimEvent, SimEvent, Timeout, type ValueOf } from './events.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { checkOptions, optionKeys } from './options.js';
 import { errorMessage, Process, type ProcessBody, type ProcessGenerator } from './process.js';
@@ -84,6 +84,26 @@ interface Watch {
 
 function runCallback(fn: () => void): void {
   fn();
+}
+
+const SIMULATION_BRAND = Symbol.for('@dsim/core.Simulation');
+
+/**
+ * True for a {@link Simulation}, also one made by another copy of @dsim/core, where `instanceof` would
+ * say no.
+ *
+ * @example
+ * ```ts
+ * const sim = isSimulation(clock) ? clock : null;
+ * ```
+ */
+export function isSimulation(value: unknown): value is Simulation {
+  return (
+    value instanceof Simulation ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[SIMULATION_BRAND] === true)
+  );
 }
 
 /**
@@ -645,7 +665,7 @@ function checkEvents(sim: Simulation, verb: string, events: readonly unknown[]):
   if (!Array.isArray(events)) throw invalidArgument(`${verb}(events)`, events, 'an array of events');
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
-    if (!(ev instanceof SimEvent)) throw invalidArgument(`${verb}(events)[${i}]`, ev, 'an event');
+    if (!isSimEvent(ev)) throw invalidArgument(`${verb}(events)[${i}]`, ev, 'an event');
     if (ev.sim !== sim)
       throw invalidArgument(
         `${verb}(events)[${i}]`,
@@ -654,3 +674,5 @@ function checkEvents(sim: Simulation, verb: string, events: readonly unknown[]):
       );
   }
 }
+
+Object.defineProperty(Simulation.prototype, SIMULATION_BRAND, { value: true });

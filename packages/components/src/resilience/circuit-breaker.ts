@@ -4,9 +4,10 @@ import {
   checkOptions,
   type Gauge,
   invalidArgument,
+  isSimulation,
   optionKeys,
   type ScheduledHandle,
-  Simulation,
+  type Simulation,
 } from '@dsim/core';
 import {
   checkBoolean,
@@ -481,7 +482,7 @@ export class CircuitBreaker {
     }
     checkObject(C, 'config', config, 'a config object');
     this.clock = clock;
-    this.sim = clock instanceof Simulation ? clock : null;
+    this.sim = isSimulation(clock) ? clock : null;
     this.config = Object.freeze(resolveConfig(config));
     this.failureThreshold = Math.fround(this.config.failureRateThreshold);
     this.slowThreshold = Math.fround(this.config.slowCallRateThreshold);

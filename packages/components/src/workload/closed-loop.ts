@@ -4,10 +4,11 @@ import {
   DsimError,
   type Duration,
   invalidArgument,
+  isSimEvent,
   optionKeys,
   type RandomStream,
   type ScheduledHandle,
-  SimEvent,
+  type SimEvent,
   type Simulation,
   Tally,
 } from '@dsim/core';
@@ -319,7 +320,7 @@ class ClosedLoop implements ClosedLoopHandle {
     user.timer = null;
     const iteration = user.iteration;
     const event = this.request(user.id, iteration);
-    if (!(event instanceof SimEvent)) {
+    if (!isSimEvent(event)) {
       throw new DsimError(
         'INVALID_STATE',
         `closedLoop: request(${user.id}, ${iteration}) returned ${String(event)}; it must return a SimEvent`,
