@@ -60,8 +60,8 @@ function semaphore(c: number) {
   };
 }
 
-describe('SemaphoreBulkhead as a loss system (reference D-T2)', () => {
-  it('erlangB helper matches the reference table', () => {
+describe('SemaphoreBulkhead as a loss system (Erlang B)', () => {
+  it('erlangB helper matches standard Erlang B table values', () => {
     expect(erlangB(5, 3)).toBeCloseTo(0.1101, 4);
     expect(erlangB(25, 20)).toBeCloseTo(0.0502, 4);
     expect(erlangB(10, 8)).toBeCloseTo(0.1217, 4);

@@ -140,7 +140,7 @@ function zipfProbabilities(n: number, alpha: number): Float64Array {
   return p;
 }
 
-/** Che's approximation of LRU under IRM (systems.md B.4): solve Σ(1 − e^(−p_i T)) = C, H = Σ p_i h_i. */
+/** Che's approximation of LRU under IRM (Che et al. 2002): solve Σ(1 − e^(−p_i T)) = C, H = Σ p_i h_i. */
 function cheLru(p: Float64Array, c: number): number {
   const occupancy = (t: number) => p.reduce((s, pi) => s + 1 - Math.exp(-pi * t), 0);
   let lo = 0;
@@ -411,13 +411,13 @@ describe('ArcPolicy', () => {
     expect(a.overall).toBeGreaterThan(l.overall);
   });
 
-  it('lies between Che-LRU and perfect LFU on IRM Zipf streams (B-T1)', () => {
+  it('lies between Che-LRU and perfect LFU on IRM Zipf streams', () => {
     for (const [n, alpha, c, che, lfu] of [
       [1000, 0.8, 100, 0.3778, 0.5258],
       [10_000, 1.0, 1000, 0.6756, 0.7648],
     ] as const) {
       const p = zipfProbabilities(n, alpha);
-      // The B-T1 columns, recomputed from the formulas.
+      // The Che-LRU and top-C hit ratios, recomputed from the formulas.
       expect(cheLru(p, c)).toBeCloseTo(che, 4);
       expect(lfuTopC(p, c)).toBeCloseTo(lfu, 4);
       const h = irmHitRatio(arc(c), n, alpha, 20 * c + 50_000, 200_000);
@@ -673,7 +673,7 @@ describe('WTinyLfuPolicy', () => {
     expect(w.overall).toBeGreaterThan(l.overall + 0.1);
   });
 
-  it('lies between Che-LRU and perfect LFU on IRM Zipf streams, close to LFU (B-T1)', () => {
+  it('lies between Che-LRU and perfect LFU on IRM Zipf streams, close to LFU', () => {
     for (const [n, alpha, c, che, lfu] of [
       [1000, 0.8, 100, 0.3778, 0.5258],
       [10_000, 1.0, 1000, 0.6756, 0.7648],

@@ -51,7 +51,7 @@ const SPECS: readonly EvictionSpec[] = [
   { kind: 'redis-lfu', samples: 10, volatile: true, logFactor: 1, decayTime: 0 },
 ];
 
-describe('analytic IRM models (B.4, B-T1 formula columns)', () => {
+describe('analytic IRM models (Che LRU, FIFO/RANDOM, LFU top-C)', () => {
   // N, alpha, C, Che LRU, FIFO/RANDOM, LFU top-C.
   const table: readonly (readonly [number, number, number, number, number, number])[] = [
     [1000, 0.8, 100, 0.3778, 0.3337, 0.5258],
@@ -153,7 +153,7 @@ function simulateHitRatio(
   return hits / (stream.length - warm);
 }
 
-describe('simulated hit ratios on an IRM Zipf stream against the models (B-T1)', () => {
+describe('simulated hit ratios on an IRM Zipf stream against the models', () => {
   const PP = 0.01;
   const configs = [
     { n: 1000, alpha: 0.8, c: 100, warm: 100_000, measured: 500_000, redis5: 0.3733, redis10: 0.3771 },
@@ -191,14 +191,15 @@ describe('simulated hit ratios on an IRM Zipf stream against the models (B-T1)',
       expect(r5).toBeGreaterThan(fifoModel + 2 * PP);
       expect(r10).toBeGreaterThan(r5);
       expect(r10).toBeLessThan(lru);
-      // B-T1's own simulation had no eviction pool; the pool helps a little, within half a point.
+      // redis5/redis10 come from a sampled-LRU simulation without Redis's eviction pool; the pool helps a
+      // little, within half a point.
       expect(Math.abs(r5 - redis5)).toBeLessThan(0.5 * PP);
       expect(Math.abs(r10 - redis10)).toBeLessThan(0.5 * PP);
     });
   }
 });
 
-describe('Redis LFU counter (B-T2)', () => {
+describe("Redis LFU counter (redis.conf's LFU table)", () => {
   // factor, then the published counter after 100, 1K, 100K, 1M and 10M hits.
   const published: readonly (readonly [number, readonly number[]])[] = [
     [0, [104, 255, 255, 255, 255]],
@@ -254,7 +255,7 @@ describe('Redis LFU counter (B-T2)', () => {
           // The simulation matches the code's exact expectation.
           expect(Math.abs(got - exact[j]!) / exact[j]!, `vs exact after ${target} hits`).toBeLessThan(0.03);
           // The published 8 and 11 for factor 100 came from one redis-benchmark run: the code's exact
-          // expectations are 6.8 and 9.8 (B-T2 exempts the first; the second is 10.8% off).
+          // expectations are 6.8 and 9.8 (both more than 10% off), so only the exact check applies to them.
           if (factor === 100) continue;
         }
         const want = expected[j]!;
@@ -706,7 +707,7 @@ class NaivePolicy {
   }
 }
 
-describe('exact policies match a naive reference model', () => {
+describe('exact policies match a naive model', () => {
   const cases: readonly [EvictionSpec, number][] = [
     [{ kind: 'lru' }, Infinity],
     [{ kind: 'fifo' }, Infinity],

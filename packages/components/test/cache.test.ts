@@ -186,7 +186,7 @@ describe('CacheAside and stampede defences', () => {
   });
 
   it('XFetch: recomputations per expiry near e^(1/beta), earliness near beta·delta·(ln(r·beta·delta) + gamma)', () => {
-    // B-T3: r = 10/s, delta = 3 s. TTL 60 s >> beta·delta, so refreshes before expiry dominate.
+    // r = 10/s, delta = 3 s. TTL 60 s >> beta·delta, so refreshes before expiry dominate.
     for (const [beta, seed] of [
       [1, 1],
       [2, 2],

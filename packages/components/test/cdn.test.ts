@@ -63,7 +63,7 @@ function requestAt(sim: Simulation, client: RpcEndpoint, to: string, key: string
 }
 
 describe('cheLru', () => {
-  it('reproduces the Che column of the reference table (B-T1) and the test bisection', () => {
+  it("matches Che's approximation for IRM Zipf (Che et al. 2002) and the test bisection", () => {
     const rows: [number, number, number, number][] = [
       [1000, 0.8, 100, 0.3778],
       [10_000, 0.8, 1000, 0.4367],
@@ -404,7 +404,7 @@ describe('CdnCache', () => {
 });
 
 /**
- * The reference for a two-level hierarchy: `edges` exact LRU caches of `edgeCapacity`, each fed IRM Zipf
+ * An exact baseline for a two-level hierarchy: `edges` exact LRU caches of `edgeCapacity`, each fed IRM Zipf
  * requests in turn, whose misses go to one LRU of `shieldCapacity`; no time, no network. Hit ratios
  * after the first quarter.
  */
@@ -528,7 +528,7 @@ describe('CDN tiers', () => {
     // The shield sees the edges' miss streams. Che on their summed miss rates (Che et al.'s hierarchy
     // model) treats that stream as IRM, which it is not: an object that just missed at an edge stays there
     // about T_C, so its next miss from that edge comes later than IRM says. The estimate is optimistic
-    // (0.433 here); an exact request-by-request model of the same LRU hierarchy is the reference.
+    // (0.433 here); an exact request-by-request model of the same LRU hierarchy is the baseline.
     const p = zipfProbabilities(1000, 0.8);
     const irm = cheLru(cheLru(p, 100).missRates, 300).hitRatio;
     const exact = lruHierarchy(4, 100, 300, 400_000);

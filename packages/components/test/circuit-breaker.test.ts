@@ -22,7 +22,7 @@ function calls(breaker: CircuitBreaker, sequence: string): void {
 
 const SMALL: CircuitBreakerConfig = { slidingWindowSize: 10, minimumNumberOfCalls: 10 };
 
-describe('CircuitBreaker: CLOSED -> OPEN (reference D-T1)', () => {
+describe("CircuitBreaker: CLOSED -> OPEN (resilience4j's documented semantics)", () => {
   it('S,F,S,F,S,F,S,F,S stays CLOSED without evaluating; a 10th F opens it (5/10 = 50% >= 50)', () => {
     const breaker = new CircuitBreaker({ now: 0 }, SMALL);
     calls(breaker, 'SFSFSFSFS');
@@ -204,7 +204,7 @@ describe('CircuitBreaker: slow calls', () => {
     slowCallRateThreshold: 50,
   };
 
-  it('ten successful 1.5 s calls trip on the slow-call rate alone (reference D-T1)', () => {
+  it('ten successful 1.5 s calls trip on the slow-call rate alone', () => {
     const breaker = new CircuitBreaker({ now: 0 }, slow);
     for (let i = 0; i < 10; i++) call(breaker, 'S', 1500);
     expect(breaker.state).toBe('OPEN');

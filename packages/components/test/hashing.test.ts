@@ -7,7 +7,7 @@ import { RendezvousHash } from '../src/hashing/rendezvous.js';
 import { HashRing, RING_MAX_POINTS } from '../src/hashing/ring.js';
 import { type KeyPlacement, PLACEMENT_KINDS, type PlacementKind } from '../src/hashing/types.js';
 
-// Reference values from libxxhash 0.8.1 (XXH64 / XXH32 over the UTF-8 bytes). The lengths cover every code
+// Expected values from libxxhash 0.8.1 (XXH64 / XXH32 over the UTF-8 bytes). The lengths cover every code
 // path: the 1-byte, 4-byte and 8-byte tails and the 32-byte (XXH64) / 16-byte (XXH32) stripes.
 const XXH64_VECTORS: [string, number, string][] = [
   ['', 0, 'ef46db3751d8e999'],
@@ -119,7 +119,7 @@ const KINDS_WITH_SPECS: [PlacementKind, PlacementSpec][] = [
 ];
 
 describe('hash functions', () => {
-  it('xxHash64 is bit-exact with the reference implementation on every code path, seeds and UTF-8', () => {
+  it('xxHash64 is bit-exact with libxxhash on every code path, seeds and UTF-8', () => {
     for (const [input, seed, hex] of XXH64_VECTORS) {
       expect(xxHash64Hex(input, seed), `${JSON.stringify(input)} seed ${seed}`).toBe(hex);
       const { hi, lo } = xxHash64(input, seed);
@@ -129,7 +129,7 @@ describe('hash functions', () => {
     }
   });
 
-  it('xxHash32 is bit-exact with the reference implementation', () => {
+  it('xxHash32 is bit-exact with libxxhash', () => {
     for (const [input, seed, value] of XXH32_VECTORS) {
       expect(xxHash32(input, seed), `${JSON.stringify(input)} seed ${seed}`).toBe(value);
     }
@@ -531,8 +531,9 @@ describe('determinism and insertion order', () => {
   });
 
   it('maglev builds the same table as an independent implementation of the paper', () => {
-    // Reference: Python from the paper's pseudocode (Listing 1, in name order) with libxxhash's XXH64 for
-    // offset (seed 0) and skip (seed 1); slots 0, 997, 1994, ... of the table for node-0..node-9, M = 65537.
+    // Expected slots from a separate implementation of the Maglev paper's pseudocode (Eisenbud et al. 2016,
+    // Listing 1, nodes in name order) with libxxhash's XXH64 for offset (seed 0) and skip (seed 1); slots 0,
+    // 997, 1994, ... of the table for node-0..node-9, M = 65537.
     const expected = [
       'node-9',
       'node-5',

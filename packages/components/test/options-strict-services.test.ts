@@ -661,3 +661,18 @@ describe('a bad value names the component, the field, the value and what is allo
     expect(client({ budget: { kind: 'ratio', ratio: 0.1 } }).budget).toBeInstanceOf(RatioRetryBudget);
   });
 });
+
+describe('a service time that samples below zero', () => {
+  it('is an error naming the service, the distribution and the value', async () => {
+    const { Network, normal, RpcEndpoint, Simulation } = await import('@dsim/core');
+    const { Service } = await import('../src/index.js');
+    const sim = new Simulation({ seed: 3 });
+    const net = new Network(sim);
+    new Service(net.addNode('api'), { concurrency: 4, serviceTime: normal({ mean: 1, sd: 10 }) });
+    const client = new RpcEndpoint(net.addNode('web'));
+    for (let i = 0; i < 40; i++) client.call('api', i);
+    expect(() => sim.run()).toThrow(
+      /Service 'api': serviceTime sampled -\d[\d.]* ms from normal\(mean=1, sd=10\)/,
+    );
+  });
+});

@@ -122,7 +122,7 @@ describe('TokenBucket', () => {
     expect(tb.available).toBe(0);
   });
 
-  it('D-T5: b=10, r=10/s, 10 at 0.95 s and 10 at 1.05 s admits 11', () => {
+  it('window-edge burst: b=10, r=10/s, 10 at 0.95 s and 10 at 1.05 s admits 11', () => {
     const tb = new TokenBucket({ capacity: 10, refillPerSecond: 10 });
     expect(run(tb, [...repeat(950, 10), ...repeat(1050, 10)]).filter((d) => d.allowed)).toHaveLength(11);
   });
@@ -139,7 +139,7 @@ describe('LeakyBucketMeter', () => {
     expect(m.tryAcquire(5000, 2).allowed).toBe(true);
   });
 
-  it('D-T5: capacity 10, leak 10/s admits 11, like the token bucket', () => {
+  it('window-edge burst: capacity 10, leak 10/s admits 11, like the token bucket', () => {
     const m = new LeakyBucketMeter({ capacity: 10, leakPerSecond: 10 });
     expect(run(m, [...repeat(950, 10), ...repeat(1050, 10)]).filter((d) => d.allowed)).toHaveLength(11);
   });
@@ -168,7 +168,7 @@ describe('LeakyBucketQueue', () => {
 });
 
 describe('FixedWindow', () => {
-  it('D-T3 (resilience4j, limit 10 per 1 s, timeout 0): 25 at 0.9 s pass 10, 10 more at 1.0 s all pass', () => {
+  it('resilience4j semantics (10 per 1 s, timeout 0): 25 at 0.9 s pass 10, then 10 at 1.0 s all pass', () => {
     const fw = new FixedWindow({ limit: 10, windowMs: 1000 });
     const first = run(fw, repeat(900, 25));
     expect(first.filter((d) => d.allowed)).toHaveLength(10);
@@ -177,7 +177,7 @@ describe('FixedWindow', () => {
     expect(fw.count).toBe(10);
   });
 
-  it('boundary burst: 2 × limit pass within 100 ms straddling a window edge (D-T5: all 20)', () => {
+  it('boundary burst: 2 × limit pass within 100 ms straddling a window edge (all 20)', () => {
     const fw = new FixedWindow({ limit: 10, windowMs: 1000 });
     const ds = run(fw, [...repeat(950, 10), ...repeat(1050, 10)]);
     expect(ds.every((d) => d.allowed)).toBe(true);
@@ -205,7 +205,7 @@ describe('SlidingLog', () => {
     expect(log.tryAcquire(1100, 2)).toEqual({ allowed: false, delayMs: 0, retryAfterMs: 900 });
   });
 
-  it('D-T5: 10 at 0.95 s and 10 at 1.05 s admits only 10', () => {
+  it('window-edge burst: 10 at 0.95 s and 10 at 1.05 s admits only 10', () => {
     const log = new SlidingLog({ limit: 10, windowMs: 1000 });
     const ds = run(log, [...repeat(950, 10), ...repeat(1050, 10)]);
     expect(ds.filter((d) => d.allowed)).toHaveLength(10);
@@ -226,7 +226,7 @@ describe('SlidingWindowCounter', () => {
     expect(swc.estimate(180_000)).toBe(0);
   });
 
-  it('D-T5: after 10 at 0.95 s the estimate at 1.05 s is 9.5, so nothing more passes until it decays', () => {
+  it('window-edge burst: 10 at 0.95 s give an estimate of 9.5 at 1.05 s; none pass until it decays', () => {
     const swc = new SlidingWindowCounter({ limit: 10, windowMs: 1000 });
     run(swc, repeat(950, 10));
     expect(swc.estimate(1050)).toBe(9.5);
@@ -276,7 +276,7 @@ describe('Gcra', () => {
     expect(g.tryAcquire(0, 2)).toEqual({ allowed: false, delayMs: 0, retryAfterMs: 2000 });
   });
 
-  it('D-T5: T = 0.1 s, burst 9 admits 11, like the token bucket', () => {
+  it('window-edge burst: T = 0.1 s, burst 9 admits 11, like the token bucket', () => {
     const g = new Gcra({ ratePerSecond: 10, burst: 9 });
     expect(run(g, [...repeat(950, 10), ...repeat(1050, 10)]).filter((d) => d.allowed)).toHaveLength(11);
   });
@@ -381,7 +381,7 @@ describe('invariants over a long bursty arrival list', () => {
 });
 
 describe('compareLimiters', () => {
-  it('D-T5: 10 at 0.95 s then 10 at 1.05 s, limit 10/s, through every algorithm', () => {
+  it('window-edge burst: 10 at 0.95 s then 10 at 1.05 s, limit 10/s, through every algorithm', () => {
     const trace = [...repeat(950, 10), ...repeat(1050, 10)];
     const out = compareLimiters(trace, {
       fixed: new FixedWindow({ limit: 10, windowMs: 1000 }),

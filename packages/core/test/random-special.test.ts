@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { logGamma, normalQuantile } from '../src/random/special.js';
 
 describe('special functions', () => {
-  it('normalQuantile matches reference values in the centre and both tails', () => {
-    // Reference values, checked independently: Φ(z) via erfc, and the asymptotic tail series at 1e-300.
+  it('normalQuantile matches known values in the centre and both tails', () => {
+    // Expected values, checked independently: Φ(z) via erfc, and the asymptotic tail series at 1e-300.
     const cases: [number, number][] = [
       [0.5, 0],
       [0.6, 0.2533471031357997],

@@ -211,6 +211,31 @@ export default defineScenario({
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('Ctrl-C stops at once, leaves an existing output untouched, and the next run sweeps its temp file', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(scratch, 'sigint-'));
+    const target = join(dir, 'events.ndjson');
+    writeFileSync(target, 'previous run');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', 'distributed-cache', '--seed', '1', '--events', target],
+      {
+        cwd: dir,
+      },
+    );
+    // Interrupt once the temporary file has appeared, i.e. mid-run.
+    for (let i = 0; i < 200 && readdirSync(dir).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync(dir).length).toBe(2);
+    child.kill('SIGINT');
+    const signal = await new Promise<string | null>((r) => child.on('exit', (_c, s) => r(s)));
+    expect(signal).toBe('SIGINT');
+    expect(readFileSync(target, 'utf8')).toBe('previous run');
+    const again = await bin(['run', 'mmc', '--seed', '1', '--set', 'customers=200', '--events', target], dir);
+    expect(again.code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['events.ndjson']);
+    expect(readFileSync(target, 'utf8')).toContain('@dsim.run.start');
+  }, 60_000);
+
   it('ends quietly when the reader closes the pipe', async () => {
     const { spawnSync } = await import('node:child_process');
     const res = spawnSync(

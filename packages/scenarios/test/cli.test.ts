@@ -22,7 +22,7 @@ describe('dsim CLI', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('run --json prints exactly one JSON document with the DESIGN.md fields', async () => {
+  it('run --json prints exactly one JSON document with the fields docs/cli.md lists', async () => {
     const r = await cli('run', 'mmc', '--seed', '1', '--set', 'customers=3000', '--json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);

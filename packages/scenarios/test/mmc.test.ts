@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { erlangB, erlangC, mmc, queueTheory, runScenario } from '../src/index.js';
 
 describe('queueing theory helpers', () => {
-  it('match the published M/M/c table (reference F-T2)', () => {
+  it('match standard M/M/c (Erlang C) values', () => {
     // [c, lambda, Wq, P(wait)] with mu = 1
     const table: Array<[number, number, number, number]> = [
       [2, 1.5, 1.2857, 0.6429],

@@ -3,7 +3,7 @@ import { boolOption, owner, requireOptions } from './validate.js';
 
 /**
  * Analytic hit ratios of a cache of `capacity` objects under the independent reference model (IRM): each
- * request is for object i with probability p_i, independently of the past (B.4 of the reference). They
+ * request is for object i with probability p_i, independently of the past. They
  * are the yardsticks the simulated policies are tested against.
  */
 

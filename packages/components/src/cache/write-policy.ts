@@ -38,7 +38,7 @@ import {
 } from './write-behind.js';
 
 /**
- * How a {@link CacheWriter} writes a key (see reference B.7):
+ * How a {@link CacheWriter} writes a key:
  * - `write-through`: write the store, then the cache; the write completes after both. A failed store
  *   leaves the cache untouched. Slowest, and nothing acknowledged is ever lost.
  * - `write-around`: write the store, then delete the cache entry, at once or after an invalidation lag

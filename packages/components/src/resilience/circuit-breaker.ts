@@ -406,7 +406,7 @@ type ResolvedConfig = Required<CircuitBreakerConfig>;
  * bookkeeping driven by a clock: ask `tryAcquirePermission()` before a call, then report `onSuccess(ms)` or
  * `onError(ms)` with the call's duration.
  *
- * Semantics (reference D.1):
+ * Semantics (resilience4j's documented CircuitBreaker):
  * - Rates are percentages computed only once the window holds at least the minimum number of calls; the
  *   breaker trips when `failureRate >= failureRateThreshold` or `slowCallRate >= slowCallRateThreshold`,
  *   checked after every recorded call in CLOSED.
@@ -429,7 +429,7 @@ type ResolvedConfig = Required<CircuitBreakerConfig>;
  * order: 0 CLOSED, 1 OPEN, 2 HALF_OPEN, 3 DISABLED, 4 FORCED_OPEN, 5 METRICS_ONLY) and the counters
  * `breaker.successful`, `breaker.failed`, `breaker.slow` and `breaker.not-permitted`.
  *
- * Where reference D.1 is silent, this follows resilience4j's source as read by the author (not re-verified):
+ * Where resilience4j's documentation is silent, this follows its source as read by the author (not re-verified):
  * the lazy OPEN exit needs `now > openedAt + wait` (strict); a slow call is strictly longer than the
  * threshold; rates are Java floats (`Math.fround`) and read -1 below the minimum; thresholds must be in
  * (0, 100] and the open wait >= 1 ms (builder checks); each state owns its metrics (OPEN inherits them);

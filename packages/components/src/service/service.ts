@@ -1,5 +1,6 @@
 import {
   type Distribution,
+  DsimError,
   invalidArgument,
   type NetNode,
   type RandomStream,
@@ -213,10 +214,26 @@ export class Service {
 
   private compute(job: Job): void {
     // Degraded capacity stretches service time: at factor 0.5 a request takes twice as long.
-    let duration = this.serviceTime.sample(this.rng) / this.node.capacity;
+    const sampled = this.serviceTime.sample(this.rng);
+    // One comparison on the hot path; NaN fails it too.
+    if (!(sampled >= 0)) this.negativeServiceTime(sampled);
+    let duration = sampled / this.node.capacity;
     if (this.slowdown !== undefined) duration *= this.slowdownFactor(this.slowdown);
     // Work, not a wall-clock timer: a stop-the-world pause stretches the request in progress.
     this.node.work(duration, () => this.finish(job));
+  }
+
+  private negativeServiceTime(sampled: number): never {
+    const sim = this.node.network.sim;
+    throw new DsimError(
+      'INVALID_DURATION',
+      `Service '${this.node.address}': serviceTime sampled ${sampled} ms from ${this.serviceTime.describe()}; service times must be >= 0 (work cannot end before it starts): use a non-negative distribution (lognormal, gamma, exponential) or truncate(dist, { min: 0 })`,
+      {
+        simTime: sim.now,
+        seed: sim.seed,
+        details: { component: 'Service', field: 'serviceTime', value: sampled, node: this.node.address },
+      },
+    );
   }
 
   private slowdownFactor(slowdown: Slowdown): number {

@@ -95,7 +95,7 @@ interface Model {
 
 /**
  * `eviction-policies`: every eviction policy of the components package on the same key stream (common
- * random numbers: each variant draws the same keys), against the analytic models of reference B.4. A
+ * random numbers: each variant draws the same keys), against the analytic models (Che's approximation for LRU, the FIFO/RANDOM fixed point, top-C for perfect LFU). A
  * `Cache` of `capacity` entries is read once per `gapMs` of simulated time; a miss is filled at once
  * (read, then set on a miss). The first `warmup` requests fill the cache and are not counted.
  *

@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** The usage error of one output flag: exit 2, naming the flag and the path. */
@@ -56,8 +56,9 @@ let exitHookInstalled = false;
 /**
  * A file written as a stream to a temporary name beside its target and renamed onto the target by
  * {@link AtomicFile.commit}: readers never see a half-written file, an existing file at the target is
- * untouched until the commit, and a failed or interrupted run ({@link AtomicFile.abort}, or the process
- * exiting) leaves no temporary file behind. Writes are buffered in 64 KiB chunks, so memory stays
+ * untouched until the commit, and a failed run ({@link AtomicFile.abort}, or the process exiting)
+ * leaves no temporary file behind; one killed by a signal mid-computation leaves its temporary file
+ * until the next run to the same target removes it. Writes are buffered in 64 KiB chunks, so memory stays
  * bounded however much is written.
  *
  * @example
@@ -78,6 +79,7 @@ export class AtomicFile {
 
   constructor(path: string) {
     this.path = resolve(path);
+    sweepOrphans(this.path);
     this.tmp = tempPath(this.path, 'tmp');
     this.fd = openSync(this.tmp, 'wx');
     live.add(this);
@@ -131,6 +133,37 @@ export class AtomicFile {
     this.buffer = [];
     this.buffered = 0;
     this.bytes += writeSync(this.fd, chunk);
+  }
+}
+
+/**
+ * Removes temporary files that an earlier run writing the same target left behind. A run killed by a
+ * signal (Ctrl-C while the simulation computes: the event loop is busy, so no handler could run) ends
+ * at once, before any clean-up; its file names its process id, so it is removed here once that process
+ * is gone.
+ */
+function sweepOrphans(full: string): void {
+  const prefix = `.${basename(full)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(full));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(dirname(full), name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
   }
 }
 

@@ -55,7 +55,7 @@ export type DistributedPlacement =
   | { readonly kind: 'modulo' };
 
 /**
- * Active health checks of a {@link DistributedCache}'s nodes, with Envoy's semantics (reference A.2): every
+ * Active health checks of a {@link DistributedCache}'s nodes, with the semantics of Envoy's active health checking: every
  * `interval` the client probes each node; a probe that fails or gets no answer within `timeout` is a
  * failure. A member is removed after `unhealthyThreshold` consecutive failures, and a removed node comes
  * back after `healthyThreshold` consecutive successes (unless it was removed with `remove()`). The detection

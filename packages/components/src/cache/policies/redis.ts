@@ -62,7 +62,7 @@ const MINUTE_MS = 60_000;
 const NOT_VOLATILE = -1;
 
 /**
- * Redis's approximated LRU and LFU (`evict.c`, B.1 of the reference), for `allkeys-*` and `volatile-*`:
+ * Redis's approximated LRU and LFU (`evict.c`), for `allkeys-*` and `volatile-*`:
  *
  * - Each eviction samples `samples` distinct keys uniformly (Redis's `dictGetSomeKeys` walks neighbouring
  *   hash buckets, which for hashed keys is as good as uniform) and inserts them into a persistent pool of

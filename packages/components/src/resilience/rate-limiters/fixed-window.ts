@@ -32,7 +32,7 @@ const KEYS = optionKeys<FixedWindowOptions>()({ limit: true, windowMs: true });
 /**
  * Fixed window counter (D.4): counts admitted permits per aligned window and rejects once `limit` would be
  * exceeded; the count restarts at each window boundary. Up to 2 × limit can pass inside one window-length span
- * that straddles a boundary. resilience4j's RateLimiter with `timeoutDuration` 0 behaves like this (D-T3).
+ * that straddles a boundary. resilience4j's RateLimiter with `timeoutDuration` 0 behaves like this.
  *
  * @example
  * ```ts

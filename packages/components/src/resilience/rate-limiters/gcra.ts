@@ -33,7 +33,7 @@ const C = 'Gcra';
 const KEYS = optionKeys<GcraOptions>()({ ratePerSecond: true, burst: true });
 
 /**
- * Generic cell rate algorithm, virtual-scheduling form, as the reference (D.4) and redis-cell state it.
+ * Generic cell rate algorithm, virtual-scheduling form, as redis-cell states it.
  * Only the theoretical arrival time TAT is stored. With emission interval T = 1000 / ratePerSecond ms and
  * tolerance τ = T · burst, a request of n permits at `now` is allowed if
  * `max(TAT, now) + n·T − (τ + T) <= now`, and then `TAT = max(TAT, now) + n·T`. For n = 1 this is the
