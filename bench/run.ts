@@ -76,11 +76,19 @@ function timeouts(): WorkloadLine & { run: () => void } {
   return { workload: 'timeouts', engine: 'dsim', ops: 1_000_000, unit: 'events', run: () => void sim.run() };
 }
 
-/** `mm1`: M/M/1 with core processes and a capacity-1 Resource, lambda 0.9, mu 1, 200 000 customers. */
-function mm1(): WorkloadLine & { run: () => void } {
+/**
+ * `mm1`: M/M/1 with core processes and a capacity-1 Resource, lambda 0.9, mu 1, 200 000 customers. The
+ * Resource is unnamed, like SimPy's, so neither side records metrics; `mm1-named` names it, so it records
+ * its queue, in-use and wait metrics, the price of looking at a run.
+ */
+function mm1(named: boolean) {
+  return (): WorkloadLine & { run: () => void } => mm1Run(named);
+}
+
+function mm1Run(named: boolean): WorkloadLine & { run: () => void } {
   const customers = 200_000;
   const sim = new Simulation({ seed: 1 });
-  const server = new Resource(sim, { capacity: 1, name: 'server' });
+  const server = new Resource(sim, named ? { capacity: 1, name: 'server' } : { capacity: 1 });
   const arrivals = exponential({ mean: 1 / 0.9 });
   const service = exponential({ mean: 1 });
   const arrivalRng = sim.rng('arrivals');
@@ -100,7 +108,7 @@ function mm1(): WorkloadLine & { run: () => void } {
     }
   });
   const line = {
-    workload: 'mm1',
+    workload: named ? 'mm1-named' : 'mm1',
     engine: 'dsim',
     ops: customers,
     unit: 'customers' as const,
@@ -384,7 +392,8 @@ const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
   timeouts,
-  mm1,
+  mm1: mm1(false),
+  'mm1-named': mm1(true),
   'heap-ceiling': heapCeiling,
   'ping-pong': pingPong(false),
   'ping-pong-traced': pingPong(true),
