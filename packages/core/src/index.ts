@@ -77,6 +77,32 @@ export {
   type SendOptions,
 } from './net/network.js';
 export { NetNode, type NodeState, type NodeTimer, type RestartInfo } from './net/node.js';
+export {
+  checkBoolean,
+  checkDistribution,
+  checkDuration,
+  checkEnum,
+  checkFunction,
+  checkKeys,
+  checkKindOf,
+  checkName,
+  checkNumber,
+  checkObject,
+  checkProbability,
+  type DistributionRule,
+  type DurationRule,
+  durationMs,
+  fieldPath,
+  invalidOption,
+  isDistribution,
+  isObject,
+  type NumberRule,
+  nested,
+  type OptionOwner,
+  type Owner,
+  owner,
+  requireOptions,
+} from './option-values.js';
 export { checkKind, checkOptions, didYouMean, type OptionKeys, optionKeys } from './options.js';
 export { Interrupt, Process, type ProcessBody, type ProcessGenerator } from './process.js';
 export type { NormalParams, UniformParams } from './random/continuous.js';

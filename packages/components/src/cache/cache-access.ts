@@ -1,6 +1,15 @@
-import { type Duration, optionKeys, type RpcEndpoint, type SimEvent, type Simulation } from '@dsim/core';
+import {
+  checkDuration,
+  type Duration,
+  invalidOption,
+  optionKeys,
+  owner,
+  type RpcEndpoint,
+  requireOptions,
+  type SimEvent,
+  type Simulation,
+} from '@dsim/core';
 import { Cache, type CacheReadStatus } from './cache.js';
-import { durationOption, invalid, owner, requireOptions } from './validate.js';
 
 /**
  * What a cache lookup found. `lease` is set when a lease was asked for on a miss: a token when this
@@ -62,7 +71,12 @@ export class LocalCacheAccess<V> implements CacheAccess<V> {
   /** @param cache - the {@link Cache} to reach; anything else throws INVALID_ARGUMENT */
   constructor(readonly cache: Cache<V>) {
     if (!(cache instanceof Cache))
-      throw invalid(owner('LocalCacheAccess'), 'cache', cache, 'a Cache (new Cache(sim, { capacity }))');
+      throw invalidOption(
+        owner('LocalCacheAccess'),
+        'cache',
+        cache,
+        'a Cache (new Cache(sim, { capacity }))',
+      );
   }
 
   lookup(key: string): SimEvent<CacheLookup<V>> {
@@ -146,13 +160,13 @@ export class RemoteCache<V> implements CacheAccess<V> {
   ) {
     const where = owner('RemoteCache');
     if (endpoint === null || typeof endpoint !== 'object' || typeof endpoint.call !== 'function')
-      throw invalid(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
+      throw invalidOption(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
     requireOptions(where, options, REMOTE_CACHE_KEYS);
     const servers = options.servers;
     if (typeof servers === 'string' && servers !== '') this.route = () => servers;
     else if (typeof servers === 'function') this.route = servers;
-    else throw invalid(where, 'servers', servers, 'an address or a function (key) => address');
-    this.timeout = durationOption(where, 'timeout', options.timeout, 100, { zero: false });
+    else throw invalidOption(where, 'servers', servers, 'an address or a function (key) => address');
+    this.timeout = checkDuration(where, 'timeout', options.timeout, { positive: true }, 100);
     this.sim = endpoint.node.network.sim;
   }
 

@@ -1,26 +1,24 @@
 import {
   type Counter,
+  checkBoolean,
+  checkDuration,
+  checkFunction,
+  checkKeys,
+  checkName,
+  checkNumber,
   type Duration,
   type Histogram,
+  invalidOption,
+  nested,
   optionKeys,
+  owner,
   type RandomStream,
+  requireOptions,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
 import type { CacheAccess, CacheLookup, CacheStoreOptions } from './cache-access.js';
 import { Singleflight } from './singleflight.js';
-import {
-  boolOption,
-  checkKeys,
-  durationOption,
-  fnOption,
-  intOption,
-  invalid,
-  nameOption,
-  nested,
-  owner,
-  requireOptions,
-} from './validate.js';
 import { checkBeta, xfetchShouldRefresh } from './xfetch.js';
 
 /** What a loader returns: `ok` with a value (undefined: not found), or a failure. RpcResponse fits. */
@@ -211,30 +209,36 @@ export class CacheAside<V> {
   ) {
     const where = owner('CacheAside');
     requireOptions(where, options, CACHE_ASIDE_KEYS);
-    this.name = nameOption(where, 'name', options.name, 'cache-aside');
+    this.name = checkName(where, 'name', options.name, 'cache-aside');
     if (options.cache === null || typeof options.cache?.lookup !== 'function')
-      throw invalid(
+      throw invalidOption(
         where,
         'cache',
         options.cache,
         'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)',
       );
     this.cache = options.cache;
-    this.load = fnOption(where, 'load', options.load, '(key) => SimEvent<{ ok, value }>');
+    this.load = checkFunction(where, 'load', options.load, '(key) => SimEvent<{ ok, value }>');
     // A finite TTL: it travels with each store, and the cache takes a number of ms.
     this.ttl =
-      options.ttl === undefined ? undefined : durationOption(where, 'ttl', options.ttl, 0, { zero: false });
-    this.flights = boolOption(where, 'coalesce', options.coalesce, false) ? new Singleflight() : undefined;
+      options.ttl === undefined ? undefined : checkDuration(where, 'ttl', options.ttl, { positive: true });
+    this.flights = checkBoolean(where, 'coalesce', options.coalesce, false) ? new Singleflight() : undefined;
     const xfetch = nested(where, 'xfetch');
     checkKeys(xfetch, options.xfetch, XFETCH_KEYS);
     this.beta = options.xfetch === undefined ? undefined : checkBeta(options.xfetch.beta ?? 1, xfetch);
-    this.swr = boolOption(where, 'staleWhileRevalidate', options.staleWhileRevalidate, false);
+    this.swr = checkBoolean(where, 'staleWhileRevalidate', options.staleWhileRevalidate, false);
     const lease = nested(where, 'lease');
     checkKeys(lease, options.lease, LEASE_KEYS);
     this.useLease = options.lease !== undefined;
-    this.leaseRetry = durationOption(lease, 'retryAfter', options.lease?.retryAfter, 10, { zero: false });
-    this.leaseMaxWaits = intOption(lease, 'maxWaits', options.lease?.maxWaits, 50, 0);
-    this.negative = boolOption(where, 'negative', options.negative, true);
+    this.leaseRetry = checkDuration(lease, 'retryAfter', options.lease?.retryAfter, { positive: true }, 10);
+    this.leaseMaxWaits = checkNumber(
+      lease,
+      'maxWaits',
+      options.lease?.maxWaits,
+      { integer: true, min: 0 },
+      50,
+    );
+    this.negative = checkBoolean(where, 'negative', options.negative, true);
     this.rng = sim.rng(`${this.name}/aside`);
     const m = sim.metrics;
     const id = this.name;

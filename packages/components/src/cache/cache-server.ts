@@ -1,15 +1,20 @@
 import {
+  checkBoolean,
+  checkDistribution,
+  checkDuration,
+  checkNumber,
   constant,
   type Distribution,
   type Duration,
   invalidArgument,
   type NetNode,
   optionKeys,
+  owner,
+  requireOptions,
 } from '@dsim/core';
 import { Service } from '../service/service.js';
 import { Cache, type CacheOptions } from './cache.js';
 import type { CacheLookup, CacheRequest } from './cache-access.js';
-import { boolOption, durationOption, intOption, owner, requireOptions, timeOption } from './validate.js';
 
 /** Options of a {@link CacheServer}: the cache's, plus how the server serves. */
 export interface CacheServerOptions extends Omit<CacheOptions, 'name'> {
@@ -92,10 +97,17 @@ export class CacheServer {
     const where = owner('CacheServer');
     requireOptions(where, options, CACHE_SERVER_KEYS);
     const { serviceTime: time, concurrency: workers, persistent: keep, leaseTtl, ...cacheOptions } = options;
-    const serviceTime = timeOption(where, 'serviceTime', time, DEFAULT_SERVICE_TIME);
-    const concurrency = intOption(where, 'concurrency', workers, 1, 1);
-    const persistent = boolOption(where, 'persistent', keep, false);
-    this.leaseTtl = durationOption(where, 'leaseTtl', leaseTtl, 10_000, { zero: false });
+    const serviceTime = checkDistribution(
+      where,
+      'serviceTime',
+      time,
+      'exponential({ mean: 20 })',
+      {},
+      DEFAULT_SERVICE_TIME,
+    );
+    const concurrency = checkNumber(where, 'concurrency', workers, { integer: true, min: 1 }, 1);
+    const persistent = checkBoolean(where, 'persistent', keep, false);
+    this.leaseTtl = checkDuration(where, 'leaseTtl', leaseTtl, { positive: true }, 10_000);
     this.cache = new Cache(node.network.sim, { ...cacheOptions, name: node.address }, where);
     this.service = new Service(node, {
       serviceTime,

@@ -1,27 +1,25 @@
 import {
   type Counter,
+  checkDuration,
+  checkEnum,
+  checkName,
+  checkNumber,
   type Duration,
   type Gauge,
   invalidArgument,
+  invalidOption,
+  isObject,
+  nested,
+  type Owner,
   optionKeys,
+  owner,
   type RandomStream,
+  requireOptions,
   type Simulation,
   toMs,
 } from '@dsim/core';
 import { createEvictionPolicy } from './policies/factory.js';
 import type { EvictionPolicy, EvictionSpec } from './policies/types.js';
-import {
-  durationOption,
-  intOption,
-  invalid,
-  isObject,
-  nameOption,
-  nested,
-  type Owner,
-  oneOf,
-  owner,
-  requireOptions,
-} from './validate.js';
 
 /**
  * Options of a {@link Cache}.
@@ -106,17 +104,17 @@ export interface ResolvedCacheOptions {
  * @internal
  */
 export function resolveCacheOptions(where: Owner, options: Omit<CacheOptions, 'name'>): ResolvedCacheOptions {
-  const capacity = intOption(where, 'capacity', options.capacity, undefined, 1);
-  const unit = oneOf(where, 'unit', options.unit, 'entries', ['entries', 'bytes'] as const);
-  const ttl = durationOption(where, 'ttl', options.ttl, Infinity, { zero: false, infinite: true });
+  const capacity = checkNumber(where, 'capacity', options.capacity, { integer: true, min: 1 });
+  const unit = checkEnum(where, 'unit', options.unit, ['entries', 'bytes'] as const, 'entries');
+  const ttl = checkDuration(where, 'ttl', options.ttl, { positive: true, infinity: true }, Infinity);
   const ttlJitter = options.ttlJitter ?? 0;
   if (typeof ttlJitter !== 'number' || !(ttlJitter >= 0 && ttlJitter < 1))
-    throw invalid(where, 'ttlJitter', options.ttlJitter, 'a number in [0, 1)');
-  const staleFor = durationOption(where, 'staleFor', options.staleFor, 0, { infinite: true });
-  const negativeTtl = durationOption(where, 'negativeTtl', options.negativeTtl, ttl, { infinite: true });
+    throw invalidOption(where, 'ttlJitter', options.ttlJitter, 'a number in [0, 1)');
+  const staleFor = checkDuration(where, 'staleFor', options.staleFor, { infinity: true }, 0);
+  const negativeTtl = checkDuration(where, 'negativeTtl', options.negativeTtl, { infinity: true }, ttl);
   const eviction = options.eviction ?? { kind: 'lru' };
   if (!isObject(eviction))
-    throw invalid(
+    throw invalidOption(
       where,
       'eviction',
       eviction,
@@ -259,7 +257,7 @@ export class Cache<V = unknown> {
     where: Owner = owner('Cache'),
   ) {
     requireOptions(where, options, CACHE_KEYS);
-    this.name = nameOption(where, 'name', options.name, 'cache');
+    this.name = checkName(where, 'name', options.name, 'cache');
     const resolved = resolveCacheOptions(where, options);
     this.capacity = resolved.capacity;
     this.unit = resolved.unit;
@@ -277,7 +275,7 @@ export class Cache<V = unknown> {
           nested(where, 'eviction'),
         );
     if (this.policy.capacity !== this.capacity)
-      throw invalid(
+      throw invalidOption(
         where,
         'eviction.capacity',
         this.policy.capacity,

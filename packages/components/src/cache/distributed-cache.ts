@@ -1,12 +1,24 @@
 import {
   type Counter,
+  checkBoolean,
+  checkDistribution,
+  checkDuration,
+  checkEnum,
+  checkFunction,
+  checkName,
+  constant,
   type Distribution,
   type Gauge,
   type Histogram,
   invalidArgument,
+  invalidOption,
   type Network,
+  nested,
+  type Owner,
+  owner,
   type RandomStream,
   type RpcEndpoint,
+  requireOptions,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
@@ -24,20 +36,8 @@ import {
   resolveHealthCheck,
   resolvePlacement,
 } from './distributed/options.js';
-import {
-  boolOption,
-  durationOption,
-  invalid,
-  nameOption,
-  nested,
-  type Owner,
-  oneOf,
-  optionalFn,
-  owner,
-  requireOptions,
-  timeOption,
-  ZERO,
-} from './validate.js';
+
+const ZERO = constant(0);
 
 export {
   CacheConsistency,
@@ -301,41 +301,51 @@ export class DistributedCache<V> implements CacheAccess<V> {
   ) {
     const where = owner('DistributedCache');
     if (endpoint === null || typeof endpoint !== 'object' || typeof endpoint.call !== 'function')
-      throw invalid(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
+      throw invalidOption(where, 'endpoint', endpoint, 'an RpcEndpoint (new RpcEndpoint(node))');
     requireOptions(where, options, DISTRIBUTED_CACHE_KEYS);
-    this.name = nameOption(where, 'name', options.name, 'dcache');
+    this.name = checkName(where, 'name', options.name, 'dcache');
     this.where = `DistributedCache ${this.name}`;
     this.network = endpoint.node.network;
     this.sim = this.network.sim;
     const nodes: unknown = options.nodes;
     if (!Array.isArray(nodes) || nodes.length === 0)
-      throw invalid(where, 'nodes', nodes, 'a non-empty array of cache server addresses');
+      throw invalidOption(where, 'nodes', nodes, 'a non-empty array of cache server addresses');
     const known = new Set(this.network.addresses);
     nodes.forEach((node: unknown, i) => {
       if (typeof node !== 'string' || !known.has(node))
-        throw invalid(where, `nodes[${i}]`, node, "an address on the endpoint's network");
+        throw invalidOption(where, `nodes[${i}]`, node, "an address on the endpoint's network");
       if (this.configured.includes(node))
-        throw invalid(where, `nodes[${i}]`, node, 'an address not already in nodes');
+        throw invalidOption(where, `nodes[${i}]`, node, 'an address not already in nodes');
       this.configured.push(node);
       this.memberSet.add(node);
     });
     this.replicas = options.replicas ?? 1;
     if (!Number.isInteger(this.replicas) || this.replicas < 1 || this.replicas > nodes.length)
-      throw invalid(
+      throw invalidOption(
         where,
         'replicas',
         options.replicas,
         `an integer in [1, ${nodes.length}] (the number of nodes)`,
       );
-    this.readPolicy = oneOf(where, 'readPolicy', options.readPolicy, 'primary', READ_POLICIES);
-    this.failover = boolOption(where, 'failover', options.failover, true);
-    this.missFailover = boolOption(where, 'missFailover', options.missFailover, false);
-    this.persistent = boolOption(where, 'persistent', options.persistent, false);
-    this.timeout = durationOption(where, 'timeout', options.timeout, 100, { zero: false });
-    this.lag = timeOption(where, 'replicationLag', options.replicationLag, ZERO, true);
-    this.versionOf = optionalFn(where, 'versionOf', options.versionOf, '(value) => version');
+    this.readPolicy = checkEnum(where, 'readPolicy', options.readPolicy, READ_POLICIES, 'primary');
+    this.failover = checkBoolean(where, 'failover', options.failover, true);
+    this.missFailover = checkBoolean(where, 'missFailover', options.missFailover, false);
+    this.persistent = checkBoolean(where, 'persistent', options.persistent, false);
+    this.timeout = checkDuration(where, 'timeout', options.timeout, { positive: true }, 100);
+    this.lag = checkDistribution(
+      where,
+      'replicationLag',
+      options.replicationLag,
+      'exponential({ mean: 20 })',
+      { infinity: true },
+      ZERO,
+    );
+    this.versionOf =
+      options.versionOf === undefined
+        ? undefined
+        : checkFunction(where, 'versionOf', options.versionOf, '(value) => version');
     if (options.consistency !== undefined && !(options.consistency instanceof CacheConsistency))
-      throw invalid(
+      throw invalidOption(
         where,
         'consistency',
         options.consistency,

@@ -1,5 +1,4 @@
-import { invalidArgument, optionKeys } from '@dsim/core';
-import { boolOption, owner, requireOptions } from './validate.js';
+import { checkBoolean, invalidArgument, optionKeys, owner, requireOptions } from '@dsim/core';
 
 /**
  * Analytic hit ratios of a cache of `capacity` objects under the independent reference model (IRM): each
@@ -61,7 +60,7 @@ export const HIT_RATIO_KEYS = optionKeys<HitRatioOptions>()({ perObject: true })
 function perObjectOf(model: string, options: HitRatioOptions): boolean {
   const where = owner(model);
   requireOptions(where, options, HIT_RATIO_KEYS);
-  return boolOption(where, 'perObject', options.perObject, false);
+  return checkBoolean(where, 'perObject', options.perObject, false);
 }
 
 /**

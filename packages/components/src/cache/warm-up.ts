@@ -1,7 +1,15 @@
-import { optionKeys, type SimEvent, type Simulation } from '@dsim/core';
+import {
+  checkFunction,
+  checkNumber,
+  invalidOption,
+  optionKeys,
+  owner,
+  requireOptions,
+  type SimEvent,
+  type Simulation,
+} from '@dsim/core';
 import type { CacheAccess } from './cache-access.js';
 import type { LoadResult } from './cache-aside.js';
-import { fnOption, intOption, invalid, owner, requireOptions } from './validate.js';
 
 /** Options of {@link warmUp}. */
 export interface WarmUpOptions<V> {
@@ -57,22 +65,22 @@ export function warmUp<V>(sim: Simulation, options: WarmUpOptions<V>): SimEvent<
   const where = owner('warmUp');
   requireOptions(where, options, WARM_UP_KEYS);
   if (options.cache === null || typeof options.cache?.store !== 'function')
-    throw invalid(
+    throw invalidOption(
       where,
       'cache',
       options.cache,
       'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)',
     );
-  const load = fnOption<WarmUpOptions<V>['load']>(
+  const load = checkFunction<WarmUpOptions<V>['load']>(
     where,
     'load',
     options.load,
     '(key) => SimEvent<{ ok, value }>',
   );
-  const concurrency = intOption(where, 'concurrency', options.concurrency, 8, 1);
+  const concurrency = checkNumber(where, 'concurrency', options.concurrency, { integer: true, min: 1 }, 8);
   const rate = options.rate ?? Infinity;
   if (typeof rate !== 'number' || !(rate > 0))
-    throw invalid(where, 'rate', options.rate, 'a number of loads per second > 0, or Infinity');
+    throw invalidOption(where, 'rate', options.rate, 'a number of loads per second > 0, or Infinity');
   const iterable = options.keys as unknown;
   if (
     // A string is iterable too, but its characters are not keys.
@@ -80,7 +88,7 @@ export function warmUp<V>(sim: Simulation, options: WarmUpOptions<V>): SimEvent<
     typeof iterable !== 'object' ||
     typeof (iterable as Iterable<string>)[Symbol.iterator] !== 'function'
   )
-    throw invalid(where, 'keys', iterable, 'an iterable of keys (an array, a Set, a generator)');
+    throw invalidOption(where, 'keys', iterable, 'an iterable of keys (an array, a Set, a generator)');
   const keys = (iterable as Iterable<string>)[Symbol.iterator]();
   const gap = rate === Infinity ? 0 : 1000 / rate;
   const started = sim.now;

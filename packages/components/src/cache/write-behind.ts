@@ -1,25 +1,23 @@
 import {
   type Counter,
+  checkBoolean,
+  checkDuration,
+  checkEnum,
+  checkKeys,
+  checkNumber,
   type Duration,
   type Gauge,
   type Histogram,
+  invalidOption,
   type NetNode,
+  nested,
+  type Owner,
   optionKeys,
+  owner,
+  requireOptions,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
-import {
-  boolOption,
-  checkKeys,
-  durationOption,
-  intOption,
-  invalid,
-  nested,
-  type Owner,
-  oneOf,
-  owner,
-  requireOptions,
-} from './validate.js';
 
 /**
  * Options of the write-behind queue of a {@link CacheWriter} (`mode: 'write-behind'`), after Hazelcast's
@@ -181,26 +179,47 @@ export const WRITE_BEHIND_RETRY_KEYS = optionKeys<NonNullable<WriteBehindOptions
 export function resolveWriteBehind(options: WriteBehindOptions | undefined, where: Owner): WriteBehindConfig {
   checkKeys(where, options, WRITE_BEHIND_KEYS);
   const o = options ?? {};
-  const flushInterval = durationOption(where, 'flushInterval', o.flushInterval, 1000, {
-    zero: false,
-    infinite: true,
-  });
-  const batchSize = intOption(where, 'batchSize', o.batchSize, Infinity, 1, undefined, true);
+  const flushInterval = checkDuration(
+    where,
+    'flushInterval',
+    o.flushInterval,
+    { positive: true, infinity: true },
+    1000,
+  );
+  const batchSize = checkNumber(
+    where,
+    'batchSize',
+    o.batchSize,
+    { integer: true, min: 1, infinity: true },
+    Infinity,
+  );
   if (flushInterval === Infinity && batchSize === Infinity)
-    throw invalid(
+    throw invalidOption(
       where,
       'batchSize',
       o.batchSize,
       'a finite integer when flushInterval is Infinity (otherwise nothing ever flushes)',
     );
-  const coalesce = boolOption(where, 'coalesce', o.coalesce, false);
-  const capacity = intOption(where, 'capacity', o.capacity, Infinity, 1, undefined, true);
-  const onFull = oneOf(where, 'onFull', o.onFull, 'reject', ['reject', 'write-through'] as const);
-  const concurrency = intOption(where, 'concurrency', o.concurrency, 1, 1);
+  const coalesce = checkBoolean(where, 'coalesce', o.coalesce, false);
+  const capacity = checkNumber(
+    where,
+    'capacity',
+    o.capacity,
+    { integer: true, min: 1, infinity: true },
+    Infinity,
+  );
+  const onFull = checkEnum(where, 'onFull', o.onFull, ['reject', 'write-through'] as const, 'reject');
+  const concurrency = checkNumber(where, 'concurrency', o.concurrency, { integer: true, min: 1 }, 1);
   const retry = nested(where, 'retry');
   checkKeys(retry, o.retry, WRITE_BEHIND_RETRY_KEYS);
-  const retryAttempts = intOption(retry, 'attempts', o.retry?.attempts, Infinity, 0, undefined, true);
-  const retryDelay = durationOption(retry, 'delay', o.retry?.delay, 1000);
+  const retryAttempts = checkNumber(
+    retry,
+    'attempts',
+    o.retry?.attempts,
+    { integer: true, min: 0, infinity: true },
+    Infinity,
+  );
+  const retryDelay = checkDuration(retry, 'delay', o.retry?.delay, {}, 1000);
   return { flushInterval, batchSize, coalesce, capacity, onFull, concurrency, retryAttempts, retryDelay };
 }
 
@@ -623,12 +642,18 @@ export function writeBehindExpectedQueue(input: WriteBehindQueueInput): number {
   requireOptions(where, input, WRITE_BEHIND_QUEUE_KEYS);
   const { ratePerSecond: w, flushIntervalMs: f } = input;
   if (typeof w !== 'number' || !(w >= 0) || w === Infinity)
-    throw invalid(where, 'ratePerSecond', w, 'a finite number >= 0');
+    throw invalidOption(where, 'ratePerSecond', w, 'a finite number >= 0');
   if (typeof f !== 'number' || !(f > 0))
-    throw invalid(where, 'flushIntervalMs', f, 'a number > 0, or Infinity');
-  const b = intOption(where, 'batchSize', input.batchSize, Infinity, 1, undefined, true);
+    throw invalidOption(where, 'flushIntervalMs', f, 'a number > 0, or Infinity');
+  const b = checkNumber(
+    where,
+    'batchSize',
+    input.batchSize,
+    { integer: true, min: 1, infinity: true },
+    Infinity,
+  );
   if (f === Infinity && b === Infinity)
-    throw invalid(where, 'batchSize', input.batchSize, 'finite when flushIntervalMs is Infinity');
+    throw invalidOption(where, 'batchSize', input.batchSize, 'finite when flushIntervalMs is Infinity');
   if (w === 0 || b === 1) return 0;
   if (f === Infinity) return (b - 1) / 2;
   const lambda = (w * f) / 1000;

@@ -1,31 +1,28 @@
 import {
   type Counter,
+  checkBoolean,
+  checkDistribution,
+  checkDuration,
+  checkEnum,
+  checkFunction,
+  checkName,
+  constant,
   type Distribution,
   type Duration,
   type Histogram,
   invalidArgument,
+  invalidOption,
   type NetNode,
+  nested,
+  type Owner,
   optionKeys,
+  owner,
   type RandomStream,
+  requireOptions,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
 import type { CacheAccess, CacheStoreOptions } from './cache-access.js';
-import {
-  boolOption,
-  durationOption,
-  fnOption,
-  invalid,
-  nameOption,
-  nested,
-  type Owner,
-  oneOf,
-  optionalFn,
-  owner,
-  requireOptions,
-  timeOption,
-  ZERO,
-} from './validate.js';
 import {
   resolveWriteBehind,
   type StoreEntry,
@@ -36,6 +33,8 @@ import {
   WriteBehindQueue,
   type WriteLoss,
 } from './write-behind.js';
+
+const ZERO = constant(0);
 
 /**
  * How a {@link CacheWriter} writes a key:
@@ -344,19 +343,22 @@ export class CacheWriter<V> {
   ) {
     const where = owner('CacheWriter');
     requireOptions(where, options, CACHE_WRITER_KEYS);
-    this.name = nameOption(where, 'name', options.name, 'writer');
-    this.mode = oneOf(where, 'mode', options.mode, undefined, WRITE_MODES);
+    this.name = checkName(where, 'name', options.name, 'writer');
+    this.mode = checkEnum(where, 'mode', options.mode, WRITE_MODES);
     this.cache = checkAccess(options.cache, where, 'cache');
-    this.store = fnOption(where, 'store', options.store, '(key, value) => SimEvent<{ ok }>');
+    this.store = checkFunction(where, 'store', options.store, '(key, value) => SimEvent<{ ok }>');
     const behind = this.mode === 'write-behind';
     const around = this.mode === 'write-around';
     onlyFor(options.storeAll, behind, where, 'storeAll', 'write-behind');
-    const storeAll = optionalFn<CacheWriterOptions<V>['storeAll']>(
-      where,
-      'storeAll',
-      options.storeAll,
-      '(entries) => SimEvent<{ ok }>',
-    );
+    const storeAll =
+      options.storeAll === undefined
+        ? undefined
+        : checkFunction<CacheWriterOptions<V>['storeAll']>(
+            where,
+            'storeAll',
+            options.storeAll,
+            '(entries) => SimEvent<{ ok }>',
+          );
     onlyFor(options.writeBehind, behind, where, 'writeBehind', 'write-behind');
     onlyFor(options.invalidationLag, around, where, 'invalidationLag', 'write-around');
     onlyFor(options.invalidator, around, where, 'invalidator', 'write-around');
@@ -366,13 +368,20 @@ export class CacheWriter<V> {
         typeof options.node.setTimer !== 'function' ||
         typeof options.node.onCrash !== 'function')
     )
-      throw invalid(where, 'node', options.node, 'a NetNode (network.addNode(...))');
+      throw invalidOption(where, 'node', options.node, 'a NetNode (network.addNode(...))');
     this.node = options.node;
     // A finite TTL: it travels with each store, and the cache takes a number of ms.
     this.storeOptions =
-      options.ttl === undefined ? {} : { ttl: durationOption(where, 'ttl', options.ttl, 0, { zero: false }) };
-    this.ordered = boolOption(where, 'ordered', options.ordered, true);
-    this.lag = timeOption(where, 'invalidationLag', options.invalidationLag, ZERO, true);
+      options.ttl === undefined ? {} : { ttl: checkDuration(where, 'ttl', options.ttl, { positive: true }) };
+    this.ordered = checkBoolean(where, 'ordered', options.ordered, true);
+    this.lag = checkDistribution(
+      where,
+      'invalidationLag',
+      options.invalidationLag,
+      'exponential({ mean: 20 })',
+      { infinity: true },
+      ZERO,
+    );
     this.invalidator =
       options.invalidator === undefined ? this.cache : checkAccess(options.invalidator, where, 'invalidator');
     this.rng = sim.rng(`${this.name}/writer`);
@@ -666,12 +675,17 @@ function checkAccess<V>(access: CacheAccess<V>, where: Owner, field: string): Ca
     typeof access.store !== 'function' ||
     typeof access.invalidate !== 'function'
   )
-    throw invalid(where, field, access, 'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)');
+    throw invalidOption(
+      where,
+      field,
+      access,
+      'a CacheAccess (LocalCacheAccess, RemoteCache or DistributedCache)',
+    );
   return access;
 }
 
 /** A setting of one mode given to a writer of another: rejected, as it would be ignored. */
 function onlyFor(value: unknown, applies: boolean, where: Owner, field: string, mode: WriteMode): void {
   if (value !== undefined && !applies)
-    throw invalid(where, field, value, `left out: it applies to mode "${mode}" only`);
+    throw invalidOption(where, field, value, `left out: it applies to mode "${mode}" only`);
 }

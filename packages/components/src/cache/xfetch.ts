@@ -1,5 +1,5 @@
 import type { RandomStream } from '@dsim/core';
-import { invalid, type Owner } from './validate.js';
+import { invalidOption, type Owner } from '@dsim/core';
 
 /**
  * XFetch, probabilistic early recomputation (Vattani, Chierichetti and Lowenstein, "Optimal
@@ -31,6 +31,6 @@ export function xfetchShouldRefresh(
 /** Validates an XFetch beta, the `beta` field of the options at `where`. @internal */
 export function checkBeta(beta: unknown, where: Owner): number {
   if (typeof beta !== 'number' || !(beta > 0) || beta === Infinity)
-    throw invalid(where, 'beta', beta, 'a finite number > 0 (1 is the paper default)');
+    throw invalidOption(where, 'beta', beta, 'a finite number > 0 (1 is the paper default)');
   return beta;
 }

@@ -1,5 +1,4 @@
-import { checkOptions, type Duration, optionKeys } from '@dsim/core';
-import { checkDuration, checkNumber, checkObject } from '../resilience/option-values.js';
+import { checkDuration, checkNumber, checkObject, checkOptions, type Duration, optionKeys } from '@dsim/core';
 
 /**
  * Options of {@link RatioRetryBudget}. Names and defaults follow Finagle's `RetryBudget.apply`; an unknown

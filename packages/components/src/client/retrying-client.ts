@@ -1,12 +1,19 @@
 import {
   type CallOptions,
   type Counter,
+  checkDuration,
+  checkEnum,
+  checkFunction,
   checkKind,
+  checkName,
+  checkNumber,
+  checkObject,
   checkOptions,
   type Duration,
   type Gauge,
   type Histogram,
   invalidArgument,
+  invalidOption,
   type NetNode,
   type NodeTimer,
   optionKeys,
@@ -21,15 +28,6 @@ import {
 } from '@dsim/core';
 import { type Backoff, type BackoffSpec, resolveBackoff } from '../resilience/backoff.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import {
-  checkDuration,
-  checkEnum,
-  checkFunction,
-  checkName,
-  checkNumber,
-  checkObject,
-  invalidOption,
-} from '../resilience/option-values.js';
 import {
   AdaptiveThrottle,
   EnvoyRetryBudget,

@@ -1,5 +1,12 @@
-import { optionKeys, showValue } from '@dsim/core';
-import { invalid, kindOf, type Owner, owner, requireOptions } from '../cache/validate.js';
+import {
+  checkKindOf,
+  invalidOption,
+  type Owner,
+  optionKeys,
+  owner,
+  requireOptions,
+  showValue,
+} from '@dsim/core';
 import { mod64, xxHash64Into } from './hash.js';
 import { MaglevHash, type MaglevHashOptions } from './maglev.js';
 import { RendezvousHash, type RendezvousHashOptions } from './rendezvous.js';
@@ -70,10 +77,10 @@ export class ModuloHash extends PlacementBase {
 
   protected override checkWeight(node: string, weight: number): void {
     if (!Number.isInteger(weight) || weight < 1) {
-      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'an integer >= 1 (slots)');
+      throw invalidOption(this.where, `weight of ${showValue(node)}`, weight, 'an integer >= 1 (slots)');
     }
     if (this.totalWeight() + weight > 2 ** 32) {
-      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'at most 2^32 slots in all');
+      throw invalidOption(this.where, `weight of ${showValue(node)}`, weight, 'at most 2^32 slots in all');
     }
   }
 
@@ -180,7 +187,7 @@ export const PLACEMENT_SPEC_KEYS: Readonly<Record<PlacementKind, readonly string
  * ```
  */
 export function createPlacement(spec: PlacementSpec, where: Owner = owner('createPlacement')): KeyPlacement {
-  const kind = kindOf(where, spec, PLACEMENT_SPEC_KEYS);
+  const kind = checkKindOf(where, spec, PLACEMENT_SPEC_KEYS);
   const { kind: _kind, ...options } = spec as unknown as Record<string, unknown>;
   switch (kind) {
     case 'ring':

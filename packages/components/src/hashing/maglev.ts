@@ -1,5 +1,4 @@
-import { optionKeys, showValue } from '@dsim/core';
-import { invalid, type Owner, owner, requireOptions } from '../cache/validate.js';
+import { invalidOption, type Owner, optionKeys, owner, requireOptions, showValue } from '@dsim/core';
 import { mod64, xxHash64Into } from './hash.js';
 import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 
@@ -107,14 +106,14 @@ export class MaglevHash extends PlacementBase {
     requireOptions(where, options, MAGLEV_KEYS);
     this.tableSize = options.tableSize ?? MAGLEV_DEFAULT_TABLE_SIZE;
     if (!isPrime(this.tableSize) || this.tableSize > MAGLEV_MAX_TABLE_SIZE) {
-      throw invalid(where, 'tableSize', options.tableSize, `a prime in [2, ${MAGLEV_MAX_TABLE_SIZE}]`);
+      throw invalidOption(where, 'tableSize', options.tableSize, `a prime in [2, ${MAGLEV_MAX_TABLE_SIZE}]`);
     }
     this.addInitial(options.nodes);
   }
 
   protected override checkAdd(node: string): void {
     if (this.size + 1 >= this.tableSize) {
-      throw invalid(
+      throw invalidOption(
         this.where,
         'tableSize',
         this.tableSize,
@@ -241,7 +240,7 @@ export class MaglevHash extends PlacementBase {
    */
   slotOwner(slot: number): string | undefined {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.tableSize) {
-      throw invalid(this.where, 'slot', slot, `an integer in [0, ${this.tableSize})`);
+      throw invalidOption(this.where, 'slot', slot, `an integer in [0, ${this.tableSize})`);
     }
     this.ensure();
     return this.table === null ? undefined : this.sorted[this.table[slot]!];

@@ -1,5 +1,4 @@
-import { optionKeys } from '@dsim/core';
-import { type Owner, owner, requireOptions } from '../cache/validate.js';
+import { type Owner, optionKeys, owner, requireOptions } from '@dsim/core';
 import { mixPair52, xxHash64Into } from './hash.js';
 import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 

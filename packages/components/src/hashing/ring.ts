@@ -1,5 +1,12 @@
-import { optionKeys, showValue } from '@dsim/core';
-import { intOption, invalid, type Owner, owner, requireOptions } from '../cache/validate.js';
+import {
+  checkNumber,
+  invalidOption,
+  type Owner,
+  optionKeys,
+  owner,
+  requireOptions,
+  showValue,
+} from '@dsim/core';
 import { top53, xxHash64Into } from './hash.js';
 import { checkCount, PlacementBase, type PlacementNode } from './types.js';
 
@@ -85,7 +92,13 @@ export class HashRing extends PlacementBase {
   constructor(options: HashRingOptions = {}, where: Owner = owner('HashRing')) {
     super('HashRing', where);
     requireOptions(where, options, HASH_RING_KEYS);
-    this.vnodes = intOption(where, 'vnodes', options.vnodes, 100, 1, RING_MAX_POINTS);
+    this.vnodes = checkNumber(
+      where,
+      'vnodes',
+      options.vnodes,
+      { integer: true, min: 1, max: RING_MAX_POINTS },
+      100,
+    );
     this.addInitial(options.nodes);
   }
 
@@ -102,7 +115,7 @@ export class HashRing extends PlacementBase {
   protected override checkAdd(node: string, weight: number): void {
     const count = this.pointsFor(weight);
     if (this.totalPoints + count > RING_MAX_POINTS) {
-      throw invalid(
+      throw invalidOption(
         this.where,
         `points of ${showValue(node)} (vnodes × weight)`,
         count,

@@ -1,5 +1,4 @@
-import { optionKeys, showValue } from '@dsim/core';
-import { checkKeys, invalid, nested, type Owner, owner } from '../cache/validate.js';
+import { checkKeys, invalidOption, nested, type Owner, optionKeys, owner, showValue } from '@dsim/core';
 
 /**
  * Every placement algorithm {@link createPlacement} knows, in a stable order.
@@ -149,10 +148,10 @@ export abstract class PlacementBase implements KeyPlacement {
    */
   add(node: string, weight = 1): void {
     if (typeof node !== 'string' || node === '') {
-      throw invalid(this.where, 'node', node, 'a non-empty string');
+      throw invalidOption(this.where, 'node', node, 'a non-empty string');
     }
     if (this.weights.has(node)) {
-      throw invalid(this.where, 'node', node, 'a name not already in this placement');
+      throw invalidOption(this.where, 'node', node, 'a name not already in this placement');
     }
     this.checkWeight(node, weight);
     this.checkAdd(node, weight);
@@ -175,7 +174,7 @@ export abstract class PlacementBase implements KeyPlacement {
   /** Validates a weight; {@link ModuloHash} narrows it to integers. */
   protected checkWeight(node: string, weight: number): void {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
-      throw invalid(this.where, `weight of ${showValue(node)}`, weight, 'a finite number > 0');
+      throw invalidOption(this.where, `weight of ${showValue(node)}`, weight, 'a finite number > 0');
     }
   }
 
@@ -206,14 +205,14 @@ export abstract class PlacementBase implements KeyPlacement {
   protected addInitial(nodes: readonly (string | PlacementNode)[] | undefined): void {
     if (nodes !== undefined) {
       if (!Array.isArray(nodes)) {
-        throw invalid(this.where, 'nodes', nodes, 'an array of names or { name, weight } objects');
+        throw invalidOption(this.where, 'nodes', nodes, 'an array of names or { name, weight } objects');
       }
       for (const [i, entry] of (nodes as readonly (string | PlacementNode)[]).entries()) {
         if (typeof entry === 'string') this.add(entry);
         else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
           checkKeys(nested(this.where, `nodes[${i}]`), entry, PLACEMENT_NODE_KEYS);
           this.add(entry.name, entry.weight ?? 1);
-        } else throw invalid(this.where, `nodes[${i}]`, entry, 'a name or a { name, weight } object');
+        } else throw invalidOption(this.where, `nodes[${i}]`, entry, 'a name or a { name, weight } object');
       }
     }
     this.where = owner(this.className);
@@ -222,5 +221,5 @@ export abstract class PlacementBase implements KeyPlacement {
 
 /** Throws unless `n` is an integer >= 0 (the `n` of lookupN). @internal */
 export function checkCount(where: Owner, n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw invalid(where, 'lookupN n', n, 'an integer >= 0');
+  if (!Number.isInteger(n) || n < 0) throw invalidOption(where, 'lookupN n', n, 'an integer >= 0');
 }

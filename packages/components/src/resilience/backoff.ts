@@ -1,5 +1,13 @@
-import { checkKind, DsimError, optionKeys, type RandomStream, showValue } from '@dsim/core';
-import { checkEnum, checkNumber, type NumberRule } from './option-values.js';
+import {
+  checkEnum,
+  checkKind,
+  checkNumber,
+  DsimError,
+  type NumberRule,
+  optionKeys,
+  type RandomStream,
+  showValue,
+} from '@dsim/core';
 
 /**
  * How long to wait before a retry. Formulas follow Brooker's backoff simulator (AWS Architecture Blog,

@@ -1,12 +1,15 @@
 import {
+  checkName,
+  checkNumber,
+  checkObject,
   checkOptions,
   DsimError,
+  invalidOption,
   optionKeys,
   type ScheduledHandle,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
-import { checkName, checkNumber, checkObject, invalidOption } from './option-values.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // SemaphoreBulkhead

@@ -1,22 +1,20 @@
 import {
   assertNonNegative,
   type Counter,
-  checkOptions,
-  type Gauge,
-  invalidArgument,
-  isSimulation,
-  optionKeys,
-  type ScheduledHandle,
-  type Simulation,
-} from '@dsim/core';
-import {
   checkBoolean,
   checkEnum,
   checkName,
   checkNumber,
   checkObject,
+  checkOptions,
+  type Gauge,
+  invalidArgument,
   invalidOption,
-} from './option-values.js';
+  isSimulation,
+  optionKeys,
+  type ScheduledHandle,
+  type Simulation,
+} from '@dsim/core';
 
 /**
  * States of a {@link CircuitBreaker}, named as in resilience4j's `CircuitBreaker.State`.

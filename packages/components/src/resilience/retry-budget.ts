@@ -1,5 +1,4 @@
-import { checkOptions, optionKeys, type RandomStream } from '@dsim/core';
-import { checkNumber, checkObject } from './option-values.js';
+import { checkNumber, checkObject, checkOptions, optionKeys, type RandomStream } from '@dsim/core';
 
 /** Error classes the AWS SDK quota prices differently. */
 export type QuotaErrorClass = 'timeout' | 'throttle' | 'other';

@@ -1,5 +1,8 @@
 import {
   type Counter,
+  checkDuration,
+  checkName,
+  checkNumber,
   checkOptions,
   DsimError,
   type Duration,
@@ -10,7 +13,6 @@ import {
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
-import { checkDuration, checkName, checkNumber } from '../resilience/option-values.js';
 
 /**
  * Options of a {@link ConnectionPool}; an unknown key is an error. The limits are Envoy's per-cluster circuit breakers

@@ -1,23 +1,21 @@
 import {
-  checkKind,
-  checkOptions,
-  type Distribution,
-  optionKeys,
-  type RpcEndpoint,
-  type RpcError,
-  type RpcRequest,
-} from '@dsim/core';
-import {
   checkBoolean,
   checkDistribution,
   checkDuration,
   checkEnum,
   checkFunction,
+  checkKind,
   checkNumber,
   checkObject,
+  checkOptions,
   checkProbability,
+  type Distribution,
   invalidOption,
-} from '../resilience/option-values.js';
+  optionKeys,
+  type RpcEndpoint,
+  type RpcError,
+  type RpcRequest,
+} from '@dsim/core';
 import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import type { ConnectionPool } from './connection-pool.js';
 import type {

@@ -1,5 +1,4 @@
-import { checkOptions, optionKeys } from '@dsim/core';
-import { checkEnum, checkNumber, checkObject } from '../resilience/option-values.js';
+import { checkEnum, checkNumber, checkObject, checkOptions, optionKeys } from '@dsim/core';
 
 const C = 'loadSlowdown';
 

@@ -1,12 +1,15 @@
 import {
+  checkDuration,
   checkKind,
+  checkNumber,
+  checkObject,
   checkOptions,
   type Duration,
   invalidArgument,
+  invalidOption,
   optionKeys,
   type RandomStream,
 } from '@dsim/core';
-import { checkDuration, checkNumber, checkObject, invalidOption } from '../resilience/option-values.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Specs

@@ -1,4 +1,10 @@
 import {
+  checkDistribution,
+  checkDuration,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkObject,
   checkOptions,
   type Distribution,
   DsimError,
@@ -12,14 +18,6 @@ import {
   type Simulation,
   Tally,
 } from '@dsim/core';
-import {
-  checkDistribution,
-  checkDuration,
-  checkFunction,
-  checkName,
-  checkNumber,
-  checkObject,
-} from '../resilience/option-values.js';
 
 /**
  * Options of {@link closedLoop}. An unknown key (`user`) is an error with a "did you mean".

@@ -1,14 +1,17 @@
 import {
   checkKind,
+  checkNumber,
+  checkObject,
   checkOptions,
+  checkProbability,
   type Distribution,
   invalidArgument,
+  invalidOption,
   optionKeys,
   type RandomStream,
   ZIPF_MAX_N,
   zipf,
 } from '@dsim/core';
-import { checkNumber, checkObject, checkProbability, invalidOption } from '../resilience/option-values.js';
 
 const KC = 'createKeys';
 const MC = 'createMix';

@@ -1,21 +1,19 @@
 import {
+  checkDuration,
+  checkFunction,
+  checkName,
+  checkNumber,
+  checkObject,
   checkOptions,
   DsimError,
   type Duration,
+  invalidOption,
   optionKeys,
   type RandomStream,
   type ScheduledHandle,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
-import {
-  checkDuration,
-  checkFunction,
-  checkName,
-  checkNumber,
-  checkObject,
-  invalidOption,
-} from '../resilience/option-values.js';
 import { type ArrivalProcess, type ArrivalSpec, isArrivalProcess, resolveArrivals } from './arrivals.js';
 
 /**

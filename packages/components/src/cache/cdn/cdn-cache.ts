@@ -1,32 +1,30 @@
 import {
   type CallOptions,
   type Counter,
+  checkBoolean,
+  checkDistribution,
+  checkDuration,
   constant,
   type Distribution,
   type Duration,
   invalidArgument,
+  invalidOption,
   type NetNode,
+  type Owner,
   optionKeys,
+  owner,
   type RandomStream,
   type Reply,
   RpcEndpoint,
   type RpcRequest,
   type RpcResponse,
+  requireOptions,
   type SimEvent,
   type Simulation,
 } from '@dsim/core';
 import { Cache } from '../cache.js';
 import type { EvictionPolicy, EvictionSpec } from '../policies/types.js';
 import { Singleflight } from '../singleflight.js';
-import {
-  boolOption,
-  durationOption,
-  invalid,
-  type Owner,
-  owner,
-  requireOptions,
-  timeOption,
-} from '../validate.js';
 import { type CdnHop, type CdnHopStatus, type CdnObject, type CdnResponse, isCdnObject } from './types.js';
 
 /**
@@ -297,27 +295,35 @@ export class CdnCache {
     this.address = node.address;
     const { upstream } = options;
     if (typeof upstream !== 'string' || upstream === '' || upstream === node.address)
-      throw invalid(where, 'upstream', upstream, 'the address of another node (a tier or the origin)');
+      throw invalidOption(where, 'upstream', upstream, 'the address of another node (a tier or the origin)');
     this.upstream = upstream;
-    this.collapse = boolOption(where, 'collapse', options.collapse, true);
-    const persistent = boolOption(where, 'persistent', options.persistent, false);
-    const ttl = durationOption(where, 'ttl', options.ttl, DEFAULT_TTL, { zero: false, infinite: true });
-    this.negativeTtl = durationOption(where, 'negativeTtl', options.negativeTtl, 10_000, { infinite: true });
-    this.staleWhileRevalidate = durationOption(
+    this.collapse = checkBoolean(where, 'collapse', options.collapse, true);
+    const persistent = checkBoolean(where, 'persistent', options.persistent, false);
+    const ttl = checkDuration(where, 'ttl', options.ttl, { positive: true, infinity: true }, DEFAULT_TTL);
+    this.negativeTtl = checkDuration(where, 'negativeTtl', options.negativeTtl, { infinity: true }, 10_000);
+    this.staleWhileRevalidate = checkDuration(
       where,
       'staleWhileRevalidate',
       options.staleWhileRevalidate,
+      { infinity: true },
       0,
-      {
-        infinite: true,
-      },
     );
-    this.staleIfError = durationOption(where, 'staleIfError', options.staleIfError, 0, { infinite: true });
-    this.upstreamTimeout = durationOption(where, 'upstreamTimeout', options.upstreamTimeout, 30_000, {
-      zero: false,
-      infinite: true,
-    });
-    this.serviceTime = timeOption(where, 'serviceTime', options.serviceTime, ZERO_TIME);
+    this.staleIfError = checkDuration(where, 'staleIfError', options.staleIfError, { infinity: true }, 0);
+    this.upstreamTimeout = checkDuration(
+      where,
+      'upstreamTimeout',
+      options.upstreamTimeout,
+      { positive: true, infinity: true },
+      30_000,
+    );
+    this.serviceTime = checkDistribution(
+      where,
+      'serviceTime',
+      options.serviceTime,
+      'exponential({ mean: 20 })',
+      {},
+      ZERO_TIME,
+    );
     this.objectSize = sizeFunction(options.objectSize, where);
     const staleFor = Math.max(this.staleWhileRevalidate, this.staleIfError);
     this.cache = new Cache<CdnObject>(
@@ -580,15 +586,15 @@ function sizeFunction(size: unknown, where: Owner): (key: string) => number {
   if (size === undefined) return () => 1;
   if (typeof size === 'number') {
     if (!(Number.isFinite(size) && size >= 0))
-      throw invalid(where, 'objectSize', size, 'a number of bytes >= 0');
+      throw invalidOption(where, 'objectSize', size, 'a number of bytes >= 0');
     return () => size;
   }
   if (typeof size !== 'function')
-    throw invalid(where, 'objectSize', size, 'a number of bytes >= 0 or a function (key) => bytes');
+    throw invalidOption(where, 'objectSize', size, 'a number of bytes >= 0 or a function (key) => bytes');
   return (key) => {
     const bytes = (size as (key: string) => unknown)(key);
     if (!(typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0))
-      throw invalid(where, `objectSize(${JSON.stringify(key)})`, bytes, 'a number of bytes >= 0');
+      throw invalidOption(where, `objectSize(${JSON.stringify(key)})`, bytes, 'a number of bytes >= 0');
     return bytes;
   };
 }

@@ -1,5 +1,15 @@
-import { type Duration, invalidArgument, optionKeys, type RpcRequest, toMs } from '@dsim/core';
-import { invalid, msOf, optionalFn, owner, requireOptions } from '../validate.js';
+import {
+  checkFunction,
+  type Duration,
+  durationMs,
+  invalidArgument,
+  invalidOption,
+  optionKeys,
+  owner,
+  type RpcRequest,
+  requireOptions,
+  toMs,
+} from '@dsim/core';
 import type { CdnObject } from './types.js';
 
 /**
@@ -61,11 +71,17 @@ export function cdnOrigin(options: CdnOriginOptions = {}): (request: RpcRequest)
   requireOptions(where, options, CDN_ORIGIN_KEYS);
   const { size = 1, maxAge } = options;
   if (!(typeof size === 'function' || (typeof size === 'number' && Number.isFinite(size) && size >= 0)))
-    throw invalid(where, 'size', size, 'a number of bytes >= 0 or a function (key) => bytes');
-  const exists = optionalFn<(key: string) => boolean>(where, 'exists', options.exists, '(key) => boolean');
-  const body = optionalFn<(key: string) => unknown>(where, 'body', options.body, '(key) => body');
+    throw invalidOption(where, 'size', size, 'a number of bytes >= 0 or a function (key) => bytes');
+  const exists =
+    options.exists === undefined
+      ? undefined
+      : checkFunction<(key: string) => boolean>(where, 'exists', options.exists, '(key) => boolean');
+  const body =
+    options.body === undefined
+      ? undefined
+      : checkFunction<(key: string) => unknown>(where, 'body', options.body, '(key) => body');
   const fixedAge =
-    maxAge === undefined || typeof maxAge === 'function' ? undefined : msOf(where, 'maxAge', maxAge);
+    maxAge === undefined || typeof maxAge === 'function' ? undefined : durationMs(where, 'maxAge', maxAge);
   return (request) => {
     const key = request.key ?? (typeof request.payload === 'string' ? request.payload : undefined);
     if (key === undefined) throw invalidArgument('cdnOrigin: request key', key, 'an object path');

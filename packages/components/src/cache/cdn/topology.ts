@@ -1,15 +1,21 @@
 import {
+  checkFunction,
+  checkNumber,
   type Distribution,
   type Duration,
   invalidArgument,
+  invalidOption,
+  isObject,
   type Network,
+  nested,
   optionKeys,
+  owner,
   RpcEndpoint,
   type RpcResponse,
+  requireOptions,
   type SimEvent,
   toMs,
 } from '@dsim/core';
-import { fnOption, intOption, invalid, isObject, nested, owner, requireOptions } from '../validate.js';
 import { CdnCache, type CdnCacheOptions, type CdnCacheStats } from './cdn-cache.js';
 import type { CdnResponse } from './types.js';
 
@@ -178,30 +184,36 @@ export class CdnTopology {
     requireOptions(where, options, CDN_TOPOLOGY_KEYS);
     const { regions, rtt, origin, edge, shield } = options;
     if (!Array.isArray(regions) || regions.length === 0)
-      throw invalid(where, 'regions', regions, 'a non-empty array of region names');
+      throw invalidOption(where, 'regions', regions, 'a non-empty array of region names');
     const seen = new Set<string>();
     for (const [i, r] of regions.entries()) {
       if (typeof r !== 'string' || r === '' || seen.has(r))
-        throw invalid(where, `regions[${i}]`, r, 'a non-empty region name, not repeated');
+        throw invalidOption(where, `regions[${i}]`, r, 'a non-empty region name, not repeated');
       seen.add(r);
     }
     this.regions = [...regions];
     checkRtt(rtt);
     requireOptions(nested(where, 'origin'), origin, CDN_ORIGIN_REF_KEYS);
     if (!network.addresses.includes(origin.address))
-      throw invalid(where, 'origin.address', origin.address, 'the address of a node on the network');
+      throw invalidOption(where, 'origin.address', origin.address, 'the address of a node on the network');
     if (typeof origin.region !== 'string' || origin.region === '')
-      throw invalid(where, 'origin.region', origin.region, 'a region name of the rtt matrix');
+      throw invalidOption(where, 'origin.region', origin.region, 'a region name of the rtt matrix');
     this.origin = origin.address;
-    const perRegion = intOption(where, 'edgesPerRegion', options.edgesPerRegion, 1, 1);
+    const perRegion = checkNumber(
+      where,
+      'edgesPerRegion',
+      options.edgesPerRegion,
+      { integer: true, min: 1 },
+      1,
+    );
     const clientRtt = options.clientRtt ?? 10;
     if (!(typeof clientRtt === 'number' && Number.isFinite(clientRtt) && clientRtt >= 0))
-      throw invalid(where, 'clientRtt', clientRtt, 'a round-trip time in ms >= 0');
+      throw invalidOption(where, 'clientRtt', clientRtt, 'a round-trip time in ms >= 0');
     this.clientOneWay = clientRtt / 2;
     const latency =
       options.latency === undefined
         ? (ms: number) => ms
-        : fnOption<NonNullable<CdnTopologyOptions['latency']>>(
+        : checkFunction<NonNullable<CdnTopologyOptions['latency']>>(
             where,
             'latency',
             options.latency,
@@ -215,7 +227,7 @@ export class CdnTopology {
     if (shield !== undefined) {
       requireOptions(shieldWhere, shield, CDN_SHIELD_KEYS);
       if (typeof shield.region !== 'string' || shield.region === '')
-        throw invalid(where, 'shield.region', shield.region, 'a region name of the rtt matrix');
+        throw invalidOption(where, 'shield.region', shield.region, 'a region name of the rtt matrix');
     }
 
     let upstream = origin.address;
@@ -374,13 +386,18 @@ export function sumCdnStats(caches: readonly CdnCache[]): CdnCacheStats {
 /** Checks every entry of the matrix, so a bad one fails at once and not when a link first needs it. */
 function checkRtt(rtt: unknown): asserts rtt is CdnRttMatrix {
   const where = owner('buildCdn');
-  if (!isObject(rtt)) throw invalid(where, 'rtt', rtt, 'a matrix rtt[a][b] of round-trip times in ms');
+  if (!isObject(rtt)) throw invalidOption(where, 'rtt', rtt, 'a matrix rtt[a][b] of round-trip times in ms');
   for (const [a, row] of Object.entries(rtt)) {
     if (!isObject(row))
-      throw invalid(where, `rtt[${JSON.stringify(a)}]`, row, 'an object of round-trip times in ms by region');
+      throw invalidOption(
+        where,
+        `rtt[${JSON.stringify(a)}]`,
+        row,
+        'an object of round-trip times in ms by region',
+      );
     for (const [b, value] of Object.entries(row))
       if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
-        throw invalid(
+        throw invalidOption(
           where,
           `rtt[${JSON.stringify(a)}][${JSON.stringify(b)}]`,
           value,
@@ -392,7 +409,7 @@ function checkRtt(rtt: unknown): asserts rtt is CdnRttMatrix {
 function rttBetween(rtt: CdnRttMatrix, a: string, b: string): number {
   const value = rtt[a]?.[b] ?? rtt[b]?.[a] ?? (a === b ? 1 : undefined);
   if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
-    throw invalid(
+    throw invalidOption(
       owner('buildCdn'),
       `rtt[${JSON.stringify(a)}][${JSON.stringify(b)}]`,
       value,

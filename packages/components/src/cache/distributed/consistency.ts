@@ -1,5 +1,13 @@
-import { type Counter, invalidArgument, type Network, optionKeys, type Simulation } from '@dsim/core';
-import { nameOption, owner, requireOptions } from '../validate.js';
+import {
+  type Counter,
+  checkName,
+  invalidArgument,
+  type Network,
+  optionKeys,
+  owner,
+  requireOptions,
+  type Simulation,
+} from '@dsim/core';
 
 /**
  * A value as a {@link DistributedCache} stores it on a cache server: the caller's value and the version of
@@ -121,7 +129,7 @@ export class CacheConsistency {
   ) {
     const where = owner('CacheConsistency');
     requireOptions(where, options, CACHE_CONSISTENCY_KEYS);
-    this.name = nameOption(where, 'name', options.name, 'dcache');
+    this.name = checkName(where, 'name', options.name, 'dcache');
     this.lostCounter = sim.metrics.counter(this.name, 'dcache.lost-writes');
   }
 

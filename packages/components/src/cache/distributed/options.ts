@@ -1,16 +1,18 @@
-import { type Distribution, type Duration, optionKeys } from '@dsim/core';
-import { PLACEMENT_KINDS, type PlacementKind } from '../../hashing/types.js';
 import {
+  checkDuration,
+  checkEnum,
   checkKeys,
-  durationOption,
-  intOption,
-  invalid,
+  checkKindOf,
+  checkNumber,
+  type Distribution,
+  type Duration,
+  invalidOption,
   isObject,
-  kindOf,
   nested,
   type Owner,
-  oneOf,
-} from '../validate.js';
+  optionKeys,
+} from '@dsim/core';
+import { PLACEMENT_KINDS, type PlacementKind } from '../../hashing/types.js';
 import type { CacheConsistency } from './consistency.js';
 
 /**
@@ -244,12 +246,16 @@ export type PlacementParams =
  */
 export function resolvePlacement(value: DistributedPlacement | undefined, where: Owner): PlacementParams {
   if (value === undefined) return { kind: 'ring' };
-  if (typeof value === 'string')
-    return { kind: oneOf(where, 'placement', value, undefined, PLACEMENT_KINDS) };
+  if (typeof value === 'string') return { kind: checkEnum(where, 'placement', value, PLACEMENT_KINDS) };
   const raw: unknown = value;
   if (isObject(raw) && Object.hasOwn(raw, 'nodes'))
-    throw invalid(where, 'placement.nodes', raw.nodes, "left out: the nodes are the cache's `nodes` option");
-  kindOf(nested(where, 'placement'), value, DISTRIBUTED_PLACEMENT_KEYS);
+    throw invalidOption(
+      where,
+      'placement.nodes',
+      raw.nodes,
+      "left out: the nodes are the cache's `nodes` option",
+    );
+  checkKindOf(nested(where, 'placement'), value, DISTRIBUTED_PLACEMENT_KEYS);
   return { ...value } as PlacementParams;
 }
 
@@ -260,7 +266,7 @@ export function resolveHealthCheck(
 ): ResolvedHealthCheck | undefined {
   if (value === undefined || value === false) return undefined;
   if (!isObject(value))
-    throw invalid(
+    throw invalidOption(
       where,
       'healthCheck',
       value,
@@ -269,9 +275,21 @@ export function resolveHealthCheck(
   const health = nested(where, 'healthCheck');
   checkKeys(health, value, HEALTH_CHECK_KEYS);
   return {
-    interval: durationOption(health, 'interval', value.interval, 1000, { zero: false }),
-    timeout: durationOption(health, 'timeout', value.timeout, 100, { zero: false }),
-    unhealthyThreshold: intOption(health, 'unhealthyThreshold', value.unhealthyThreshold, 3, 1),
-    healthyThreshold: intOption(health, 'healthyThreshold', value.healthyThreshold, 2, 1),
+    interval: checkDuration(health, 'interval', value.interval, { positive: true }, 1000),
+    timeout: checkDuration(health, 'timeout', value.timeout, { positive: true }, 100),
+    unhealthyThreshold: checkNumber(
+      health,
+      'unhealthyThreshold',
+      value.unhealthyThreshold,
+      { integer: true, min: 1 },
+      3,
+    ),
+    healthyThreshold: checkNumber(
+      health,
+      'healthyThreshold',
+      value.healthyThreshold,
+      { integer: true, min: 1 },
+      2,
+    ),
   };
 }

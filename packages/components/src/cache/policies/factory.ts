@@ -1,5 +1,4 @@
-import { checkKind } from '@dsim/core';
-import { type Owner, owner } from '../validate.js';
+import { checkKind, type Owner, owner } from '@dsim/core';
 import { ArcPolicy } from './arc.js';
 import { FifoPolicy } from './fifo.js';
 import { LfuPolicy } from './lfu.js';

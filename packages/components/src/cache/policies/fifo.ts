@@ -1,4 +1,4 @@
-import type { Owner } from '../validate.js';
+import type { Owner } from '@dsim/core';
 import { QueuePolicy } from './queue-policy.js';
 import { policyOwner } from './shared.js';
 import type { EvictionContext } from './types.js';

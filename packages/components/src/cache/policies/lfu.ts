@@ -1,5 +1,5 @@
 import type { Duration } from '@dsim/core';
-import { durationOption, type Owner } from '../validate.js';
+import { checkDuration, type Owner } from '@dsim/core';
 import {
   badSize,
   checkContext,
@@ -92,10 +92,13 @@ export class LfuPolicy implements EvictionPolicy {
     checkPolicyOptions('lfu', options, where);
     checkContext('lfu', ctx, where);
     this.capacity = ctx.capacity;
-    this.halfLife = durationOption(where, 'halfLife', options.halfLife, Infinity, {
-      zero: false,
-      infinite: true,
-    });
+    this.halfLife = checkDuration(
+      where,
+      'halfLife',
+      options.halfLife,
+      { positive: true, infinity: true },
+      Infinity,
+    );
     this.nextAgeAt = this.halfLife;
     const n = initialSlots(ctx.capacity);
     this.keys = emptyKeys(n);

@@ -1,4 +1,4 @@
-import type { Owner } from '../validate.js';
+import type { Owner } from '@dsim/core';
 import { badSize, checkContext, checkPolicyOptions, KeyList } from './shared.js';
 import type { EvictionContext, EvictionPolicy } from './types.js';
 

@@ -1,5 +1,4 @@
-import type { RandomStream } from '@dsim/core';
-import type { Owner } from '../validate.js';
+import type { Owner, RandomStream } from '@dsim/core';
 import {
   badSize,
   checkContext,

@@ -1,5 +1,14 @@
-import { type Duration, type RandomStream, showValue } from '@dsim/core';
-import { boolOption, intOption, invalid, isObject, msOf, type Owner } from '../validate.js';
+import {
+  checkBoolean,
+  checkNumber,
+  type Duration,
+  durationMs,
+  invalidOption,
+  isObject,
+  type Owner,
+  type RandomStream,
+  showValue,
+} from '@dsim/core';
 import {
   badExpiry,
   badSize,
@@ -139,7 +148,7 @@ export class RedisPolicy implements EvictionPolicy {
   constructor(options: RedisOptions, ctx: EvictionContext, where: Owner = policyOwner('RedisPolicy')) {
     const kind = isObject(options) ? options.kind : undefined;
     if (kind !== 'redis-lru' && kind !== 'redis-lfu') {
-      throw invalid(where, 'kind', kind, '"redis-lru" or "redis-lfu" for a RedisPolicy');
+      throw invalidOption(where, 'kind', kind, '"redis-lru" or "redis-lfu" for a RedisPolicy');
     }
     this.kind = kind;
     this.lfu = kind === 'redis-lfu';
@@ -147,16 +156,17 @@ export class RedisPolicy implements EvictionPolicy {
     checkContext(kind, ctx, where);
     this.capacity = ctx.capacity;
     this.rng = ctx.rng;
-    this.samples = intOption(where, 'samples', options.samples, 5, 1, 64);
-    this.volatile = boolOption(where, 'volatile', options.volatile, false);
+    this.samples = checkNumber(where, 'samples', options.samples, { integer: true, min: 1, max: 64 }, 5);
+    this.volatile = checkBoolean(where, 'volatile', options.volatile, false);
     const logFactor = options.logFactor ?? 10;
     if (typeof logFactor !== 'number' || !Number.isFinite(logFactor) || logFactor < 0) {
-      throw invalid(where, 'logFactor', options.logFactor, `a finite number >= 0 (${kind})`);
+      throw invalidOption(where, 'logFactor', options.logFactor, `a finite number >= 0 (${kind})`);
     }
     this.logFactor = logFactor;
-    const decayMs = options.decayTime === undefined ? MINUTE_MS : msOf(where, 'decayTime', options.decayTime);
+    const decayMs =
+      options.decayTime === undefined ? MINUTE_MS : durationMs(where, 'decayTime', options.decayTime);
     if (!Number.isSafeInteger(decayMs / MINUTE_MS)) {
-      throw invalid(
+      throw invalidOption(
         where,
         'decayTime',
         options.decayTime,

@@ -1,5 +1,14 @@
-import { type DsimError, invalidArgument, optionKeys, showValue } from '@dsim/core';
-import { invalid, isObject, type Owner, owner, requireOptions } from '../validate.js';
+import {
+  type DsimError,
+  invalidArgument,
+  invalidOption,
+  isObject,
+  type Owner,
+  optionKeys,
+  owner,
+  requireOptions,
+  showValue,
+} from '@dsim/core';
 import type { EvictionContext, EvictionKind, EvictionSpec } from './types.js';
 
 /**
@@ -54,10 +63,10 @@ export function policyOwner(className: string): Owner {
  * `eviction.capacity` / `eviction.rng` and the policy.
  */
 export function checkContext(kind: EvictionKind, ctx: EvictionContext, where: Owner): void {
-  if (!isObject(ctx)) throw invalid(where, 'context', ctx, `an object { capacity, rng } (${kind})`);
+  if (!isObject(ctx)) throw invalidOption(where, 'context', ctx, `an object { capacity, rng } (${kind})`);
   const { capacity, rng } = ctx;
   if (typeof capacity !== 'number' || !Number.isSafeInteger(capacity) || capacity < 1) {
-    throw invalid(where, 'capacity', capacity, `an integer >= 1, in entries or bytes (${kind})`);
+    throw invalidOption(where, 'capacity', capacity, `an integer >= 1, in entries or bytes (${kind})`);
   }
   if (
     typeof rng !== 'object' ||
@@ -65,7 +74,7 @@ export function checkContext(kind: EvictionKind, ctx: EvictionContext, where: Ow
     typeof rng.next !== 'function' ||
     typeof rng.int !== 'function'
   ) {
-    throw invalid(where, 'rng', rng, `a RandomStream such as sim.rng("cache/evict") (${kind})`);
+    throw invalidOption(where, 'rng', rng, `a RandomStream such as sim.rng("cache/evict") (${kind})`);
   }
 }
 
@@ -77,7 +86,7 @@ export function checkPolicyOptions(kind: EvictionKind, options: unknown, where: 
   requireOptions(where, options, EVICTION_OPTION_KEYS[kind]);
   const given = (options as { kind?: unknown }).kind;
   if (given !== undefined && given !== kind)
-    throw invalid(where, 'kind', given, `${showValue(kind)} for this policy (or left out)`);
+    throw invalidOption(where, 'kind', given, `${showValue(kind)} for this policy (or left out)`);
 }
 
 /** The error for a `put` size that is not a finite number > 0. */

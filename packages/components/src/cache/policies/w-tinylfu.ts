@@ -1,5 +1,5 @@
 import type { RandomStream } from '@dsim/core';
-import { boolOption, invalid, type Owner } from '../validate.js';
+import { checkBoolean, invalidOption, type Owner } from '@dsim/core';
 import { CountMinSketch, hashKey } from './count-min-sketch.js';
 import { ListNode, NodeList } from './node-list.js';
 import { badSize, checkContext, checkPolicyOptions, policyOwner } from './shared.js';
@@ -157,12 +157,17 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     const { capacity, rng } = ctx;
     const windowPercent = options.windowPercent ?? 1;
     if (typeof windowPercent !== 'number' || !(windowPercent >= 0 && windowPercent <= 100))
-      throw invalid(where, 'windowPercent', options.windowPercent, 'a number in [0, 100] (w-tinylfu)');
+      throw invalidOption(where, 'windowPercent', options.windowPercent, 'a number in [0, 100] (w-tinylfu)');
     const protectedPercent = options.protectedPercent ?? 80;
     if (typeof protectedPercent !== 'number' || !(protectedPercent >= 0 && protectedPercent <= 100))
-      throw invalid(where, 'protectedPercent', options.protectedPercent, 'a number in [0, 100] (w-tinylfu)');
-    const randomAdmission = boolOption(where, 'randomAdmission', options.randomAdmission, true);
-    const hillClimber = boolOption(where, 'hillClimber', options.hillClimber, false);
+      throw invalidOption(
+        where,
+        'protectedPercent',
+        options.protectedPercent,
+        'a number in [0, 100] (w-tinylfu)',
+      );
+    const randomAdmission = checkBoolean(where, 'randomAdmission', options.randomAdmission, true);
+    const hillClimber = checkBoolean(where, 'hillClimber', options.hillClimber, false);
     this.capacity = capacity;
     this.rng = rng;
     this.randomAdmission = randomAdmission;

@@ -1,4 +1,4 @@
-import { checkEnum, checkObject } from '../option-values.js';
+import { checkEnum, checkObject } from '@dsim/core';
 import { FixedWindow, type FixedWindowOptions } from './fixed-window.js';
 import { Gcra, type GcraOptions } from './gcra.js';
 import { LeakyBucketMeter, type LeakyBucketMeterOptions } from './leaky-bucket-meter.js';

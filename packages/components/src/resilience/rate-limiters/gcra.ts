@@ -1,5 +1,4 @@
-import { optionKeys } from '@dsim/core';
-import { checkNumber } from '../option-values.js';
+import { checkNumber, optionKeys } from '@dsim/core';
 import {
   allowDecision,
   checkAcquire,

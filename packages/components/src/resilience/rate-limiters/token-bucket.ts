@@ -1,5 +1,4 @@
-import { optionKeys } from '@dsim/core';
-import { checkNumber, invalidOption } from '../option-values.js';
+import { checkNumber, invalidOption, optionKeys } from '@dsim/core';
 import {
   allowDecision,
   checkAcquire,

@@ -1,5 +1,11 @@
-import { assertFinite, assertInteger, checkOptions, invalidArgument } from '@dsim/core';
-import { checkObject, type NumberRule } from '../option-values.js';
+import {
+  assertFinite,
+  assertInteger,
+  checkObject,
+  checkOptions,
+  invalidArgument,
+  type NumberRule,
+} from '@dsim/core';
 
 /**
  * The answer of a {@link RateLimiter} to one request.
