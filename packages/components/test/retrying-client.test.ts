@@ -297,6 +297,50 @@ describe('gateway timeouts across layers', () => {
     }
   });
 
+  it("a downstream call's timeout bounds the frontend client's retries; propagateDeadline: false stops the deadline", () => {
+    const run = (propagate: boolean, callerTimeout = 80) => {
+      const sim = new Simulation({ seed: 1 });
+      const net = new Network(sim);
+      const seen: number[] = [];
+      new RpcEndpoint(net.addNode('backend')).serve((req) => seen.push(req.deadline)); // never answers
+      new Service(net.addNode('frontend'), {
+        serviceTime: 1,
+        downstream: {
+          calls: ['backend'],
+          timeout: 120, // the frontend waits 120 ms for its dependency, retries included
+          propagateDeadline: propagate,
+          client: (endpoint) => new RetryingClient(endpoint, { maxAttempts: 10, timeout: 50 }),
+        },
+      });
+      const caller = new RpcEndpoint(net.addNode('client'));
+      const responses: RpcResponse[] = [];
+      caller.call('frontend', 'x', { timeout: callerTimeout }).onProcessed((e) => responses.push(e.value!));
+      sim.run({ until: 5000 });
+      return { seen, response: responses[0]! };
+    };
+    // The caller's 80 ms deadline propagates: attempts at 0 and 50 ms, the second cut at 80.
+    const propagated = run(true);
+    expect(propagated.seen).toEqual([50, 80]);
+    expect(propagated.response).toMatchObject({ ok: false, latency: 80 });
+    // Without propagation the frontend works on after its caller gave up, until its own 120 ms limit:
+    // attempts at 0, 50 and 100 ms, the third cut at 120 by the downstream call's timeout.
+    const cut = run(false);
+    expect(cut.seen).toEqual([50, 100, 120]);
+    // A patient caller gets the frontend's 504 when the downstream call's 120 ms are up.
+    const patient = run(true, 1000);
+    expect(patient.seen).toEqual([50, 100, 120]);
+    expect(patient.response.latency).toBe(120); // a failed dependency skips the frontend's own work
+    expect(!patient.response.ok && patient.response.error.kind).toBe('gateway-timeout');
+  });
+
+  it('RetryingClient.call rejects an unknown per-call option', () => {
+    const sim = new Simulation({ seed: 1 });
+    const client = new RetryingClient(new RpcEndpoint(new Network(sim).addNode('c')), {});
+    expect(() => client.call('x', 1, { timout: 5 } as never)).toThrow(
+      /RetryingClient.call: unknown option "timout" \(did you mean "timeout"\?\)/,
+    );
+  });
+
   it('a client that does not retry gateway-timeout keeps the backend at 4 attempts per request', () => {
     const { client, backend, frontend } = layers(['timeout', 'unavailable', 'overloaded']);
     expect(frontend).toBe(3);

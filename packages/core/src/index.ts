@@ -163,4 +163,5 @@ export {
   type StoreOptions,
   StorePut,
 } from './store.js';
+export { checkCallOptions } from './strict.js';
 export type { CoreTraceFields, RunStopReason, TraceListener, TraceRecord, TraceRecordBase } from './trace.js';

@@ -1,9 +1,10 @@
 import { checkOptions } from './options.js';
 
 /**
- * @internal The per-call form of {@link checkOptions}, for options passed on every call (a send, a
- * request, a schedule): allocates nothing while every key is known, and defers to `checkOptions` for
- * the error (with its "did you mean") at the first unknown key or a non-object.
+ * The per-call form of {@link checkOptions}, for options passed on every call (a send, a request, a
+ * schedule): allocates nothing while every key is known, and defers to `checkOptions` for the error
+ * (with its "did you mean") at the first unknown key or a non-object. For components whose methods
+ * take options on the hot path.
  *
  * @example
  * ```ts

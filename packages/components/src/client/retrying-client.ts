@@ -1,6 +1,7 @@
 import {
   type CallOptions,
   type Counter,
+  checkCallOptions,
   checkDuration,
   checkEnum,
   checkFunction,
@@ -101,6 +102,13 @@ const OPTION_KEYS = optionKeys<RetryingClientOptions>()({
 const HEDGE_KEYS = optionKeys<HedgeOptions>()({ after: true, maxHedges: true });
 
 const NO_CALL_OPTIONS: RetryingCallOptions = Object.freeze({});
+const CALL_KEYS = optionKeys<RetryingCallOptions>()({
+  key: true,
+  parent: true,
+  size: true,
+  timeout: true,
+  deadline: true,
+});
 
 const FIRST = 0;
 const RETRY = 1;
@@ -414,8 +422,7 @@ export class RetryingClient<R = unknown> {
     options: RetryingCallOptions = NO_CALL_OPTIONS,
   ): SimEvent<ClientResponse<R>> {
     if (typeof to !== 'string' || to.length === 0) throw invalidArgument('to', to, 'a node address');
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('call options', options, 'an object { key?, parent?, size? }');
+    checkCallOptions('RetryingClient.call', options, CALL_KEYS);
     if (options.key !== undefined && typeof options.key !== 'string')
       throw invalidArgument('key', options.key, 'a string');
     if (
@@ -423,11 +430,22 @@ export class RetryingClient<R = unknown> {
       !(typeof options.size === 'number' && options.size >= 0 && options.size < Infinity)
     )
       throw invalidArgument('size', options.size, 'a finite number of bytes >= 0');
+    if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout > 0))
+      throw invalidArgument('timeout', options.timeout, 'a number of ms > 0', 'RetryingClient.call');
+    if (options.deadline !== undefined && !(typeof options.deadline === 'number' && options.deadline >= 0))
+      throw invalidArgument(
+        'deadline',
+        options.deadline,
+        'an absolute time in ms, or Infinity',
+        'RetryingClient.call',
+      );
     const sim = this.sim;
     const now = sim.now;
-    let deadline = options.parent?.deadline ?? Infinity;
+    let deadline = options.deadline ?? options.parent?.deadline ?? Infinity;
     if (this.totalTimeoutMs !== undefined)
       deadline = Math.min(deadline, now + this.node.clock.toTrue(this.totalTimeoutMs));
+    if (options.timeout !== undefined && options.timeout !== Infinity)
+      deadline = Math.min(deadline, now + this.node.clock.toTrue(options.timeout));
     const event = sim.event<ClientResponse<R>>();
     const call = new ClientCall<R>(this, this.nextId++, to, payload, options, now, deadline, event);
     this.counts.requests++;

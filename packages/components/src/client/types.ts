@@ -209,6 +209,19 @@ export interface RetryingCallOptions {
   parent?: RpcRequest;
   /** Request size in bytes. @default 0 */
   size?: number;
+  /**
+   * How long this call may take in all, retries and backoffs included (ms of the caller's local time),
+   * on top of the client's own `totalTimeout`: the earlier limit wins. A `Service` passes its downstream
+   * call's `timeout` here.
+   * @default none
+   */
+  timeout?: number;
+  /**
+   * Absolute deadline (true time) instead of the parent's: `Infinity` stops the parent's deadline from
+   * propagating (what a `Service` passes with `propagateDeadline: false`).
+   * @default the parent's deadline, else none
+   */
+  deadline?: number;
 }
 
 /**

@@ -119,8 +119,9 @@ export interface DownstreamSpec {
   readonly fallback?: (request: RpcRequest, error: RpcError) => unknown;
   /**
    * Builds the caller from the service's endpoint, e.g. a `RetryingClient` for retries. Each call passes
-   * it `{ parent, timeout?, deadline? }`; a `RetryingClient` reads only `parent` (its own `timeout` option
-   * applies per attempt, and it inherits the parent's deadline whatever `propagateDeadline` says).
+   * it `{ parent, timeout?, deadline? }`: with a `RetryingClient`, the call's `timeout` bounds the whole
+   * retried call (its own `timeout` option stays the per-attempt limit, as Envoy's `per_try_timeout`
+   * under a route `timeout`), and `propagateDeadline: false` passes `deadline: Infinity`.
    * @default the service's endpoint
    */
   readonly client?: (endpoint: RpcEndpoint) => DownstreamCaller;
