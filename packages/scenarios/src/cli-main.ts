@@ -42,6 +42,7 @@ const RUN_FLAGS = {
   events: 'stream the NDJSON event log to FILE',
   trace: 'stream a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE',
   metrics: 'write the metrics time series as CSV to FILE',
+  'metrics-interval': 'width of the metrics intervals, e.g. 10s (default 1s)',
   'max-events': 'stop the run (exit 3) after N events over all variants',
   'max-wall': 'stop the run (exit 3) after this much real time, e.g. 30s or 10m',
   typecheck: 'type-check a .ts scenario file before running it',
@@ -67,6 +68,7 @@ Options for run:
   --events FILE       ${RUN_FLAGS.events}
   --trace FILE        ${RUN_FLAGS.trace}
   --metrics FILE      ${RUN_FLAGS.metrics}
+  --metrics-interval D ${RUN_FLAGS['metrics-interval']}
   --max-events N      ${RUN_FLAGS['max-events']}
   --max-wall D        ${RUN_FLAGS['max-wall']}
   --typecheck         ${RUN_FLAGS.typecheck}
@@ -187,6 +189,7 @@ const RUN_OPTIONS = {
   events: { type: 'string', multiple: true },
   trace: { type: 'string', multiple: true },
   metrics: { type: 'string', multiple: true },
+  'metrics-interval': { type: 'string', multiple: true },
   'max-events': { type: 'string', multiple: true },
   'max-wall': { type: 'string', multiple: true },
   typecheck: { type: 'boolean' },
@@ -213,6 +216,7 @@ async function runCommand(args: readonly string[], io: CliIO, context: RunContex
   };
   const maxEvents = parseMaxEvents(single(values['max-events'], '--max-events'));
   const maxWallMs = parseMaxWall(single(values['max-wall'], '--max-wall'));
+  const metricsInterval = parseInterval(single(values['metrics-interval'], '--metrics-interval'));
   if (values.detail && !values.json) throw new UsageError('--detail goes with --json');
   if (seedFlag !== undefined && seedFlag.trim() === '') throw new UsageError('--seed must not be empty');
   // Every output is checked before anything runs: a bad path must not cost the run.
@@ -282,6 +286,7 @@ async function runCommand(args: readonly string[], io: CliIO, context: RunContex
       ...(inspect === undefined ? {} : { inspect }),
       ...(maxEvents === undefined ? {} : { maxEvents }),
       ...(maxWallMs === undefined ? {} : { maxWallMs }),
+      ...(metricsInterval === undefined ? {} : { metricsInterval }),
       ...(progress === undefined ? {} : { onProgress: (p) => progress.update(p) }),
     });
     progress?.clear();
@@ -412,6 +417,20 @@ function parseMaxWall(raw: string | undefined): number | undefined {
     throw new UsageError(`--max-wall must be a duration such as 30s, 10m or 1h, got ${JSON.stringify(raw)}`);
   }
   if (!(ms > 0)) throw new UsageError(`--max-wall must be longer than 0, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+function parseInterval(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = toMs(/^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw.trim(), '--metrics-interval');
+  } catch {
+    throw new UsageError(
+      `--metrics-interval must be a duration such as 1s, 10s or 1m, got ${JSON.stringify(raw)}`,
+    );
+  }
+  if (!(ms > 0)) throw new UsageError(`--metrics-interval must be longer than 0, got ${JSON.stringify(raw)}`);
   return ms;
 }
 

@@ -1,6 +1,7 @@
 import {
   checkOptions,
   DsimError,
+  type Duration,
   didYouMean,
   invalidArgument,
   isDsimError,
@@ -11,6 +12,7 @@ import {
   Simulation,
   showValue,
   type TraceListener,
+  toMs,
 } from '@dsim/core';
 import { shellQuote } from './cli/text.js';
 import { type ParamSchema, type ParamValues, resolveParams } from './params.js';
@@ -187,6 +189,13 @@ export interface RunScenarioOptions {
    * @default 65536
    */
   progressEvery?: number;
+  /**
+   * Width of the intervals of the metrics time series (`series`), for every variant's simulation. A
+   * series keeps one value per interval for the whole run, so a long horizon wants a wider interval.
+   * Metrics never change a run: the digest is the same for any interval.
+   * @default 1000 (1 s)
+   */
+  metricsInterval?: Duration;
 }
 
 /** Where a running scenario is, for {@link RunScenarioOptions.onProgress}. */
@@ -216,6 +225,7 @@ const RUN_OPTION_KEYS = optionKeys<RunScenarioOptions>()({
   maxWallMs: true,
   onProgress: true,
   progressEvery: true,
+  metricsInterval: true,
 });
 
 /** One variant's part of a result. */
@@ -294,6 +304,7 @@ export function runScenario<S extends ParamSchema>(
     options.reproduce ?? defaultReproduce(scenario.name, given, options.variants)
   ).replaceAll('{seed}', seed);
   const limits = checkLimits(options);
+  const metricsInterval = checkMetricsInterval(options.metricsInterval);
   const selected = selectVariants(scenario, options.variants);
   const started = wallClock.now();
   const results: VariantResult[] = [];
@@ -310,7 +321,9 @@ export function runScenario<S extends ParamSchema>(
               { ...variant.params, ...given },
               `${scenario.name}/${variant.name}`,
             );
-      results.push(runOne(scenario, params, seed, variant?.name ?? null, options.inspect, guard, index));
+      results.push(
+        runOne(scenario, params, seed, variant?.name ?? null, options.inspect, guard, index, metricsInterval),
+      );
     }
   } catch (error) {
     if (isDsimError(error)) {
@@ -357,8 +370,9 @@ function runOne<P>(
   inspect: TraceListener | undefined,
   guard: RunGuard,
   index: number,
+  metricsInterval: number,
 ): VariantResult {
-  const sim = new Simulation({ seed });
+  const sim = new Simulation({ seed, metricsInterval });
   if (inspect !== undefined) sim.inspect(inspect);
   guard.attach(sim, variant, index, horizonOf(params as Record<string, unknown>));
   sim.emit('@dsim.run.start', { seed, scenario: scenario.name, variant });
@@ -434,6 +448,27 @@ function checkSeed(seed: unknown): string {
   if (typeof seed === 'number' ? !Number.isFinite(seed) : typeof seed !== 'string' || seed.length === 0)
     throw invalidArgument('runScenario: seed', seed, 'a finite number or a non-empty string');
   return String(seed);
+}
+
+function checkMetricsInterval(interval: Duration | undefined): number {
+  if (interval === undefined) return 1000;
+  let ms: number;
+  try {
+    ms = toMs(interval, 'runScenario: metricsInterval');
+  } catch {
+    throw invalidArgument(
+      'runScenario: metricsInterval',
+      interval,
+      'a duration > 0 such as 1000, "1s" or "1m"',
+    );
+  }
+  if (!(ms > 0 && ms < Infinity))
+    throw invalidArgument(
+      'runScenario: metricsInterval',
+      interval,
+      'a duration > 0 such as 1000, "1s" or "1m"',
+    );
+  return ms;
 }
 
 interface Limits {

@@ -346,6 +346,18 @@ const cliCases: Case[] = [
     says: ['--max-wall', '"0s"'],
   },
   {
+    what: '--metrics-interval text',
+    args: ['run', 'mmc', '--metrics-interval', 'often'],
+    code: 2,
+    says: ['--metrics-interval', '"often"'],
+  },
+  {
+    what: '--metrics-interval zero',
+    args: ['run', 'mmc', '--metrics-interval', '0'],
+    code: 2,
+    says: ['--metrics-interval', '"0"'],
+  },
+  {
     what: '--typecheck on a built-in',
     args: ['run', 'mmc', '--typecheck'],
     code: 2,
@@ -430,6 +442,11 @@ describe('API misuse', () => {
       what: 'zero maxEvents',
       call: () => runScenario(mmc, { seed: 1, maxEvents: 0 }),
       says: ['maxEvents', 'got 0'],
+    },
+    {
+      what: 'a negative metrics interval',
+      call: () => runScenario(mmc, { seed: 1, metricsInterval: -5 }),
+      says: ['metricsInterval', 'got -5'],
     },
     {
       what: 'params that are not an object',

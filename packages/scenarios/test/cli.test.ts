@@ -163,6 +163,30 @@ describe('dsim CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('--metrics-interval widens the series without changing the run', async () => {
+    const fine = JSON.parse(
+      (await cli('run', 'mmc', '--seed', '1', '--set', 'customers=2000', '--json', '--detail')).stdout,
+    );
+    const r = await cli(
+      'run',
+      'mmc',
+      '--seed',
+      '1',
+      '--set',
+      'customers=2000',
+      '--json',
+      '--detail',
+      '--metrics-interval',
+      '1m',
+    );
+    expect(r.code).toBe(0);
+    const coarse = JSON.parse(r.stdout);
+    expect(coarse.digest).toBe(fine.digest);
+    expect(coarse.series.intervalMs).toBe(60_000);
+    expect(coarse.series.points).toBe(Math.ceil(fine.simulatedMs / 60_000));
+    expect(fine.series.points).toBe(Math.ceil(fine.simulatedMs / 1000));
+  });
+
   it('exits 1 when a check fails, naming it and the reproduce line on stderr', async () => {
     const r = await cli('run', tiny, '--seed', '4', '--set', 'fail=true');
     expect(r.code).toBe(1);
