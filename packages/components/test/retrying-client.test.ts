@@ -6,6 +6,7 @@ import {
   RpcEndpoint,
   type RpcErrorKind,
   type RpcRequest,
+  type RpcResponse,
   Simulation,
   type TraceRecord,
 } from '@dsim/core';
