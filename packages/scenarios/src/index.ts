@@ -48,7 +48,7 @@ export {
   parseAssignments,
   resolveParams,
 } from './params.js';
-export { erlangB, erlangC, type QueueTheory, queueTheory } from './queueing-theory.js';
+export { erlangB, erlangC, type QueueTheory, queueTheory, supermarketMeanTime } from './queueing-theory.js';
 export { meanRate, type RecoveryOptions, recoveryAfter } from './recovery.js';
 export { RequestStats, type RunMetrics } from './request-stats.js';
 export {

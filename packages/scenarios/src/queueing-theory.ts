@@ -1,3 +1,5 @@
+import { invalidArgument } from '@dsim/core';
+
 /**
  * Closed-form queueing results used to validate simulations. Rates are per unit time; results are in
  * the same time unit (callers convert).
@@ -100,4 +102,32 @@ export function queueTheory(
     method: 'allen-cunneen',
     exact: false,
   };
+}
+
+/**
+ * Mean time in system of the supermarket model (Mitzenmacher, "The Power of Two Choices in Randomized
+ * Load Balancing", IEEE TPDS 2001): n FIFO servers with exp(1) service, Poisson arrivals at rate λ·n,
+ * each arrival joining the shortest of `d` queues picked at random. As n → ∞ the fraction of queues
+ * holding at least i customers is λ^((d^i − 1)/(d − 1)), and the mean time in system (in service times)
+ * is T_d(λ) = Σ_{i≥1} λ^((d^i − d)/(d − 1)); for d = 1 it is the M/M/1 value 1/(1 − λ). Finite n runs a
+ * little above it, more so near saturation.
+ *
+ * @param lambda - load per server, in (0, 1)
+ * @param d - choices per arrival, an integer >= 1
+ * @example
+ * ```ts
+ * supermarketMeanTime(0.9, 2); // 2.6141 service times
+ * supermarketMeanTime(0.9, 1); // 10, as M/M/1
+ * ```
+ */
+export function supermarketMeanTime(lambda: number, d: number): number {
+  if (!(lambda > 0 && lambda < 1)) throw invalidArgument('supermarketMeanTime: lambda', lambda, 'in (0, 1)');
+  if (!(Number.isInteger(d) && d >= 1)) throw invalidArgument('supermarketMeanTime: d', d, 'an integer >= 1');
+  if (d === 1) return 1 / (1 - lambda);
+  let sum = 0;
+  for (let i = 1; ; i++) {
+    const term = lambda ** ((d ** i - d) / (d - 1));
+    sum += term;
+    if (term < 1e-15 || i > 64) return sum;
+  }
 }
