@@ -7,9 +7,66 @@
  * disciplines, load shedding, load-dependent latency, downstream calls through connection pools), and
  * workload generators (open- and closed-loop arrivals, key generators, request mixes), and a retrying RPC
  * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks), caches
- * (eviction policies, cache servers, cache-aside with stampede defences, CDN tiers) and key placement
- * (consistent hashing ring, rendezvous, Maglev).
+ * (eviction policies, cache servers, cache-aside with stampede defences, CDN tiers), key placement
+ * (consistent hashing ring, rendezvous, Maglev), and an L7 load balancer with Envoy, HAProxy and nginx
+ * policies and backend health (active checks, outlier detection, max_fails).
  */
+
+export { ActiveHealthCheck, type CheckedState } from './balancer/health/active-health-check.js';
+export type {
+  ActiveHealthCheckOptions,
+  HealthCheckPreset,
+  HealthCounting,
+  HealthStartup,
+} from './balancer/health/active-options.js';
+export { GATEWAY_FAILURES, OUTCOME_5XX } from './balancer/health/error-kinds.js';
+export type { HealthClock } from './balancer/health/host.js';
+export { MaxFails, type MaxFailsOptions } from './balancer/health/max-fails.js';
+export {
+  type EjectionReason,
+  OutlierDetection,
+  type OutlierHostState,
+  type OutlierStats,
+} from './balancer/health/outlier-detection.js';
+export type { OutlierDetectionOptions } from './balancer/health/outlier-options.js';
+export type { BackendHealth } from './balancer/health-hook.js';
+export { LoadBalancer, type LoadBalancerStats } from './balancer/load-balancer.js';
+export type { BackendSpec, LoadBalancerOptions } from './balancer/load-balancer-options.js';
+export {
+  boundedCapacity,
+  ConsistentBoundedPolicy,
+  type ConsistentBoundedPolicySpec,
+} from './balancer/policies/consistent-bounded.js';
+export { EdfScheduler } from './balancer/policies/edf.js';
+export {
+  BALANCER_POLICY_KINDS,
+  type BalancerPolicyKind,
+  type BalancerPolicySpec,
+  createBalancerPolicy,
+} from './balancer/policies/factory.js';
+export { FirstPolicy, type FirstPolicySpec } from './balancer/policies/first.js';
+export { HashPolicy } from './balancer/policies/hash-policy.js';
+export {
+  LeastRequestPolicy,
+  type LeastRequestPolicySpec,
+  leastRequestWeight,
+  type PowerOfDPolicySpec,
+} from './balancer/policies/least-request.js';
+export { MaglevPolicy, type MaglevPolicySpec } from './balancer/policies/maglev.js';
+export { PeakEwmaPolicy, type PeakEwmaPolicySpec } from './balancer/policies/peak-ewma.js';
+export {
+  RandomBalancerPolicy,
+  type RandomBalancerPolicySpec,
+  randomAvailable,
+} from './balancer/policies/random.js';
+export { RingHashPolicy, type RingHashPolicySpec, ringVnodes } from './balancer/policies/ring-hash.js';
+export { RoundRobinPolicy, type RoundRobinPolicySpec } from './balancer/policies/round-robin.js';
+export {
+  WeightedRoundRobinPolicy,
+  type WeightedRoundRobinPolicySpec,
+  type WrrScheduler,
+} from './balancer/policies/weighted-round-robin.js';
+export type { BalancerBackend, BalancerPolicy, PickContext } from './balancer/policy.js';
 export {
   Cache,
   type CacheEntry,

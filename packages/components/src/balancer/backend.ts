@@ -1,0 +1,70 @@
+import type { Counter, Gauge, MetricsRegistry, RpcErrorKind } from '@dsim/core';
+import type { BalancerBackend } from './policy.js';
+
+/**
+ * The balancer's record of one backend: the fields a policy reads ({@link BalancerBackend}), updated in
+ * place, and its metrics under the balancer's node: `lb.backend.<address>.requests` (counter),
+ * `lb.backend.<address>.active` (gauge) and `lb.backend.<address>.errors.<kind>` (counters, created at
+ * the first error of that kind).
+ *
+ * @example
+ * ```ts
+ * const b = new BackendState('app-0', 1, 0, sim.metrics, 'lb');
+ * b.started(); // one more active request
+ * ```
+ */
+export class BackendState implements BalancerBackend {
+  active = 0;
+  available = true;
+  /** Not available by health alone (before panic mode overrides it). */
+  healthy = true;
+  /** Set when the backend was removed; its requests in flight still finish. */
+  removed = false;
+  private readonly requests: Counter;
+  private readonly activeGauge: Gauge;
+  private readonly errors: Partial<Record<RpcErrorKind, Counter>> = {};
+
+  /**
+   * @param address - the backend's address
+   * @param weight - its weight, > 0
+   * @param index - its position in the balancer's list
+   * @param metrics - the simulation's registry
+   * @param node - the balancer's address, under which the metrics are recorded
+   */
+  constructor(
+    readonly address: string,
+    public weight: number,
+    public index: number,
+    private readonly metrics: MetricsRegistry,
+    private readonly node: string,
+  ) {
+    this.requests = metrics.counter(node, `lb.backend.${address}.requests`);
+    this.activeGauge = metrics.gauge(node, `lb.backend.${address}.active`);
+  }
+
+  /** A request was forwarded to it. */
+  started(): void {
+    this.active++;
+    this.requests.inc();
+    this.activeGauge.set(this.active);
+  }
+
+  /** A forwarded request was answered; `errorKind` when it failed. */
+  finished(errorKind: RpcErrorKind | undefined): void {
+    this.active--;
+    this.activeGauge.set(this.active);
+    if (errorKind === undefined) return;
+    let counter = this.errors[errorKind];
+    if (counter === undefined) {
+      counter = this.metrics.counter(this.node, `lb.backend.${this.address}.errors.${errorKind}`);
+      this.errors[errorKind] = counter;
+    }
+    counter.inc();
+  }
+
+  /** The balancer crashed: nothing is in flight any more. */
+  reset(): void {
+    this.active = 0;
+    this.activeGauge.set(0);
+  }
+}

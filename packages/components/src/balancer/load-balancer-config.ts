@@ -1,0 +1,169 @@
+import {
+  checkDistribution,
+  checkDuration,
+  checkNumber,
+  checkObject,
+  checkOptions,
+  type Distribution,
+  invalidOption,
+  isObject,
+  nested,
+  optionKeys,
+  owner,
+} from '@dsim/core';
+import type { BackendHealth } from './health-hook.js';
+import type { BackendSpec, LoadBalancerOptions } from './load-balancer-options.js';
+import { type BalancerPolicySpec, createBalancerPolicy } from './policies/factory.js';
+import type { BalancerPolicy } from './policy.js';
+
+// Validation of LoadBalancerOptions, at construction: the balancer itself only reads resolved values.
+
+const C = 'LoadBalancer';
+
+const LB_KEYS = optionKeys<LoadBalancerOptions>()({
+  backends: true,
+  policy: true,
+  concurrency: true,
+  latency: true,
+  workers: true,
+  timeout: true,
+  health: true,
+  panicThreshold: true,
+});
+
+const BACKEND_KEYS = optionKeys<BackendSpec>()({ address: true, weight: true });
+
+/**
+ * {@link LoadBalancerOptions}, validated, with defaults applied.
+ *
+ * @example
+ * ```ts
+ * const config: ResolvedLoadBalancer = resolveLoadBalancer({ backends: ['a', 'b'] });
+ * config.timeout; // 15000
+ * ```
+ */
+export interface ResolvedLoadBalancer {
+  backends: { address: string; weight: number }[];
+  policy: BalancerPolicy;
+  concurrency: number;
+  /** undefined when there is no processing delay. */
+  latency: Distribution | undefined;
+  workers: number;
+  timeout: number;
+  health: readonly BackendHealth[];
+  panicThreshold: number;
+}
+
+/**
+ * Checks every field of `options` (unknown keys first, with "did you mean") and applies the defaults.
+ *
+ * @example
+ * ```ts
+ * resolveLoadBalancer({ backends: ['a'], polcy: { kind: 'random' } } as never);
+ * // LoadBalancer: unknown option "polcy" (did you mean "policy"?); known options: backends, ...
+ * ```
+ */
+export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadBalancer {
+  checkObject(C, 'options', options, 'an options object with backends');
+  checkOptions(C, options, LB_KEYS);
+  if (!Array.isArray(options.backends))
+    throw invalidOption(C, 'backends', options.backends, 'an array of addresses or { address, weight }');
+  const backends: { address: string; weight: number }[] = [];
+  const seen = new Set<string>();
+  options.backends.forEach((spec, i) => {
+    const b = resolveBackend(spec, `backends[${i}]`);
+    if (seen.has(b.address))
+      throw invalidOption(C, `backends[${i}]`, b.address, 'an address not already in backends');
+    seen.add(b.address);
+    backends.push(b);
+  });
+  const health = options.health ?? [];
+  if (!Array.isArray(health)) throw invalidOption(C, 'health', health, 'an array of BackendHealth');
+  health.forEach((h, i) => {
+    const ok =
+      isObject(h) &&
+      typeof h.isAvailable === 'function' &&
+      (h.onResponse === undefined || typeof h.onResponse === 'function') &&
+      (h.start === undefined || typeof h.start === 'function');
+    if (!ok)
+      throw invalidOption(
+        C,
+        `health[${i}]`,
+        h,
+        'a BackendHealth { isAvailable(address), onResponse?(...), start?(balancer) }',
+      );
+  });
+  const latency =
+    options.latency === undefined
+      ? undefined
+      : checkDistribution(C, 'latency', options.latency, 'exponential({ mean: 0.1 })');
+  return {
+    backends,
+    policy: resolvePolicy(options.policy),
+    concurrency: checkNumber(
+      C,
+      'concurrency',
+      options.concurrency,
+      { integer: true, min: 1, infinity: true },
+      Infinity,
+    ),
+    latency:
+      latency === undefined || (latency.kind === 'constant' && latency.mean === 0) ? undefined : latency,
+    workers: checkNumber(C, 'workers', options.workers, { integer: true, min: 1, infinity: true }, 1),
+    timeout: checkDuration(C, 'timeout', options.timeout, { positive: true, infinity: true }, 15_000),
+    health: [...health],
+    panicThreshold: checkNumber(
+      C,
+      'panicThreshold',
+      options.panicThreshold,
+      { min: 0, max: 100, unit: 'percent' },
+      50,
+    ),
+  };
+}
+
+/**
+ * Checks one backend (an address or `{ address, weight }`); `field` names it in errors.
+ *
+ * @param strict - audit the keys of an object spec @default true
+ * @example
+ * ```ts
+ * resolveBackend({ address: 'app-3', weight: 2 }, 'addBackend(spec)'); // { address: 'app-3', weight: 2 }
+ * ```
+ */
+export function resolveBackend(spec: unknown, field: string): { address: string; weight: number } {
+  if (typeof spec === 'string') {
+    if (spec === '') throw invalidOption(C, field, spec, 'a non-empty address');
+    return { address: spec, weight: 1 };
+  }
+  if (!isObject(spec)) throw invalidOption(C, field, spec, 'an address or { address, weight }');
+  checkOptions(C, spec, BACKEND_KEYS, field);
+  const address = spec.address;
+  if (typeof address !== 'string' || address === '')
+    throw invalidOption(C, `${field}.address`, address, 'a non-empty address');
+  return { address, weight: checkWeight(`${field}.weight`, spec.weight ?? 1) };
+}
+
+/**
+ * Checks a backend weight: a finite number > 0.
+ *
+ * @example
+ * ```ts
+ * checkWeight('setWeight(weight)', 0); // LoadBalancer: setWeight(weight) must be a finite number > 0, got 0
+ * ```
+ */
+export function checkWeight(field: string, weight: unknown): number {
+  return checkNumber(C, field, weight, { above: 0 });
+}
+
+function resolvePolicy(spec: BalancerPolicySpec | BalancerPolicy | undefined): BalancerPolicy {
+  if (spec === undefined) return createBalancerPolicy({ kind: 'round-robin' }, owner(C, 'policy'));
+  if (isObject(spec) && typeof (spec as { pick?: unknown }).pick === 'function') {
+    const p = spec as unknown as BalancerPolicy;
+    for (const hook of ['rebuild', 'onResponse'] as const)
+      if (p[hook] !== undefined && typeof p[hook] !== 'function')
+        throw invalidOption(nested(C, 'policy'), hook, p[hook], 'a function or left out');
+    return p;
+  }
+  return createBalancerPolicy(spec as BalancerPolicySpec, owner(C, 'policy'));
+}

@@ -1,0 +1,82 @@
+import type { Distribution, Duration } from '@dsim/core';
+import type { BackendHealth } from './health-hook.js';
+import type { BalancerPolicySpec } from './policies/factory.js';
+import type { BalancerPolicy } from './policy.js';
+
+/**
+ * A backend given with its weight.
+ *
+ * @example
+ * ```ts
+ * const backend: BackendSpec = { address: 'app-0', weight: 2 };
+ * ```
+ */
+export interface BackendSpec {
+  /** The backend node's address: a non-empty string, unique within the balancer. */
+  address: string;
+  /** Relative share for the weighted policies, a finite number > 0. @default 1 */
+  weight?: number;
+}
+
+/**
+ * Options of a {@link LoadBalancer}. Every key and value is checked at construction.
+ *
+ * @example
+ * ```ts
+ * const options: LoadBalancerOptions = {
+ *   backends: ['app-0', 'app-1', { address: 'app-2', weight: 2 }],
+ *   policy: { kind: 'least-request' },
+ *   timeout: '1s',
+ * };
+ * ```
+ */
+export interface LoadBalancerOptions {
+  /** The backends: addresses (weight 1) or `{ address, weight }`. May be empty (then every request is `unavailable`). */
+  backends: readonly (string | BackendSpec)[];
+  /**
+   * How a backend is chosen: a built-in policy as `{ kind, ... }` (see `createBalancerPolicy`) or any
+   * object implementing {@link BalancerPolicy}.
+   * @default { kind: 'round-robin' } (Envoy's default `lb_policy`)
+   */
+  policy?: BalancerPolicySpec | BalancerPolicy;
+  /**
+   * Requests the balancer holds at once (waiting for a worker, being processed, or forwarded and not
+   * answered); one more is refused `overloaded` at once, like Envoy's `max_requests` circuit breaker
+   * (default 1024 in Envoy). An integer >= 1 or Infinity.
+   * @default Infinity
+   */
+  concurrency?: number;
+  /**
+   * The balancer's own processing time per request, before it is forwarded: a distribution or a
+   * duration. It is work on one of `workers` threads, so a busy balancer queues requests and saturates
+   * at `workers / mean latency` requests per ms.
+   * @default 0 (no processing delay, no queue)
+   */
+  latency?: Distribution | Duration;
+  /**
+   * Threads doing that processing (nginx `worker_processes`, default 1; Envoy `--concurrency`, default
+   * one per core). An integer >= 1 or Infinity (a pure delay that never saturates).
+   * @default 1
+   */
+  workers?: number;
+  /**
+   * How long the balancer waits for a backend's answer (Envoy's route `timeout`, default 15 s). When it
+   * fires the caller gets `gateway-timeout` (HTTP 504), or `deadline-exceeded` when the request's own
+   * propagated deadline was the limit. A duration > 0 or Infinity.
+   * @default 15000
+   */
+  timeout?: Duration;
+  /**
+   * Health mechanisms: a backend is available when every one of them says so
+   * ({@link BackendHealth.isAvailable}). Each is told every answer and started with the balancer.
+   * @default []
+   */
+  health?: readonly BackendHealth[];
+  /**
+   * Envoy's `healthy_panic_threshold`, in percent: when fewer than this share of the backends are
+   * available, the balancer balances over all backends, ignoring health, rather than overload the few
+   * left. 0 disables panic mode (no available backend then means `unavailable`). A number in [0, 100].
+   * @default 50
+   */
+  panicThreshold?: number;
+}
