@@ -6,6 +6,7 @@
  *   pnpm bench --json          one JSON line per workload
  *   pnpm bench --only mm1      one workload
  *   pnpm bench --only cache    every cache-<policy> workload
+ *   pnpm bench --only lb       every lb-<policy> workload
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
@@ -18,10 +19,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  type BalancerPolicySpec,
   Cache,
   cheHitRatio,
   createKeys,
   type EvictionSpec,
+  LoadBalancer,
   lfuHitRatio,
   Service,
   zipfProbabilities,
@@ -388,6 +391,73 @@ function cacheBench(name: string): () => WorkloadLine & { run: () => void } {
   };
 }
 
+/** The balancer policies the `lb-<policy>` workloads run, by workload name. */
+const LB_POLICIES: Record<string, BalancerPolicySpec> = {
+  'lb-round-robin': { kind: 'round-robin' },
+  'lb-smooth-wrr': { kind: 'weighted-round-robin', scheduler: 'smooth' },
+  'lb-random': { kind: 'random' },
+  'lb-p2c': { kind: 'least-request', choiceCount: 2 },
+  'lb-least-request-full-scan': { kind: 'least-request', fullScan: true },
+  'lb-ring-hash': { kind: 'ring-hash' },
+  'lb-maglev': { kind: 'maglev' },
+  'lb-consistent-bounded': { kind: 'consistent-bounded', hashBalanceFactor: 125 },
+  'lb-peak-ewma': { kind: 'peak-ewma' },
+};
+
+/**
+ * `lb-<policy>`: 200 000 requests through an L7 `LoadBalancer` to 10 single-worker services (exponential
+ * service, mean 1 ms) at 80% load, keyed by 10 000 uniform keys for the hash policies. Rate = requests
+ * per second through the balancer (each is two RPCs: client to balancer, balancer to backend).
+ */
+function lbBench(name: string) {
+  return (): WorkloadLine & { run: () => void } => {
+    const requests = 200_000;
+    const sim = new Simulation({ seed: 1 });
+    const net = new Network(sim);
+    const backends = Array.from({ length: 10 }, (_, i) => `app-${i}`);
+    for (const b of backends) new Service(net.addNode(b), { serviceTime: exponential({ mean: 1 }) });
+    new LoadBalancer(net.addNode('lb'), { backends, policy: LB_POLICIES[name]! });
+    const client = new RpcEndpoint(net.addNode('client'));
+    const gaps = exponential({ mean: 1 / 8 });
+    const rng = sim.rng('client/arrivals');
+    const keys = sim.rng('client/keys');
+    let total = 0;
+    let ok = 0;
+    const line = {
+      workload: name,
+      engine: 'dsim',
+      ops: requests,
+      unit: 'requests' as const,
+      meanLatency: 0,
+      ok: 0,
+    };
+    const record = (e: { value: { ok: boolean; latency: number } | undefined }): void => {
+      total += e.value!.latency;
+      if (e.value!.ok) ok++;
+    };
+    let sent = 0;
+    const arrive = (): void => {
+      client.call('lb', sent, { key: `k${Math.floor(keys.next() * 10_000)}` }).onProcessed(record);
+      if (++sent < requests) sim.schedule(gaps.sample(rng), arrive);
+    };
+    return {
+      ...line,
+      run: () => {
+        arrive();
+        sim.run();
+        line.meanLatency = Number((total / requests).toFixed(4));
+        line.ok = ok;
+      },
+      get meanLatency() {
+        return line.meanLatency;
+      },
+      get ok() {
+        return line.ok;
+      },
+    };
+  };
+}
+
 const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
@@ -398,6 +468,7 @@ const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'ping-pong': pingPong(false),
   'ping-pong-traced': pingPong(true),
   ...Object.fromEntries(Object.keys(CACHE_POLICIES).map((name) => [name, cacheBench(name)] as const)),
+  ...Object.fromEntries(Object.keys(LB_POLICIES).map((name) => [name, lbBench(name)] as const)),
 };
 
 function measure(name: string): BenchLine {
@@ -443,9 +514,9 @@ function simpy(names: string[]): BenchLine[] {
     .map((l) => JSON.parse(l) as BenchLine);
 }
 
-// `--only cache` stands for every cache-<policy> workload.
+// `--only cache` stands for every cache-<policy> workload, `--only lb` for every lb-<policy> one.
 const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
-  n === 'cache' ? Object.keys(CACHE_POLICIES) : [n],
+  n === 'cache' ? Object.keys(CACHE_POLICIES) : n === 'lb' ? Object.keys(LB_POLICIES) : [n],
 );
 for (const n of names) {
   if (!(n in workloads)) {
@@ -473,7 +544,9 @@ if (!values.json) {
   for (const l of all) {
     const notes = [
       l.meanTimeInSystem !== undefined ? `W=${l.meanTimeInSystem} (theory ${l.theoryMeanTimeInSystem})` : '',
-      l.meanLatency !== undefined ? `W=${l.meanLatency} (theory ${l.theoryMeanLatency})` : '',
+      l.meanLatency !== undefined
+        ? `W=${l.meanLatency}${l.theoryMeanLatency === undefined ? ' ms' : ` (theory ${l.theoryMeanLatency})`}`
+        : '',
       l.amplification !== undefined ? `amplification ${l.amplification}, ${l.events} events` : '',
       l.hitRatio !== undefined
         ? `hit ratio ${l.hitRatio} (Che LRU ${l.cheHitRatio}, top-C ${l.topCHitRatio})`
