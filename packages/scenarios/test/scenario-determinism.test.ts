@@ -13,6 +13,8 @@ interface SmallRun {
 // Every built-in scenario must be listed: a new one fails the test below until it is.
 const SMALL: Record<string, SmallRun> = {
   mmc: { params: { customers: 2000 } },
+  'lb-algorithms': { params: { servers: 10, customers: 2000 }, variants: ['power-of-two'] },
+  'least-conn-black-hole': { params: { seconds: 15, rate: 200 }, variants: ['full-scan-outlier-detection'] },
   'retry-storm': { params: { seconds: 30 }, variants: ['naive'] },
   'backoff-jitter': { params: { clients: 20, runs: 2 }, variants: ['full-jitter'] },
   'rate-limiting': { params: { seconds: 30 }, variants: ['leaky-bucket-queue'] },

@@ -10,6 +10,8 @@ import { distributedCache } from './distributed-cache.js';
 import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
+import { lbAlgorithms } from './lb-algorithms.js';
+import { leastConnBlackHole } from './least-conn-black-hole.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
@@ -41,6 +43,8 @@ export {
   gcTippingPoint,
 } from './gc-death-spiral.js';
 export { type DeadlineQueueTheory, goodputCollapse, mm1kDeadlineGoodput } from './goodput-collapse.js';
+export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
+export { leastConnBlackHole } from './least-conn-black-hole.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
@@ -74,4 +78,6 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [distributedCache.name, distributedCache],
   [cdn.name, cdn],
   [writePolicies.name, writePolicies],
+  [lbAlgorithms.name, lbAlgorithms],
+  [leastConnBlackHole.name, leastConnBlackHole],
 ]);
