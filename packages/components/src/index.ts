@@ -31,7 +31,11 @@ export {
 export type { OutlierDetectionOptions } from './balancer/health/outlier-options.js';
 export type { BackendHealth } from './balancer/health-hook.js';
 export { LoadBalancer, type LoadBalancerStats } from './balancer/load-balancer.js';
-export type { BackendSpec, LoadBalancerOptions } from './balancer/load-balancer-options.js';
+export type {
+  BackendSpec,
+  LoadBalancerOptions,
+  RemoveBackendOptions,
+} from './balancer/load-balancer-options.js';
 export {
   boundedCapacity,
   ConsistentBoundedPolicy,
@@ -67,6 +71,15 @@ export {
   type WrrScheduler,
 } from './balancer/policies/weighted-round-robin.js';
 export type { BalancerBackend, BalancerPolicy, PickContext } from './balancer/policy.js';
+export { LB_DEFAULT_RETRY_ON, type LoadBalancerRetryOptions } from './balancer/retry-policy.js';
+export {
+  type EnvoySlowStartSpec,
+  type HaproxySlowStartSpec,
+  type ResolvedSlowStart,
+  resolveSlowStart,
+  type SlowStartSpec,
+  slowStartFactor,
+} from './balancer/slow-start.js';
 export {
   Cache,
   type CacheEntry,

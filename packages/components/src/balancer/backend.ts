@@ -1,4 +1,4 @@
-import type { Counter, Gauge, MetricsRegistry, RpcErrorKind } from '@dsim/core';
+import type { Counter, Gauge, MetricsRegistry, NodeTimer, RpcErrorKind } from '@dsim/core';
 import type { BalancerBackend } from './policy.js';
 
 /**
@@ -13,20 +13,33 @@ import type { BalancerBackend } from './policy.js';
  * b.started(); // one more active request
  * ```
  */
-export class BackendState implements BalancerBackend {
+export class BackendState<T = unknown> implements BalancerBackend {
   active = 0;
   available = true;
   /** Not available by health alone (before panic mode overrides it). */
   healthy = true;
   /** Set when the backend was removed; its requests in flight still finish. */
   removed = false;
+  /** The configured weight (`weight` is the effective one, reduced during slow start). */
+  baseWeight: number;
+  /** When its slow start began (ms); NaN when it is not in slow start. */
+  slowStartAt = Number.NaN;
+  /** Its forwarded attempts not answered yet, in forwarding order (to cut them when draining ends). */
+  readonly inflight = new Set<T>();
+  /** True while it drains after `removeBackend(address, { drain })`. */
+  draining = false;
+  /** When the drain began, and its deadline (ms; Infinity for none). */
+  drainStartedAt = 0;
+  drainDeadline = Infinity;
+  /** The timer that ends the drain at its deadline. */
+  drainTimer: NodeTimer | undefined = undefined;
   private readonly requests: Counter;
   private readonly activeGauge: Gauge;
   private readonly errors: Partial<Record<RpcErrorKind, Counter>> = {};
 
   /**
    * @param address - the backend's address
-   * @param weight - its weight, > 0
+   * @param weight - its configured weight, > 0 (also its effective weight until slow start says otherwise)
    * @param index - its position in the balancer's list
    * @param metrics - the simulation's registry
    * @param node - the balancer's address, under which the metrics are recorded
@@ -38,6 +51,7 @@ export class BackendState implements BalancerBackend {
     private readonly metrics: MetricsRegistry,
     private readonly node: string,
   ) {
+    this.baseWeight = weight;
     this.requests = metrics.counter(node, `lb.backend.${address}.requests`);
     this.activeGauge = metrics.gauge(node, `lb.backend.${address}.active`);
   }
@@ -65,6 +79,7 @@ export class BackendState implements BalancerBackend {
   /** The balancer crashed: nothing is in flight any more. */
   reset(): void {
     this.active = 0;
+    this.inflight.clear();
     this.activeGauge.set(0);
   }
 }

@@ -12,9 +12,11 @@ import {
   owner,
 } from '@dsim/core';
 import type { BackendHealth } from './health-hook.js';
-import type { BackendSpec, LoadBalancerOptions } from './load-balancer-options.js';
+import type { BackendSpec, LoadBalancerOptions, RemoveBackendOptions } from './load-balancer-options.js';
 import { type BalancerPolicySpec, createBalancerPolicy } from './policies/factory.js';
 import type { BalancerPolicy } from './policy.js';
+import { type ResolvedLbRetry, resolveLbRetry } from './retry-policy.js';
+import { type ResolvedSlowStart, resolveSlowStart } from './slow-start.js';
 
 // Validation of LoadBalancerOptions, at construction: the balancer itself only reads resolved values.
 
@@ -29,7 +31,11 @@ const LB_KEYS = optionKeys<LoadBalancerOptions>()({
   timeout: true,
   health: true,
   panicThreshold: true,
+  slowStart: true,
+  retry: true,
 });
+
+const REMOVE_KEYS = optionKeys<RemoveBackendOptions>()({ drain: true });
 
 const BACKEND_KEYS = optionKeys<BackendSpec>()({ address: true, weight: true });
 
@@ -52,6 +58,10 @@ export interface ResolvedLoadBalancer {
   timeout: number;
   health: readonly BackendHealth[];
   panicThreshold: number;
+  /** undefined when there is no slow start. */
+  slowStart: ResolvedSlowStart | undefined;
+  /** undefined when there are no retries. */
+  retry: ResolvedLbRetry | undefined;
 }
 
 /**
@@ -119,7 +129,37 @@ export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadB
       { min: 0, max: 100, unit: 'percent' },
       50,
     ),
+    slowStart:
+      options.slowStart === undefined
+        ? undefined
+        : resolveSlowStart(options.slowStart, owner(C, 'slowStart')),
+    retry: options.retry === undefined ? undefined : resolveLbRetry(options.retry),
   };
+}
+
+/** AWS target groups' default `deregistration_delay`, 300 s. */
+export const DEFAULT_DRAIN_MS = 300_000;
+
+/**
+ * Checks the options of `removeBackend` and returns the drain delay in ms: undefined for no draining,
+ * {@link DEFAULT_DRAIN_MS} for `drain: true`.
+ *
+ * @example
+ * ```ts
+ * resolveDrain({ drain: '30s' }); // 30000
+ * resolveDrain({ drain: true });  // 300000
+ * resolveDrain(undefined);        // undefined
+ * ```
+ */
+export function resolveDrain(options: RemoveBackendOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  const where = owner(C, 'removeBackend(options)');
+  checkObject(C, 'removeBackend(options)', options, 'an options object such as { drain: "30s" }');
+  checkOptions(C, options, REMOVE_KEYS, 'removeBackend(options)');
+  const drain = options.drain;
+  if (drain === undefined || drain === false) return undefined;
+  if (drain === true) return DEFAULT_DRAIN_MS;
+  return checkDuration(where, 'drain', drain, { infinity: true });
 }
 
 /**

@@ -2,6 +2,8 @@ import type { Distribution, Duration } from '@dsim/core';
 import type { BackendHealth } from './health-hook.js';
 import type { BalancerPolicySpec } from './policies/factory.js';
 import type { BalancerPolicy } from './policy.js';
+import type { LoadBalancerRetryOptions } from './retry-policy.js';
+import type { SlowStartSpec } from './slow-start.js';
 
 /**
  * A backend given with its weight.
@@ -79,4 +81,45 @@ export interface LoadBalancerOptions {
    * @default 50
    */
   panicThreshold?: number;
+  /**
+   * Slow start: a backend that joins (`addBackend`) or comes back (every health hook says available
+   * again after one did not) gets a reduced weight that grows over a window: Envoy's ramp
+   * (`{ kind: 'envoy', window, aggression?, minWeightPercent? }`) or HAProxy's linear 1% to 100%
+   * (`{ kind: 'haproxy', window }`). The backends given at construction start at full weight (HAProxy
+   * never slow-starts at its own start). Only weight-aware policies feel it: `weighted-round-robin`, and
+   * `least-request` (which switches to its weighted mode while weights differ, as Envoy builds its EDF
+   * scheduler while a host is in slow start); `round-robin`, `random` and the hashing policies ignore
+   * weights.
+   * @default none
+   */
+  slowStart?: SlowStartSpec;
+  /**
+   * Retries at the balancer (Envoy's router retry policy); see {@link LoadBalancerRetryOptions}. Without
+   * it every request is forwarded once.
+   * @default none (no retries)
+   */
+  retry?: LoadBalancerRetryOptions;
+}
+
+/**
+ * Options of `LoadBalancer.removeBackend`.
+ *
+ * @example
+ * ```ts
+ * const options: RemoveBackendOptions = { drain: '30s' };
+ * ```
+ */
+export interface RemoveBackendOptions {
+  /**
+   * Connection draining (AWS target group `deregistration_delay`, default 300 s, range 0 to 3600 s;
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay):
+   * the backend takes no new requests at once, its requests in flight may finish until the delay ends,
+   * and those still in flight then are cut (the attempt fails `unavailable`, which a `retry` may retry
+   * elsewhere). Draining ends early when nothing is left in flight, as AWS completes a deregistration
+   * with no requests in flight. `true` is AWS's default of 300 s; otherwise a duration >= 0 (0 cuts at
+   * once) or Infinity (wait for all of them). Left out or `false`: the backend is removed with no
+   * deadline (its requests in flight finish whenever they finish).
+   * @default none
+   */
+  drain?: Duration | boolean;
 }

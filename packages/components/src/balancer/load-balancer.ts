@@ -14,9 +14,11 @@ import {
 } from '@dsim/core';
 import { BackendState } from './backend.js';
 import type { BackendHealth } from './health-hook.js';
-import { checkWeight, resolveBackend, resolveLoadBalancer } from './load-balancer-config.js';
-import type { BackendSpec, LoadBalancerOptions } from './load-balancer-options.js';
+import { checkWeight, resolveBackend, resolveDrain, resolveLoadBalancer } from './load-balancer-config.js';
+import type { BackendSpec, LoadBalancerOptions, RemoveBackendOptions } from './load-balancer-options.js';
 import type { BalancerBackend, BalancerPolicy } from './policy.js';
+import type { ResolvedLbRetry } from './retry-policy.js';
+import { type ResolvedSlowStart, slowStartFactor } from './slow-start.js';
 
 /**
  * What a {@link LoadBalancer} has done so far. At every moment
@@ -43,12 +45,42 @@ export interface LoadBalancerStats {
   inFlight: number;
   /** Requests balanced while in panic mode. */
   panicked: number;
+  /** Retries sent (attempts after the first; not requests, so not in the sum above). */
+  retries: number;
+  /** Retries not sent because the concurrent-retry limit or the retry budget was full. */
+  retryOverflow: number;
+  /** Attempts cut because their backend's drain deadline came (each then answered or retried). */
+  cut: number;
 }
 
 interface Job {
   request: RpcRequest;
   reply: Reply<unknown>;
   arrivedAt: number;
+}
+
+/** One request from the balancer's point of view: its attempts, retries and deadline. */
+interface Exchange {
+  readonly request: RpcRequest;
+  readonly reply: Reply<unknown>;
+  readonly arrivedAt: number;
+  /** The route deadline: first forward + `timeout` (Infinity without one); set at the first attempt. */
+  routeDeadline: number;
+  /** Retries sent so far. */
+  retries: number;
+  /** The backends tried so far (for `previousHosts`); only kept with retries. */
+  tried: string[] | undefined;
+  /** A retry of this request counts against the concurrent-retry limit. */
+  retryActive: boolean;
+}
+
+/** One forwarded attempt. */
+interface Forward {
+  readonly ex: Exchange;
+  readonly backend: BackendState<Forward>;
+  readonly forwardedAt: number;
+  /** Cut by a drain deadline: its late answer is ignored. */
+  cut: boolean;
 }
 
 /**
@@ -69,14 +101,21 @@ interface Job {
  *
  * Availability comes from the `health` hooks ({@link BackendHealth}); when fewer than `panicThreshold`
  * percent of the backends are available the balancer ignores health (Envoy's panic mode). Backends can be
- * added, removed and re-weighted at run time; removal is immediate (requests in flight finish).
+ * added, removed (at once or draining, AWS's deregistration delay) and re-weighted at run time. With
+ * `slowStart`, a backend that joins or comes back ramps its weight up (Envoy's or HAProxy's slow start);
+ * with `retry`, failed attempts are retried on other backends (Envoy's router retries).
  *
  * Metrics under the balancer's address: counters `lb.requests`, `lb.ok`, `lb.failed`, `lb.overloaded`,
- * `lb.no-backend`, `lb.panic` (requests balanced in panic mode); gauges `lb.active` (in flight) and
- * `lb.queue` (waiting for a worker); histogram `lb.latency` (arrival to answer); per backend
- * `lb.backend.<address>.requests`, `lb.backend.<address>.active` and `lb.backend.<address>.errors.<kind>`.
- * With tracing on: `@dsim.lb.pick`, `@dsim.lb.error`, `@dsim.lb.no-backend`, `@dsim.lb.overloaded`,
- * `@dsim.lb.panic` and `@dsim.lb.backends` records.
+ * `lb.no-backend`, `lb.panic` (requests balanced in panic mode), `lb.retry` (retries sent),
+ * `lb.retry.success` (requests answered ok after a retry), `lb.retry.overflow` (retries refused by the
+ * concurrent-retry limit or budget), `lb.retry.limit-exceeded` (retriable failures with no retry left),
+ * `lb.slow-start` (backends entering slow start), `lb.drain.cut` (attempts cut at a drain deadline);
+ * gauges `lb.active` (in flight), `lb.queue` (waiting for a worker), `lb.retry.active` (retries
+ * outstanding) and `lb.draining` (backends draining); histogram `lb.latency` (arrival to answer); per
+ * backend `lb.backend.<address>.requests`, `lb.backend.<address>.active` and
+ * `lb.backend.<address>.errors.<kind>`. With tracing on: `@dsim.lb.pick`, `@dsim.lb.error`,
+ * `@dsim.lb.no-backend`, `@dsim.lb.overloaded`, `@dsim.lb.panic`, `@dsim.lb.backends`,
+ * `@dsim.lb.slow-start`, `@dsim.lb.drain`, `@dsim.lb.retry` and `@dsim.lb.retry-overflow` records.
  *
  * @example
  * ```ts
@@ -85,9 +124,12 @@ interface Job {
  *   backends: ['app-0', 'app-1', 'app-2'],
  *   policy: { kind: 'least-request' },
  *   timeout: '1s',
+ *   slowStart: { kind: 'envoy', window: '60s' },
+ *   retry: { attempts: 2 },
  * });
  * client.call('lb', 'GET /', { key: 'user:42', timeout: '2s' });
  * lb.setWeight('app-2', 3);
+ * lb.removeBackend('app-0', { drain: '30s' });
  * ```
  */
 export class LoadBalancer {
@@ -95,15 +137,20 @@ export class LoadBalancer {
   readonly endpoint: RpcEndpoint;
   /** The policy in use. */
   readonly policy: BalancerPolicy;
-  private readonly list: BackendState[] = [];
+  private readonly list: BackendState<Forward>[] = [];
   private readonly addressList: string[] = [];
+  private readonly drainingList = new Map<string, BackendState<Forward>>();
   private readonly health: readonly BackendHealth[];
   private readonly panicThreshold: number;
   private readonly concurrency: number;
   private readonly latency: Distribution | undefined;
   private readonly workers: number;
   private readonly timeout: number;
+  private readonly slowStart: ResolvedSlowStart | undefined;
+  private readonly retry: ResolvedLbRetry | undefined;
   private readonly rng: RandomStream;
+  /** The backoff's own stream, so that retries do not shift the policy's draws. */
+  private readonly retryRng: RandomStream;
   private readonly ctx: {
     backends: readonly BalancerBackend[];
     availableIndices: Int32Array;
@@ -121,6 +168,10 @@ export class LoadBalancer {
   private busy = 0;
   private queue: Job[] = [];
   private head = 0;
+  /** Backends in the list that are in slow start. */
+  private slowCount = 0;
+  /** Retries outstanding (Envoy's `retries` resource). */
+  private activeRetries = 0;
   private readonly counts: LoadBalancerStats = {
     requests: 0,
     ok: 0,
@@ -129,6 +180,9 @@ export class LoadBalancer {
     noBackend: 0,
     inFlight: 0,
     panicked: 0,
+    retries: 0,
+    retryOverflow: 0,
+    cut: 0,
   };
   private readonly meters: {
     requests: Counter;
@@ -140,11 +194,19 @@ export class LoadBalancer {
     active: Gauge;
     queue: Gauge;
     latency: Histogram;
+    retry: Counter;
+    retrySuccess: Counter;
+    retryOverflow: Counter;
+    retryLimit: Counter;
+    retryActive: Gauge;
+    slowStart: Counter;
+    drainCut: Counter;
+    draining: Gauge;
   };
 
   /**
    * @param node - the balancer's node (`net.addNode('lb')`); the balancer takes over its RPC endpoint
-   * @param options - backends, policy, limits and health hooks; checked here, once
+   * @param options - backends, policy, limits, health hooks, slow start and retries; checked here, once
    */
   constructor(
     readonly node: NetNode<any>,
@@ -158,8 +220,11 @@ export class LoadBalancer {
     this.latency = config.latency;
     this.workers = config.workers;
     this.timeout = config.timeout;
+    this.slowStart = config.slowStart;
+    this.retry = config.retry;
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/lb`);
+    this.retryRng = sim.rng(`${node.address}/lb/retry`);
     const m = sim.metrics;
     const id = node.address;
     this.meters = {
@@ -172,6 +237,14 @@ export class LoadBalancer {
       active: m.gauge(id, 'lb.active'),
       queue: m.gauge(id, 'lb.queue'),
       latency: m.histogram(id, 'lb.latency'),
+      retry: m.counter(id, 'lb.retry'),
+      retrySuccess: m.counter(id, 'lb.retry.success'),
+      retryOverflow: m.counter(id, 'lb.retry.overflow'),
+      retryLimit: m.counter(id, 'lb.retry.limit-exceeded'),
+      retryActive: m.gauge(id, 'lb.retry.active'),
+      slowStart: m.counter(id, 'lb.slow-start'),
+      drainCut: m.counter(id, 'lb.drain.cut'),
+      draining: m.gauge(id, 'lb.draining'),
     };
     for (const b of config.backends) this.push(b.address, b.weight);
     this.ctx = {
@@ -184,15 +257,25 @@ export class LoadBalancer {
       now: 0,
     };
     this.endpoint = new RpcEndpoint(node).serve((request, reply) => this.arrive(request, reply));
-    // A crash loses what the balancer held: queued and forwarded requests are never answered.
+    // A crash loses what the balancer held: queued and forwarded requests are never answered, retries
+    // waiting for their backoff are dropped and drains end (their timers die with the node).
     node.onCrash(() => {
       this.queue = [];
       this.head = 0;
       this.busy = 0;
       this.counts.inFlight = 0;
+      this.activeRetries = 0;
       this.meters.active.set(0);
       this.meters.queue.set(0);
+      this.meters.retryActive.set(0);
       for (const b of this.list) b.reset();
+      for (const b of this.drainingList.values()) {
+        b.draining = false;
+        b.drainTimer = undefined;
+        b.reset();
+      }
+      this.drainingList.clear();
+      this.meters.draining.set(0);
     });
     for (const h of this.health) h.start?.(this);
   }
@@ -202,9 +285,14 @@ export class LoadBalancer {
     return this.addressList;
   }
 
-  /** The backends as policies see them (address, weight, active, available, index). */
+  /** The backends as policies see them (address, effective weight, active, available, index). */
   get backends(): readonly BalancerBackend[] {
     return this.list;
+  }
+
+  /** The addresses of the removed backends still draining, in the order their drains began. */
+  get draining(): readonly string[] {
+    return [...this.drainingList.keys()];
   }
 
   /** True while fewer than `panicThreshold` percent of the backends are available (as of the last pick). */
@@ -218,7 +306,23 @@ export class LoadBalancer {
   }
 
   /**
-   * Changes a backend's weight (a finite number > 0); the policy rebuilds before the next pick.
+   * A backend's effective weight now: its configured weight times its slow-start factor (1 when it is
+   * not in slow start).
+   *
+   * @example
+   * ```ts
+   * // slowStart { kind: 'envoy', window: '60s' }, 'app-3' added 15 s ago with weight 2:
+   * lb.effectiveWeight('app-3'); // 0.5
+   * ```
+   */
+  effectiveWeight(address: string): number {
+    const b = this.find(address, 'effectiveWeight');
+    return b.baseWeight * this.factorOf(b, this.node.network.sim.now);
+  }
+
+  /**
+   * Changes a backend's configured weight (a finite number > 0); the policy rebuilds before the next
+   * pick. A backend in slow start keeps ramping, towards the new weight.
    *
    * @example
    * ```ts
@@ -227,14 +331,16 @@ export class LoadBalancer {
    */
   setWeight(address: string, weight: number): void {
     const b = this.find(address, 'setWeight');
-    b.weight = checkWeight('setWeight(weight)', weight);
+    b.baseWeight = checkWeight('setWeight(weight)', weight);
+    b.weight = b.baseWeight * this.factorOf(b, this.node.network.sim.now);
     this.dirty = true;
-    this.traceBackends('weight', address, b.weight);
+    this.traceBackends('weight', address, b.baseWeight);
   }
 
   /**
    * Adds a backend (an address or `{ address, weight }`) at the end of the list; it takes requests from
-   * the next pick on.
+   * the next pick on, in slow start when `slowStart` is set. Adding back a backend that is still
+   * draining ends its drain: its requests in flight carry on.
    *
    * @example
    * ```ts
@@ -249,43 +355,71 @@ export class LoadBalancer {
         `LoadBalancer ${this.node.address}: addBackend: ${JSON.stringify(b.address)} is already a backend`,
         { details: { component: 'LoadBalancer', field: 'addBackend(spec)', value: b.address } },
       );
-    this.push(b.address, b.weight);
+    const drained = this.drainingList.get(b.address);
+    if (drained !== undefined) {
+      this.endDrain(drained, 're-added', 0);
+      drained.removed = false;
+      drained.baseWeight = b.weight;
+      drained.weight = b.weight;
+      drained.index = this.list.length;
+      drained.available = true;
+      drained.healthy = true;
+      this.list.push(drained);
+      this.addressList.push(b.address);
+    } else this.push(b.address, b.weight);
     this.ctx.availableIndices = new Int32Array(this.list.length);
     this.stale = true;
     this.dirty = true;
     this.traceBackends('add', b.address, b.weight);
+    this.startSlowStart(this.list[this.list.length - 1]!, 'added');
   }
 
   /**
-   * Removes a backend at once: no new requests go to it; requests already forwarded finish and are
-   * answered. Returns whether it was a backend. (Draining, which waits for them first, is not modelled
-   * yet.)
+   * Removes a backend: no new requests go to it. Returns whether it was a backend.
    *
+   * - Without `drain`: its requests already forwarded finish and are answered, however long they take.
+   * - With `drain` (AWS's deregistration delay): they may finish until the delay ends; those still in
+   *   flight then are cut, each attempt failing `unavailable` (retried elsewhere when `retry` allows,
+   *   answered `unavailable` otherwise). The drain ends early once nothing is in flight.
+   *
+   * @param options - `{ drain }`: `true` (300 s, AWS's default), a duration >= 0 or Infinity
+   *   @default no draining deadline
    * @example
    * ```ts
    * lb.removeBackend('app-0'); // true
+   * lb.removeBackend('app-1', { drain: '30s' });
    * ```
    */
-  removeBackend(address: string): boolean {
+  removeBackend(address: string, options?: RemoveBackendOptions): boolean {
+    const drainMs = resolveDrain(options);
     const at = this.addressList.indexOf(address);
     if (at < 0) return false;
     const [removed] = this.list.splice(at, 1);
-    removed!.removed = true;
+    const b = removed!;
+    b.removed = true;
+    if (!Number.isNaN(b.slowStartAt)) {
+      b.slowStartAt = Number.NaN;
+      b.weight = b.baseWeight;
+      this.slowCount--;
+    }
     this.addressList.splice(at, 1);
     for (let i = at; i < this.list.length; i++) this.list[i]!.index = i;
     this.stale = true;
     this.dirty = true;
-    this.traceBackends('remove', address, removed!.weight);
+    this.traceBackends('remove', address, b.baseWeight);
+    if (drainMs !== undefined) this.startDrain(b, drainMs);
     return true;
   }
 
   private push(address: string, weight: number): void {
     const sim = this.node.network.sim;
-    this.list.push(new BackendState(address, weight, this.list.length, sim.metrics, this.node.address));
+    this.list.push(
+      new BackendState<Forward>(address, weight, this.list.length, sim.metrics, this.node.address),
+    );
     this.addressList.push(address);
   }
 
-  private find(address: string, verb: string): BackendState {
+  private find(address: string, verb: string): BackendState<Forward> {
     const at = this.addressList.indexOf(address);
     if (at < 0)
       throw new DsimError(
@@ -295,6 +429,132 @@ export class LoadBalancer {
       );
     return this.list[at]!;
   }
+
+  // ---- slow start -------------------------------------------------------------------------------
+
+  private factorOf(b: BackendState<Forward>, now: number): number {
+    if (this.slowStart === undefined || Number.isNaN(b.slowStartAt)) return 1;
+    return slowStartFactor(this.slowStart, now - b.slowStartAt);
+  }
+
+  /** Puts `b` in slow start from now (again, if it already was). */
+  private startSlowStart(b: BackendState<Forward>, reason: 'added' | 'recovered'): void {
+    const slow = this.slowStart;
+    if (slow === undefined) return;
+    const sim = this.node.network.sim;
+    if (Number.isNaN(b.slowStartAt)) this.slowCount++;
+    b.slowStartAt = sim.now;
+    const factor = slowStartFactor(slow, 0);
+    b.weight = b.baseWeight * factor;
+    this.dirty = true;
+    this.meters.slowStart.inc();
+    if (sim.tracing)
+      sim.emit('@dsim.lb.slow-start', {
+        lb: this.node.address,
+        backend: b.address,
+        phase: 'start',
+        reason,
+        kind: slow.kind,
+        factor,
+        weight: b.weight,
+        until: sim.now + slow.windowMs,
+      });
+  }
+
+  /** Updates the effective weights of the backends in slow start; ends the ramps that are over. */
+  private updateSlowStart(now: number): void {
+    const slow = this.slowStart!;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) {
+      const b = list[i]!;
+      if (Number.isNaN(b.slowStartAt)) continue;
+      const factor = slowStartFactor(slow, now - b.slowStartAt);
+      b.weight = b.baseWeight * factor;
+      if (factor < 1) continue;
+      b.slowStartAt = Number.NaN;
+      this.slowCount--;
+      // Back to equal weights, perhaps: least-request may leave its weighted mode.
+      this.dirty = true;
+      const sim = this.node.network.sim;
+      if (sim.tracing)
+        sim.emit('@dsim.lb.slow-start', {
+          lb: this.node.address,
+          backend: b.address,
+          phase: 'end',
+          kind: slow.kind,
+          factor: 1,
+          weight: b.weight,
+        });
+    }
+  }
+
+  // ---- draining ---------------------------------------------------------------------------------
+
+  private startDrain(b: BackendState<Forward>, drainMs: number): void {
+    const sim = this.node.network.sim;
+    b.draining = true;
+    b.drainStartedAt = sim.now;
+    b.drainDeadline = sim.now + drainMs;
+    this.drainingList.set(b.address, b);
+    this.meters.draining.set(this.drainingList.size);
+    if (sim.tracing)
+      sim.emit('@dsim.lb.drain', {
+        lb: this.node.address,
+        backend: b.address,
+        phase: 'start',
+        inFlight: b.inflight.size,
+        deadline: b.drainDeadline,
+      });
+    if (b.inflight.size === 0) {
+      this.endDrain(b, 'drained', 0);
+      return;
+    }
+    if (drainMs !== Infinity) b.drainTimer = this.node.setTimer(drainMs, () => this.drainDeadline(b));
+  }
+
+  /** The drain deadline: cut what is still in flight, in forwarding order. */
+  private drainDeadline(b: BackendState<Forward>): void {
+    b.drainTimer = undefined;
+    if (!b.draining) return;
+    const cut = [...b.inflight];
+    this.endDrain(b, 'deadline', cut.length);
+    for (const fwd of cut) this.cut(fwd);
+  }
+
+  private endDrain(b: BackendState<Forward>, reason: 'drained' | 'deadline' | 're-added', cut: number): void {
+    b.draining = false;
+    b.drainTimer?.cancel();
+    b.drainTimer = undefined;
+    this.drainingList.delete(b.address);
+    this.meters.draining.set(this.drainingList.size);
+    const sim = this.node.network.sim;
+    if (sim.tracing)
+      sim.emit('@dsim.lb.drain', {
+        lb: this.node.address,
+        backend: b.address,
+        phase: 'end',
+        reason,
+        cut,
+        inFlight: b.inflight.size - cut,
+        drainedFor: sim.now - b.drainStartedAt,
+      });
+  }
+
+  /** A drain deadline cut `fwd`: the attempt fails `unavailable`; its late answer will be ignored. */
+  private cut(fwd: Forward): void {
+    fwd.cut = true;
+    this.counts.cut++;
+    this.meters.drainCut.inc();
+    this.release(fwd, undefined);
+    this.failed(
+      fwd,
+      'unavailable',
+      'unavailable',
+      `${fwd.backend.address} drained: cut at its deregistration deadline`,
+    );
+  }
+
+  // ---- requests ---------------------------------------------------------------------------------
 
   private arrive(request: RpcRequest, reply: Reply<unknown>): void {
     this.counts.requests++;
@@ -364,6 +624,11 @@ export class LoadBalancer {
           break;
         }
       }
+      // Back from unhealthy: slow start again (Envoy restarts it when a host becomes healthy).
+      if (ok && !b.healthy) {
+        b.healthy = true;
+        this.startSlowStart(b, 'recovered');
+      }
       b.healthy = ok;
       if (ok) healthy++;
     }
@@ -391,8 +656,24 @@ export class LoadBalancer {
   }
 
   private dispatch(request: RpcRequest, reply: Reply<unknown>, arrivedAt: number): void {
+    const ex: Exchange = {
+      request,
+      reply,
+      arrivedAt,
+      routeDeadline: Infinity,
+      retries: 0,
+      tried: this.retry === undefined ? undefined : [],
+      retryActive: false,
+    };
+    this.attempt(ex);
+  }
+
+  /** Picks a backend for `ex` (again, for a retry) and forwards it. */
+  private attempt(ex: Exchange): void {
     const sim = this.node.network.sim;
+    const request = ex.request;
     if (this.stale || this.health.length > 0) this.refresh();
+    if (this.slowCount > 0) this.updateSlowStart(sim.now);
     if (this.dirty) {
       this.dirty = false;
       this.policy.rebuild?.(this.list);
@@ -400,9 +681,19 @@ export class LoadBalancer {
     const ctx = this.ctx;
     ctx.request = request;
     ctx.now = sim.now;
-    const index = this.policy.pick(ctx);
+    let index = this.policy.pick(ctx);
+    // Envoy's previous_hosts predicate: redo a retry's pick that lands on a backend already tried.
+    const retry = this.retry;
+    if (ex.retries > 0 && retry !== undefined && retry.previousHosts) {
+      for (let again = 0; again < retry.hostSelectionAttempts; again++) {
+        const b = this.list[index];
+        if (index === -1 || b === undefined || !ex.tried!.includes(b.address)) break;
+        index = this.policy.pick(ctx);
+      }
+    }
     ctx.request = undefined as unknown as RpcRequest;
     if (index === -1) {
+      this.releaseRetry(ex);
       this.counts.noBackend++;
       this.meters.noBackend.inc();
       if (sim.tracing)
@@ -412,8 +703,8 @@ export class LoadBalancer {
           available: ctx.availableCount,
           backends: this.list.length,
         });
-      this.answer(arrivedAt);
-      reply.error(
+      this.answer(ex.arrivedAt);
+      ex.reply.error(
         'unavailable',
         `${this.node.address}: no backend available (${ctx.availableCount} of ${this.list.length})`,
       );
@@ -421,11 +712,12 @@ export class LoadBalancer {
     }
     const backend = this.list[index];
     if (backend === undefined || !backend.available || !Number.isInteger(index)) this.badPick(index);
-    if (this.panic) {
+    if (this.panic && ex.retries === 0) {
       this.counts.panicked++;
       this.meters.panic.inc();
     }
     backend.started();
+    ex.tried?.push(backend.address);
     if (sim.tracing)
       sim.emit('@dsim.lb.pick', {
         lb: this.node.address,
@@ -435,55 +727,142 @@ export class LoadBalancer {
         key: request.key ?? null,
         active: backend.active,
         panic: this.panic,
+        attempt: ex.retries + 1,
       });
     const forwardedAt = sim.now;
+    if (ex.retries === 0) ex.routeDeadline = forwardedAt + this.timeout;
+    const timeout = Math.min(ex.routeDeadline - forwardedAt, retry?.perTryTimeout ?? Infinity);
     const incarnation = this.node.incarnation;
     const options: { parent: RpcRequest; size: number; timeout?: number } = {
       parent: request,
       size: request.size,
     };
-    if (this.timeout !== Infinity) options.timeout = this.timeout;
+    if (timeout !== Infinity) options.timeout = timeout;
+    const fwd: Forward = { ex, backend, forwardedAt, cut: false };
+    backend.inflight.add(fwd);
     this.endpoint.call(backend.address, request.payload, options).onProcessed((e) => {
-      if (this.node.incarnation !== incarnation) return;
-      this.settle(backend, request, reply, arrivedAt, forwardedAt, e.value!);
+      if (this.node.incarnation !== incarnation || fwd.cut) return;
+      this.settle(fwd, e.value!);
     });
   }
 
-  private settle(
-    backend: BackendState,
-    request: RpcRequest,
-    reply: Reply<unknown>,
-    arrivedAt: number,
-    forwardedAt: number,
-    res: RpcResponse<unknown>,
-  ): void {
-    const sim = this.node.network.sim;
-    const now = sim.now;
-    const latency = now - forwardedAt;
+  /** An attempt is over: it no longer counts at its backend, nor as an outstanding retry. */
+  private release(fwd: Forward, errorKind: RpcErrorKind | undefined): void {
+    const backend = fwd.backend;
+    backend.inflight.delete(fwd);
+    backend.finished(errorKind);
+    this.releaseRetry(fwd.ex);
+    if (backend.draining && backend.inflight.size === 0) this.endDrain(backend, 'drained', 0);
+  }
+
+  private releaseRetry(ex: Exchange): void {
+    if (!ex.retryActive) return;
+    ex.retryActive = false;
+    this.activeRetries--;
+    this.meters.retryActive.set(this.activeRetries);
+  }
+
+  private settle(fwd: Forward, res: RpcResponse<unknown>): void {
+    const backend = fwd.backend;
+    const ex = fwd.ex;
+    const now = this.node.network.sim.now;
+    const latency = now - fwd.forwardedAt;
     const rawKind = res.ok ? undefined : res.error.kind;
-    backend.finished(rawKind);
+    this.release(fwd, rawKind);
     for (let h = 0; h < this.health.length; h++)
       this.health[h]!.onResponse?.(backend.address, res.ok, rawKind, latency);
     if (!backend.removed) this.policy.onResponse?.(backend.index, latency, res.ok, now);
-    this.answer(arrivedAt);
     if (res.ok) {
+      this.answer(ex.arrivedAt);
       this.counts.ok++;
       this.meters.ok.inc();
-      reply.ok(res.value);
+      if (ex.retries > 0) this.meters.retrySuccess.inc();
+      ex.reply.ok(res.value);
       return;
     }
+    this.failed(fwd, rawKind!, this.answerKind(ex.request, res), res.error.message);
+  }
+
+  /** A failed attempt: retry it, or answer the caller with `answered`. */
+  private failed(
+    fwd: Forward,
+    rawKind: RpcErrorKind,
+    answered: Exclude<RpcErrorKind, 'timeout'>,
+    message: string,
+  ): void {
+    const ex = fwd.ex;
+    if (this.retry !== undefined && this.tryRetry(ex, fwd.backend.address, rawKind)) return;
+    const sim = this.node.network.sim;
+    this.answer(ex.arrivedAt);
     this.counts.failed++;
     this.meters.failed.inc();
-    const kind = this.answerKind(request, res);
     if (sim.tracing)
       sim.emit('@dsim.lb.error', {
         lb: this.node.address,
-        id: request.id,
-        backend: backend.address,
-        error: rawKind!,
-        answered: kind,
+        id: ex.request.id,
+        backend: fwd.backend.address,
+        error: rawKind,
+        answered,
+        attempts: ex.retries + 1,
       });
-    reply.error(kind, `${this.node.address}: ${backend.address}: ${res.error.message}`);
+    ex.reply.error(answered, `${this.node.address}: ${fwd.backend.address}: ${message}`);
+  }
+
+  /**
+   * Envoy's retry decision for a failed attempt: a retriable kind, a retry left, time left on the route
+   * and the caller's deadline after the backoff, and room under the concurrent-retry limit or budget.
+   * Schedules the retry and returns true, or returns false (the caller gets this attempt's error).
+   */
+  private tryRetry(ex: Exchange, backend: string, rawKind: RpcErrorKind): boolean {
+    const retry = this.retry!;
+    if (!retry.retryOn.has(rawKind)) return false;
+    const sim = this.node.network.sim;
+    const now = sim.now;
+    if (ex.retries >= retry.attempts) {
+      this.meters.retryLimit.inc();
+      return false;
+    }
+    const until = Math.min(ex.routeDeadline, ex.request.deadline);
+    if (now >= until) return false;
+    const allowed =
+      retry.budget !== undefined
+        ? retry.budget.allows(this.counts.inFlight, this.activeRetries)
+        : this.activeRetries < retry.maxConcurrentRetries;
+    if (!allowed) {
+      this.counts.retryOverflow++;
+      this.meters.retryOverflow.inc();
+      if (sim.tracing)
+        sim.emit('@dsim.lb.retry-overflow', {
+          lb: this.node.address,
+          id: ex.request.id,
+          backend,
+          error: rawKind,
+          activeRetries: this.activeRetries,
+          inFlight: this.counts.inFlight,
+        });
+      return false;
+    }
+    const delay = retry.backoff.delay(ex.retries + 1, this.retryRng);
+    // A retry that could only start once the route timeout or the caller's deadline has passed is not
+    // sent: the caller gets this attempt's error now.
+    if (now + delay >= until) return false;
+    ex.retries++;
+    ex.retryActive = true;
+    this.activeRetries++;
+    this.counts.retries++;
+    this.meters.retry.inc();
+    this.meters.retryActive.set(this.activeRetries);
+    if (sim.tracing)
+      sim.emit('@dsim.lb.retry', {
+        lb: this.node.address,
+        id: ex.request.id,
+        retry: ex.retries,
+        backend,
+        error: rawKind,
+        delay,
+      });
+    this.node.setTimer(delay, () => this.attempt(ex));
+    return true;
   }
 
   /**

@@ -12,7 +12,10 @@ import type { RandomStream, RpcRequest } from '@dsim/core';
 export interface BalancerBackend {
   /** The backend's network address. */
   readonly address: string;
-  /** Its weight, a finite number > 0 (`setWeight` changes it). @default 1 */
+  /**
+   * Its effective weight, a finite number > 0: the configured weight (`setWeight` changes it), reduced
+   * while the backend is in slow start (the balancer updates it before every pick). @default 1
+   */
   readonly weight: number;
   /** Requests forwarded to it and not yet answered (tracked by the balancer). */
   readonly active: number;
