@@ -30,6 +30,27 @@ export {
 } from './balancer/health/outlier-detection.js';
 export type { OutlierDetectionOptions } from './balancer/health/outlier-options.js';
 export type { BackendHealth } from './balancer/health-hook.js';
+// L4 (connection-level) balancing: the next 4 exports were added by the l4-vs-l7 helper (biome sorts them here).
+export {
+  ConnectionClient,
+  type ConnectionClientStats,
+  type ConnectionResponse,
+} from './balancer/l4/connection-client.js';
+export {
+  type L4Backend,
+  L4Balancer,
+  type L4BalancerStats,
+  type L4CloseReason,
+  type L4Connection,
+} from './balancer/l4/l4-balancer.js';
+export { MAX_CLIENT_CONNECTIONS } from './balancer/l4/l4-config.js';
+export type {
+  ConnectionCallOptions,
+  ConnectionClientOptions,
+  L4BalancerOptions,
+  L4PolicyKind,
+  L4PolicySpec,
+} from './balancer/l4/l4-options.js';
 export { LoadBalancer, type LoadBalancerStats } from './balancer/load-balancer.js';
 export type {
   BackendSpec,

@@ -13,6 +13,14 @@ interface SmallRun {
 // Every built-in scenario must be listed: a new one fails the test below until it is.
 const SMALL: Record<string, SmallRun> = {
   mmc: { params: { customers: 2000 } },
+  'l4-vs-l7': { params: { seconds: 20 } },
+  'health-checks': { params: { seconds: 15, rate: 100 }, variants: ['passive'] },
+  'hash-affinity': {
+    params: { keys: 1000, rate: 500, seconds: 4, removeAtSeconds: 2 },
+    variants: ['bounded-125'],
+  },
+  'connection-draining': { params: { seconds: 20, rate: 100 }, variants: ['short-drain'] },
+  'slow-start': { params: { seconds: 30, rate: 200 }, variants: ['envoy'] },
   'lb-algorithms': { params: { servers: 10, customers: 2000 }, variants: ['power-of-two'] },
   'least-conn-black-hole': { params: { seconds: 15, rate: 200 }, variants: ['full-scan-outlier-detection'] },
   'retry-storm': { params: { seconds: 30 }, variants: ['naive'] },

@@ -5,16 +5,21 @@ import { cacheFlush } from './cache-flush.js';
 import { cacheStampede } from './cache-stampede.js';
 import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
+import { connectionDraining } from './connection-draining.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 import { distributedCache } from './distributed-cache.js';
 import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
+import { hashAffinity } from './hash-affinity.js';
+import { healthChecks } from './health-checks.js';
+import { l4VsL7 } from './l4-vs-l7.js';
 import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
 import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
+import { slowStart } from './slow-start.js';
 import { tailAtScale } from './tail-at-scale.js';
 import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
@@ -31,6 +36,7 @@ export {
 export { cacheStampede } from './cache-stampede.js';
 export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
+export { connectionDraining, lognormalExcessMean } from './connection-draining.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 export { distributedCache } from './distributed-cache.js';
 export { evictionPolicies } from './eviction-policies.js';
@@ -43,11 +49,15 @@ export {
   gcTippingPoint,
 } from './gc-death-spiral.js';
 export { type DeadlineQueueTheory, goodputCollapse, mm1kDeadlineGoodput } from './goodput-collapse.js';
+export { hashAffinity, keyOwners } from './hash-affinity.js';
+export { type CheckModel, checkTimeline, healthChecks, type ModelFlip } from './health-checks.js';
+export { connectionShares, l4VsL7 } from './l4-vs-l7.js';
 export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
 export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
+export { expectedShare, slowStart, slowStartSpec } from './slow-start.js';
 export { tailAtScale } from './tail-at-scale.js';
 export {
   type ExpiryHerdModel,
@@ -80,4 +90,9 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [writePolicies.name, writePolicies],
   [lbAlgorithms.name, lbAlgorithms],
   [leastConnBlackHole.name, leastConnBlackHole],
+  [l4VsL7.name, l4VsL7],
+  [healthChecks.name, healthChecks],
+  [hashAffinity.name, hashAffinity],
+  [connectionDraining.name, connectionDraining],
+  [slowStart.name, slowStart],
 ]);
