@@ -5,6 +5,9 @@ export default defineConfig({
   resolve: { conditions: ['@dsim/source'] },
   ssr: { resolve: { conditions: ['@dsim/source'] } },
   test: {
+    // Simulation-heavy tests (scenarios against theory, the real bin spawning tsc) take seconds on a
+    // loaded 2-core machine; the default 5 s turns load into flaky failures.
+    testTimeout: 30_000,
     projects: [
       {
         extends: true,

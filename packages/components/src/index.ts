@@ -55,6 +55,7 @@ export { LoadBalancer, type LoadBalancerStats } from './balancer/load-balancer.j
 export type {
   BackendSpec,
   LoadBalancerOptions,
+  LoadReportOptions,
   RemoveBackendOptions,
 } from './balancer/load-balancer-options.js';
 export {
@@ -86,6 +87,12 @@ export {
 } from './balancer/policies/random.js';
 export { RingHashPolicy, type RingHashPolicySpec, ringVnodes } from './balancer/policies/ring-hash.js';
 export { RoundRobinPolicy, type RoundRobinPolicySpec } from './balancer/policies/round-robin.js';
+export {
+  StickyPolicy,
+  type StickyPolicyOptions,
+  type StickySessionKey,
+  type StickyStats,
+} from './balancer/policies/sticky.js';
 export {
   WeightedRoundRobinPolicy,
   type WeightedRoundRobinPolicySpec,

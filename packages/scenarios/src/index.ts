@@ -48,6 +48,7 @@ export {
   roundRobinMeanTime,
   slowStart,
   slowStartSpec,
+  staleLoadHerding,
   tailAtScale,
   thunderingHerd,
   timeoutCascade,

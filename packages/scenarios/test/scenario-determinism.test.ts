@@ -21,6 +21,7 @@ const SMALL: Record<string, SmallRun> = {
   },
   'connection-draining': { params: { seconds: 20, rate: 100 }, variants: ['short-drain'] },
   'slow-start': { params: { seconds: 30, rate: 200 }, variants: ['envoy'] },
+  'stale-load-herding': { params: { servers: 8, customers: 2000 }, variants: ['full-scan-T5'] },
   'lb-algorithms': { params: { servers: 10, customers: 2000 }, variants: ['power-of-two'] },
   'least-conn-black-hole': { params: { seconds: 15, rate: 200 }, variants: ['full-scan-outlier-detection'] },
   'retry-storm': { params: { seconds: 30 }, variants: ['naive'] },

@@ -14,7 +14,13 @@ import type { BalancerBackend } from './policy.js';
  * ```
  */
 export class BackendState<T = unknown> implements BalancerBackend {
+  /**
+   * The count the policies see: the live count, or with load reports the live count at the last report
+   * ({@link BackendState.report}).
+   */
   active = 0;
+  /** Requests forwarded to it and not answered yet, always current (its metric follows this one). */
+  live = 0;
   available = true;
   /** Not available by health alone (before panic mode overrides it). */
   healthy = true;
@@ -43,6 +49,7 @@ export class BackendState<T = unknown> implements BalancerBackend {
    * @param index - its position in the balancer's list
    * @param metrics - the simulation's registry
    * @param node - the balancer's address, under which the metrics are recorded
+   * @param reported - `active` is updated only by `report()` (load reports) @default false
    */
   constructor(
     readonly address: string,
@@ -50,6 +57,8 @@ export class BackendState<T = unknown> implements BalancerBackend {
     public index: number,
     private readonly metrics: MetricsRegistry,
     private readonly node: string,
+    /** `active` follows only {@link BackendState.report}, not every request (load reports). */
+    private readonly reported = false,
   ) {
     this.baseWeight = weight;
     this.requests = metrics.counter(node, `lb.backend.${address}.requests`);
@@ -58,15 +67,22 @@ export class BackendState<T = unknown> implements BalancerBackend {
 
   /** A request was forwarded to it. */
   started(): void {
-    this.active++;
+    this.live++;
+    if (!this.reported) this.active = this.live;
     this.requests.inc();
-    this.activeGauge.set(this.active);
+    this.activeGauge.set(this.live);
+  }
+
+  /** A load report: the policies see the live count from now until the next report. */
+  report(): void {
+    this.active = this.live;
   }
 
   /** A forwarded request was answered; `errorKind` when it failed. */
   finished(errorKind: RpcErrorKind | undefined): void {
-    this.active--;
-    this.activeGauge.set(this.active);
+    this.live--;
+    if (!this.reported) this.active = this.live;
+    this.activeGauge.set(this.live);
     if (errorKind === undefined) return;
     let counter = this.errors[errorKind];
     if (counter === undefined) {
@@ -79,6 +95,7 @@ export class BackendState<T = unknown> implements BalancerBackend {
   /** The balancer crashed: nothing is in flight any more. */
   reset(): void {
     this.active = 0;
+    this.live = 0;
     this.inflight.clear();
     this.activeGauge.set(0);
   }

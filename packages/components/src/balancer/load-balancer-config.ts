@@ -12,7 +12,12 @@ import {
   owner,
 } from '@dsim/core';
 import type { BackendHealth } from './health-hook.js';
-import type { BackendSpec, LoadBalancerOptions, RemoveBackendOptions } from './load-balancer-options.js';
+import type {
+  BackendSpec,
+  LoadBalancerOptions,
+  LoadReportOptions,
+  RemoveBackendOptions,
+} from './load-balancer-options.js';
 import { type BalancerPolicySpec, createBalancerPolicy } from './policies/factory.js';
 import type { BalancerPolicy } from './policy.js';
 import { type ResolvedLbRetry, resolveLbRetry } from './retry-policy.js';
@@ -33,7 +38,10 @@ const LB_KEYS = optionKeys<LoadBalancerOptions>()({
   panicThreshold: true,
   slowStart: true,
   retry: true,
+  loadReport: true,
 });
+
+const LOAD_REPORT_KEYS = optionKeys<LoadReportOptions>()({ interval: true });
 
 const REMOVE_KEYS = optionKeys<RemoveBackendOptions>()({ drain: true });
 
@@ -62,6 +70,8 @@ export interface ResolvedLoadBalancer {
   slowStart: ResolvedSlowStart | undefined;
   /** undefined when there are no retries. */
   retry: ResolvedLbRetry | undefined;
+  /** The load-report interval in ms; undefined when the policies see the live counts. */
+  loadReportMs: number | undefined;
 }
 
 /**
@@ -134,7 +144,33 @@ export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadB
         ? undefined
         : resolveSlowStart(options.slowStart, owner(C, 'slowStart')),
     retry: options.retry === undefined ? undefined : resolveLbRetry(options.retry),
+    loadReportMs: resolveLoadReport(options.loadReport),
   };
+}
+
+/**
+ * Checks `loadReport` and returns its interval in ms (undefined when left out: live counts).
+ *
+ * @example
+ * ```ts
+ * resolveLoadReport({ interval: '50ms' }); // 50
+ * resolveLoadReport(undefined);            // undefined
+ * resolveLoadReport({ intervl: 50 } as never);
+ * // LoadBalancer: unknown option "loadReport.intervl" (did you mean "interval"?) ...
+ * ```
+ */
+export function resolveLoadReport(report: LoadReportOptions | undefined): number | undefined {
+  if (report === undefined) return undefined;
+  checkObject(C, 'loadReport', report, 'an object such as { interval: 100 }');
+  checkOptions(C, report, LOAD_REPORT_KEYS, 'loadReport');
+  if (report.interval === undefined)
+    throw invalidOption(
+      C,
+      'loadReport.interval',
+      report.interval,
+      'a finite duration > 0, such as 100 or "50ms"',
+    );
+  return checkDuration(owner(C, 'loadReport'), 'interval', report.interval, { positive: true });
 }
 
 /** AWS target groups' default `deregistration_delay`, 300 s. */

@@ -21,6 +21,30 @@ export interface BackendSpec {
 }
 
 /**
+ * Periodic load reports (`LoadBalancerOptions.loadReport`): the policies see each backend's active count
+ * as last reported instead of the balancer's live count, a model of a balancer fed by periodic load
+ * reports (a control plane's load feedback, a shared load table, gossip) rather than its own counts
+ * (Mitzenmacher, "How useful is old information?", IEEE TPDS 2000: the periodic update model).
+ *
+ * @example
+ * ```ts
+ * const report: LoadReportOptions = { interval: '50ms' };
+ * ```
+ */
+export interface LoadReportOptions {
+  /**
+   * How often the counts are reported: the policies see the counts as of the last multiple of `interval`
+   * of simulated time. A finite duration > 0.
+   *
+   * The report is taken lazily, at the first pick after each boundary (no event is scheduled): the
+   * counts then are those of that first pick, not of the boundary itself. Between a boundary and the
+   * first pick after it nothing is forwarded, so the only difference is the requests answered in
+   * between: a report is at most that much fresher than the model's.
+   */
+  interval: Duration;
+}
+
+/**
  * Options of a {@link LoadBalancer}. Every key and value is checked at construction.
  *
  * @example
@@ -99,6 +123,19 @@ export interface LoadBalancerOptions {
    * @default none (no retries)
    */
   retry?: LoadBalancerRetryOptions;
+  /**
+   * Stale load information: the policies (`least-request`, `power-of-d`, `peak-ewma`, `first`,
+   * `consistent-bounded`, custom ones) see each backend's `active` count as last reported, refreshed
+   * every `interval` ms of simulated time, instead of the live count; see {@link LoadReportOptions}.
+   * The balancer still tracks the live count for its metrics (`lb.backend.<address>.active`) and its
+   * `@dsim.lb.pick` records. A backend added between reports is seen with 0 until the next one.
+   * @default none (the policies see the live counts)
+   * @example
+   * ```ts
+   * new LoadBalancer(net.addNode('lb'), { backends, policy: { kind: 'least-request', fullScan: true }, loadReport: { interval: 100 } });
+   * ```
+   */
+  loadReport?: LoadReportOptions;
 }
 
 /**

@@ -103,7 +103,9 @@ interface Forward {
  * percent of the backends are available the balancer ignores health (Envoy's panic mode). Backends can be
  * added, removed (at once or draining, AWS's deregistration delay) and re-weighted at run time. With
  * `slowStart`, a backend that joins or comes back ramps its weight up (Envoy's or HAProxy's slow start);
- * with `retry`, failed attempts are retried on other backends (Envoy's router retries).
+ * with `retry`, failed attempts are retried on other backends (Envoy's router retries); with `loadReport`,
+ * the policies see the backends' active counts as last reported, every `interval` ms, rather than live
+ * (a balancer fed by periodic load reports: stale information, and the herding it causes).
  *
  * Metrics under the balancer's address: counters `lb.requests`, `lb.ok`, `lb.failed`, `lb.overloaded`,
  * `lb.no-backend`, `lb.panic` (requests balanced in panic mode), `lb.retry` (retries sent),
@@ -148,6 +150,10 @@ export class LoadBalancer {
   private readonly timeout: number;
   private readonly slowStart: ResolvedSlowStart | undefined;
   private readonly retry: ResolvedLbRetry | undefined;
+  /** The load-report interval (ms); undefined: the policies see live counts. */
+  private readonly loadReportMs: number | undefined;
+  /** The report period of the counts the policies see: floor(report time / interval); -1 before the first. */
+  private reportPeriod = -1;
   private readonly rng: RandomStream;
   /** The backoff's own stream, so that retries do not shift the policy's draws. */
   private readonly retryRng: RandomStream;
@@ -222,6 +228,7 @@ export class LoadBalancer {
     this.timeout = config.timeout;
     this.slowStart = config.slowStart;
     this.retry = config.retry;
+    this.loadReportMs = config.loadReportMs;
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/lb`);
     this.retryRng = sim.rng(`${node.address}/lb/retry`);
@@ -269,6 +276,7 @@ export class LoadBalancer {
       this.meters.queue.set(0);
       this.meters.retryActive.set(0);
       for (const b of this.list) b.reset();
+      this.reportPeriod = -1;
       for (const b of this.drainingList.values()) {
         b.draining = false;
         b.drainTimer = undefined;
@@ -293,6 +301,23 @@ export class LoadBalancer {
   /** The addresses of the removed backends still draining, in the order their drains began. */
   get draining(): readonly string[] {
     return [...this.drainingList.keys()];
+  }
+
+  /**
+   * With `loadReport`: the time of the report whose counts the policies see, `floor(t / interval) ×
+   * interval` for the time t of the first pick in that period (NaN before the first pick). Undefined
+   * without `loadReport`.
+   *
+   * @example
+   * ```ts
+   * // loadReport { interval: 100 }, first pick after 250 ms at 262 ms:
+   * lb.reportedAt; // 200
+   * ```
+   */
+  get reportedAt(): number | undefined {
+    const ms = this.loadReportMs;
+    if (ms === undefined) return undefined;
+    return this.reportPeriod < 0 ? Number.NaN : this.reportPeriod * ms;
   }
 
   /** True while fewer than `panicThreshold` percent of the backends are available (as of the last pick). */
@@ -414,7 +439,14 @@ export class LoadBalancer {
   private push(address: string, weight: number): void {
     const sim = this.node.network.sim;
     this.list.push(
-      new BackendState<Forward>(address, weight, this.list.length, sim.metrics, this.node.address),
+      new BackendState<Forward>(
+        address,
+        weight,
+        this.list.length,
+        sim.metrics,
+        this.node.address,
+        this.loadReportMs !== undefined,
+      ),
     );
     this.addressList.push(address);
   }
@@ -674,6 +706,7 @@ export class LoadBalancer {
     const request = ex.request;
     if (this.stale || this.health.length > 0) this.refresh();
     if (this.slowCount > 0) this.updateSlowStart(sim.now);
+    if (this.loadReportMs !== undefined) this.report(sim.now);
     if (this.dirty) {
       this.dirty = false;
       this.policy.rebuild?.(this.list);
@@ -725,7 +758,7 @@ export class LoadBalancer {
         from: request.from,
         backend: backend.address,
         key: request.key ?? null,
-        active: backend.active,
+        active: backend.live,
         panic: this.panic,
         attempt: ex.retries + 1,
       });
@@ -744,6 +777,18 @@ export class LoadBalancer {
       if (this.node.incarnation !== incarnation || fwd.cut) return;
       this.settle(fwd, e.value!);
     });
+  }
+
+  /**
+   * Load reports, taken lazily: at the first pick of a new report period the policies' counts become the
+   * live ones (no event per period, none per request). See `LoadReportOptions.interval`.
+   */
+  private report(now: number): void {
+    const period = Math.floor(now / this.loadReportMs!);
+    if (period === this.reportPeriod) return;
+    this.reportPeriod = period;
+    const list = this.list;
+    for (let i = 0; i < list.length; i++) list[i]!.report();
   }
 
   /** An attempt is over: it no longer counts at its backend, nor as an outstanding retry. */

@@ -17,7 +17,10 @@ export interface BalancerBackend {
    * while the backend is in slow start (the balancer updates it before every pick). @default 1
    */
   readonly weight: number;
-  /** Requests forwarded to it and not yet answered (tracked by the balancer). */
+  /**
+   * Requests forwarded to it and not yet answered (tracked by the balancer). With the balancer's
+   * `loadReport` option, the count as of the last report (refreshed every `interval` ms), not the live one.
+   */
   readonly active: number;
   /**
    * Whether it may receive this request: every health hook says so, or the balancer is in panic mode

@@ -20,6 +20,7 @@ import { mmc } from './mmc.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { slowStart } from './slow-start.js';
+import { staleLoadHerding } from './stale-load-herding.js';
 import { tailAtScale } from './tail-at-scale.js';
 import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
@@ -58,6 +59,7 @@ export { mmc } from './mmc.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { expectedShare, slowStart, slowStartSpec } from './slow-start.js';
+export { staleLoadHerding } from './stale-load-herding.js';
 export { tailAtScale } from './tail-at-scale.js';
 export {
   type ExpiryHerdModel,
@@ -95,4 +97,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [hashAffinity.name, hashAffinity],
   [connectionDraining.name, connectionDraining],
   [slowStart.name, slowStart],
+  [staleLoadHerding.name, staleLoadHerding],
 ]);
