@@ -30,6 +30,11 @@ export {
 } from './balancer/health/outlier-detection.js';
 export type { OutlierDetectionOptions } from './balancer/health/outlier-options.js';
 export type { BackendHealth } from './balancer/health-hook.js';
+export {
+  type LoadBalancerHedgeOptions,
+  type ResolvedLbHedge,
+  resolveLbHedge,
+} from './balancer/hedge-policy.js';
 // L4 (connection-level) balancing: the next 4 exports were added by the l4-vs-l7 helper (biome sorts them here).
 export {
   ConnectionClient,
@@ -71,6 +76,13 @@ export {
   createBalancerPolicy,
 } from './balancer/policies/factory.js';
 export { FirstPolicy, type FirstPolicySpec } from './balancer/policies/first.js';
+export {
+  HaproxyHashPolicy,
+  type HaproxyHashPolicySpec,
+  type HaproxyHashType,
+  mapSlots,
+} from './balancer/policies/haproxy-hash.js';
+export { HaproxyRandomPolicy, type HaproxyRandomPolicySpec } from './balancer/policies/haproxy-random.js';
 export { HashPolicy } from './balancer/policies/hash-policy.js';
 export {
   LeastRequestPolicy,
@@ -78,6 +90,7 @@ export {
   leastRequestWeight,
   type PowerOfDPolicySpec,
 } from './balancer/policies/least-request.js';
+export { LeastConnPolicy, type LeastConnPolicySpec } from './balancer/policies/leastconn.js';
 export { MaglevPolicy, type MaglevPolicySpec } from './balancer/policies/maglev.js';
 export { PeakEwmaPolicy, type PeakEwmaPolicySpec } from './balancer/policies/peak-ewma.js';
 export {

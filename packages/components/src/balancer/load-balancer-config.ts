@@ -12,6 +12,7 @@ import {
   owner,
 } from '@dsim/core';
 import type { BackendHealth } from './health-hook.js';
+import { type ResolvedLbHedge, resolveLbHedge } from './hedge-policy.js';
 import type {
   BackendSpec,
   LoadBalancerOptions,
@@ -38,6 +39,7 @@ const LB_KEYS = optionKeys<LoadBalancerOptions>()({
   panicThreshold: true,
   slowStart: true,
   retry: true,
+  hedge: true,
   loadReport: true,
 });
 
@@ -70,6 +72,8 @@ export interface ResolvedLoadBalancer {
   slowStart: ResolvedSlowStart | undefined;
   /** undefined when there are no retries. */
   retry: ResolvedLbRetry | undefined;
+  /** undefined when there is no hedging. */
+  hedge: ResolvedLbHedge | undefined;
   /** The load-report interval in ms; undefined when the policies see the live counts. */
   loadReportMs: number | undefined;
 }
@@ -113,6 +117,7 @@ export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadB
         'a BackendHealth { isAvailable(address), onResponse?(...), start?(balancer) }',
       );
   });
+  const retry = options.retry === undefined ? undefined : resolveLbRetry(options.retry);
   const latency =
     options.latency === undefined
       ? undefined
@@ -143,7 +148,8 @@ export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadB
       options.slowStart === undefined
         ? undefined
         : resolveSlowStart(options.slowStart, owner(C, 'slowStart')),
-    retry: options.retry === undefined ? undefined : resolveLbRetry(options.retry),
+    retry,
+    hedge: resolveLbHedge(options.hedge, retry?.perTryTimeout),
     loadReportMs: resolveLoadReport(options.loadReport),
   };
 }

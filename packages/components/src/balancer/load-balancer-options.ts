@@ -1,5 +1,6 @@
 import type { Distribution, Duration } from '@dsim/core';
 import type { BackendHealth } from './health-hook.js';
+import type { LoadBalancerHedgeOptions } from './hedge-policy.js';
 import type { BalancerPolicySpec } from './policies/factory.js';
 import type { BalancerPolicy } from './policy.js';
 import type { LoadBalancerRetryOptions } from './retry-policy.js';
@@ -123,6 +124,18 @@ export interface LoadBalancerOptions {
    * @default none (no retries)
    */
   retry?: LoadBalancerRetryOptions;
+  /**
+   * Hedging on the per-try timeout (Envoy's `hedge_policy.hedge_on_per_try_timeout`): when an attempt's
+   * `retry.perTryTimeout` fires, another attempt goes to a different backend without cancelling the
+   * first, and the first successful answer wins; see {@link LoadBalancerHedgeOptions}. Requires
+   * `retry.perTryTimeout`; hedges count against `retry.attempts` and the retry limit or budget.
+   * @default none (a per-try timeout cancels the attempt, which may then be retried)
+   * @example
+   * ```ts
+   * new LoadBalancer(net.addNode('lb'), { backends, retry: { attempts: 1, perTryTimeout: '50ms' }, hedge: { onPerTryTimeout: true } });
+   * ```
+   */
+  hedge?: LoadBalancerHedgeOptions;
   /**
    * Stale load information: the policies (`least-request`, `power-of-d`, `peak-ewma`, `first`,
    * `consistent-bounded`, custom ones) see each backend's `active` count as last reported, refreshed

@@ -5,6 +5,7 @@ import {
   type Gauge,
   type Histogram,
   type NetNode,
+  type NodeTimer,
   type RandomStream,
   type Reply,
   RpcEndpoint,
@@ -14,6 +15,7 @@ import {
 } from '@dsim/core';
 import { BackendState } from './backend.js';
 import type { BackendHealth } from './health-hook.js';
+import type { ResolvedLbHedge } from './hedge-policy.js';
 import { checkWeight, resolveBackend, resolveDrain, resolveLoadBalancer } from './load-balancer-config.js';
 import type { BackendSpec, LoadBalancerOptions, RemoveBackendOptions } from './load-balancer-options.js';
 import type { BalancerBackend, BalancerPolicy } from './policy.js';
@@ -23,7 +25,10 @@ import { type ResolvedSlowStart, slowStartFactor } from './slow-start.js';
 /**
  * What a {@link LoadBalancer} has done so far. At every moment
  * `requests = ok + failed + overloaded + noBackend + inFlight` (every request is answered exactly once,
- * unless the balancer's own node crashes with it).
+ * unless the balancer's own node crashes with it). Once nothing is in flight (no crash of the
+ * balancer), the attempts add up too: `attempts + noBackend + unsent = requests - overloaded + retries`
+ * (every first attempt and every retry or hedge decided is forwarded, answered `unavailable`, or not
+ * sent), and every attempt forwarded ended answered by its backend, cut by a drain, or `abandoned`.
  *
  * @example
  * ```ts
@@ -51,6 +56,21 @@ export interface LoadBalancerStats {
   retryOverflow: number;
   /** Attempts cut because their backend's drain deadline came (each then answered or retried). */
   cut: number;
+  /** Attempts forwarded to a backend (first attempts, retries and hedges). */
+  attempts: number;
+  /** Hedges decided at a per-try timeout (also counted in `retries`). */
+  hedges: number;
+  /**
+   * Attempts abandoned because another attempt of the same request answered first (hedging's losers):
+   * the balancer ignores their answers; their backends still do the work.
+   */
+  abandoned: number;
+  /**
+   * Retries or hedges decided but not forwarded, and not answered `unavailable`: the request was
+   * answered while they waited for their backoff, or no backend could take them while another attempt
+   * of the request was still outstanding.
+   */
+  unsent: number;
 }
 
 interface Job {
@@ -70,8 +90,12 @@ interface Exchange {
   retries: number;
   /** The backends tried so far (for `previousHosts`); only kept with retries. */
   tried: string[] | undefined;
-  /** A retry of this request counts against the concurrent-retry limit. */
-  retryActive: boolean;
+  /** Retries or hedges of this request waiting for their backoff (each holds a retry slot). */
+  pending: number;
+  /** Its attempts forwarded and not over yet (more than one only with hedging). */
+  readonly live: Forward[];
+  /** Answered: later attempts' answers and pending retries are dropped. */
+  done: boolean;
 }
 
 /** One forwarded attempt. */
@@ -79,8 +103,14 @@ interface Forward {
   readonly ex: Exchange;
   readonly backend: BackendState<Forward>;
   readonly forwardedAt: number;
-  /** Cut by a drain deadline: its late answer is ignored. */
+  /** Cut by a drain deadline, or abandoned: its late answer is ignored. */
   cut: boolean;
+  /** A retry or hedge: holds one of the retry slots until it is over. */
+  readonly holdsRetry: boolean;
+  /** Its per-try timeout fired and a hedge was decided: its error is not retried. */
+  hedged: boolean;
+  /** The per-try timer (hedging only). */
+  perTry: NodeTimer | undefined;
 }
 
 /**
@@ -103,7 +133,8 @@ interface Forward {
  * percent of the backends are available the balancer ignores health (Envoy's panic mode). Backends can be
  * added, removed (at once or draining, AWS's deregistration delay) and re-weighted at run time. With
  * `slowStart`, a backend that joins or comes back ramps its weight up (Envoy's or HAProxy's slow start);
- * with `retry`, failed attempts are retried on other backends (Envoy's router retries); with `loadReport`,
+ * with `retry`, failed attempts are retried on other backends (Envoy's router retries); with `hedge`, a
+ * per-try timeout sends another attempt without cancelling the first (Envoy's hedging); with `loadReport`,
  * the policies see the backends' active counts as last reported, every `interval` ms, rather than live
  * (a balancer fed by periodic load reports: stale information, and the herding it causes).
  *
@@ -111,13 +142,15 @@ interface Forward {
  * `lb.no-backend`, `lb.panic` (requests balanced in panic mode), `lb.retry` (retries sent),
  * `lb.retry.success` (requests answered ok after a retry), `lb.retry.overflow` (retries refused by the
  * concurrent-retry limit or budget), `lb.retry.limit-exceeded` (retriable failures with no retry left),
- * `lb.slow-start` (backends entering slow start), `lb.drain.cut` (attempts cut at a drain deadline);
+ * `lb.slow-start` (backends entering slow start), `lb.drain.cut` (attempts cut at a drain deadline),
+ * `lb.hedge` (hedges decided), `lb.hedge.abandoned` (losing attempts abandoned);
  * gauges `lb.active` (in flight), `lb.queue` (waiting for a worker), `lb.retry.active` (retries
  * outstanding) and `lb.draining` (backends draining); histogram `lb.latency` (arrival to answer); per
  * backend `lb.backend.<address>.requests`, `lb.backend.<address>.active` and
  * `lb.backend.<address>.errors.<kind>`. With tracing on: `@dsim.lb.pick`, `@dsim.lb.error`,
  * `@dsim.lb.no-backend`, `@dsim.lb.overloaded`, `@dsim.lb.panic`, `@dsim.lb.backends`,
- * `@dsim.lb.slow-start`, `@dsim.lb.drain`, `@dsim.lb.retry` and `@dsim.lb.retry-overflow` records.
+ * `@dsim.lb.slow-start`, `@dsim.lb.drain`, `@dsim.lb.retry`, `@dsim.lb.retry-overflow`, `@dsim.lb.hedge`
+ * and `@dsim.lb.abandon` records.
  *
  * @example
  * ```ts
@@ -150,6 +183,7 @@ export class LoadBalancer {
   private readonly timeout: number;
   private readonly slowStart: ResolvedSlowStart | undefined;
   private readonly retry: ResolvedLbRetry | undefined;
+  private readonly hedge: ResolvedLbHedge | undefined;
   /** The load-report interval (ms); undefined: the policies see live counts. */
   private readonly loadReportMs: number | undefined;
   /** The report period of the counts the policies see: floor(report time / interval); -1 before the first. */
@@ -189,6 +223,10 @@ export class LoadBalancer {
     retries: 0,
     retryOverflow: 0,
     cut: 0,
+    attempts: 0,
+    hedges: 0,
+    abandoned: 0,
+    unsent: 0,
   };
   private readonly meters: {
     requests: Counter;
@@ -208,11 +246,14 @@ export class LoadBalancer {
     slowStart: Counter;
     drainCut: Counter;
     draining: Gauge;
+    hedge: Counter;
+    abandoned: Counter;
   };
 
   /**
    * @param node - the balancer's node (`net.addNode('lb')`); the balancer takes over its RPC endpoint
-   * @param options - backends, policy, limits, health hooks, slow start and retries; checked here, once
+   * @param options - backends, policy, limits, health hooks, slow start, retries and hedging; checked
+   *   here, once
    */
   constructor(
     readonly node: NetNode<any>,
@@ -228,6 +269,7 @@ export class LoadBalancer {
     this.timeout = config.timeout;
     this.slowStart = config.slowStart;
     this.retry = config.retry;
+    this.hedge = config.hedge;
     this.loadReportMs = config.loadReportMs;
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/lb`);
@@ -252,6 +294,8 @@ export class LoadBalancer {
       slowStart: m.counter(id, 'lb.slow-start'),
       drainCut: m.counter(id, 'lb.drain.cut'),
       draining: m.gauge(id, 'lb.draining'),
+      hedge: m.counter(id, 'lb.hedge'),
+      abandoned: m.counter(id, 'lb.hedge.abandoned'),
     };
     for (const b of config.backends) this.push(b.address, b.weight);
     this.ctx = {
@@ -695,13 +739,29 @@ export class LoadBalancer {
       routeDeadline: Infinity,
       retries: 0,
       tried: this.retry === undefined ? undefined : [],
-      retryActive: false,
+      pending: 0,
+      live: [],
+      done: false,
     };
-    this.attempt(ex);
+    this.attempt(ex, 0, false);
   }
 
-  /** Picks a backend for `ex` (again, for a retry) and forwards it. */
-  private attempt(ex: Exchange): void {
+  /** The backoff of retry or hedge `n` of `ex` ended: forward it, unless the request was answered. */
+  private resume(ex: Exchange, n: number): void {
+    ex.pending--;
+    if (ex.done) {
+      this.freeRetrySlot();
+      this.counts.unsent++;
+      return;
+    }
+    this.attempt(ex, n, true);
+  }
+
+  /**
+   * Picks a backend for attempt `n` of `ex` (0 for the first; a retry or hedge holds a retry slot) and
+   * forwards it.
+   */
+  private attempt(ex: Exchange, n: number, holdsRetry: boolean): void {
     const sim = this.node.network.sim;
     const request = ex.request;
     if (this.stale || this.health.length > 0) this.refresh();
@@ -717,7 +777,7 @@ export class LoadBalancer {
     let index = this.policy.pick(ctx);
     // Envoy's previous_hosts predicate: redo a retry's pick that lands on a backend already tried.
     const retry = this.retry;
-    if (ex.retries > 0 && retry !== undefined && retry.previousHosts) {
+    if (n > 0 && retry !== undefined && retry.previousHosts) {
       for (let again = 0; again < retry.hostSelectionAttempts; again++) {
         const b = this.list[index];
         if (index === -1 || b === undefined || !ex.tried!.includes(b.address)) break;
@@ -726,7 +786,13 @@ export class LoadBalancer {
     }
     ctx.request = undefined as unknown as RpcRequest;
     if (index === -1) {
-      this.releaseRetry(ex);
+      if (holdsRetry) this.freeRetrySlot();
+      // Another attempt of this request may still answer (hedging): this one is simply not sent.
+      if (ex.live.length > 0 || ex.pending > 0) {
+        this.counts.unsent++;
+        return;
+      }
+      ex.done = true;
       this.counts.noBackend++;
       this.meters.noBackend.inc();
       if (sim.tracing)
@@ -745,7 +811,7 @@ export class LoadBalancer {
     }
     const backend = this.list[index];
     if (backend === undefined || !backend.available || !Number.isInteger(index)) this.badPick(index);
-    if (this.panic && ex.retries === 0) {
+    if (this.panic && n === 0) {
       this.counts.panicked++;
       this.meters.panic.inc();
     }
@@ -760,19 +826,35 @@ export class LoadBalancer {
         key: request.key ?? null,
         active: backend.live,
         panic: this.panic,
-        attempt: ex.retries + 1,
+        attempt: n + 1,
       });
+    this.counts.attempts++;
     const forwardedAt = sim.now;
-    if (ex.retries === 0) ex.routeDeadline = forwardedAt + this.timeout;
-    const timeout = Math.min(ex.routeDeadline - forwardedAt, retry?.perTryTimeout ?? Infinity);
+    if (n === 0) ex.routeDeadline = forwardedAt + this.timeout;
+    const left = ex.routeDeadline - forwardedAt;
+    const perTry = retry?.perTryTimeout ?? Infinity;
+    // Hedging: the per-try timeout is the balancer's own timer and does not cancel the attempt, which
+    // the route timeout alone bounds.
+    const hedging = this.hedge !== undefined;
+    const timeout = hedging ? left : Math.min(left, perTry);
     const incarnation = this.node.incarnation;
     const options: { parent: RpcRequest; size: number; timeout?: number } = {
       parent: request,
       size: request.size,
     };
     if (timeout !== Infinity) options.timeout = timeout;
-    const fwd: Forward = { ex, backend, forwardedAt, cut: false };
+    const fwd: Forward = {
+      ex,
+      backend,
+      forwardedAt,
+      cut: false,
+      holdsRetry,
+      hedged: false,
+      perTry: undefined,
+    };
     backend.inflight.add(fwd);
+    ex.live.push(fwd);
+    if (hedging && perTry < left) fwd.perTry = this.node.setTimer(perTry, () => this.perTryTimeout(fwd));
     this.endpoint.call(backend.address, request.payload, options).onProcessed((e) => {
       if (this.node.incarnation !== incarnation || fwd.cut) return;
       this.settle(fwd, e.value!);
@@ -796,15 +878,47 @@ export class LoadBalancer {
     const backend = fwd.backend;
     backend.inflight.delete(fwd);
     backend.finished(errorKind);
-    this.releaseRetry(fwd.ex);
+    if (fwd.holdsRetry) this.freeRetrySlot();
+    if (fwd.perTry !== undefined) {
+      fwd.perTry.cancel();
+      fwd.perTry = undefined;
+    }
+    const live = fwd.ex.live;
+    const at = live.indexOf(fwd);
+    if (at >= 0) live.splice(at, 1);
     if (backend.draining && backend.inflight.size === 0) this.endDrain(backend, 'drained', 0);
   }
 
-  private releaseRetry(ex: Exchange): void {
-    if (!ex.retryActive) return;
-    ex.retryActive = false;
+  private freeRetrySlot(): void {
     this.activeRetries--;
     this.meters.retryActive.set(this.activeRetries);
+  }
+
+  /** Hedging: `fwd`'s per-try timeout fired; it goes on, and a hedge is sent if the retry policy allows. */
+  private perTryTimeout(fwd: Forward): void {
+    fwd.perTry = undefined;
+    if (fwd.cut || fwd.ex.done) return;
+    if (this.tryRetry(fwd.ex, fwd.backend.address, 'timeout', true)) fwd.hedged = true;
+  }
+
+  /** `ex` was answered by `winner`: its other attempts are abandoned (their backends still work on them). */
+  private abandon(ex: Exchange, winner: string): void {
+    if (ex.live.length === 0) return;
+    const sim = this.node.network.sim;
+    for (const loser of [...ex.live]) {
+      loser.cut = true;
+      this.release(loser, undefined);
+      this.counts.abandoned++;
+      this.meters.abandoned.inc();
+      if (sim.tracing)
+        sim.emit('@dsim.lb.abandon', {
+          lb: this.node.address,
+          id: ex.request.id,
+          backend: loser.backend.address,
+          winner,
+          forwardedAt: loser.forwardedAt,
+        });
+    }
   }
 
   private settle(fwd: Forward, res: RpcResponse<unknown>): void {
@@ -818,6 +932,8 @@ export class LoadBalancer {
       this.health[h]!.onResponse?.(backend.address, res.ok, rawKind, latency);
     if (!backend.removed) this.policy.onResponse?.(backend.index, latency, res.ok, now);
     if (res.ok) {
+      ex.done = true;
+      this.abandon(ex, backend.address);
       this.answer(ex.arrivedAt);
       this.counts.ok++;
       this.meters.ok.inc();
@@ -836,7 +952,11 @@ export class LoadBalancer {
     message: string,
   ): void {
     const ex = fwd.ex;
-    if (this.retry !== undefined && this.tryRetry(ex, fwd.backend.address, rawKind)) return;
+    // An attempt that was hedged is not retried: its hedge is that retry (Envoy).
+    if (this.retry !== undefined && !fwd.hedged && this.tryRetry(ex, fwd.backend.address, rawKind)) return;
+    // Another attempt of this request is outstanding or waiting for its backoff: it may still answer.
+    if (ex.live.length > 0 || ex.pending > 0) return;
+    ex.done = true;
     const sim = this.node.network.sim;
     this.answer(ex.arrivedAt);
     this.counts.failed++;
@@ -856,11 +976,12 @@ export class LoadBalancer {
   /**
    * Envoy's retry decision for a failed attempt: a retriable kind, a retry left, time left on the route
    * and the caller's deadline after the backoff, and room under the concurrent-retry limit or budget.
-   * Schedules the retry and returns true, or returns false (the caller gets this attempt's error).
+   * Schedules the retry and returns true, or returns false (the caller gets this attempt's error). A
+   * hedge (`hedge`, at a per-try timeout) is decided the same way, whatever `retryOn` says.
    */
-  private tryRetry(ex: Exchange, backend: string, rawKind: RpcErrorKind): boolean {
+  private tryRetry(ex: Exchange, backend: string, rawKind: RpcErrorKind, hedge = false): boolean {
     const retry = this.retry!;
-    if (!retry.retryOn.has(rawKind)) return false;
+    if (!hedge && !retry.retryOn.has(rawKind)) return false;
     const sim = this.node.network.sim;
     const now = sim.now;
     if (ex.retries >= retry.attempts) {
@@ -892,13 +1013,17 @@ export class LoadBalancer {
     // sent: the caller gets this attempt's error now.
     if (now + delay >= until) return false;
     ex.retries++;
-    ex.retryActive = true;
+    ex.pending++;
     this.activeRetries++;
     this.counts.retries++;
     this.meters.retry.inc();
     this.meters.retryActive.set(this.activeRetries);
+    if (hedge) {
+      this.counts.hedges++;
+      this.meters.hedge.inc();
+    }
     if (sim.tracing)
-      sim.emit('@dsim.lb.retry', {
+      sim.emit(hedge ? '@dsim.lb.hedge' : '@dsim.lb.retry', {
         lb: this.node.address,
         id: ex.request.id,
         retry: ex.retries,
@@ -906,7 +1031,8 @@ export class LoadBalancer {
         error: rawKind,
         delay,
       });
-    this.node.setTimer(delay, () => this.attempt(ex));
+    const n = ex.retries;
+    this.node.setTimer(delay, () => this.resume(ex, n));
     return true;
   }
 

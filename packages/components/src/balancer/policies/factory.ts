@@ -14,7 +14,10 @@ import { RING_MAX_POINTS } from '../../hashing/ring.js';
 import type { BalancerPolicy } from '../policy.js';
 import { ConsistentBoundedPolicy, type ConsistentBoundedPolicySpec } from './consistent-bounded.js';
 import { FirstPolicy, type FirstPolicySpec } from './first.js';
+import { HaproxyHashPolicy, type HaproxyHashPolicySpec, type HaproxyHashType } from './haproxy-hash.js';
+import { HaproxyRandomPolicy, type HaproxyRandomPolicySpec } from './haproxy-random.js';
 import { LeastRequestPolicy, type LeastRequestPolicySpec, type PowerOfDPolicySpec } from './least-request.js';
+import { LeastConnPolicy, type LeastConnPolicySpec } from './leastconn.js';
 import { MaglevPolicy, type MaglevPolicySpec } from './maglev.js';
 import { PeakEwmaPolicy, type PeakEwmaPolicySpec } from './peak-ewma.js';
 import { RandomBalancerPolicy, type RandomBalancerPolicySpec } from './random.js';
@@ -44,7 +47,10 @@ export type BalancerPolicySpec =
   | MaglevPolicySpec
   | ConsistentBoundedPolicySpec
   | FirstPolicySpec
-  | PeakEwmaPolicySpec;
+  | PeakEwmaPolicySpec
+  | HaproxyHashPolicySpec
+  | HaproxyRandomPolicySpec
+  | LeastConnPolicySpec;
 
 /**
  * The name of a built-in policy.
@@ -83,6 +89,9 @@ const KINDS = {
     defaultRtt: true,
     choiceCount: true,
   }),
+  'haproxy-hash': optionKeys<KeysOf<'haproxy-hash'>>()({ kind: true, hashType: true }),
+  'haproxy-random': optionKeys<KeysOf<'haproxy-random'>>()({ kind: true, draws: true }),
+  leastconn: optionKeys<KeysOf<'leastconn'>>()({ kind: true }),
 } satisfies Record<BalancerPolicyKind, readonly string[]>;
 
 /**
@@ -96,6 +105,8 @@ const KINDS = {
 export const BALANCER_POLICY_KINDS = Object.freeze(Object.keys(KINDS)) as readonly BalancerPolicyKind[];
 
 const SCHEDULERS: readonly WrrScheduler[] = ['smooth', 'edf'];
+
+const HASH_TYPES: readonly HaproxyHashType[] = ['map-based', 'consistent'];
 
 const COUNT = { integer: true, min: 1 } as const;
 
@@ -166,6 +177,16 @@ export function createBalancerPolicy(
         checkNumber(where, 'choiceCount', s.choiceCount, COUNT, 2),
       );
     }
+    case 'haproxy-hash': {
+      const hashType = (spec as HaproxyHashPolicySpec).hashType;
+      return new HaproxyHashPolicy(checkEnum(where, 'hashType', hashType, HASH_TYPES, 'map-based'));
+    }
+    case 'haproxy-random':
+      return new HaproxyRandomPolicy(
+        checkNumber(where, 'draws', (spec as HaproxyRandomPolicySpec).draws, COUNT, 2),
+      );
+    case 'leastconn':
+      return new LeastConnPolicy();
   }
 }
 
