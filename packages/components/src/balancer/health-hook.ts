@@ -1,3 +1,5 @@
+import { invalidOption, isObject, type OptionOwner } from '@dsim/core';
+
 /**
  * What a {@link LoadBalancer} needs from a health mechanism (active health checks, passive outlier
  * detection, a circuit breaker per backend): whether a backend may receive new requests, and the outcome
@@ -33,4 +35,34 @@ export interface BackendHealth {
    * @default none
    */
   start?(balancer: { readonly addresses: readonly string[] }): void;
+}
+
+/**
+ * Checks a balancer's `health` option: an array of {@link BackendHealth} objects. Shared by the L7 and L4
+ * balancers; the error names the component and the index of the bad entry.
+ *
+ * @param where - the component (or owner path) being configured
+ * @param shape - how the expected object is described in the error
+ * @default value: `[]` when `undefined`
+ * @example
+ * ```ts
+ * const hooks = checkHealthHooks('LoadBalancer', options.health, 'a BackendHealth { isAvailable(address) }');
+ * ```
+ */
+export function checkHealthHooks(
+  where: OptionOwner,
+  value: unknown,
+  shape: string,
+): readonly BackendHealth[] {
+  const health = value ?? [];
+  if (!Array.isArray(health)) throw invalidOption(where, 'health', health, 'an array of BackendHealth');
+  health.forEach((h, i) => {
+    const ok =
+      isObject(h) &&
+      typeof h.isAvailable === 'function' &&
+      (h.onResponse === undefined || typeof h.onResponse === 'function') &&
+      (h.start === undefined || typeof h.start === 'function');
+    if (!ok) throw invalidOption(where, `health[${i}]`, h, shape);
+  });
+  return health as readonly BackendHealth[];
 }

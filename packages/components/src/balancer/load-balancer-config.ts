@@ -11,7 +11,7 @@ import {
   optionKeys,
   owner,
 } from '@dsim/core';
-import type { BackendHealth } from './health-hook.js';
+import { type BackendHealth, checkHealthHooks } from './health-hook.js';
 import { type ResolvedLbHedge, resolveLbHedge } from './hedge-policy.js';
 import type {
   BackendSpec,
@@ -101,22 +101,11 @@ export function resolveLoadBalancer(options: LoadBalancerOptions): ResolvedLoadB
     seen.add(b.address);
     backends.push(b);
   });
-  const health = options.health ?? [];
-  if (!Array.isArray(health)) throw invalidOption(C, 'health', health, 'an array of BackendHealth');
-  health.forEach((h, i) => {
-    const ok =
-      isObject(h) &&
-      typeof h.isAvailable === 'function' &&
-      (h.onResponse === undefined || typeof h.onResponse === 'function') &&
-      (h.start === undefined || typeof h.start === 'function');
-    if (!ok)
-      throw invalidOption(
-        C,
-        `health[${i}]`,
-        h,
-        'a BackendHealth { isAvailable(address), onResponse?(...), start?(balancer) }',
-      );
-  });
+  const health = checkHealthHooks(
+    C,
+    options.health,
+    'a BackendHealth { isAvailable(address), onResponse?(...), start?(balancer) }',
+  );
   const retry = options.retry === undefined ? undefined : resolveLbRetry(options.retry);
   const latency =
     options.latency === undefined

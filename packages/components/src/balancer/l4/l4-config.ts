@@ -7,12 +7,11 @@ import {
   checkOptions,
   type Distribution,
   invalidOption,
-  isObject,
   nested,
   optionKeys,
 } from '@dsim/core';
 import { isPrime, MAGLEV_DEFAULT_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE } from '../../hashing/maglev.js';
-import type { BackendHealth } from '../health-hook.js';
+import { type BackendHealth, checkHealthHooks } from '../health-hook.js';
 import type { ConnectionClientOptions, L4BalancerOptions, L4PolicyKind, L4PolicySpec } from './l4-options.js';
 
 // Validation of the L4 options, at construction: the classes only read resolved values.
@@ -104,22 +103,11 @@ export function resolveL4Balancer(
         `a prime in [2, ${MAGLEV_MAX_TABLE_SIZE}] greater than the backend count (${backends.length})`,
       );
   }
-  const health = options.health ?? [];
-  if (!Array.isArray(health)) throw invalidOption(L4, 'health', health, 'an array of BackendHealth');
-  health.forEach((h, i) => {
-    const ok =
-      isObject(h) &&
-      typeof h.isAvailable === 'function' &&
-      (h.onResponse === undefined || typeof h.onResponse === 'function') &&
-      (h.start === undefined || typeof h.start === 'function');
-    if (!ok)
-      throw invalidOption(
-        L4,
-        `health[${i}]`,
-        h,
-        'a BackendHealth { isAvailable(address), start?(balancer) }',
-      );
-  });
+  const health = checkHealthHooks(
+    L4,
+    options.health,
+    'a BackendHealth { isAvailable(address), start?(balancer) }',
+  );
   const latency =
     options.latency === undefined
       ? undefined
