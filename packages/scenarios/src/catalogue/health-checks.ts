@@ -190,51 +190,52 @@ export const healthChecks = defineScenario({
       description: "the balancer's panic threshold in percent, 0 disables (each variant sets it)",
     }),
   },
+  // Each variant states what differs from the parameter defaults (a crash of one backend, fall 3, panic at 50%).
   variants: [
     {
       name: 'active-haproxy',
       description: "active checks with HAProxy's defaults: inter 2 s (timeout = inter), fall 3, rise 2",
-      params: { health: 'active-haproxy', fault: 'crash', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'active-haproxy' },
     },
     {
       name: 'active-envoy',
       description: 'active checks, Envoy-style: interval 5 s, timeout 1 s, unhealthy 3, healthy 2',
-      params: { health: 'active-envoy', fault: 'crash', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'active-envoy' },
     },
     {
       name: 'passive',
       description: "outlier detection only, Envoy's defaults (eject on the 5th consecutive 5xx)",
-      params: { health: 'passive', fault: 'crash', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'passive' },
     },
     {
       name: 'active-passive',
       description: 'Envoy-style active checks and outlier detection together',
-      params: { health: 'active-passive', fault: 'crash', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'active-passive' },
     },
     {
       name: 'none',
       description: 'no health checking: the crashed backend keeps its 1/N share',
-      params: { health: 'none', fault: 'crash', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'none' },
     },
     {
       name: 'flapping-fall-3',
       description: 'backend-0 down 1 s every 10 s; HAProxy checks with fall 3',
-      params: { health: 'active-haproxy', fault: 'flap', crashed: 1, fall: 3, panicThreshold: 50 },
+      params: { health: 'active-haproxy', fault: 'flap' },
     },
     {
       name: 'flapping-fall-1',
       description: 'backend-0 down 1 s every 10 s; HAProxy checks with fall 1',
-      params: { health: 'active-haproxy', fault: 'flap', crashed: 1, fall: 1, panicThreshold: 50 },
+      params: { health: 'active-haproxy', fault: 'flap', fall: 1 },
     },
     {
       name: 'panic',
       description: '3 of 5 crash; Envoy-style checks; panic threshold 50%: the balancer spreads over all',
-      params: { health: 'active-envoy', fault: 'crash', crashed: 3, fall: 3, panicThreshold: 50 },
+      params: { health: 'active-envoy', crashed: 3 },
     },
     {
       name: 'panic-disabled',
       description: '3 of 5 crash; Envoy-style checks; panic threshold 0: only the healthy backends',
-      params: { health: 'active-envoy', fault: 'crash', crashed: 3, fall: 3, panicThreshold: 0 },
+      params: { health: 'active-envoy', crashed: 3, panicThreshold: 0 },
     },
   ],
   run({ sim, params, requests, check }) {
