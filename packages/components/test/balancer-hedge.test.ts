@@ -161,6 +161,73 @@ describe('LoadBalancer hedging on the per-try timeout (Envoy hedge_on_per_try_ti
     expect(lb.stats).toMatchObject({ ok: 1, failed: 0, attempts: 2, hedges: 1, abandoned: 0 });
   });
 
+  it("an error response the retry policy would never retry goes to the caller at once, and the other attempts are reset (Envoy's onUpstreamHeaders)", () => {
+    const { sim, lb, answers, send, served } = setup(
+      { a: slow(), b: { ok: false, kind: 'error', after: 5 }, c: fast() },
+      hedging({ attempts: 1, retryOn: ['unavailable', 'timeout'] }),
+    );
+    sim.schedule(0, send);
+    sim.run();
+    // The hedge to b answers 500 at 25: not retriable, so it is the answer; a's attempt is abandoned.
+    expect(answers.map((x) => [x.at, who(x.res)])).toEqual([[25, 'error:error']]);
+    expect(lb.stats).toMatchObject({ ok: 0, failed: 1, attempts: 2, hedges: 1, abandoned: 1, inFlight: 0 });
+    expect(served).toMatchObject({ a: 1, b: 1 });
+  });
+
+  it('a retriable error response with no retry left waits for the outstanding attempt', () => {
+    const { sim, lb, answers, send } = setup(
+      { a: slow(), b: { ok: false, kind: 'overloaded', after: 5 }, c: fast() },
+      hedging({ attempts: 1 }),
+    );
+    sim.schedule(0, send);
+    sim.run();
+    expect(answers.map((x) => [x.at, who(x.res)])).toEqual([[100, 'a']]);
+    expect(lb.stats).toMatchObject({ ok: 1, failed: 0, abandoned: 0 });
+  });
+
+  it("tells the health hooks of a soft per-try timeout at once (Envoy's onSoftPerTryTimeout), then of the attempt's later answer", () => {
+    const heard: [number, string, boolean, string | undefined][] = [];
+    const hook = {
+      isAvailable: () => true,
+      onResponse: (address: string, ok: boolean, kind: string | undefined) =>
+        heard.push([sim.now, address, ok, kind]),
+    };
+    const { sim, answers, send } = setup(
+      { a: slow(), b: slow(300) },
+      { ...hedging({ attempts: 1 }), health: [hook], policy: sequence(0, 1) },
+    );
+    sim.schedule(0, send);
+    sim.run();
+    // a's per-try timeout at 20 is told and hedges to b; b's at 40 is told (no hedge left); a answers
+    // at 100 and wins, b is abandoned and its late answer never told.
+    expect(heard).toEqual([
+      [20, 'a', false, 'timeout'],
+      [40, 'b', false, 'timeout'],
+      [100, 'a', true, undefined],
+    ]);
+    expect(answers.map((x) => [x.at, who(x.res)])).toEqual([[100, 'a']]);
+  });
+
+  it('an attempt whose soft per-try timeout was told is not told again when the route timeout ends it', () => {
+    const heard: [number, string, boolean, string | undefined][] = [];
+    const hook = {
+      isAvailable: () => true,
+      onResponse: (address: string, ok: boolean, kind: string | undefined) =>
+        heard.push([sim.now, address, ok, kind]),
+    };
+    const { sim, answers, send } = setup(
+      { a: slow(300), b: slow(300) },
+      { ...hedging({ attempts: 1 }), timeout: 250, health: [hook], policy: sequence(0, 1) },
+    );
+    sim.schedule(0, send);
+    sim.run();
+    expect(heard).toEqual([
+      [20, 'a', false, 'timeout'],
+      [40, 'b', false, 'timeout'],
+    ]);
+    expect(answers.map((x) => [x.at, who(x.res)])).toEqual([[250, 'error:gateway-timeout']]);
+  });
+
   it('the route timeout bounds every attempt: the caller gets one gateway-timeout', () => {
     const { sim, lb, answers, send } = setup({ a: slow(), b: slow() }, { ...hedging(), timeout: 50 });
     sim.schedule(0, send);

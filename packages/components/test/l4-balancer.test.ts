@@ -161,7 +161,11 @@ describe('health and crashes', () => {
       inFlight: 0,
       broken: 2,
       noConnection: 0,
+      opened: 3,
       reconnects: 1,
+      closed: 0,
+      pending: 0,
+      overflows: 0,
     });
     expect(l4.stats).toEqual({ opened: 4, closed: 0, broken: 1, refused: 0, active: 3 });
     expect(records.filter((r) => r.type === '@dsim.lb.disconnect')).toMatchObject([

@@ -111,6 +111,8 @@ interface Forward {
   hedged: boolean;
   /** The per-try timer (hedging only). */
   perTry: NodeTimer | undefined;
+  /** Its per-try timeout was told to the health hooks as a timeout (hedging): a later timeout is not told again. */
+  timeoutTold: boolean;
 }
 
 /**
@@ -851,6 +853,7 @@ export class LoadBalancer {
       holdsRetry,
       hedged: false,
       perTry: undefined,
+      timeoutTold: false,
     };
     backend.inflight.add(fwd);
     ex.live.push(fwd);
@@ -898,6 +901,12 @@ export class LoadBalancer {
   private perTryTimeout(fwd: Forward): void {
     fwd.perTry = undefined;
     if (fwd.cut || fwd.ex.done) return;
+    // Envoy's soft per-try timeout counts as a timeout for outlier detection at once, though the
+    // attempt goes on and may still answer (router `onSoftPerTryTimeout`).
+    fwd.timeoutTold = true;
+    const latency = this.node.network.sim.now - fwd.forwardedAt;
+    for (let h = 0; h < this.health.length; h++)
+      this.health[h]!.onResponse?.(fwd.backend.address, false, 'timeout', latency);
     if (this.tryRetry(fwd.ex, fwd.backend.address, 'timeout', true)) fwd.hedged = true;
   }
 
@@ -928,8 +937,9 @@ export class LoadBalancer {
     const latency = now - fwd.forwardedAt;
     const rawKind = res.ok ? undefined : res.error.kind;
     this.release(fwd, rawKind);
-    for (let h = 0; h < this.health.length; h++)
-      this.health[h]!.onResponse?.(backend.address, res.ok, rawKind, latency);
+    if (!(fwd.timeoutTold && rawKind === 'timeout'))
+      for (let h = 0; h < this.health.length; h++)
+        this.health[h]!.onResponse?.(backend.address, res.ok, rawKind, latency);
     if (!backend.removed) this.policy.onResponse?.(backend.index, latency, res.ok, now);
     if (res.ok) {
       ex.done = true;
@@ -954,8 +964,15 @@ export class LoadBalancer {
     const ex = fwd.ex;
     // An attempt that was hedged is not retried: its hedge is that retry (Envoy).
     if (this.retry !== undefined && !fwd.hedged && this.tryRetry(ex, fwd.backend.address, rawKind)) return;
-    // Another attempt of this request is outstanding or waiting for its backoff: it may still answer.
-    if (ex.live.length > 0 || ex.pending > 0) return;
+    if (ex.live.length > 0 || ex.pending > 0) {
+      // Another attempt is outstanding or waiting for its backoff. Envoy's router waits for it after a
+      // reset or timeout, and after an error it would have retried; an error response it would never
+      // retry goes to the caller at once and the other attempts are reset (`onUpstreamHeaders`).
+      const reset = rawKind === 'unavailable' || rawKind === 'timeout';
+      if (reset || this.retry?.retryOn.has(rawKind) === true) return;
+      ex.done = true;
+      this.abandon(ex, fwd.backend.address);
+    }
     ex.done = true;
     const sim = this.node.network.sim;
     this.answer(ex.arrivedAt);

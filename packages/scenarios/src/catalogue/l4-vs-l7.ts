@@ -90,6 +90,13 @@ export const l4VsL7 = defineScenario({
       default: 'round-robin',
       description: 'how the L4 balancer assigns a connection',
     }),
+    recycleAfter: param.integer({
+      default: 0,
+      min: 0,
+      max: 1_000_000_000,
+      description:
+        "L4: a client retires a connection after this many requests and opens a new one (Envoy's max_requests_per_connection); 0: never",
+    }),
     mode: param.enum(['l4', 'l7'], {
       default: 'l4',
       description: 'connection-level or request-level balancing (each variant sets it)',
@@ -102,13 +109,29 @@ export const l4VsL7 = defineScenario({
       params: { mode: 'l4' as const },
     },
     {
+      name: 'l4-recycled',
+      description:
+        'as l4, but each connection is retired after 100 requests (nginx keepalive_requests before 1.19.10), so connections are reassigned',
+      params: { mode: 'l4' as const, recycleAfter: 100 },
+    },
+    {
       name: 'l7',
       description: 'an L7 balancer (round robin) picks a backend for every request',
       params: { mode: 'l7' as const },
     },
   ],
   run({ sim, params, requests, check }) {
-    const { backends: B, clients: C, connections: K, load, serviceMs, workers, seconds, mode } = params;
+    const {
+      backends: B,
+      clients: C,
+      connections: K,
+      load,
+      serviceMs,
+      workers,
+      seconds,
+      mode,
+      recycleAfter,
+    } = params;
     const totalRate = (load * B * workers) / serviceMs; // requests per ms
     const endMs = seconds * 1000;
     limitOffered(totalRate * endMs, 'load × backends × workers / serviceMs × seconds');
@@ -128,6 +151,8 @@ export const l4VsL7 = defineScenario({
     type Send = (payload: number, done: (ok: boolean, value: unknown) => void) => void;
     const senders: Send[] = [];
     let expected: number[];
+    const clientsMade: ConnectionClient[] = [];
+    let reconnectCount = (): number => 0;
     if (mode === 'l4') {
       const l4 = new L4Balancer(net.addNode('nlb'), {
         backends: addresses,
@@ -135,7 +160,12 @@ export const l4VsL7 = defineScenario({
       });
       const pinned: number[] = [];
       for (let c = 0; c < C; c++) {
-        const client = new ConnectionClient(net.addNode(`client-${c}`), { balancer: l4, connections: K });
+        const client = new ConnectionClient(net.addNode(`client-${c}`), {
+          balancer: l4,
+          connections: K,
+          ...(recycleAfter > 0 ? { maxRequestsPerConnection: recycleAfter } : {}),
+        });
+        clientsMade.push(client);
         for (const b of client.backends) pinned.push(addresses.indexOf(b!));
         senders.push((payload, done) =>
           client.call(payload).onProcessed((e) => {
@@ -144,7 +174,10 @@ export const l4VsL7 = defineScenario({
           }),
         );
       }
-      expected = connectionShares(pinned, B);
+      // Recycled connections are reassigned again and again: over many reassignments every backend
+      // carries about 1/B of the connection lifetimes, so of the requests.
+      reconnectCount = () => clientsMade.reduce((sum, c) => sum + c.stats.reconnects, 0);
+      expected = recycleAfter > 0 ? new Array<number>(B).fill(1 / B) : connectionShares(pinned, B);
     } else {
       new LoadBalancer(net.addNode('lb'), {
         backends: addresses,
@@ -207,6 +240,7 @@ export const l4VsL7 = defineScenario({
     });
     sim.run();
 
+    const reconnects = reconnectCount();
     const n = counts.reduce((s, x) => s + x, 0);
     const shares = Array.from(counts, (x) => (n === 0 ? 0 : x / n));
     const maxShare = Math.max(...shares);
@@ -229,7 +263,16 @@ export const l4VsL7 = defineScenario({
     let worstTol = 0;
     for (let b = 0; b < B; b++) {
       const p = expected[b]!;
-      const tol = (loose ? Z * Math.sqrt((p * (1 - p)) / Math.max(n, 1)) : 0) + (C * K + 1) / Math.max(n, 1);
+      // Rounding: one request per connection; with recycling, one connection lifetime per connection
+      // (each carries exactly recycleAfter requests, and the lifetimes are dealt out, not sampled),
+      // plus, for hashing policies, the binomial noise of where E lifetimes land.
+      const lifetimes = recycleAfter > 0 ? Math.max(1, n / recycleAfter) : 0;
+      const rounding = ((C * K + 1) * Math.max(1, recycleAfter)) / Math.max(n, 1);
+      const hashed =
+        recycleAfter > 0 && (params.l4Policy === 'five-tuple-hash' || params.l4Policy === 'maglev')
+          ? Z * Math.sqrt((p * (1 - p)) / lifetimes)
+          : 0;
+      const tol = (loose ? Z * Math.sqrt((p * (1 - p)) / Math.max(n, 1)) : 0) + rounding + hashed;
       const err = Math.abs(shares[b]! - p);
       if (err > tol) within = false;
       if (b === 0 || err / tol > worst / worstTol) {
@@ -238,11 +281,13 @@ export const l4VsL7 = defineScenario({
       }
     }
     check(
-      mode === 'l4'
-        ? 'L4: each backend gets the share of the connections pinned to it'
-        : 'L7: round robin gives each backend 1/B of the requests',
+      mode === 'l7'
+        ? 'L7: round robin gives each backend 1/B of the requests'
+        : recycleAfter > 0
+          ? 'L4 with recycled connections: each backend gets about 1/B of the requests'
+          : 'L4: each backend gets the share of the connections pinned to it',
       within,
-      `measured ${shares.map((x) => pct(x)).join(' / ')}, expected ${expected.map((x) => pct(x)).join(' / ')} (largest error ${pct(worst, 3)} against a tolerance of ${pct(worstTol, 3)}: ${loose ? `${Z} SE plus rounding` : 'rounding only'})`,
+      `measured ${shares.map((x) => pct(x)).join(' / ')}, expected ${expected.map((x) => pct(x)).join(' / ')} (largest error ${pct(worst, 3)} against a tolerance of ${pct(worstTol, 3)}: ${loose ? `${Z} SE plus rounding` : 'rounding only'}${recycleAfter > 0 ? `, ${recycleAfter} requests per connection` : ''})`,
     );
 
     const expectedUtil = expected.map((s) => (s * totalRate * serviceMs) / workers);
@@ -272,13 +317,24 @@ export const l4VsL7 = defineScenario({
       theoryP99Ms: theoryMean === null ? null : theoryMean * Math.log(100),
       requests: sent,
       failed,
+      reconnects: reconnects,
     };
   },
   compare(variants: readonly VariantResult[]) {
     const l4 = variants.find((v) => v.name === 'l4')?.outcome;
     const l7 = variants.find((v) => v.name === 'l7')?.outcome;
+    const recycled = variants.find((v) => v.name === 'l4-recycled')?.outcome;
     if (l4 === undefined || l7 === undefined) return [];
     const checks = [];
+    if (recycled !== undefined && (l4.expectedMaxShare as number) > (l4.expectedMinShare as number)) {
+      const r4 = (l4.maxMinRatio as number | null) ?? Infinity;
+      const rr = (recycled.maxMinRatio as number | null) ?? Infinity;
+      checks.push({
+        name: 'recycling connections spreads L4 requests more evenly (max/min share)',
+        pass: rr < r4,
+        detail: `L4 ${l4.shares} (max/min ${r4.toFixed(3)}), recycled ${recycled.shares} (max/min ${rr.toFixed(3)}, ${recycled.reconnects} reconnects)`,
+      });
+    }
     const imbalanced = (l4.expectedMaxShare as number) > (l4.expectedMinShare as number);
     if (imbalanced) {
       const r4 = (l4.maxMinRatio as number | null) ?? Infinity;

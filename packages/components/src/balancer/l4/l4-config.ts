@@ -1,6 +1,7 @@
 import {
   checkDistribution,
   checkDuration,
+  checkEnum,
   checkKindOf,
   checkNumber,
   checkObject,
@@ -12,7 +13,15 @@ import {
 } from '@dsim/core';
 import { isPrime, MAGLEV_DEFAULT_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE } from '../../hashing/maglev.js';
 import { type BackendHealth, checkHealthHooks } from '../health-hook.js';
-import type { ConnectionClientOptions, L4BalancerOptions, L4PolicyKind, L4PolicySpec } from './l4-options.js';
+import type {
+  ConnectionClientOptions,
+  ConnectionProtocol,
+  L4BalancerOptions,
+  L4PolicyKind,
+  L4PolicySpec,
+} from './l4-options.js';
+
+const PROTOCOLS: readonly ConnectionProtocol[] = ['http2', 'http1.1'];
 
 // Validation of the L4 options, at construction: the classes only read resolved values.
 
@@ -29,8 +38,13 @@ const L4_KEYS = optionKeys<L4BalancerOptions>()({
 const CLIENT_KEYS = optionKeys<ConnectionClientOptions>()({
   balancer: true,
   connections: true,
+  protocol: true,
   timeout: true,
   reconnectDelay: true,
+  connectTime: true,
+  idleTimeout: true,
+  maxRequestsPerConnection: true,
+  maxPending: true,
 });
 
 /** Each policy kind's known keys. */
@@ -127,17 +141,46 @@ export function resolveL4Balancer(
  *
  * @example
  * ```ts
- * resolveConnectionClient({ balancer: l4, connections: 4 }); // { connections: 4, timeout: Infinity, reconnectDelay: 0 }
+ * resolveConnectionClient({ balancer: l4, connections: 4 }).protocol; // 'http2'
  * ```
  */
-export function resolveConnectionClient(options: ConnectionClientOptions): {
+export interface ResolvedConnectionClient {
+  protocol: ConnectionProtocol;
   connections: number;
   timeout: number;
   reconnectDelay: number;
-} {
+  /** undefined when connections are ready at once. */
+  connectTime: Distribution | undefined;
+  idleTimeout: number;
+  maxRequestsPerConnection: number;
+  maxPending: number;
+}
+
+/**
+ * Checks every field of `options` (unknown keys first, with "did you mean") and applies the defaults.
+ *
+ * @example
+ * ```ts
+ * resolveConnectionClient({ balancer: l4, protocol: 'http1.1', connections: 8 }).maxPending; // Infinity
+ * ```
+ */
+export function resolveConnectionClient(options: ConnectionClientOptions): ResolvedConnectionClient {
   checkObject(CC, 'options', options, 'an options object with balancer');
   checkOptions(CC, options, CLIENT_KEYS);
+  const protocol = checkEnum(CC, 'protocol', options.protocol, PROTOCOLS, 'http2');
+  if (protocol === 'http2' && options.maxPending !== undefined)
+    throw invalidOption(
+      CC,
+      'maxPending',
+      options.maxPending,
+      "no value with protocol 'http2' (requests never wait for an HTTP/2 connection); set protocol: 'http1.1'",
+    );
+  const connectTime =
+    options.connectTime === undefined
+      ? undefined
+      : checkDistribution(CC, 'connectTime', options.connectTime, 'constant(1)');
   return {
+    protocol,
     connections: checkNumber(
       CC,
       'connections',
@@ -147,5 +190,30 @@ export function resolveConnectionClient(options: ConnectionClientOptions): {
     ),
     timeout: checkDuration(CC, 'timeout', options.timeout, { positive: true, infinity: true }, Infinity),
     reconnectDelay: checkDuration(CC, 'reconnectDelay', options.reconnectDelay, {}, 0),
+    connectTime:
+      connectTime === undefined || (connectTime.kind === 'constant' && connectTime.mean === 0)
+        ? undefined
+        : connectTime,
+    idleTimeout: checkDuration(
+      CC,
+      'idleTimeout',
+      options.idleTimeout,
+      { positive: true, infinity: true },
+      Infinity,
+    ),
+    maxRequestsPerConnection: checkNumber(
+      CC,
+      'maxRequestsPerConnection',
+      options.maxRequestsPerConnection,
+      { integer: true, min: 1, infinity: true },
+      Infinity,
+    ),
+    maxPending: checkNumber(
+      CC,
+      'maxPending',
+      options.maxPending,
+      { integer: true, min: 0, infinity: true },
+      Infinity,
+    ),
   };
 }

@@ -72,34 +72,88 @@ export interface L4BalancerOptions {
 }
 
 /**
+ * How a {@link ConnectionClient}'s requests ride its connections.
+ *
+ * - `http2`: every connection multiplexes any number of requests at once (HTTP/2 streams, gRPC); the
+ *   client opens its `connections` at construction and gives each request the next one in turn.
+ * - `http1.1`: a keep-alive pool. A connection carries one request at a time; the client opens
+ *   connections on demand up to `connections`, reuses the most recently freed idle one first (Go's
+ *   `net/http` Transport and Envoy's HTTP/1.1 pool both reuse the most recently used), and queues a
+ *   request when all are busy. A request that times out on a connection closes it (HTTP/1.1 cannot
+ *   cancel a request and keep the connection).
+ *
+ * @example
+ * ```ts
+ * const protocol: ConnectionProtocol = 'http1.1';
+ * ```
+ */
+export type ConnectionProtocol = 'http2' | 'http1.1';
+
+/**
  * Options of a {@link ConnectionClient}. Every key and value is checked at construction.
  *
  * @example
  * ```ts
- * const options: ConnectionClientOptions = { balancer: l4, connections: 2, timeout: '1s' };
+ * const h2: ConnectionClientOptions = { balancer: l4, connections: 2, timeout: '1s' };
+ * const h1: ConnectionClientOptions = { balancer: l4, protocol: 'http1.1', connections: 8, idleTimeout: '90s' };
  * ```
  */
 export interface ConnectionClientOptions {
   /** The L4 balancer that assigns the client's connections. */
   balancer: L4Balancer;
   /**
-   * Long-lived connections the client keeps open; its requests take them in turn (round robin), each
-   * multiplexing any number of requests at once (HTTP/2 streams). An integer in [1, 100000].
+   * How requests ride the connections; see {@link ConnectionProtocol}.
+   * @default 'http2'
+   */
+  protocol?: ConnectionProtocol;
+  /**
+   * With `http2`, the long-lived connections the client keeps open, taken in turn (round robin), each
+   * multiplexing any number of requests. With `http1.1`, the most connections the pool opens (Go's
+   * `MaxConnsPerHost`, Envoy's `max_connections`), each carrying one request at a time. An integer in
+   * [1, 100000].
    * @default 1 (gRPC's one connection per target)
    */
   connections?: number;
   /**
-   * How long the client waits for an answer, from the call; then the request fails `timeout`. A
-   * duration > 0 or Infinity.
+   * How long the client waits for an answer, from the call (time spent queued for an `http1.1`
+   * connection included); then the request fails `timeout`. A duration > 0 or Infinity.
    * @default Infinity (a request waits for its answer, or for its connection to break)
    */
   timeout?: Duration;
   /**
-   * After a connection breaks, how long the client waits before it reconnects (a new assignment by the
-   * balancer). A duration >= 0. Requests given to a connection that is not open try to connect at once.
+   * After an `http2` connection breaks, how long the client waits before it reconnects (a new
+   * assignment by the balancer). A duration >= 0. Requests given to a connection that is not open try
+   * to connect at once. (`http1.1` pools reconnect on demand.)
    * @default 0
    */
   reconnectDelay?: Duration;
+  /**
+   * Time to set up a new connection before its first request can go (the TCP handshake's round trip,
+   * plus TLS's): a distribution or a duration, drawn per connection.
+   * @default 0
+   */
+  connectTime?: Distribution | Duration;
+  /**
+   * A connection with no request on it for this long is closed by the client; the next request opens a
+   * new one (a new assignment by the balancer). A duration > 0 or Infinity. Go's `net/http` default
+   * Transport uses 90 s (`IdleConnTimeout`), Envoy 1 h (`idle_timeout`).
+   * @default Infinity
+   */
+  idleTimeout?: Duration;
+  /**
+   * Requests sent on one connection before the client retires it: no new request goes on it, it
+   * closes once the requests on it are answered, and the next request opens a new one. Envoy's
+   * `max_requests_per_connection` (unlimited by default); nginx's server-side `keepalive_requests`
+   * (1000) has the same effect. An integer >= 1 or Infinity.
+   * @default Infinity
+   */
+  maxRequestsPerConnection?: number;
+  /**
+   * `http1.1` only: requests that may wait for a free connection; one more fails at once `overloaded`
+   * (Envoy's `upstream_rq_pending_overflow`, `max_pending_requests`). An integer >= 0 or Infinity.
+   * @default Infinity
+   */
+  maxPending?: number;
 }
 
 /**
