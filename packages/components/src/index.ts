@@ -52,6 +52,7 @@ export { MAX_CLIENT_CONNECTIONS } from './balancer/l4/l4-config.js';
 export type {
   ConnectionCallOptions,
   ConnectionClientOptions,
+  ConnectionProtocol,
   L4BalancerOptions,
   L4PolicyKind,
   L4PolicySpec,
