@@ -281,6 +281,38 @@ export {
   type PlacementKind,
   type PlacementNode,
 } from './hashing/types.js';
+export {
+  type CooperativeMemberPlan,
+  type CooperativeRebalance,
+  cooperativeRebalance,
+  cooperativeStickyAssign,
+  cooperativeStickyPlan,
+} from './messaging/kafka/assignors/cooperative-sticky.js';
+export { rangeAssign } from './messaging/kafka/assignors/range.js';
+export { roundRobinAssign } from './messaging/kafka/assignors/round-robin.js';
+export {
+  STICKY_ALGORITHMS,
+  type StickyAlgorithm,
+  type StickyAssignOptions,
+  stickyAssign,
+} from './messaging/kafka/assignors/sticky.js';
+export {
+  type Assignment,
+  type AssignorInput,
+  type AssignorMember,
+  formatAssignment,
+  formatTp,
+  parseTp,
+  type TopicPartition,
+  tp,
+} from './messaging/kafka/assignors/types.js';
+export {
+  murmur2,
+  partitionForKey,
+  StickyPartitioner,
+  type StickyPartitionerOptions,
+  toPositive,
+} from './messaging/kafka/partitioner.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,
