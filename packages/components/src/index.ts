@@ -281,6 +281,40 @@ export {
   type PlacementKind,
   type PlacementNode,
 } from './hashing/types.js';
+export { AmqpBroker, type AmqpBrokerStats } from './messaging/amqp/broker.js';
+export {
+  AmqpClient,
+  type AmqpClientStats,
+  type AmqpConsumer,
+  type AmqpDelivery,
+} from './messaging/amqp/client.js';
+export { type AmqpBinding, AmqpExchange } from './messaging/amqp/exchange.js';
+export {
+  type AmqpMessage,
+  DEAD_LETTER_REASONS,
+  type DeadLetterReason,
+  isDeathCycle,
+  recordDeath,
+  type XDeath,
+} from './messaging/amqp/message.js';
+export {
+  type AmqpBrokerOptions,
+  type AmqpClientOptions,
+  type ConsumeOptions,
+  EXCHANGE_TYPES,
+  type ExchangeOptions,
+  type ExchangeType,
+  OVERFLOW_MODES,
+  type OverflowMode,
+  type PublishOptions,
+  QUEUE_TYPES,
+  type QueueOptions,
+  type QueueType,
+} from './messaging/amqp/options.js';
+export type { AmqpError, AmqpResult, PublishOutcome } from './messaging/amqp/protocol.js';
+export { AmqpQueue, type AmqpQueueStats } from './messaging/amqp/queue.js';
+export { QuorumGroup } from './messaging/amqp/quorum.js';
+export { topicMatches } from './messaging/amqp/topic.js';
 export {
   type CooperativeMemberPlan,
   type CooperativeRebalance,
