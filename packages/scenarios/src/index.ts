@@ -43,6 +43,8 @@ export {
   type ModelFlip,
   mm1kDeadlineGoodput,
   mmc,
+  prefetch,
+  prefetchBurstTheory,
   rateLimiting,
   retryStorm,
   roundRobinMeanTime,

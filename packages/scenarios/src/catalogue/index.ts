@@ -17,6 +17,7 @@ import { l4VsL7 } from './l4-vs-l7.js';
 import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
 import { mmc } from './mmc.js';
+import { prefetch } from './prefetch.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { slowStart } from './slow-start.js';
@@ -56,6 +57,7 @@ export { connectionShares, l4VsL7 } from './l4-vs-l7.js';
 export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
 export { mmc } from './mmc.js';
+export { prefetch, prefetchBurstTheory } from './prefetch.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { expectedShare, slowStart, slowStartSpec } from './slow-start.js';
@@ -98,4 +100,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [connectionDraining.name, connectionDraining],
   [slowStart.name, slowStart],
   [staleLoadHerding.name, staleLoadHerding],
+  [prefetch.name, prefetch],
 ]);
