@@ -8,8 +8,11 @@
  * workload generators (open- and closed-loop arrivals, key generators, request mixes), and a retrying RPC
  * client (timeouts, retries with backoff, retry budgets, hedging, circuit breaker, fallbacks), caches
  * (eviction policies, cache servers, cache-aside with stampede defences, CDN tiers), key placement
- * (consistent hashing ring, rendezvous, Maglev), and an L7 load balancer with Envoy, HAProxy and nginx
- * policies and backend health (active checks, outlier detection, max_fails).
+ * (consistent hashing ring, rendezvous, Maglev), an L7 load balancer with Envoy, HAProxy and nginx
+ * policies and backend health (active checks, outlier detection, max_fails), an L4 balancer with
+ * HTTP/2 and HTTP/1.1 keep-alive clients, and messaging: a Kafka cluster (replication, ISR, leader
+ * epochs, idempotent producers, consumer groups and assignors) and a RabbitMQ-style AMQP broker
+ * (exchanges, prefetch, dead lettering, quorum queues).
  */
 
 export { ActiveHealthCheck, type CheckedState } from './balancer/health/active-health-check.js';
@@ -340,6 +343,66 @@ export {
   type TopicPartition,
   tp,
 } from './messaging/kafka/assignors/types.js';
+export { auditDelivery, type DeliveryAudit } from './messaging/kafka/cluster/audit.js';
+export { KafkaBroker, type KafkaBrokerStats } from './messaging/kafka/cluster/broker.js';
+export type {
+  ClusterConfig,
+  KafkaClusterOptions,
+  KafkaTopicSpec,
+  TopicConfig,
+  TruncationRule,
+} from './messaging/kafka/cluster/config.js';
+export { KafkaController } from './messaging/kafka/cluster/controller.js';
+export { DiskQueue } from './messaging/kafka/cluster/disk.js';
+export { KafkaCluster } from './messaging/kafka/cluster/kafka-cluster.js';
+export {
+  type FollowerState,
+  type LeaderHost,
+  PartitionLeader,
+} from './messaging/kafka/cluster/partition-leader.js';
+export { type FetcherHost, ReplicaFetcher } from './messaging/kafka/cluster/replica-fetcher.js';
+export {
+  BATCHES_TO_RETAIN,
+  ReplicaLog,
+  type RetentionLimits,
+  type SequenceCheck,
+} from './messaging/kafka/cluster/replica-log.js';
+export type {
+  ClusterMetadata,
+  KafkaErrorCode,
+  LogRecord,
+  PartitionMeta,
+  ProduceBatch,
+  ProducedRecord,
+} from './messaging/kafka/cluster/types.js';
+export type { ClassicGroupState, RebalanceRecord } from './messaging/kafka/consumer/classic-group.js';
+export { clusterRecordSource } from './messaging/kafka/consumer/cluster-record-source.js';
+export {
+  CONSUMER_ASSIGNORS,
+  type ConsumerAssignor,
+  type KafkaConsumerOptions,
+  MANUAL_COMMITS,
+  type ManualCommit,
+} from './messaging/kafka/consumer/consumer-options.js';
+export type { GroupCoordinatorOptions } from './messaging/kafka/consumer/coordinator-options.js';
+export { DeliveryTally, type TallyEntry } from './messaging/kafka/consumer/delivery-tally.js';
+export { GroupCoordinator, type GroupDescription } from './messaging/kafka/consumer/group-coordinator.js';
+export {
+  ConsumerGroupMonitor,
+  type ConsumerGroupMonitorOptions,
+} from './messaging/kafka/consumer/group-monitor.js';
+export { KafkaConsumer, type KafkaConsumerStats } from './messaging/kafka/consumer/kafka-consumer.js';
+export {
+  MemoryRecordSource,
+  type MemoryRecordSourceOptions,
+} from './messaging/kafka/consumer/memory-record-source.js';
+export type { CommittedOffset, GroupErrorCode } from './messaging/kafka/consumer/protocol.js';
+export type {
+  RecordSource,
+  SourceFetch,
+  SourceFetchResult,
+  SourceOffset,
+} from './messaging/kafka/consumer/record-source.js';
 export {
   murmur2,
   partitionForKey,
@@ -347,6 +410,15 @@ export {
   type StickyPartitionerOptions,
   toPositive,
 } from './messaging/kafka/partitioner.js';
+export {
+  KafkaProducer,
+  type KafkaProducerStats,
+  type ProduceOutcome,
+  type ProducerErrorKind,
+  type ProducerRecord,
+  type RecordFate,
+} from './messaging/kafka/producer/kafka-producer.js';
+export type { KafkaProducerOptions } from './messaging/kafka/producer/producer-options.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,
