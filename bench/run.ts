@@ -7,6 +7,8 @@
  *   pnpm bench --only mm1      one workload
  *   pnpm bench --only cache    every cache-<policy> workload
  *   pnpm bench --only lb       every lb-<policy> workload
+ *   pnpm bench --only kafka    3 brokers, RF 3, an idempotent producer and a consumer group
+ *   pnpm bench --only amqp     one queue, 4 consumers
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
@@ -19,11 +21,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  AmqpBroker,
+  AmqpClient,
   type BalancerPolicySpec,
   Cache,
   cheHitRatio,
+  clusterRecordSource,
   createKeys,
   type EvictionSpec,
+  GroupCoordinator,
+  KafkaCluster,
+  KafkaConsumer,
+  KafkaProducer,
   LoadBalancer,
   lfuHitRatio,
   Service,
@@ -458,6 +467,98 @@ function lbBench(name: string) {
   };
 }
 
+/**
+ * `kafka`: 100 000 records (200 B, keyed) produced at 20 000/s by an idempotent acks=all producer to a
+ * topic of 6 partitions on 3 brokers with RF 3 and min.insync.replicas 2 (links 0.1 ms), and consumed
+ * by a group of 3 consumers. Rate = records per second produced, replicated twice, and consumed;
+ * `ok` = records consumed (each exactly once).
+ */
+function kafkaBench(): WorkloadLine & { run: () => void } {
+  const records = 100_000;
+  const sim = new Simulation({ seed: 1 });
+  const net = new Network(sim, { defaults: { latency: 0.1 } });
+  const cluster = new KafkaCluster(net, {
+    brokers: ['b1', 'b2', 'b3'],
+    topics: [{ name: 'events', partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 }],
+  });
+  const producer = new KafkaProducer(net.addNode('producer'), { bootstrap: cluster.brokerIds });
+  const source = clusterRecordSource(cluster);
+  const coordinator = new GroupCoordinator(net.addNode('gc'));
+  coordinator.usePartitionCounts((t) => source.partitionCount(t));
+  let consumed = 0;
+  const consumers = ['c1', 'c2', 'c3'].map(
+    (a) =>
+      new KafkaConsumer(net.addNode(a), {
+        groupId: 'bench',
+        topics: ['events'],
+        coordinator: 'gc',
+        source,
+        autoOffsetReset: 'earliest',
+        onRecord: () => {
+          consumed++;
+          if (consumed === records) sim.stop();
+        },
+      }),
+  );
+  const line = { workload: 'kafka', engine: 'dsim', ops: records, unit: 'messages' as const, ok: 0 };
+  let sent = 0;
+  const send = (): void => {
+    producer.send({ topic: 'events', key: `k${sent % 1000}`, size: 200 });
+    if (++sent < records) sim.schedule(0.05, send);
+  };
+  return {
+    ...line,
+    run: () => {
+      sim.schedule(0, send);
+      sim.run({ until: 600_000 });
+      line.ok = consumed;
+      void consumers;
+    },
+    get ok() {
+      return line.ok;
+    },
+  };
+}
+
+/**
+ * `amqp`: 200 000 messages (200 B) published at 20 000/s to one classic queue on an `AmqpBroker`,
+ * consumed by 4 consumers with prefetch 50 and manual acks (links 0.1 ms). Rate = messages per second
+ * published, confirmed, delivered and acked; `ok` = messages acked.
+ */
+function amqpBench(): WorkloadLine & { run: () => void } {
+  const messages = 200_000;
+  const sim = new Simulation({ seed: 1 });
+  const net = new Network(sim, { defaults: { latency: 0.1 } });
+  const broker = new AmqpBroker(net.addNode('rabbit'));
+  broker.declareQueue('work');
+  const publisher = new AmqpClient(net.addNode('publisher'), { broker: 'rabbit' });
+  let acked = 0;
+  for (let c = 0; c < 4; c++) {
+    const consumer = new AmqpClient(net.addNode(`consumer-${c}`), { broker: 'rabbit' });
+    consumer.consume('work', { prefetch: 50 }, (d) => {
+      d.ack();
+      if (++acked === messages) sim.stop();
+    });
+  }
+  const line = { workload: 'amqp', engine: 'dsim', ops: messages, unit: 'messages' as const, ok: 0 };
+  let sent = 0;
+  const send = (): void => {
+    publisher.publish('', 'work', sent, { size: 200 });
+    if (++sent < messages) sim.schedule(0.05, send);
+  };
+  return {
+    ...line,
+    run: () => {
+      sim.schedule(1, send);
+      sim.run({ until: 600_000 });
+      line.ok = acked;
+    },
+    get ok() {
+      return line.ok;
+    },
+  };
+}
+
 const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
@@ -469,6 +570,8 @@ const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   'ping-pong-traced': pingPong(true),
   ...Object.fromEntries(Object.keys(CACHE_POLICIES).map((name) => [name, cacheBench(name)] as const)),
   ...Object.fromEntries(Object.keys(LB_POLICIES).map((name) => [name, lbBench(name)] as const)),
+  kafka: kafkaBench,
+  amqp: amqpBench,
 };
 
 function measure(name: string): BenchLine {
@@ -551,6 +654,7 @@ if (!values.json) {
       l.hitRatio !== undefined
         ? `hit ratio ${l.hitRatio} (Che LRU ${l.cheHitRatio}, top-C ${l.topCHitRatio})`
         : '',
+      l.unit === 'messages' && l.ok !== undefined ? `${l.ok} of ${l.ops} consumed` : '',
       l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
       l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
     ]
