@@ -319,6 +319,38 @@ export { AmqpQueue, type AmqpQueueStats } from './messaging/amqp/queue.js';
 export { QuorumGroup } from './messaging/amqp/quorum.js';
 export { topicMatches } from './messaging/amqp/topic.js';
 export {
+  AggregateRepository,
+  type AggregateRepositoryOptions,
+  type AggregateRepositoryStats,
+  type CommandResult,
+  type LoadedAggregate,
+} from './messaging/event-sourcing/aggregate-repository.js';
+export {
+  type AppendResult,
+  EventStore,
+  type EventStoreStats,
+  type ExpectedVersion,
+  type RecordedEvent,
+  type Snapshot,
+} from './messaging/event-sourcing/event-store.js';
+export {
+  type EventStoreRequest,
+  EventStoreServer,
+  type EventStoreServerOptions,
+  type LoadResponse,
+} from './messaging/event-sourcing/event-store-server.js';
+export {
+  Projection,
+  type ProjectionOptions,
+  type ProjectionStats,
+} from './messaging/event-sourcing/projection.js';
+export {
+  type ReadModelRequest,
+  ReadModelServer,
+  type ReadModelServerOptions,
+  type ReadModelView,
+} from './messaging/event-sourcing/read-model.js';
+export {
   type CooperativeMemberPlan,
   type CooperativeRebalance,
   cooperativeRebalance,
@@ -419,6 +451,31 @@ export {
   type RecordFate,
 } from './messaging/kafka/producer/kafka-producer.js';
 export type { KafkaProducerOptions } from './messaging/kafka/producer/producer-options.js';
+export {
+  type BoundedBufferSpec,
+  BUFFER_KINDS,
+  type BufferSpec,
+  type CreditBufferSpec,
+  ON_FULL_POLICIES,
+  type OnFull,
+  PipelineBuffer,
+  type PipelineBufferStats,
+  type PipelineItem,
+  type UnboundedBufferSpec,
+} from './messaging/pipeline/buffer.js';
+export {
+  type BackpressureFluidModel,
+  backpressureFluid,
+  type FluidStage,
+} from './messaging/pipeline/fluid.js';
+export {
+  type OfferResult,
+  Pipeline,
+  type PipelineOptions,
+  type PipelineStageOptions,
+  type PipelineStats,
+} from './messaging/pipeline/pipeline.js';
+export { PipelineStage, type PipelineStageStats } from './messaging/pipeline/stage.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,

@@ -5,6 +5,7 @@ export { BatchMeans } from './batch-means.js';
 export {
   BROOKER_100_CLIENTS,
   backoffJitter,
+  backpressure,
   builtinScenarios,
   bulkhead,
   type CacheFlushModel,
@@ -24,6 +25,7 @@ export {
   distributedCache,
   type ExpiryHerdModel,
   effectiveCapacity,
+  eventSourcingCqrs,
   evictionPolicies,
   expectedShare,
   expiryHerdPeak,

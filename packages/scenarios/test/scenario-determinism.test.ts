@@ -52,6 +52,8 @@ const SMALL: Record<string, SmallRun> = {
   cdn: { params: { objects: 2000, rate: 200, seconds: 10 }, variants: ['shield'] },
   'write-policies': { params: { seconds: 10, crashes: 2, writeRate: 100, readRate: 100 } },
   prefetch: { params: { messages: 110 }, variants: ['prefetch-1-far'] },
+  backpressure: { params: { seconds: 15, warmupSeconds: 5 }, variants: ['credit'] },
+  'event-sourcing-cqrs': { params: { seconds: 10, rebuildEvents: 150 }, variants: ['poll-100ms'] },
 };
 
 // Scenarios whose outcome may legitimately be the same for two seeds. None today: each one's outcome

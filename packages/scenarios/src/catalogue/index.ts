@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.js';
 import { backoffJitter } from './backoff-jitter.js';
+import { backpressure } from './backpressure.js';
 import { bulkhead } from './bulkhead.js';
 import { cacheFlush } from './cache-flush.js';
 import { cacheStampede } from './cache-stampede.js';
@@ -8,6 +9,7 @@ import { circuitBreaker } from './circuit-breaker.js';
 import { connectionDraining } from './connection-draining.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 import { distributedCache } from './distributed-cache.js';
+import { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
@@ -28,6 +30,7 @@ import { timeoutCascade } from './timeout-cascade.js';
 import { writePolicies } from './write-policies.js';
 
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
+export { backpressure } from './backpressure.js';
 export { bulkhead } from './bulkhead.js';
 export {
   type CacheFlushModel,
@@ -41,6 +44,7 @@ export { circuitBreaker } from './circuit-breaker.js';
 export { connectionDraining, lognormalExcessMean } from './connection-draining.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 export { distributedCache } from './distributed-cache.js';
+export { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 export { evictionPolicies } from './eviction-policies.js';
 export {
   criticalSpikeMs,
@@ -101,4 +105,6 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [slowStart.name, slowStart],
   [staleLoadHerding.name, staleLoadHerding],
   [prefetch.name, prefetch],
+  [backpressure.name, backpressure],
+  [eventSourcingCqrs.name, eventSourcingCqrs],
 ]);
