@@ -452,6 +452,37 @@ export {
 } from './messaging/kafka/producer/kafka-producer.js';
 export type { KafkaProducerOptions } from './messaging/kafka/producer/producer-options.js';
 export {
+  type DedupRequest,
+  DedupStore,
+  type DedupStoreOptions,
+  DedupStoreServer,
+  type DedupStoreServerOptions,
+  type DedupStoreStats,
+} from './messaging/patterns/dedup-store.js';
+export {
+  IdempotentConsumer,
+  type IdempotentConsumerOptions,
+  type IdempotentConsumerStats,
+  type RemoteDedup,
+} from './messaging/patterns/idempotent-consumer.js';
+export {
+  OutboxDatabase,
+  type OutboxDatabaseOptions,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRow,
+  OutboxService,
+  type OutboxServiceOptions,
+  type OutboxWrite,
+} from './messaging/patterns/outbox.js';
+export {
+  type ReprocessAttempt,
+  type ReprocessingMode,
+  RetryTopics,
+  type RetryTopicsOptions,
+  type RetryTopicsStats,
+} from './messaging/patterns/retry-topics.js';
+export {
   type BoundedBufferSpec,
   BUFFER_KINDS,
   type BufferSpec,

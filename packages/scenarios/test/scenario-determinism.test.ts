@@ -54,6 +54,11 @@ const SMALL: Record<string, SmallRun> = {
   prefetch: { params: { messages: 110 }, variants: ['prefetch-1-far'] },
   backpressure: { params: { seconds: 15, warmupSeconds: 5 }, variants: ['credit'] },
   'event-sourcing-cqrs': { params: { seconds: 10, rebuildEvents: 150 }, variants: ['poll-100ms'] },
+  'delivery-guarantees': { params: { messages: 400 }, variants: ['at-least-once'] },
+  'poison-message': {
+    params: { messages: 300, tailS: 8 },
+    variants: ['kafka-retry-topics', 'rabbit-quorum'],
+  },
 };
 
 // Scenarios whose outcome may legitimately be the same for two seeds. None today: each one's outcome

@@ -8,6 +8,7 @@ import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionDraining } from './connection-draining.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+import { deliveryGuarantees } from './delivery-guarantees.js';
 import { distributedCache } from './distributed-cache.js';
 import { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 import { evictionPolicies } from './eviction-policies.js';
@@ -19,6 +20,7 @@ import { l4VsL7 } from './l4-vs-l7.js';
 import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
 import { mmc } from './mmc.js';
+import { poisonMessage } from './poison-message.js';
 import { prefetch } from './prefetch.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
@@ -43,6 +45,7 @@ export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionDraining, lognormalExcessMean } from './connection-draining.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+export { deliveryGuarantees } from './delivery-guarantees.js';
 export { distributedCache } from './distributed-cache.js';
 export { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 export { evictionPolicies } from './eviction-policies.js';
@@ -61,6 +64,7 @@ export { connectionShares, l4VsL7 } from './l4-vs-l7.js';
 export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
 export { mmc } from './mmc.js';
+export { poisonMessage } from './poison-message.js';
 export { prefetch, prefetchBurstTheory } from './prefetch.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
@@ -107,4 +111,6 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [prefetch.name, prefetch],
   [backpressure.name, backpressure],
   [eventSourcingCqrs.name, eventSourcingCqrs],
+  [deliveryGuarantees.name, deliveryGuarantees],
+  [poisonMessage.name, poisonMessage],
 ]);
