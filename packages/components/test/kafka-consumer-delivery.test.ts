@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { clusterRecordSource } from '../src/messaging/kafka/consumer/cluster-record-source.js';
 import type { ManualCommit } from '../src/messaging/kafka/consumer/consumer-options.js';
@@ -40,7 +39,6 @@ describe('delivery semantics on a consumer crash', () => {
     expect(duplicates.length).toBe(atCrash.processed - atCrash.committed);
     expect(duplicates[0]).toBe(atCrash.committed);
     expect(missing).toEqual([]);
-    writeFileSync('/tmp/kc/alo.json', JSON.stringify({ atCrash, duplicates: duplicates.length }));
   });
   it('commit before processing (at-most-once): exactly the committed-but-unprocessed records are lost', () => {
     const { atCrash, duplicates, missing } = crashMidBatch('before-processing');
@@ -48,7 +46,6 @@ describe('delivery semantics on a consumer crash', () => {
     expect(missing.length).toBe(atCrash.committed - atCrash.processed);
     expect(missing[0]).toBe(atCrash.processed);
     expect(duplicates).toEqual([]);
-    writeFileSync('/tmp/kc/amo.json', JSON.stringify({ atCrash, lost: missing.length }));
   });
 });
 
@@ -99,7 +96,6 @@ describe('lag', () => {
     // The committed offset trails the position by up to one auto-commit interval plus a batch (6 s x 50/s = 300
     // records); over a 200 s window that bounds the slope error by 1.5/s.
     expect(Math.abs(slope - 50)).toBeLessThan(1.5);
-    writeFileSync('/tmp/kc/lag-grow.json', JSON.stringify({ slope }));
   });
 
   it('after a burst drains in lag / (mu - lambda), the fluid model', () => {
@@ -127,7 +123,6 @@ describe('lag', () => {
     const measured = drainedAt - 30_000;
     // Tolerance: one batch (0.5 s) of commit granularity plus the 0.1 s sampling.
     expect(Math.abs(measured - predicted)).toBeLessThan(700);
-    writeFileSync('/tmp/kc/lag-drain.json', JSON.stringify({ peak, predicted, measured }));
   });
 
   it('consumers beyond the partition count stay idle', () => {

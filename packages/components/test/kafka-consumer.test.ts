@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { exponential } from '@dsim/core';
 import { describe, expect, it } from 'vitest';
 import { rangeAssign } from '../src/messaging/kafka/assignors/range.js';
@@ -55,13 +54,6 @@ describe('KafkaConsumer group (classic, range)', () => {
     const final = r.assignments();
     expect(final.c4).toEqual(['tp4', 'tp5']);
     expect(r.tally.missing('t', 0, 1000)).toEqual([]);
-    writeFileSync(
-      '/tmp/kc/crash.json',
-      JSON.stringify({
-        detection,
-        rebalanceDurations: r.coordinator.rebalances('g').map((x) => x.endedAt! - x.startedAt),
-      }),
-    );
   });
 });
 
@@ -120,19 +112,6 @@ describe('eager vs cooperative rebalancing', () => {
     expect(coopLight.revoked).toBe(3);
     expect(eagerLight.revoked).toBe(12);
     expect(eager.r.tally.duplicates + coop.r.tally.duplicates).toBe(0);
-    const nums = (x: { paused: number; span: number }) => ({
-      pausedPartitionMs: Math.round(x.paused),
-      rebalanceSpanMs: Math.round(x.span),
-    });
-    writeFileSync(
-      '/tmp/kc/eager-coop.json',
-      JSON.stringify({
-        eager: nums(eager),
-        coop: nums(coop),
-        eagerLight: nums(eagerLight),
-        coopLight: nums(coopLight),
-      }),
-    );
   });
 });
 
@@ -191,13 +170,6 @@ describe('KIP-848 consumer protocol (simplified)', () => {
     // Only the two moved partitions pause, for about one heartbeat interval (5 s) at most.
     expect(paused).toBeLessThan(2 * 5_100);
     expect(r.tally.duplicates).toBe(0);
-    writeFileSync(
-      '/tmp/kc/kip848.json',
-      JSON.stringify({
-        paused,
-        rebalances: r.coordinator.rebalances('g').map((x) => x.endedAt! - x.startedAt),
-      }),
-    );
   });
   it('a crashed member is expired after group.consumer.session.timeout.ms (45 s)', () => {
     const r = consumerRig({ partitions: 4 });

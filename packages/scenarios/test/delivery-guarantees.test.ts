@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
 import { deliveryGuarantees } from '../src/catalogue/delivery-guarantees.js';
@@ -9,13 +8,7 @@ const outcome = (r: ReturnType<typeof runScenario>, name: string) =>
 
 describe('delivery-guarantees scenario', () => {
   it('at-most-once loses, at-least-once duplicates, exactly-once effects do neither', () => {
-    const t0 = performance.now();
     const r = runScenario(deliveryGuarantees, { seed: 1 });
-    const wall = performance.now() - t0;
-    writeFileSync(
-      '/tmp/kc/dg-1.json',
-      JSON.stringify({ wall, variants: r.variants.map((v) => [v.name, v.outcome]) }, null, 1),
-    );
     expect(r).toPassChecks();
     expect(outcome(r, 'at-most-once').duplicated).toBe(0);
     expect(outcome(r, 'at-least-once').lost).toBe(0);
@@ -23,13 +16,7 @@ describe('delivery-guarantees scenario', () => {
   }, 30_000);
 
   it('seed 2 passes the same checks', () => {
-    const t0 = performance.now();
     const r = runScenario(deliveryGuarantees, { seed: 2 });
-    const wall = performance.now() - t0;
-    writeFileSync(
-      '/tmp/kc/dg-2.json',
-      JSON.stringify({ wall, variants: r.variants.map((v) => [v.name, v.outcome]) }, null, 1),
-    );
     expect(r).toPassChecks();
   }, 30_000);
 

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
 import { poisonMessage } from '../src/catalogue/poison-message.js';
@@ -9,13 +8,7 @@ const outcome = (r: ReturnType<typeof runScenario>, name: string) =>
 
 describe('poison-message scenario', () => {
   it('in place blocks the partition; retry topics and the DLQ do not; quorum dead-letters after 21; classic loops', () => {
-    const t0 = performance.now();
     const r = runScenario(poisonMessage, { seed: 1 });
-    const wall = performance.now() - t0;
-    writeFileSync(
-      '/tmp/kc/poison-1.json',
-      JSON.stringify({ wall, variants: r.variants.map((v) => [v.name, v.outcome]) }, null, 1),
-    );
     expect(r).toPassChecks();
     expect(outcome(r, 'kafka-in-place').blocked).toBe(949);
     expect(outcome(r, 'kafka-retry-topics')).toMatchObject({ blocked: 0, dlq: 1 });
@@ -28,13 +21,7 @@ describe('poison-message scenario', () => {
   }, 30_000);
 
   it('seed 2 passes the same checks', () => {
-    const t0 = performance.now();
     const r = runScenario(poisonMessage, { seed: 2 });
-    const wall = performance.now() - t0;
-    writeFileSync(
-      '/tmp/kc/poison-2.json',
-      JSON.stringify({ wall, variants: r.variants.map((v) => [v.name, v.outcome]) }, null, 1),
-    );
     expect(r).toPassChecks();
   }, 30_000);
 

@@ -54,6 +54,12 @@ const SMALL: Record<string, SmallRun> = {
   prefetch: { params: { messages: 110 }, variants: ['prefetch-1-far'] },
   backpressure: { params: { seconds: 15, warmupSeconds: 5 }, variants: ['credit'] },
   'event-sourcing-cqrs': { params: { seconds: 10, rebuildEvents: 150 }, variants: ['poll-100ms'] },
+  'kafka-durability': { params: { rate: 100, crashAtS: 5, loadAfterS: 5 }, variants: ['acks-1'] },
+  'consumer-lag': { params: { seconds: 20, burstAtS: 8, burst: 600 }, variants: ['enough'] },
+  'consumer-rebalance': {
+    params: { seconds: 30, joinAtS: 8, crashAtS: 12, sessionTimeoutMs: 10_000 },
+    variants: ['cooperative'],
+  },
   'delivery-guarantees': { params: { messages: 400 }, variants: ['at-least-once'] },
   'poison-message': {
     params: { messages: 300, tailS: 8 },

@@ -8,6 +8,8 @@ import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionDraining } from './connection-draining.js';
 import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+import { consumerLag } from './consumer-lag.js';
+import { consumerRebalance } from './consumer-rebalance.js';
 import { deliveryGuarantees } from './delivery-guarantees.js';
 import { distributedCache } from './distributed-cache.js';
 import { eventSourcingCqrs } from './event-sourcing-cqrs.js';
@@ -16,6 +18,7 @@ import { gcDeathSpiral } from './gc-death-spiral.js';
 import { goodputCollapse } from './goodput-collapse.js';
 import { hashAffinity } from './hash-affinity.js';
 import { healthChecks } from './health-checks.js';
+import { kafkaDurability } from './kafka-durability.js';
 import { l4VsL7 } from './l4-vs-l7.js';
 import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
@@ -45,6 +48,8 @@ export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionDraining, lognormalExcessMean } from './connection-draining.js';
 export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
+export { consumerLag, lagFluidModel } from './consumer-lag.js';
+export { consumerRebalance } from './consumer-rebalance.js';
 export { deliveryGuarantees } from './delivery-guarantees.js';
 export { distributedCache } from './distributed-cache.js';
 export { eventSourcingCqrs } from './event-sourcing-cqrs.js';
@@ -60,6 +65,7 @@ export {
 export { type DeadlineQueueTheory, goodputCollapse, mm1kDeadlineGoodput } from './goodput-collapse.js';
 export { hashAffinity, keyOwners } from './hash-affinity.js';
 export { type CheckModel, checkTimeline, healthChecks, type ModelFlip } from './health-checks.js';
+export { durabilityTable, kafkaDurability } from './kafka-durability.js';
 export { connectionShares, l4VsL7 } from './l4-vs-l7.js';
 export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
@@ -109,6 +115,9 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [slowStart.name, slowStart],
   [staleLoadHerding.name, staleLoadHerding],
   [prefetch.name, prefetch],
+  [kafkaDurability.name, kafkaDurability],
+  [consumerLag.name, consumerLag],
+  [consumerRebalance.name, consumerRebalance],
   [backpressure.name, backpressure],
   [eventSourcingCqrs.name, eventSourcingCqrs],
   [deliveryGuarantees.name, deliveryGuarantees],
