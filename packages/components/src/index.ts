@@ -384,9 +384,17 @@ export type {
   TopicConfig,
   TruncationRule,
 } from './messaging/kafka/cluster/config.js';
+export { CLEANUP_POLICIES, type CleanupPolicy } from './messaging/kafka/cluster/config.js';
 export { KafkaController } from './messaging/kafka/cluster/controller.js';
 export { DiskQueue } from './messaging/kafka/cluster/disk.js';
 export { KafkaCluster } from './messaging/kafka/cluster/kafka-cluster.js';
+export {
+  type CleanableRange,
+  type CleanResult,
+  cleanableRange,
+  cleanLog,
+  runCleaner,
+} from './messaging/kafka/cluster/log-cleaner.js';
 export {
   type FollowerState,
   type LeaderHost,
@@ -395,20 +403,34 @@ export {
 export { type FetcherHost, ReplicaFetcher } from './messaging/kafka/cluster/replica-fetcher.js';
 export {
   BATCHES_TO_RETAIN,
+  MARKER_BYTES,
   ReplicaLog,
   type RetentionLimits,
+  type Segment,
   type SequenceCheck,
 } from './messaging/kafka/cluster/replica-log.js';
+export {
+  TransactionCoordinator,
+  type TxnCoordinatorHost,
+  type TxnCoordinatorStats,
+  type TxnDescription,
+  type TxnState,
+} from './messaging/kafka/cluster/transaction-coordinator.js';
+export { hiddenRecord, TransactionIndex } from './messaging/kafka/cluster/transaction-index.js';
 export type {
+  AbortedTxn,
   ClusterMetadata,
+  IsolationLevel,
   KafkaErrorCode,
   LogRecord,
   PartitionMeta,
   ProduceBatch,
   ProducedRecord,
+  TxnResult,
 } from './messaging/kafka/cluster/types.js';
 export type { ClassicGroupState, RebalanceRecord } from './messaging/kafka/consumer/classic-group.js';
 export { clusterRecordSource } from './messaging/kafka/consumer/cluster-record-source.js';
+export type { ConsumedBatch } from './messaging/kafka/consumer/consumer-options.js';
 export {
   CONSUMER_ASSIGNORS,
   type ConsumerAssignor,
@@ -436,6 +458,10 @@ export type {
   SourceOffset,
 } from './messaging/kafka/consumer/record-source.js';
 export {
+  TransactionalRelay,
+  type TransactionalRelayStats,
+} from './messaging/kafka/consumer/transactional-relay.js';
+export {
   murmur2,
   partitionForKey,
   StickyPartitioner,
@@ -451,6 +477,12 @@ export {
   type RecordFate,
 } from './messaging/kafka/producer/kafka-producer.js';
 export type { KafkaProducerOptions } from './messaging/kafka/producer/producer-options.js';
+export type {
+  ConsumerGroupMetadata,
+  TransactionState,
+  TxnOffset,
+  TxnOutcome,
+} from './messaging/kafka/producer/transaction-manager.js';
 export {
   type DedupRequest,
   DedupStore,

@@ -9,9 +9,10 @@ import {
 } from '@dsim/core';
 import type { ClusterConfig, TopicConfig } from './config.js';
 import { DiskQueue } from './disk.js';
+import { runCleaner } from './log-cleaner.js';
 import { PartitionLeader } from './partition-leader.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
-import { ReplicaLog } from './replica-log.js';
+import { MARKER_BYTES, ReplicaLog } from './replica-log.js';
 import {
   type AlterPartitionResponse,
   type BrokerRequest,
@@ -26,6 +27,7 @@ import {
   type ProduceRequest,
   type ProduceResponse,
   tpKey,
+  type WriteTxnMarkerRequest,
 } from './types.js';
 
 /** A partition this broker holds a replica of. */
@@ -43,6 +45,7 @@ interface PartitionGauges {
   hw: Gauge;
   leo: Gauge;
   isr: Gauge;
+  lso: Gauge;
 }
 
 /** Broker-side counters, under the broker's address. */
@@ -52,18 +55,26 @@ export interface KafkaBrokerStats {
   duplicateBatches: number;
   errors: Record<string, number>;
   truncatedRecords: number;
+  /** Transaction markers appended as leader. */
+  markers: number;
+  /** Records the log cleaner removed from this broker's compacted logs. */
+  cleanedRecords: number;
 }
 
 /**
  * A Kafka broker on a node: hosts replica logs, leads or follows partitions as the controller's
  * metadata says, serves Produce (acks 0/1/all, min.insync.replicas, idempotent dedup), Fetch (replica
- * and consumer; long-polling), OffsetsForLeaderEpoch, Metadata and InitProducerId, heartbeats to the
- * controller, and runs the ISR-expiration and retention tasks. Logs are on disk: a crash loses the
+ * and consumer, `read_uncommitted` up to the HW or `read_committed` up to the last stable offset with
+ * the aborted-transaction index; long-polling), OffsetsForLeaderEpoch, Metadata, InitProducerId and
+ * WriteTxnMarkers, heartbeats to the controller, and runs the ISR-expiration, retention (`delete`
+ * topics) and log-cleaner (`compact` topics, every `log.cleaner.backoff.ms`) tasks. Logs are on disk: a crash loses the
  * broker's in-memory state (leadership, fetchers, purgatory, queued appends), not its logs.
  *
  * Metrics under the broker's address: `kafka.produce.requests`, `kafka.produce.records`,
  * `kafka.produce.errors.<code>`, `kafka.duplicate-batches`, `kafka.truncated-records`,
- * `kafka.under-replicated-partitions`, and per led partition `kafka.<topic>-<p>.hw`, `.leo`, `.isr`.
+ * `kafka.under-replicated-partitions`, `kafka.txn-markers`, `kafka.cleaner.records-removed`, and per
+ * led partition `kafka.<topic>-<p>.hw`, `.leo`, `.isr`, `.lso` (last stable offset). Traces:
+ * `@dsim.kafka.log-cleaned` (broker, topic, partition, cleanedUpTo, removed, tombstonesRemoved).
  *
  * @example
  * ```ts
@@ -83,6 +94,8 @@ export class KafkaBroker {
     duplicateBatches: 0,
     errors: {},
     truncatedRecords: 0,
+    markers: 0,
+    cleanedRecords: 0,
   };
   private readonly meters: {
     requests: Counter;
@@ -90,6 +103,8 @@ export class KafkaBroker {
     dups: Counter;
     truncated: Counter;
     urp: Gauge;
+    markers: Counter;
+    cleaned: Counter;
   };
   private readonly gauges = new Map<string, PartitionGauges>();
 
@@ -108,6 +123,8 @@ export class KafkaBroker {
       dups: m.counter(id, 'kafka.duplicate-batches'),
       truncated: m.counter(id, 'kafka.truncated-records'),
       urp: m.gauge(id, 'kafka.under-replicated-partitions'),
+      markers: m.counter(id, 'kafka.txn-markers'),
+      cleaned: m.counter(id, 'kafka.cleaner.records-removed'),
     };
     this.rpc.serve((req, reply) => this.handle(req, reply));
     this.rpc.onMessage((message) => {
@@ -187,10 +204,30 @@ export class KafkaBroker {
     this.node.setTimer(cfg.isrCheckIntervalMs, isr);
     const retention = (): void => {
       const now = this.node.network.sim.now;
-      for (const h of this.hosted.values()) h.log.applyRetention(now, h.topic);
+      for (const h of this.hosted.values())
+        if (h.topic.cleanupPolicy !== 'compact') h.log.applyRetention(now, h.topic);
       this.node.setTimer(cfg.retentionCheckIntervalMs, retention);
     };
     this.node.setTimer(cfg.retentionCheckIntervalMs, retention);
+    if ([...cfg.topics.values()].some((t) => t.cleanupPolicy !== 'delete')) {
+      const clean = (): void => {
+        this.cleanLogs();
+        this.node.setTimer(cfg.logCleanerBackoffMs, clean);
+      };
+      this.node.setTimer(cfg.logCleanerBackoffMs, clean);
+    }
+  }
+
+  /** One pass of the log cleaner over this broker's compacted logs (leader and follower replicas alike). */
+  private cleanLogs(): void {
+    const sim = this.node.network.sim;
+    const hosted = [...this.hosted.values()];
+    for (const result of runCleaner(hosted, sim.now)) {
+      this.counts.cleanedRecords += result.removed;
+      this.meters.cleaned.inc(result.removed);
+      this.trace('@dsim.kafka.log-cleaned', { broker: this.id, ...result });
+    }
+    for (const h of hosted) if (h.leader !== null) this.updateGauges(h);
   }
 
   /** Applies a newer metadata image: become leader or follower where the leader or epoch changed. */
@@ -334,6 +371,9 @@ export class KafkaBroker {
       case 'metadata':
         reply.ok(this.image, { size: 64 * this.hosted.size });
         return;
+      case 'write-txn-marker':
+        this.writeMarker(body, reply);
+        return;
       case 'init-producer-id':
         // The coordinator asks the controller for an id block; here one id at a time.
         this.rpc
@@ -375,6 +415,11 @@ export class KafkaBroker {
       return;
     }
     const batch = req.batch;
+    // Kafka's LogValidator: a compacted topic refuses records without a key (InvalidRecordException).
+    if (h.topic.cleanupPolicy !== 'delete' && batch.records.some((r) => r.key === null)) {
+      respond('invalid-record');
+      return;
+    }
     let bytes = this.config.batchOverhead;
     for (const r of batch.records) bytes += r.size;
     this.disk.write(bytes, () => {
@@ -410,6 +455,39 @@ export class KafkaBroker {
         return;
       }
       leader.awaitHw(base + batch.records.length, req.timeoutMs, (error) => respond(error, base, duplicate));
+    });
+  }
+
+  /**
+   * WriteTxnMarkers: append a COMMIT or ABORT control record for a producer as leader, and answer once
+   * it is below the high watermark (the coordinator writes markers with acks=all).
+   */
+  private writeMarker(req: WriteTxnMarkerRequest, reply: Reply<unknown>): void {
+    const h = this.hosted.get(tpKey(req.topic, req.partition));
+    const leader = h?.leader ?? null;
+    const respond = (error: KafkaErrorCode | null): void => {
+      reply.ok({ error }, { size: 16 });
+    };
+    if (h === undefined || leader === null) {
+      respond('not-leader-or-follower');
+      return;
+    }
+    this.disk.write(MARKER_BYTES, () => {
+      if (h.leader !== leader) {
+        respond('not-leader-or-follower');
+        return;
+      }
+      if (leader.underMinIsr) {
+        respond('not-enough-replicas');
+        return;
+      }
+      const sim = this.node.network.sim;
+      const offset = h.log.appendMarker(req.producerId, req.producerEpoch, req.result, leader.epoch, sim.now);
+      this.counts.markers++;
+      this.meters.markers.inc();
+      leader.onAppend();
+      this.updateGauges(h);
+      leader.awaitHw(offset + 1, req.timeoutMs, respond);
     });
   }
 
@@ -450,25 +528,35 @@ export class KafkaBroker {
       return;
     }
     if (!consumer) leader.onReplicaFetch(req.replicaId, req.fetchOffset);
+    const committed = consumer && req.isolationLevel === 'read_committed';
+    // Consumers read below the HW; read_committed ones below the last stable offset.
+    const limit = (): number =>
+      !consumer ? log.logEndOffset : committed ? log.lastStableOffset : log.highWatermark;
     const respond = (): void => {
       if (h.leader !== leader) {
         fail('not-leader-or-follower');
         return;
       }
-      const upTo = consumer ? log.highWatermark : log.logEndOffset;
+      const upTo = limit();
       const records = log.read(req.fetchOffset, upTo, req.maxBytes);
       let bytes = 32;
       for (const r of records) bytes += r.size;
+      const lastStableOffset = log.lastStableOffset;
+      const last = records[records.length - 1];
       const res: FetchResponse = {
         error: null,
         records,
         highWatermark: log.highWatermark,
         logEndOffset: log.logEndOffset,
         logStartOffset: log.logStartOffset,
+        lastStableOffset,
+        ...(committed && last !== undefined
+          ? { abortedTransactions: log.abortedTransactions(req.fetchOffset, last.offset + 1) }
+          : {}),
       };
       reply.ok(res, { size: bytes });
     };
-    const available = (consumer ? log.highWatermark : log.logEndOffset) > req.fetchOffset;
+    const available = limit() > req.fetchOffset;
     if (available || req.maxWaitMs <= 0) respond();
     else leader.park(consumer, req.maxWaitMs, respond);
   }
@@ -494,11 +582,13 @@ export class KafkaBroker {
         hw: m.gauge(this.id, `kafka.${key}.hw`),
         leo: m.gauge(this.id, `kafka.${key}.leo`),
         isr: m.gauge(this.id, `kafka.${key}.isr`),
+        lso: m.gauge(this.id, `kafka.${key}.lso`),
       };
       this.gauges.set(key, g);
     }
     g.hw.set(h.log.highWatermark);
     g.leo.set(h.log.logEndOffset);
+    g.lso.set(h.log.lastStableOffset);
     if (h.leader !== null) g.isr.set(h.leader.isr.length);
   }
 

@@ -23,6 +23,20 @@ import {
 export type TruncationRule = 'leader-epoch' | 'high-watermark';
 
 /**
+ * `cleanup.policy`: `delete` removes old segments by `retention.ms` / `retention.bytes`; `compact` keeps
+ * the latest record of every key (the log cleaner); `compact,delete` does both.
+ *
+ * @example
+ * ```ts
+ * const topic: KafkaTopicSpec = { name: 'users', cleanupPolicy: 'compact' };
+ * ```
+ */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+/** The accepted `cleanup.policy` values. @internal */
+export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
+
+/**
  * A topic created with the cluster. Topic-level configs override the cluster's broker-level defaults.
  *
  * @example
@@ -46,6 +60,14 @@ export interface KafkaTopicSpec {
   retentionBytes?: number;
   /** `segment.bytes`. @default the cluster's `segmentBytes` */
   segmentBytes?: number;
+  /** `cleanup.policy`. @default the cluster's `cleanupPolicy` */
+  cleanupPolicy?: CleanupPolicy;
+  /** `delete.retention.ms`: how long a compacted topic keeps a tombstone after its first cleaning. @default the cluster's `deleteRetention` */
+  deleteRetention?: Duration;
+  /** `min.cleanable.dirty.ratio`: clean when dirty bytes / all bytes exceed it. @default the cluster's `minCleanableDirtyRatio` */
+  minCleanableDirtyRatio?: number;
+  /** `min.compaction.lag.ms`: records younger than this stay uncompacted. @default the cluster's `minCompactionLag` */
+  minCompactionLag?: Duration;
 }
 
 /**
@@ -103,6 +125,25 @@ export interface KafkaClusterOptions {
   retentionCheckInterval?: Duration;
   /** Bytes a batch adds to a request on the wire (record batch header). @default 61 */
   batchOverhead?: number;
+  /** `log.cleanup.policy` (topic `cleanup.policy`). @default 'delete' */
+  cleanupPolicy?: CleanupPolicy;
+  /** `log.cleaner.delete.retention.ms` (topic `delete.retention.ms`). @default 86400000 ms (1 day) */
+  deleteRetention?: Duration;
+  /** `log.cleaner.min.cleanable.ratio` (topic `min.cleanable.dirty.ratio`). @default 0.5 */
+  minCleanableDirtyRatio?: number;
+  /** `log.cleaner.min.compaction.lag.ms` (topic `min.compaction.lag.ms`). @default 0 */
+  minCompactionLag?: Duration;
+  /** `log.cleaner.backoff.ms`: the cleaner's sleep when no log needs cleaning. @default 15000 ms */
+  logCleanerBackoff?: Duration;
+  /** `transaction.max.timeout.ms`: the largest `transaction.timeout.ms` a producer may ask for. @default 900000 ms */
+  transactionMaxTimeout?: Duration;
+  /**
+   * `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the transaction
+   * coordinator looks for transactions open longer than their timeout. @default 10000 ms
+   */
+  transactionAbortCheckInterval?: Duration;
+  /** Backoff before the coordinator resends a transaction marker that failed (its marker channel's retry). @default 100 ms */
+  transactionMarkerRetryBackoff?: Duration;
 }
 
 /** Every key of {@link KafkaClusterOptions}. @internal */
@@ -128,6 +169,14 @@ export const KAFKA_CLUSTER_KEYS = optionKeys<KafkaClusterOptions>()({
   retentionBytes: true,
   retentionCheckInterval: true,
   batchOverhead: true,
+  cleanupPolicy: true,
+  deleteRetention: true,
+  minCleanableDirtyRatio: true,
+  minCompactionLag: true,
+  logCleanerBackoff: true,
+  transactionMaxTimeout: true,
+  transactionAbortCheckInterval: true,
+  transactionMarkerRetryBackoff: true,
 });
 
 const TOPIC_KEYS = optionKeys<KafkaTopicSpec>()({
@@ -139,6 +188,10 @@ const TOPIC_KEYS = optionKeys<KafkaTopicSpec>()({
   retention: true,
   retentionBytes: true,
   segmentBytes: true,
+  cleanupPolicy: true,
+  deleteRetention: true,
+  minCleanableDirtyRatio: true,
+  minCompactionLag: true,
 });
 
 /** A topic with every config resolved. */
@@ -151,6 +204,10 @@ export interface TopicConfig {
   readonly retentionMs: number;
   readonly retentionBytes: number;
   readonly segmentBytes: number;
+  readonly cleanupPolicy: CleanupPolicy;
+  readonly deleteRetentionMs: number;
+  readonly minCleanableDirtyRatio: number;
+  readonly minCompactionLagMs: number;
 }
 
 /** The cluster's options resolved to ms and numbers. */
@@ -171,6 +228,10 @@ export interface ClusterConfig {
   readonly diskThroughput: number;
   readonly retentionCheckIntervalMs: number;
   readonly batchOverhead: number;
+  readonly logCleanerBackoffMs: number;
+  readonly transactionMaxTimeoutMs: number;
+  readonly transactionAbortCheckIntervalMs: number;
+  readonly transactionMarkerRetryBackoffMs: number;
 }
 
 const DAY = 86_400_000;
@@ -224,6 +285,22 @@ export function resolveClusterConfig(options: KafkaClusterOptions): ClusterConfi
     { integer: true, min: -1 },
     -1,
   );
+  const cleanupPolicy = checkEnum(where, 'cleanupPolicy', options.cleanupPolicy, CLEANUP_POLICIES, 'delete');
+  const deleteRetentionMs = checkDuration(
+    where,
+    'deleteRetention',
+    options.deleteRetention,
+    { infinity: true },
+    DAY,
+  );
+  const minCleanableDirtyRatio = checkNumber(
+    where,
+    'minCleanableDirtyRatio',
+    options.minCleanableDirtyRatio,
+    { min: 0, max: 1 },
+    0.5,
+  );
+  const minCompactionLagMs = checkDuration(where, 'minCompactionLag', options.minCompactionLag, {}, 0);
   if (!Array.isArray(options.topics))
     throw invalidOption(where, 'topics', options.topics, 'an array of topics');
   const topics = new Map<string, TopicConfig>();
@@ -273,6 +350,28 @@ export function resolveClusterConfig(options: KafkaClusterOptions): ClusterConfi
         spec.segmentBytes,
         { integer: true, min: 1 },
         segmentBytes,
+      ),
+      cleanupPolicy: checkEnum(at, 'cleanupPolicy', spec.cleanupPolicy, CLEANUP_POLICIES, cleanupPolicy),
+      deleteRetentionMs: checkDuration(
+        at,
+        'deleteRetention',
+        spec.deleteRetention,
+        { infinity: true },
+        deleteRetentionMs,
+      ),
+      minCleanableDirtyRatio: checkNumber(
+        at,
+        'minCleanableDirtyRatio',
+        spec.minCleanableDirtyRatio,
+        { min: 0, max: 1 },
+        minCleanableDirtyRatio,
+      ),
+      minCompactionLagMs: checkDuration(
+        at,
+        'minCompactionLag',
+        spec.minCompactionLag,
+        {},
+        minCompactionLagMs,
       ),
     });
   });
@@ -347,5 +446,33 @@ export function resolveClusterConfig(options: KafkaClusterOptions): ClusterConfi
       300_000,
     ),
     batchOverhead: checkNumber(where, 'batchOverhead', options.batchOverhead, { min: 0 }, 61),
+    logCleanerBackoffMs: checkDuration(
+      where,
+      'logCleanerBackoff',
+      options.logCleanerBackoff,
+      { positive: true },
+      15_000,
+    ),
+    transactionMaxTimeoutMs: checkDuration(
+      where,
+      'transactionMaxTimeout',
+      options.transactionMaxTimeout,
+      { positive: true },
+      900_000,
+    ),
+    transactionAbortCheckIntervalMs: checkDuration(
+      where,
+      'transactionAbortCheckInterval',
+      options.transactionAbortCheckInterval,
+      { positive: true },
+      10_000,
+    ),
+    transactionMarkerRetryBackoffMs: checkDuration(
+      where,
+      'transactionMarkerRetryBackoff',
+      options.transactionMarkerRetryBackoff,
+      {},
+      100,
+    ),
   };
 }

@@ -1,6 +1,7 @@
 import type { Counter, NetNode, NodeTimer, Reply, RpcRequest } from '@dsim/core';
 import { RpcEndpoint } from '@dsim/core';
 import type { ClusterConfig } from './config.js';
+import { TransactionCoordinator } from './transaction-coordinator.js';
 import {
   type AlterPartitionResponse,
   type ClusterMetadata,
@@ -29,6 +30,8 @@ type MutableMeta = { -readonly [K in keyof PartitionMeta]: PartitionMeta[K] };
  * assignment order that is alive and in the ISR; unclean, when enabled and no ISR member is alive: the
  * first live replica), commits leaders' AlterPartition requests (ISR shrink and expand), and pushes
  * every change to all brokers; heartbeat responses carry the metadata to a broker that missed a push.
+ * It also hosts the {@link TransactionCoordinator} (`controller.transactions`), whose address the
+ * metadata carries so that transactional producers find it (FindCoordinator folded into Metadata).
  *
  * @example
  * ```ts
@@ -45,6 +48,8 @@ export class KafkaController {
   private readonly elections: Counter;
   private readonly uncleanElections: Counter;
   private readonly offlineSince = new Map<string, number>();
+  /** The transaction coordinator, a logical component on the controller's node. */
+  readonly transactions: TransactionCoordinator;
 
   constructor(
     readonly node: NetNode<any>,
@@ -75,6 +80,13 @@ export class KafkaController {
     }
     // Brokers start registered: their first session deadline is one session timeout away.
     for (const b of config.brokers) this.armSession(b);
+    this.transactions = new TransactionCoordinator({
+      node,
+      rpc: this.rpc,
+      config,
+      allocateProducerId: () => this.nextProducerId++,
+      leaderOf: (topic, partition) => this.parts.get(tpKey(topic, partition))?.leader ?? null,
+    });
     this.rpc.serve((req, reply) => this.handle(req, reply));
   }
 
@@ -97,7 +109,12 @@ export class KafkaController {
 
   /** The metadata image brokers receive. */
   metadata(): ClusterMetadata {
-    return { version: this.version, partitions: this.partitions, liveBrokers: this.liveBrokers };
+    return {
+      version: this.version,
+      partitions: this.partitions,
+      liveBrokers: this.liveBrokers,
+      transactionCoordinator: this.node.address,
+    };
   }
 
   private handle(req: RpcRequest<ControllerRequest>, reply: Reply<unknown>): void {
@@ -116,6 +133,12 @@ export class KafkaController {
         return;
       case 'allocate-producer-id':
         reply.ok(this.nextProducerId++);
+        return;
+      case 'init-producer-id-txn':
+      case 'add-partitions-to-txn':
+      case 'add-offsets-to-txn':
+      case 'end-txn':
+        reply.ok(this.transactions.handle(body), { size: 32 });
         return;
     }
   }

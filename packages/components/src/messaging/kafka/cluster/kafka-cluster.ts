@@ -2,6 +2,7 @@ import type { Network } from '@dsim/core';
 import { KafkaBroker } from './broker.js';
 import { type ClusterConfig, type KafkaClusterOptions, resolveClusterConfig } from './config.js';
 import { KafkaController } from './controller.js';
+import type { TransactionCoordinator } from './transaction-coordinator.js';
 import type { LogRecord, PartitionMeta } from './types.js';
 
 /**
@@ -34,6 +35,26 @@ export class KafkaCluster {
     const image = this.controller.metadata();
     for (const b of this.config.brokers)
       this.brokers.set(b, new KafkaBroker(net.addNode(b), this.config, image));
+  }
+
+  /** The transaction coordinator (a logical component on the controller's node). */
+  get transactions(): TransactionCoordinator {
+    return this.controller.transactions;
+  }
+
+  /**
+   * The current leader's last stable offset of a partition (what `read_committed` consumers read up
+   * to), or -1 while the partition has no leader.
+   *
+   * @example
+   * ```ts
+   * cluster.lastStableOffset('orders', 0) <= cluster.broker('b1').logOf('orders', 0)!.highWatermark; // true
+   * ```
+   */
+  lastStableOffset(topic: string, partition: number): number {
+    const meta = this.partition(topic, partition);
+    if (meta.leader === null) return -1;
+    return this.broker(meta.leader).logOf(topic, partition)?.lastStableOffset ?? -1;
   }
 
   /** Broker addresses, in the order given. */

@@ -104,6 +104,7 @@ export class ReplicaFetcher {
     if (this.stopped) return;
     const cfg = this.host.config;
     const log = this.log;
+    const fetchOffset = log.logEndOffset;
     this.host.rpc
       .call<FetchResponse>(
         this.leader,
@@ -112,7 +113,7 @@ export class ReplicaFetcher {
           topic: this.topic,
           partition: this.partition,
           replicaId: this.host.self,
-          fetchOffset: log.logEndOffset,
+          fetchOffset,
           leaderEpoch: this.leaderEpoch,
           maxBytes: cfg.replicaFetchMaxBytes,
           maxWaitMs: cfg.replicaFetchWaitMaxMs,
@@ -138,11 +139,12 @@ export class ReplicaFetcher {
         }
         this.fetches++;
         const body = res.value;
-        const records = body.records.filter((r) => r.offset >= log.logEndOffset);
-        const usable = records.length > 0 && records[0]!.offset === log.logEndOffset ? records : [];
+        // A compacted leader log has gaps: the first record may come after the fetch offset.
+        const usable =
+          log.logEndOffset === fetchOffset ? body.records.filter((r) => r.offset >= fetchOffset) : [];
         const done = (): void => {
           if (this.stopped) return;
-          if (usable.length > 0 && usable[0]!.offset === log.logEndOffset) log.appendAsFollower(usable);
+          if (usable.length > 0 && log.logEndOffset === fetchOffset) log.appendAsFollower(usable);
           log.highWatermark = Math.min(body.highWatermark, log.logEndOffset);
           this.host.onProgress();
           this.fetch();

@@ -1,4 +1,5 @@
-import type { LogRecord, ProduceBatch } from './types.js';
+import { TransactionIndex } from './transaction-index.js';
+import type { AbortedTxn, LogRecord, ProduceBatch, TxnResult } from './types.js';
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the dedup window per producer id per partition. */
 export const BATCHES_TO_RETAIN = 5;
@@ -16,7 +17,7 @@ interface ProducerEntry {
 }
 
 /** A log segment: appends go to the last (active) one; retention deletes whole old segments. */
-interface Segment {
+export interface Segment {
   baseOffset: number;
   bytes: number;
   /** Largest record append time in the segment (time-based retention looks at it). */
@@ -30,6 +31,9 @@ export type SequenceCheck =
   | { readonly kind: 'out-of-order-sequence' }
   | { readonly kind: 'invalid-producer-epoch' };
 
+/** Bytes of a control record (a transaction marker batch). */
+export const MARKER_BYTES = 78;
+
 /** Retention limits of a partition (topic configs). */
 export interface RetentionLimits {
   readonly retentionMs: number;
@@ -40,8 +44,10 @@ export interface RetentionLimits {
  * One replica's log of one partition: append-only records with offsets, the leader-epoch cache
  * (epoch -> start offset, KIP-101), the replica's high watermark (checkpointed: it survives a crash),
  * the producer state used to deduplicate retries (rebuilt from the log after a truncation, as Kafka
- * rebuilds it from snapshots and segments), and segments for retention. The log is on disk: it
- * survives a broker crash.
+ * rebuilds it from snapshots and segments), the transaction index (open and aborted transactions, the
+ * last stable offset), and segments for retention and compaction. The log is on disk: it survives a
+ * broker crash. Offsets may have gaps once the cleaner has compacted the log: every lookup searches
+ * by offset.
  *
  * @example
  * ```ts
@@ -53,6 +59,10 @@ export interface RetentionLimits {
 export class ReplicaLog {
   private records: LogRecord[] = [];
   private start = 0;
+  private end = 0;
+  private readonly txns = new TransactionIndex();
+  /** The cleaner's checkpoint: offsets below it have been compacted (`cleaner-offset-checkpoint`). */
+  firstDirtyOffset = 0;
   /** The replica's high watermark (the leader's is authoritative; a follower's lags by a fetch). */
   highWatermark = 0;
   private readonly epochs: Array<{ epoch: number; startOffset: number }> = [];
@@ -71,7 +81,56 @@ export class ReplicaLog {
 
   /** Offset the next record will get (`LEO`). */
   get logEndOffset(): number {
-    return this.start + this.records.length;
+    return this.end;
+  }
+
+  /** The last stable offset: the first offset of the earliest unstable transaction, or the HW. */
+  get lastStableOffset(): number {
+    return this.txns.lastStableOffset(this.highWatermark);
+  }
+
+  /** Transactions open in this partition (data written, no marker yet). */
+  get openTransactions(): number {
+    return this.txns.openTransactions;
+  }
+
+  /** Aborted transactions overlapping [from, upTo). */
+  abortedTransactions(from: number, upTo: number): AbortedTxn[] {
+    return this.txns.aborted(from, upTo);
+  }
+
+  /** Whether `r` belongs to an aborted transaction. */
+  isAborted(r: LogRecord): boolean {
+    return this.txns.isAborted(r);
+  }
+
+  /** Number of retained records (fewer than end - start once compacted). */
+  get recordCount(): number {
+    return this.records.length;
+  }
+
+  /** A copy of the segments (the last is the active one). */
+  segmentList(): Segment[] {
+    return this.segments.map((s) => ({ ...s }));
+  }
+
+  /** Index of the first retained record with an offset >= `offset`. */
+  private indexOf(offset: number): number {
+    const recs = this.records;
+    const guess = offset - this.start;
+    if (guess <= 0) return 0;
+    if (guess < recs.length && recs[guess]!.offset === offset && recs[guess - 1]!.offset === offset - 1)
+      return guess;
+    if (guess >= recs.length && (recs.length === 0 || recs[recs.length - 1]!.offset < offset))
+      return recs.length;
+    let lo = 0;
+    let hi = recs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (recs[mid]!.offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Latest epoch in the leader-epoch cache, -1 when empty. */
@@ -156,18 +215,51 @@ export class ReplicaLog {
         size: r.size,
         appendedAt: now,
         recordId: r.recordId,
+        ...(r.value === undefined ? {} : { value: r.value }),
+        ...(r.tombstone === true ? { tombstone: true } : {}),
+        ...(batch.transactional === true ? { transactional: true } : {}),
       });
     }
     this.appendRecords(out);
     return base;
   }
 
+  /**
+   * Appends a transaction marker (a control record) for `producerId` in leader epoch `epoch`; returns
+   * its offset. A marker with a newer producer epoch fences older epochs at this partition.
+   */
+  appendMarker(
+    producerId: number,
+    producerEpoch: number,
+    result: TxnResult,
+    epoch: number,
+    now: number,
+  ): number {
+    const offset = this.logEndOffset;
+    this.appendRecords([
+      {
+        offset,
+        epoch,
+        producerId,
+        producerEpoch,
+        sequence: -1,
+        baseSequence: -1,
+        lastSequence: -1,
+        key: null,
+        size: MARKER_BYTES,
+        appendedAt: now,
+        recordId: `marker:${producerId}.${producerEpoch}@${offset}`,
+        control: result,
+      },
+    ]);
+    return offset;
+  }
+
   /** Appends records fetched from the leader (they keep their offsets and epochs). */
   appendAsFollower(records: readonly LogRecord[]): void {
+    // A compacted leader log has gaps: the first record may lie beyond our LEO.
     const fresh = records.filter((r) => r.offset >= this.logEndOffset);
     if (fresh.length === 0) return;
-    if (fresh[0]!.offset !== this.logEndOffset)
-      throw new Error(`follower append at ${fresh[0]!.offset} but LEO is ${this.logEndOffset}`);
     for (const r of fresh) this.assignEpoch(r.epoch, r.offset);
     this.appendRecords(fresh);
   }
@@ -182,8 +274,18 @@ export class ReplicaLog {
       active.bytes += r.size;
       active.maxTimestamp = Math.max(active.maxTimestamp, r.appendedAt);
       this.records.push(r);
-      if (r.producerId >= 0 && r.sequence === r.lastSequence) this.track(r);
+      this.end = r.offset + 1;
+      this.txns.onAppend(r);
+      if (r.control !== undefined) this.trackMarker(r);
+      else if (r.producerId >= 0 && r.sequence === r.lastSequence) this.track(r);
     }
+  }
+
+  /** A marker carries the producer's epoch: a newer one resets the producer's sequences here. */
+  private trackMarker(r: LogRecord): void {
+    const entry = this.producers.get(r.producerId);
+    if (entry === undefined || r.producerEpoch > entry.epoch)
+      this.producers.set(r.producerId, { epoch: r.producerEpoch, batches: [] });
   }
 
   /** Updates the producer state at the last record of a batch. */
@@ -209,9 +311,11 @@ export class ReplicaLog {
   truncateTo(offset: number): number {
     const end = this.logEndOffset;
     if (offset >= end) return 0;
-    const keep = Math.max(0, offset - this.start);
+    const keep = this.indexOf(offset);
     const removed = this.records.length - keep;
     this.records.length = keep;
+    this.end = Math.max(offset, this.start);
+    this.firstDirtyOffset = Math.min(this.firstDirtyOffset, this.end);
     while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1]!.startOffset >= offset)
       this.epochs.pop();
     this.highWatermark = Math.min(this.highWatermark, this.logEndOffset);
@@ -220,17 +324,21 @@ export class ReplicaLog {
   }
 
   private rebuild(): void {
+    const end = this.end;
     this.producers.clear();
+    this.txns.clear();
     this.segments.length = 0;
     this.segments.push({ baseOffset: this.start, bytes: 0, maxTimestamp: -Infinity });
     const records = this.records;
     this.records = [];
     this.appendRecords(records);
+    this.end = end;
   }
 
   /** The record at `offset`, if retained. */
   at(offset: number): LogRecord | undefined {
-    return this.records[offset - this.start];
+    const r = this.records[this.indexOf(offset)];
+    return r?.offset === offset ? r : undefined;
   }
 
   /** Records from `offset` up to (not including) `upTo`, at most `maxBytes` (at least one record). */
@@ -238,8 +346,13 @@ export class ReplicaLog {
     const out: LogRecord[] = [];
     let bytes = 0;
     const end = Math.min(upTo, this.logEndOffset);
-    for (let o = Math.max(offset, this.start); o < end && out.length < maxRecords; o++) {
-      const r = this.records[o - this.start]!;
+    for (
+      let i = this.indexOf(Math.max(offset, this.start));
+      i < this.records.length && out.length < maxRecords;
+      i++
+    ) {
+      const r = this.records[i]!;
+      if (r.offset >= end) break;
       if (out.length > 0 && bytes + r.size > maxBytes) break;
       out.push(r);
       bytes += r.size;
@@ -267,13 +380,49 @@ export class ReplicaLog {
       const expired = now - oldest.maxTimestamp > limits.retentionMs;
       const oversize = limits.retentionBytes >= 0 && total - oldest.bytes >= limits.retentionBytes;
       if (!expired && !oversize) break;
-      const n = next.baseOffset - this.start;
+      const n = this.indexOf(next.baseOffset);
       this.records.splice(0, n);
       this.start = next.baseOffset;
+      this.firstDirtyOffset = Math.max(this.firstDirtyOffset, this.start);
       total -= oldest.bytes;
       this.segments.shift();
       deleted += n;
     }
     return deleted;
+  }
+
+  /**
+   * Replaces the records below `upTo` (a segment boundary) with `kept` (a subsequence of them, some
+   * possibly rewritten with a delete horizon), regrouping the cleaned segments so that adjacent ones
+   * merge while they fit in `segment.bytes` (the cleaner's `groupSegmentsBySize`). Offsets are kept:
+   * compaction leaves gaps. Moves the cleaner checkpoint to `upTo`. Returns the records removed.
+   */
+  replaceCleaned(upTo: number, kept: readonly LogRecord[]): number {
+    const cut = this.indexOf(upTo);
+    const removed = cut - kept.length;
+    const old = this.segments.filter((s) => s.baseOffset < upTo);
+    const rest = this.segments.filter((s) => s.baseOffset >= upTo);
+    // Bytes and timestamps of the kept records, per original segment.
+    const cleaned = old.map((s) => ({ baseOffset: s.baseOffset, bytes: 0, maxTimestamp: -Infinity }));
+    let si = 0;
+    for (const r of kept) {
+      while (si + 1 < cleaned.length && cleaned[si + 1]!.baseOffset <= r.offset) si++;
+      const seg = cleaned[si]!;
+      seg.bytes += r.size;
+      seg.maxTimestamp = Math.max(seg.maxTimestamp, r.appendedAt);
+    }
+    const grouped: Segment[] = [];
+    for (const seg of cleaned) {
+      const last = grouped[grouped.length - 1];
+      if (last !== undefined && last.bytes + seg.bytes <= this.segmentBytes) {
+        last.bytes += seg.bytes;
+        last.maxTimestamp = Math.max(last.maxTimestamp, seg.maxTimestamp);
+      } else grouped.push(seg);
+    }
+    this.records = [...kept, ...this.records.slice(cut)];
+    this.segments.length = 0;
+    this.segments.push(...grouped, ...rest);
+    this.firstDirtyOffset = Math.max(this.firstDirtyOffset, upTo);
+    return removed;
   }
 }

@@ -34,6 +34,31 @@ export interface LogRecord {
   readonly appendedAt: number;
   /** Producer-side identity (`<producer address>#<n>`), for the delivery audit. */
   readonly recordId: string;
+  /** The application's value label, if the producer gave one (models the payload). */
+  readonly value?: string;
+  /** A tombstone (a null value): on a compacted topic it deletes its key after `delete.retention.ms`. */
+  readonly tombstone?: boolean;
+  /** Written inside a transaction (KIP-98): invisible to `read_committed` until its COMMIT marker. */
+  readonly transactional?: boolean;
+  /** A control record (transaction marker) ending the producer's transaction; never returned to applications. */
+  readonly control?: TxnResult;
+  /** Set when the cleaner first retains a tombstone: it may be removed once this time has passed (KIP-534). */
+  readonly deleteHorizonMs?: number;
+}
+
+/** How a transaction ended: the control marker written to each of its partitions. */
+export type TxnResult = 'commit' | 'abort';
+
+/** `isolation.level` of a consumer fetch. */
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+/** An aborted transaction in a partition (Kafka's AbortedTxn index entry): its records are skipped by read_committed. */
+export interface AbortedTxn {
+  readonly producerId: number;
+  /** Offset of the transaction's first record in the partition. */
+  readonly firstOffset: number;
+  /** Offset of its ABORT marker. */
+  readonly lastOffset: number;
 }
 
 /** A record as a producer sends it. */
@@ -41,6 +66,8 @@ export interface ProducedRecord {
   readonly recordId: string;
   readonly key: string | null;
   readonly size: number;
+  readonly value?: string;
+  readonly tombstone?: boolean;
 }
 
 /** A batch as a producer sends it to a partition leader (one ProduceRequest carries one batch here). */
@@ -50,11 +77,16 @@ export interface ProduceBatch {
   /** Sequence of the first record, -1 without idempotence. */
   readonly baseSequence: number;
   readonly records: readonly ProducedRecord[];
+  /** Part of a transaction (a transactional producer's batch). */
+  readonly transactional?: boolean;
 }
 
 /**
  * Error codes, named after Kafka's `Errors` enum (kebab-case). All are retriable for the producer except
- * `invalid-producer-epoch` and `unknown-topic-or-partition` (the latter is retried too, like Kafka).
+ * `invalid-producer-epoch`, `producer-fenced` and `invalid-record` (a keyless record on a compacted
+ * topic); `unknown-topic-or-partition` is retried, like Kafka. The transaction coordinator answers
+ * `producer-fenced`, `concurrent-transactions` (retriable), `invalid-txn-state` and
+ * `invalid-transaction-timeout`.
  *
  * @example
  * ```ts
@@ -71,7 +103,13 @@ export type KafkaErrorCode =
   | 'fenced-leader-epoch'
   | 'unknown-leader-epoch'
   | 'unknown-topic-or-partition'
-  | 'offset-out-of-range';
+  | 'offset-out-of-range'
+  | 'invalid-record'
+  | 'producer-fenced'
+  | 'concurrent-transactions'
+  | 'invalid-txn-state'
+  | 'invalid-transaction-timeout'
+  | 'coordinator-not-available';
 
 /**
  * A partition's state as the controller publishes it (KRaft's PartitionRecord / PartitionChangeRecord).
@@ -99,6 +137,8 @@ export interface ClusterMetadata {
   readonly version: number;
   readonly partitions: readonly PartitionMeta[];
   readonly liveBrokers: readonly string[];
+  /** Where transactional producers send their transaction requests (FindCoordinator, folded into metadata). */
+  readonly transactionCoordinator?: string;
 }
 
 /** `topic-partition`, the key of per-partition maps. @internal */
@@ -137,6 +177,8 @@ export interface FetchRequest {
   readonly leaderEpoch: number;
   readonly maxBytes: number;
   readonly maxWaitMs: number;
+  /** Consumer fetches: `read_committed` reads up to the last stable offset. @default 'read_uncommitted' */
+  readonly isolationLevel?: IsolationLevel;
 }
 
 /** Fetch response. @internal */
@@ -146,6 +188,21 @@ export interface FetchResponse {
   readonly highWatermark: number;
   readonly logEndOffset: number;
   readonly logStartOffset: number;
+  /** The partition's last stable offset (absent from errors). */
+  readonly lastStableOffset?: number;
+  /** `read_committed` only: the aborted transactions overlapping the records returned. */
+  readonly abortedTransactions?: readonly AbortedTxn[];
+}
+
+/** WriteTxnMarkers: the transaction coordinator asks a partition leader to append a control marker. @internal */
+export interface WriteTxnMarkerRequest {
+  readonly api: 'write-txn-marker';
+  readonly topic: string;
+  readonly partition: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly result: TxnResult;
+  readonly timeoutMs: number;
 }
 
 /** OffsetsForLeaderEpoch (KIP-101). @internal */
@@ -169,6 +226,7 @@ export type BrokerRequest =
   | ProduceRequest
   | FetchRequest
   | EpochRequest
+  | WriteTxnMarkerRequest
   | { readonly api: 'metadata' }
   | { readonly api: 'init-producer-id' };
 
@@ -184,7 +242,52 @@ export type ControllerRequest =
       readonly partitionEpoch: number;
       readonly isr: readonly string[];
     }
-  | { readonly api: 'allocate-producer-id' };
+  | { readonly api: 'allocate-producer-id' }
+  | TxnRequest;
+
+/** A partition or a consumer group's offsets taking part in a transaction. @internal */
+export interface TxnTopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Requests the transaction coordinator serves (on the controller's node). @internal */
+export type TxnRequest =
+  | {
+      readonly api: 'init-producer-id-txn';
+      readonly transactionalId: string;
+      readonly transactionTimeoutMs: number;
+    }
+  | {
+      readonly api: 'add-partitions-to-txn';
+      readonly transactionalId: string;
+      readonly producerId: number;
+      readonly producerEpoch: number;
+      readonly partitions: readonly TxnTopicPartition[];
+    }
+  | {
+      readonly api: 'add-offsets-to-txn';
+      readonly transactionalId: string;
+      readonly producerId: number;
+      readonly producerEpoch: number;
+      readonly groupId: string;
+      /** Address of the group's coordinator (it receives the offsets marker). */
+      readonly groupCoordinator: string;
+    }
+  | {
+      readonly api: 'end-txn';
+      readonly transactionalId: string;
+      readonly producerId: number;
+      readonly producerEpoch: number;
+      readonly result: TxnResult;
+    };
+
+/** Answer of the transaction coordinator. @internal */
+export interface TxnResponse {
+  readonly error: KafkaErrorCode | null;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
 
 /** Heartbeat response: the current metadata when the broker's copy is older. @internal */
 export interface HeartbeatResponse {

@@ -6,7 +6,8 @@ import type { RecordSource, SourceFetch, SourceFetchResult, SourceOffset } from 
 /**
  * A {@link RecordSource} over a {@link KafkaCluster}: consumer fetches (`replicaId: null`) go over RPC
  * from the consumer's endpoint to the partition leader, which answers with the records below its high
- * watermark and long-polls an empty fetch for `maxWaitMs`.
+ * watermark (`read_committed`: its last stable offset, with the aborted transactions) and long-polls
+ * an empty fetch for `maxWaitMs`.
  *
  * Simplified: the leader is looked up in the controller's metadata directly (a real consumer refreshes
  * metadata from a broker on NOT_LEADER_OR_FOLLOWER); ListOffsets, which the brokers do not serve, is a
@@ -43,6 +44,7 @@ export function clusterRecordSource(cluster: KafkaCluster, requestTimeout = 30_0
       leaderEpoch: meta.leaderEpoch,
       maxBytes: req.maxBytes,
       maxWaitMs: req.maxWaitMs,
+      ...(req.isolationLevel === undefined ? {} : { isolationLevel: req.isolationLevel }),
     };
     client
       .call<FetchResponse>(meta.leader, body, { timeout: req.maxWaitMs + requestTimeout, size: 64 })
@@ -55,6 +57,12 @@ export function clusterRecordSource(cluster: KafkaCluster, requestTimeout = 30_0
             records: res.value.records,
             highWatermark: res.value.highWatermark,
             logStartOffset: res.value.logStartOffset,
+            ...(res.value.lastStableOffset === undefined
+              ? {}
+              : { lastStableOffset: res.value.lastStableOffset }),
+            ...(res.value.abortedTransactions === undefined
+              ? {}
+              : { abortedTransactions: res.value.abortedTransactions }),
           });
       });
     return out;
@@ -63,13 +71,17 @@ export function clusterRecordSource(cluster: KafkaCluster, requestTimeout = 30_0
     partitionCount: (topic) => cluster.config.topics.get(topic)?.partitions,
     leaderOf: (topic, partition) => cluster.partition(topic, partition).leader,
     fetch: call,
-    listOffset(client, topic, partition, which) {
+    listOffset(client, topic, partition, which, isolationLevel) {
       const out = sim.event<SourceOffset>();
       call(client, { topic, partition, offset: 0, maxBytes: 1, maxWaitMs: 0 }).onProcessed((ev) => {
         const r = ev.value as SourceFetchResult;
         // offset-out-of-range at 0 (retention deleted the head) still carries the log start and HW.
         if (r.highWatermark < 0) out.succeed({ error: r.error ?? 'unavailable', offset: -1 });
-        else out.succeed({ error: null, offset: which === 'earliest' ? r.logStartOffset : r.highWatermark });
+        else {
+          const latest =
+            isolationLevel === 'read_committed' ? (r.lastStableOffset ?? r.highWatermark) : r.highWatermark;
+          out.succeed({ error: null, offset: which === 'earliest' ? r.logStartOffset : latest });
+        }
       });
       return out;
     },

@@ -13,8 +13,10 @@ import {
   optionKeys,
   owner,
   requireOptions,
+  type SimEvent,
 } from '@dsim/core';
-import type { LogRecord } from '../cluster/types.js';
+import type { IsolationLevel, LogRecord } from '../cluster/types.js';
+import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js';
 import type { DeliveryTally } from './delivery-tally.js';
 import type { ConsumerGroupMonitor } from './group-monitor.js';
 import type { RecordSource } from './record-source.js';
@@ -61,6 +63,32 @@ export const MANUAL_COMMITS = ['none', 'after-processing', 'before-processing'] 
  * ```
  */
 export type ManualCommit = (typeof MANUAL_COMMITS)[number];
+
+/**
+ * A batch the application has processed, handed to `onBatch` before the next poll: the records, the
+ * positions after them (what a commit would store) and the group metadata (for
+ * `producer.sendOffsetsToTransaction`).
+ *
+ * @example
+ * ```ts
+ * onBatch: ({ records, offsets, group }) => relay(records, offsets, group), // returns a SimEvent to wait for
+ * ```
+ */
+export interface ConsumedBatch {
+  readonly records: ReadonlyArray<{
+    readonly topic: string;
+    readonly partition: number;
+    readonly record: LogRecord;
+  }>;
+  readonly offsets: ReadonlyArray<{
+    readonly topic: string;
+    readonly partition: number;
+    readonly offset: number;
+  }>;
+  readonly group: ConsumerGroupMetadata;
+  /** Seeks every owned partition back to its committed offset (after an aborted transaction). */
+  readonly rewind: () => void;
+}
 
 /**
  * Options of a {@link KafkaConsumer}, named after Kafka's ConsumerConfig (durations without the `.ms`
@@ -125,6 +153,18 @@ export interface KafkaConsumerOptions {
   monitor?: ConsumerGroupMonitor;
   /** Called when the application has processed a record. @default none */
   onRecord?: (record: LogRecord, topic: string, partition: number) => void;
+  /**
+   * `isolation.level`: `read_committed` reads only below the last stable offset and skips the records of
+   * aborted transactions; `read_uncommitted` reads up to the high watermark. Transaction markers are
+   * never returned either way. @default 'read_uncommitted'
+   */
+  isolationLevel?: IsolationLevel;
+  /**
+   * Called once the application has processed a batch, before its manual commit and the next poll; the
+   * poll loop waits for the event it returns (a consume-transform-produce transaction, say).
+   * @default none
+   */
+  onBatch?: (batch: ConsumedBatch) => SimEvent<unknown> | undefined;
 }
 
 /** @internal */
@@ -154,6 +194,8 @@ export const KAFKA_CONSUMER_KEYS = optionKeys<KafkaConsumerOptions>()({
   tally: true,
   monitor: true,
   onRecord: true,
+  isolationLevel: true,
+  onBatch: true,
 });
 
 /** Resolved consumer config. @internal */
@@ -183,6 +225,8 @@ export interface ConsumerConfig {
   readonly tally: DeliveryTally | null;
   readonly monitor: ConsumerGroupMonitor | null;
   readonly onRecord: ((record: LogRecord, topic: string, partition: number) => void) | null;
+  readonly isolationLevel: IsolationLevel;
+  readonly onBatch: ((batch: ConsumedBatch) => SimEvent<unknown> | undefined) | null;
 }
 
 /** @internal */
@@ -312,5 +356,16 @@ export function resolveConsumerConfig(options: KafkaConsumerOptions, address: st
       options.onRecord === undefined
         ? null
         : checkFunction(where, 'onRecord', options.onRecord, '(record, topic, partition) => void'),
+    isolationLevel: checkEnum(
+      where,
+      'isolationLevel',
+      options.isolationLevel,
+      ['read_uncommitted', 'read_committed'] as const,
+      'read_uncommitted',
+    ),
+    onBatch:
+      options.onBatch === undefined
+        ? null
+        : checkFunction(where, 'onBatch', options.onBatch, '(batch) => SimEvent | undefined'),
   };
 }

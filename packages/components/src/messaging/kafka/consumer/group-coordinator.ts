@@ -12,7 +12,20 @@ import {
   type GroupCoordinatorOptions,
   resolveCoordinatorConfig,
 } from './coordinator-options.js';
-import type { CommittedOffset, GroupErrorCode, GroupRequest, OffsetCommitRequest } from './protocol.js';
+import type {
+  CommittedOffset,
+  GroupErrorCode,
+  GroupRequest,
+  OffsetCommitRequest,
+  TxnOffsetCommitRequest,
+  TxnOffsetMarkerRequest,
+} from './protocol.js';
+
+/** Offsets a producer committed inside its open transaction. */
+interface PendingTxnOffsets {
+  readonly producerEpoch: number;
+  readonly offsets: Map<string, number>;
+}
 
 /**
  * A group as {@link GroupCoordinator.describe} shows it (Kafka's DescribeGroups).
@@ -45,6 +58,12 @@ export interface GroupDescription {
  * group membership does not (members get UNKNOWN_MEMBER_ID and rejoin). Failover to another
  * coordinator is not modelled.
  *
+ * Transactional offsets (KIP-98, KIP-447): TxnOffsetCommit from a transactional producer stores the
+ * offsets as pending for its producer id; the transaction coordinator's marker applies them (COMMIT)
+ * or drops them (ABORT). A TxnOffsetCommit from a producer epoch older than a marker already seen is
+ * refused (PRODUCER_FENCED), and an OffsetFetch with `require_stable` (read_committed consumers) is
+ * answered UNSTABLE_OFFSET_COMMIT while offsets of its partitions are pending.
+ *
  * Metrics under the coordinator's address: counters `kafka.group.<group>.rebalances` and
  * `kafka.group.<group>.commits`. Traces (with tracing on): `@dsim.kafka.rebalance-start` and
  * `-end` (group, generation, members, protocol; reason / duration), `@dsim.kafka.member-joined`,
@@ -64,6 +83,10 @@ export class GroupCoordinator {
   private readonly classic = new Map<string, ClassicGroup>();
   private readonly consumer = new Map<string, ConsumerGroup>();
   private readonly offsets = new Map<string, Map<string, number>>();
+  /** Group → producer id → offsets pending in its open transaction (they live in __consumer_offsets: they survive a crash). */
+  private readonly pendingTxn = new Map<string, Map<number, PendingTxnOffsets>>();
+  /** `<group>/<producer id>` → the newest producer epoch a marker carried. */
+  private readonly txnEpochs = new Map<string, number>();
   private readonly counters = new Map<string, { rebalances: Counter; commits: Counter }>();
   private memberSeq = 0;
   private partitionCount: (topic: string) => number | undefined = () => undefined;
@@ -98,6 +121,14 @@ export class GroupCoordinator {
   /** The committed offset of a partition for a group (the next offset to consume), or null. */
   committed(groupId: string, topic: string, partition: number): number | null {
     return this.offsets.get(groupId)?.get(`${topic}-${partition}`) ?? null;
+  }
+
+  /** Partitions (`topic-partition`) with offsets pending in an open transaction, for a group. */
+  pendingTransactionalOffsets(groupId: string): string[] {
+    const out = new Set<string>();
+    for (const p of this.pendingTxn.get(groupId)?.values() ?? [])
+      for (const k of p.offsets.keys()) out.add(k);
+    return [...out].sort();
   }
 
   /** Every rebalance of a group so far, oldest first. */
@@ -224,7 +255,23 @@ export class GroupCoordinator {
         reply.ok({ error: this.commit(body) }, { size: 16 });
         return;
       }
+      case 'txn-offset-commit': {
+        reply.ok({ error: this.txnCommit(body) }, { size: 16 });
+        return;
+      }
+      case 'txn-offset-marker': {
+        this.txnMarker(body);
+        reply.ok({ error: null }, { size: 16 });
+        return;
+      }
       case 'offset-fetch': {
+        if (body.requireStable === true) {
+          const pending = new Set(this.pendingTransactionalOffsets(body.groupId));
+          if (body.partitions.some((p) => pending.has(`${p.topic}-${p.partition}`))) {
+            reply.ok({ offsets: [], error: 'unstable-offset-commit' }, { size: 16 });
+            return;
+          }
+        }
         const stored = this.offsets.get(body.groupId);
         const offsets: CommittedOffset[] = body.partitions.map((p) => ({
           topic: p.topic,
@@ -235,6 +282,55 @@ export class GroupCoordinator {
         return;
       }
     }
+  }
+
+  private txnCommit(req: TxnOffsetCommitRequest): GroupErrorCode | null {
+    if (req.memberId !== '') {
+      const error = this.validateMember(req.groupId, req.memberId, req.generationId);
+      if (error !== null) return error;
+    }
+    if (req.producerEpoch < (this.txnEpochs.get(`${req.groupId}/${req.producerId}`) ?? -1))
+      return 'producer-fenced';
+    let group = this.pendingTxn.get(req.groupId);
+    if (group === undefined) {
+      group = new Map();
+      this.pendingTxn.set(req.groupId, group);
+    }
+    let pending = group.get(req.producerId);
+    if (pending === undefined || pending.producerEpoch !== req.producerEpoch) {
+      pending = { producerEpoch: req.producerEpoch, offsets: new Map() };
+      group.set(req.producerId, pending);
+    }
+    for (const o of req.offsets) pending.offsets.set(`${o.topic}-${o.partition}`, o.offset);
+    return null;
+  }
+
+  private txnMarker(req: TxnOffsetMarkerRequest): void {
+    const key = `${req.groupId}/${req.producerId}`;
+    this.txnEpochs.set(key, Math.max(this.txnEpochs.get(key) ?? -1, req.producerEpoch));
+    const group = this.pendingTxn.get(req.groupId);
+    const pending = group?.get(req.producerId);
+    if (pending === undefined || pending.producerEpoch > req.producerEpoch) return;
+    group!.delete(req.producerId);
+    if (req.result !== 'commit') return;
+    let stored = this.offsets.get(req.groupId);
+    if (stored === undefined) {
+      stored = new Map();
+      this.offsets.set(req.groupId, stored);
+    }
+    for (const [tp, offset] of pending.offsets) stored.set(tp, offset);
+    this.meters(req.groupId).commits.inc();
+  }
+
+  private validateMember(groupId: string, memberId: string, generationId: number): GroupErrorCode | null {
+    const classic = this.classic.get(groupId);
+    const consumer = this.consumer.get(groupId);
+    if (classic !== undefined) return classic.validateCommit(memberId, generationId);
+    if (consumer !== undefined) {
+      const m = consumer.members.get(memberId);
+      return m === undefined ? 'unknown-member-id' : generationId > m.epoch ? 'fenced-member-epoch' : null;
+    }
+    return 'unknown-member-id';
   }
 
   private commit(req: OffsetCommitRequest): GroupErrorCode | null {

@@ -19,7 +19,9 @@ import {
   type TopicPartition,
   tp,
 } from '../assignors/types.js';
+import { hiddenRecord } from '../cluster/transaction-index.js';
 import type { LogRecord } from '../cluster/types.js';
+import type { ConsumerGroupMetadata } from '../producer/transaction-manager.js';
 import { type ConsumerConfig, type KafkaConsumerOptions, resolveConsumerConfig } from './consumer-options.js';
 import type {
   CommittedOffset,
@@ -76,6 +78,8 @@ interface Part {
   inflight: boolean;
   retryAt: number;
   highWatermark: number;
+  /** The offset after the last fetched record (hidden ones included): the position once the buffer is drained. */
+  fetchedUpTo: number;
 }
 
 const EAGER_ASSIGNORS = new Set(['range', 'roundrobin', 'sticky']);
@@ -107,6 +111,12 @@ const EAGER_ASSIGNORS = new Set(['range', 'roundrobin', 'sticky']);
  * carrying the owned partitions; the member applies the assignment it is sent at its next poll
  * (revoking first, committing revoked partitions with auto-commit) and heartbeats at once to
  * acknowledge.
+ *
+ * `isolation.level=read_committed` fetches up to the last stable offset only, skips the records of
+ * aborted transactions (the fetch response's aborted-transaction list) and asks for stable offsets
+ * (KIP-447: OffsetFetch is retried while a transaction holding the group's offsets is open). Transaction
+ * markers are never returned to the application. `onBatch` lets the application run a transaction per
+ * batch (see {@link TransactionalRelay}).
  *
  * A crash of the node loses everything in memory (positions, buffers, the batch being processed);
  * on restart the consumer starts over (a dynamic member as a new member, a static one with its
@@ -236,6 +246,16 @@ export class KafkaConsumer {
     return [...this.owned.values()].map((p) => formatTp(p.tp));
   }
 
+  /** `groupMetadata()`: what a transactional producer's `sendOffsetsToTransaction` needs (KIP-447). */
+  groupMetadata(): ConsumerGroupMetadata {
+    return {
+      groupId: this.config.groupId,
+      coordinator: this.config.coordinator,
+      memberId: this.memberId,
+      generationId: this.generation,
+    };
+  }
+
   /** The position (next offset to return) of an owned partition, or null. */
   position(topic: string, partition: number): number | null {
     return this.owned.get(`${topic}-${partition}`)?.position ?? null;
@@ -360,6 +380,9 @@ export class KafkaConsumer {
         out.push({ part, record });
         part.position = record.offset + 1;
       }
+      // Hidden records (markers, aborted) after the last returned one: skip them too.
+      if (part.buffer.length === 0 && part.position !== null && part.fetchedUpTo > part.position)
+        part.position = part.fetchedUpTo;
     }
     this.cursor = (this.cursor + 1) % parts.length;
     this.counts.consumed += out.length;
@@ -380,8 +403,25 @@ export class KafkaConsumer {
     const next = (i: number): void => {
       if (inc !== this.incarnation) return;
       if (i === batch.length) {
-        if (cfg.manualCommit === 'after-processing') this.commitSync(positions, done);
-        else done();
+        const commit = (): void => {
+          if (inc !== this.incarnation) return;
+          if (cfg.manualCommit === 'after-processing') this.commitSync(positions, done);
+          else done();
+        };
+        const wait = cfg.onBatch?.({
+          records: batch.map(({ part, record }) => ({
+            topic: part.tp.topic,
+            partition: part.tp.partition,
+            record,
+          })),
+          offsets: positions,
+          group: this.groupMetadata(),
+          rewind: () => {
+            if (inc === this.incarnation) this.rewind();
+          },
+        });
+        if (wait === undefined) commit();
+        else wait.onProcessed(commit);
         return;
       }
       const { part, record } = batch[i]!;
@@ -430,6 +470,9 @@ export class KafkaConsumer {
           offset,
           maxBytes: this.config.maxPartitionFetchBytes,
           maxWaitMs: this.config.fetchMaxWaitMs,
+          ...(this.config.isolationLevel === 'read_committed'
+            ? { isolationLevel: 'read_committed' as const }
+            : {}),
         })
         .onProcessed((ev) => {
           part.inflight = false;
@@ -445,13 +488,29 @@ export class KafkaConsumer {
             this.retryFetchLater();
             return;
           }
-          part.highWatermark = res.highWatermark;
-          part.buffer = res.records.filter((r) => r.offset >= offset);
+          const committed = this.config.isolationLevel === 'read_committed';
+          part.highWatermark = committed ? (res.lastStableOffset ?? res.highWatermark) : res.highWatermark;
+          const fetched = res.records.filter((r) => r.offset >= offset);
+          const aborted = res.abortedTransactions ?? [];
+          part.buffer = fetched.filter((r) => !hiddenRecord(r, this.config.isolationLevel, aborted));
+          if (fetched.length > 0) part.fetchedUpTo = fetched[fetched.length - 1]!.offset + 1;
+          if (part.buffer.length === 0 && fetched.length > 0) part.position = part.fetchedUpTo;
           this.updateLag();
           if (part.buffer.length > 0) this.kick();
           else this.sendFetches();
         });
     }
+  }
+
+  /** Seeks every owned partition back to its committed offset (buffers and fetches in flight are dropped). */
+  private rewind(): void {
+    const parts = [...this.owned.values()];
+    for (const p of parts) {
+      p.position = null;
+      p.buffer = [];
+      p.fetchedUpTo = 0;
+    }
+    this.initPositions(parts);
   }
 
   private retryFetchLater(): void {
@@ -544,13 +603,19 @@ export class KafkaConsumer {
     this.endpoint
       .call<OffsetFetchResponse>(
         this.config.coordinator,
-        { api: 'offset-fetch', groupId: this.config.groupId, partitions: parts.map((p) => p.tp) },
+        {
+          api: 'offset-fetch',
+          groupId: this.config.groupId,
+          partitions: parts.map((p) => p.tp),
+          ...(this.config.isolationLevel === 'read_committed' ? { requireStable: true } : {}),
+        },
         { timeout: this.config.requestTimeoutMs, size: 32 + 12 * parts.length },
       )
       .onProcessed((ev) => {
         if (inc !== this.incarnation) return;
         const res = ev.value as RpcResponse<OffsetFetchResponse>;
-        if (!res.ok) {
+        // UNSTABLE_OFFSET_COMMIT (a transaction holds offsets of these partitions) is retried too.
+        if (!res.ok || (res.value.error ?? null) !== null) {
           this.node.setTimer(this.config.retryBackoffMs, () => {
             if (inc === this.incarnation)
               this.initPositions(parts.filter((p) => this.owned.get(p.key) === p));
@@ -571,7 +636,13 @@ export class KafkaConsumer {
   private resetOffset(part: Part): void {
     const inc = this.incarnation;
     this.config.source
-      .listOffset(this.endpoint, part.tp.topic, part.tp.partition, this.config.autoOffsetReset)
+      .listOffset(
+        this.endpoint,
+        part.tp.topic,
+        part.tp.partition,
+        this.config.autoOffsetReset,
+        this.config.isolationLevel,
+      )
       .onProcessed((ev) => {
         if (inc !== this.incarnation || this.owned.get(part.key) !== part) return;
         const res = ev.value as SourceOffset;
@@ -615,6 +686,7 @@ export class KafkaConsumer {
           inflight: false,
           retryAt: 0,
           highWatermark: 0,
+          fetchedUpTo: 0,
         };
         this.owned.set(key, part);
         added.push(part);

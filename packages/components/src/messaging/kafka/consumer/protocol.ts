@@ -21,7 +21,9 @@ export type GroupErrorCode =
   | 'inconsistent-group-protocol'
   | 'fenced-member-epoch'
   | 'unreleased-instance-id'
-  | 'invalid-session-timeout';
+  | 'invalid-session-timeout'
+  | 'unstable-offset-commit'
+  | 'producer-fenced';
 
 /** A member as the group leader sees it in the JoinGroup response. @internal */
 export interface JoinedMember {
@@ -140,11 +142,36 @@ export interface OffsetFetchRequest {
   readonly api: 'offset-fetch';
   readonly groupId: string;
   readonly partitions: readonly TopicPartition[];
+  /** KIP-447 `require_stable` (read_committed consumers): refuse while transactional offsets are pending. */
+  readonly requireStable?: boolean;
 }
 
 /** OffsetFetch response: -1 for a partition with no committed offset. @internal */
 export interface OffsetFetchResponse {
   readonly offsets: readonly CommittedOffset[];
+  /** `unstable-offset-commit`: a transaction holding offsets for these partitions is still open. */
+  readonly error?: GroupErrorCode | null;
+}
+
+/** TxnOffsetCommit: offsets written inside a producer's transaction, pending until its marker. @internal */
+export interface TxnOffsetCommitRequest {
+  readonly api: 'txn-offset-commit';
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** '' with generation -1: no generation check. */
+  readonly memberId: string;
+  readonly generationId: number;
+  readonly offsets: readonly CommittedOffset[];
+}
+
+/** The transaction coordinator's marker for a group: apply (commit) or drop (abort) the pending offsets. @internal */
+export interface TxnOffsetMarkerRequest {
+  readonly api: 'txn-offset-marker';
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly result: 'commit' | 'abort';
 }
 
 /** Requests the coordinator serves. @internal */
@@ -155,4 +182,6 @@ export type GroupRequest =
   | LeaveGroupRequest
   | ConsumerHeartbeatRequest
   | OffsetCommitRequest
-  | OffsetFetchRequest;
+  | OffsetFetchRequest
+  | TxnOffsetCommitRequest
+  | TxnOffsetMarkerRequest;

@@ -1,5 +1,5 @@
 import type { RpcEndpoint, SimEvent } from '@dsim/core';
-import type { LogRecord } from '../cluster/types.js';
+import type { AbortedTxn, IsolationLevel, LogRecord } from '../cluster/types.js';
 
 /**
  * A consumer fetch from one partition: records from `offset`, at most `maxBytes` (at least one record
@@ -18,6 +18,8 @@ export interface SourceFetch {
   readonly maxBytes: number;
   /** `fetch.max.wait.ms`: the broker holds an empty fetch this long (long polling). */
   readonly maxWaitMs: number;
+  /** `isolation.level`: `read_committed` reads below the last stable offset. @default 'read_uncommitted' */
+  readonly isolationLevel?: IsolationLevel;
 }
 
 /**
@@ -34,6 +36,10 @@ export interface SourceFetchResult {
   readonly records: readonly LogRecord[];
   readonly highWatermark: number;
   readonly logStartOffset: number;
+  /** The last stable offset, when the source knows transactions. */
+  readonly lastStableOffset?: number;
+  /** `read_committed`: aborted transactions overlapping the records (their records are to be skipped). */
+  readonly abortedTransactions?: readonly AbortedTxn[];
 }
 
 /**
@@ -70,12 +76,13 @@ export interface RecordSource {
   leaderOf(topic: string, partition: number): string | null;
   /** Fetches records for `client`; the event carries the result (errors are values, never failures). */
   fetch(client: RpcEndpoint<any, any>, request: SourceFetch): SimEvent<SourceFetchResult>;
-  /** ListOffsets: the earliest or latest (high watermark) offset of a partition. */
+  /** ListOffsets: the earliest or latest (high watermark; last stable offset for `read_committed`) offset. */
   listOffset(
     client: RpcEndpoint<any, any>,
     topic: string,
     partition: number,
     which: 'earliest' | 'latest',
+    isolationLevel?: IsolationLevel,
   ): SimEvent<SourceOffset>;
   /** An observer's view of the high watermark (for lag gauges), without the network. */
   highWatermark(topic: string, partition: number): number;

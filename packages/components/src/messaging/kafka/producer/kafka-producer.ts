@@ -17,6 +17,13 @@ import {
 } from '../cluster/types.js';
 import { partitionForKey } from '../partitioner.js';
 import { type KafkaProducerOptions, type ProducerConfig, resolveProducerConfig } from './producer-options.js';
+import {
+  type ConsumerGroupMetadata,
+  TransactionManager,
+  type TransactionState,
+  type TxnOffset,
+  type TxnOutcome,
+} from './transaction-manager.js';
 
 /** Why a record failed: a broker error code, the client's own timeouts, or the producer crashing. */
 export type ProducerErrorKind =
@@ -24,7 +31,8 @@ export type ProducerErrorKind =
   | 'delivery-timeout'
   | 'timeout'
   | 'unavailable'
-  | 'producer-crashed';
+  | 'producer-crashed'
+  | 'transaction-aborted';
 
 /**
  * The callback outcome of one record. With acks=0 a record counts as acknowledged once sent (offset -1).
@@ -59,6 +67,10 @@ export interface ProducerRecord {
   key?: string | null;
   /** Bytes (key + value + per-record overhead). @default 100 */
   size?: number;
+  /** A label for the value, carried to the log and the consumers (the payload is not modelled). @default none */
+  value?: string;
+  /** A tombstone (a null value): deletes the key from a compacted topic. @default false */
+  tombstone?: boolean;
 }
 
 /** The fate of one record as the producer knows it. */
@@ -94,6 +106,10 @@ interface Pending {
   partition: number;
   readonly key: string | null;
   readonly size: number;
+  readonly value: string | undefined;
+  readonly tombstone: boolean;
+  /** Counted in the current transaction. */
+  readonly inTxn: boolean;
   readonly explicit: number | undefined;
   readonly sentAt: number;
   readonly event: SimEvent<ProduceOutcome>;
@@ -147,7 +163,14 @@ const REFRESH_ON: ReadonlySet<string> = new Set([
  * exponential backoff until `delivery.timeout.ms`, and refreshes metadata on NotLeaderOrFollower or
  * a timeout. With `enable.idempotence` (default) it gets a producer id and numbers each partition's
  * records so the leader drops a retried batch it already appended; without it, a retry after a lost
- * acknowledgement duplicates the batch. Transactions are not modelled.
+ * acknowledgement duplicates the batch.
+ *
+ * With a `transactional.id` (KIP-98) the producer is transactional: `initTransactions()` gets its
+ * producer id and epoch from the transaction coordinator (fencing older producers with the same id),
+ * each partition is added to the transaction (AddPartitionsToTxn) before its first batch, and
+ * `commitTransaction()` flushes then ends the transaction; the coordinator writes the markers. A
+ * fenced producer's records fail with `producer-fenced`; the records of an aborted transaction that
+ * were never sent fail with `transaction-aborted`.
  *
  * Simplifications: one batch per request (Kafka packs a batch per partition per broker request); a
  * partition's sequences are reset by bumping a per-partition epoch (Kafka bumps the producer epoch).
@@ -181,6 +204,7 @@ export class KafkaProducer {
   private initializing = false;
   private drainTimer = Infinity;
   private nextRecord = 1;
+  private readonly txn: TransactionManager | null;
   private readonly counts: KafkaProducerStats = {
     records: 0,
     acked: 0,
@@ -206,7 +230,9 @@ export class KafkaProducer {
   ) {
     this.config = resolveProducerConfig(options);
     this.sim = node.network.sim;
-    this.rpc = new RpcEndpoint(node);
+    if (this.config.endpoint !== null && this.config.endpoint.node !== node)
+      throw new Error('KafkaProducer: options.endpoint belongs to another node');
+    this.rpc = this.config.endpoint ?? new RpcEndpoint(node);
     this.rng = this.sim.rng(`${node.address}/kafka-producer`);
     const m = this.sim.metrics;
     const id = node.address;
@@ -217,7 +243,31 @@ export class KafkaProducer {
       requests: m.counter(id, 'kafka.producer.requests'),
       retries: m.counter(id, 'kafka.producer.retries'),
     };
+    this.txn =
+      this.config.transactionalId === null
+        ? null
+        : new TransactionManager(
+            {
+              node,
+              rpc: this.rpc,
+              sim: this.sim,
+              config: this.config,
+              coordinator: () => {
+                if (this.metadata === null) this.refreshMetadata();
+                return this.metadata?.transactionCoordinator ?? null;
+              },
+              initialized: (producerId) => {
+                this.producerId = producerId;
+                for (const tp of this.tps.values()) tp.nextSeq = 0;
+                this.drain();
+              },
+              failRecords: (error, onlyUnsent) => this.failTransactionRecords(error, onlyUnsent),
+              drain: () => this.drain(),
+            },
+            this.config.transactionalId,
+          );
     node.onCrash(() => {
+      this.txn?.reset();
       for (const p of this.ledger) if (p.outcome === null) this.finish(p, { error: 'producer-crashed' });
       this.tps.clear();
       this.waiting.length = 0;
@@ -236,6 +286,87 @@ export class KafkaProducer {
   /** The producer id the cluster assigned (-1 before, or without idempotence). */
   get id(): number {
     return this.producerId;
+  }
+
+  /** The transactional producer's state (`'uninitialized'` … `'fenced'`); null without a transactional id. */
+  get transactionState(): TransactionState | null {
+    return this.txn?.state ?? null;
+  }
+
+  /** The producer epoch the transaction coordinator gave (-1 before initTransactions or without transactions). */
+  get epoch(): number {
+    return this.txn?.epoch ?? -1;
+  }
+
+  /**
+   * `initTransactions()`: registers the transactional id with the coordinator, fencing any older
+   * producer with the same id and aborting its open transaction. Call once before the first transaction
+   * (and again after a crash of the producer's node).
+   *
+   * @example
+   * ```ts
+   * const ok = (yield producer.initTransactions()).ok;
+   * ```
+   */
+  initTransactions(): SimEvent<TxnOutcome> {
+    return this.transactional('initTransactions').init();
+  }
+
+  /** `beginTransaction()`: starts a transaction (local); throws unless initialized and no transaction is open. */
+  beginTransaction(): void {
+    this.transactional('beginTransaction').begin();
+  }
+
+  /**
+   * `sendOffsetsToTransaction(offsets, groupMetadata)`: the consumer offsets are committed if and only if
+   * the transaction commits (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator).
+   *
+   * @example
+   * ```ts
+   * producer.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 42 }], consumer.groupMetadata());
+   * ```
+   */
+  sendOffsetsToTransaction(
+    offsets: readonly TxnOffset[],
+    group: ConsumerGroupMetadata,
+  ): SimEvent<TxnOutcome> {
+    return this.transactional('sendOffsetsToTransaction').sendOffsets(offsets, group);
+  }
+
+  /** `commitTransaction()`: waits for every record of the transaction, then commits it. */
+  commitTransaction(): SimEvent<TxnOutcome> {
+    return this.transactional('commitTransaction').commit();
+  }
+
+  /** `abortTransaction()`: drops records not yet sent, waits for those in flight, then aborts. */
+  abortTransaction(): SimEvent<TxnOutcome> {
+    return this.transactional('abortTransaction').abort();
+  }
+
+  private transactional(method: string): TransactionManager {
+    if (this.txn === null) throw new Error(`KafkaProducer.${method}: the producer has no transactionalId`);
+    return this.txn;
+  }
+
+  /** Fails the records of the current transaction: all not yet settled (fenced) or only never-sent ones. */
+  private failTransactionRecords(
+    error: 'producer-fenced' | 'transaction-aborted',
+    onlyUnsent: boolean,
+  ): void {
+    for (const tp of this.tps.values()) {
+      const batches = [
+        ...(tp.open === null ? [] : [tp.open]),
+        ...tp.queue,
+        ...(onlyUnsent ? [] : tp.sending),
+      ];
+      const failed = batches.filter((b) => !b.done && (!onlyUnsent || b.baseSeq < 0));
+      if (failed.length === 0) continue;
+      if (tp.open !== null && failed.includes(tp.open)) tp.open = null;
+      tp.queue = tp.queue.filter((b) => !failed.includes(b));
+      for (const b of failed) this.failBatch(b, error);
+    }
+    if (!onlyUnsent)
+      for (const p of this.waiting.splice(0)) if (p.outcome === null) this.finish(p, { error });
   }
 
   /** Every record sent so far and what became of it, in send order. */
@@ -258,12 +389,16 @@ export class KafkaProducer {
     const size = record.size ?? 100;
     if (!(size > 0) || size === Infinity)
       throw new Error(`KafkaProducer.send: size must be > 0, got ${size}`);
+    const refused = this.txn?.checkSend() ?? null;
     const p: Pending = {
       recordId: `${this.node.address}#${this.nextRecord++}`,
       topic: record.topic,
       partition: -1,
       key: record.key ?? null,
       size,
+      value: record.value,
+      tombstone: record.tombstone === true,
+      inTxn: this.txn !== null && refused === null,
       explicit: record.partition,
       sentAt: this.sim.now,
       event,
@@ -274,6 +409,10 @@ export class KafkaProducer {
     this.counts.records++;
     this.counts.inFlight++;
     this.meters.records.inc();
+    if (refused !== null) {
+      this.finish(p, { error: refused });
+      return event;
+    }
     // delivery.timeout.ms covers the wait for metadata too.
     this.node.setTimer(this.config.deliveryTimeoutMs, () => {
       if (p.outcome === null && p.partition < 0) {
@@ -385,9 +524,11 @@ export class KafkaProducer {
         }
         if ((this.inflight.get(leader) ?? 0) >= this.config.maxInFlight) break;
         if (this.config.idempotent && this.producerId < 0) {
-          this.initProducerId();
+          // A transactional producer gets its id from initTransactions().
+          if (this.txn === null) this.initProducerId();
           break;
         }
+        if (this.txn !== null && !this.txn.partitionReady(tp.topic, tp.partition)) break;
         tp.queue.shift();
         this.sendBatch(head, leader);
       }
@@ -418,9 +559,16 @@ export class KafkaProducer {
       timeoutMs: cfg.requestTimeoutMs,
       batch: {
         producerId: cfg.idempotent ? this.producerId : -1,
-        producerEpoch: cfg.idempotent ? b.epoch : -1,
+        producerEpoch: this.txn !== null ? this.txn.epoch : cfg.idempotent ? b.epoch : -1,
         baseSequence: cfg.idempotent ? b.baseSeq : -1,
-        records: b.records.map((r) => ({ recordId: r.recordId, key: r.key, size: r.size })),
+        records: b.records.map((r) => ({
+          recordId: r.recordId,
+          key: r.key,
+          size: r.size,
+          ...(r.value === undefined ? {} : { value: r.value }),
+          ...(r.tombstone ? { tombstone: true } : {}),
+        })),
+        ...(this.txn !== null ? { transactional: true } : {}),
       },
     };
     const size = b.bytes + 61;
@@ -528,7 +676,17 @@ export class KafkaProducer {
       this.failBatch(b, 'delivery-timeout');
       return;
     }
-    if (error === 'invalid-producer-epoch' || b.attempts >= this.config.retries) {
+    if (this.txn !== null && (error === 'invalid-producer-epoch' || error === 'producer-fenced')) {
+      this.failBatch(b, 'producer-fenced');
+      this.txn.fence();
+      return;
+    }
+    if (
+      error === 'invalid-producer-epoch' ||
+      error === 'invalid-record' ||
+      b.attempts >= this.config.retries ||
+      (this.txn !== null && error === 'out-of-order-sequence' && this.isHeadOfLine(b))
+    ) {
       this.failBatch(b, error);
       return;
     }
@@ -605,6 +763,8 @@ export class KafkaProducer {
       this.sim.metrics.counter(this.node.address, `kafka.producer.errors.${result.error}`).inc();
     }
     p.event.succeed(p.outcome);
+    if (this.txn !== null && p.inTxn && !(!p.outcome.ok && p.outcome.error === 'producer-crashed'))
+      this.txn.settled(p.outcome.ok ? null : p.outcome.error);
   }
 
   private refreshLater(): void {

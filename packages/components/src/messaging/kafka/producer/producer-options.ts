@@ -2,11 +2,13 @@ import {
   checkBoolean,
   checkDuration,
   checkFunction,
+  checkName,
   checkNumber,
   type Duration,
   invalidOption,
   optionKeys,
   owner,
+  RpcEndpoint,
   requireOptions,
 } from '@dsim/core';
 
@@ -50,6 +52,21 @@ export interface KafkaProducerOptions {
    * @default Kafka's: `toPositive(murmur2(utf8(key))) % partitions` (`partitionForKey`)
    */
   partitionFor?: (key: string, partitions: number) => number;
+  /**
+   * `transactional.id`: makes the producer transactional (KIP-98). It requires idempotence; the
+   * application calls `initTransactions()` once, then `beginTransaction()`, `send()`,
+   * `sendOffsetsToTransaction()` and `commitTransaction()` / `abortTransaction()`. A newer producer
+   * with the same id fences this one. @default none (not transactional)
+   */
+  transactionalId?: string;
+  /** `transaction.timeout.ms`: the coordinator aborts a transaction open longer. @default 60000 ms */
+  transactionTimeout?: Duration;
+  /**
+   * The RPC endpoint to send from, when another client on the same node already has one (a
+   * consumer's `endpoint`: two endpoints on one node would mix up their responses).
+   * @default a new endpoint on the node
+   */
+  endpoint?: RpcEndpoint;
 }
 
 /** @internal */
@@ -66,6 +83,9 @@ export const KAFKA_PRODUCER_KEYS = optionKeys<KafkaProducerOptions>()({
   linger: true,
   batchSize: true,
   partitionFor: true,
+  transactionalId: true,
+  transactionTimeout: true,
+  endpoint: true,
 });
 
 /** Resolved producer config. @internal */
@@ -82,6 +102,9 @@ export interface ProducerConfig {
   readonly lingerMs: number;
   readonly batchSize: number;
   readonly partitionFor: ((key: string, partitions: number) => number) | null;
+  readonly transactionalId: string | null;
+  readonly transactionTimeoutMs: number;
+  readonly endpoint: RpcEndpoint | null;
 }
 
 /** @internal */
@@ -116,6 +139,18 @@ export function resolveProducerConfig(options: KafkaProducerOptions): ProducerCo
       );
     idempotent = false;
   }
+  const transactionalId =
+    options.transactionalId === undefined
+      ? null
+      : checkName(where, 'transactionalId', options.transactionalId);
+  // KafkaProducer: "Cannot set a transactional.id without also enabling idempotence".
+  if (transactionalId !== null && !idempotent)
+    throw invalidOption(
+      where,
+      'transactionalId',
+      transactionalId,
+      'unset unless idempotence is on (enableIdempotence not false, acks "all", retries > 0, maxInFlight <= 5)',
+    );
   const retryBackoffMs = checkDuration(where, 'retryBackoff', options.retryBackoff, {}, 100);
   const deliveryTimeoutMs = checkDuration(
     where,
@@ -164,5 +199,26 @@ export function resolveProducerConfig(options: KafkaProducerOptions): ProducerCo
             options.partitionFor,
             '(key, partitions) => partition',
           ),
+    transactionalId,
+    endpoint:
+      options.endpoint === undefined
+        ? null
+        : options.endpoint instanceof RpcEndpoint
+          ? options.endpoint
+          : (() => {
+              throw invalidOption(
+                where,
+                'endpoint',
+                options.endpoint,
+                "an RpcEndpoint (a consumer's endpoint)",
+              );
+            })(),
+    transactionTimeoutMs: checkDuration(
+      where,
+      'transactionTimeout',
+      options.transactionTimeout,
+      { positive: true },
+      60_000,
+    ),
   };
 }
