@@ -194,3 +194,26 @@ describe('request/response', () => {
     }
   });
 });
+
+describe('one endpoint per node', () => {
+  it('a second endpoint on a node is an error naming the node; RpcEndpoint.of shares the first', () => {
+    const sim = new Simulation({ seed: 1 });
+    const net = new Network(sim);
+    const node = net.addNode('app');
+    const first = RpcEndpoint.of(node);
+    expect(RpcEndpoint.of(node)).toBe(first);
+    expect(() => new RpcEndpoint(node)).toThrow(
+      /node 'app' already has an RpcEndpoint.*RpcEndpoint\.of\(node\)/,
+    );
+    // Two clients sharing it each get their own answers.
+    const server = new RpcEndpoint(net.addNode('db'));
+    server.serve((req, reply) => reply.ok(`${req.payload}!`));
+    const answers: unknown[] = [];
+    RpcEndpoint.of(node)
+      .call('db', 'a')
+      .onProcessed((e) => answers.push(e.value!.ok && e.value!.value));
+    first.call('db', 'b').onProcessed((e) => answers.push(e.value!.ok && e.value!.value));
+    sim.run();
+    expect(answers).toEqual(['a!', 'b!']);
+  });
+});

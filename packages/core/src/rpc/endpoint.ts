@@ -78,6 +78,9 @@ type Wire =
       readonly error: RpcError | undefined;
     };
 
+/** Each node's endpoint: a node's messages go to one endpoint, so it has at most one. */
+const ENDPOINTS = new WeakMap<NetNode<any>, RpcEndpoint<any, any>>();
+
 /**
  * Request/response on top of a node's messages. One endpoint per node: it takes over the node's
  * message handler (plain messages go to `onMessage`).
@@ -130,7 +133,33 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     served: Counter;
   };
 
+  /**
+   * The node's endpoint: the one already made for `node`, or a new one. Components that may share a
+   * node with another client (a consumer and a producer on one application node) take their endpoint
+   * from here, so every answer reaches the caller that is waiting for it.
+   *
+   * @example
+   * ```ts
+   * const endpoint = RpcEndpoint.of(net.node('app'));
+   * RpcEndpoint.of(net.node('app')) === endpoint; // true
+   * ```
+   */
+  static of<Req = unknown, Res = unknown>(node: NetNode<any>): RpcEndpoint<Req, Res> {
+    return (ENDPOINTS.get(node) as RpcEndpoint<Req, Res> | undefined) ?? new RpcEndpoint<Req, Res>(node);
+  }
+
+  /**
+   * @param node - the node it sends from and receives on; it takes over the node's messages, so a node
+   *   has at most one endpoint (a second one is an error: use {@link RpcEndpoint.of} to share it)
+   */
   constructor(readonly node: NetNode<any>) {
+    if (ENDPOINTS.has(node))
+      throw new DsimError(
+        'INVALID_STATE',
+        `RpcEndpoint: node '${node.address}' already has an RpcEndpoint; a second one would take over the node's messages and the first one's answers would be lost. Share it: RpcEndpoint.of(node), or pass the existing endpoint to the component that needs one`,
+        { simTime: node.network.sim.now, seed: node.network.sim.seed },
+      );
+    ENDPOINTS.set(node, this);
     // Standard metrics under the node's address, recorded without extra code.
     const metrics = node.network.sim.metrics;
     const id = node.address;

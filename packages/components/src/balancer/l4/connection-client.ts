@@ -259,7 +259,7 @@ export class ConnectionClient {
       latency: m.histogram(id, 'conn.latency'),
       wait: m.histogram(id, 'conn.wait'),
     };
-    this.endpoint = new RpcEndpoint(node);
+    this.endpoint = RpcEndpoint.of(node);
     if (this.protocol === 'http2') for (let i = 0; i < this.size; i++) this.slots.push(this.open(i, false));
     node.onCrash(() => {
       const message = `client ${node.address} crashed`;

@@ -269,7 +269,7 @@ export class RetryTopics {
         : checkFunction(where, 'onDeadLetter', options.onDeadLetter, '(attempt, outcome) => void');
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/processing`);
-    this.rpc = new RpcEndpoint(node);
+    this.rpc = RpcEndpoint.of(node);
     this.counts = {
       attempts: 0,
       succeeded: 0,

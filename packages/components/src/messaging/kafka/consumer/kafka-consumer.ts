@@ -196,7 +196,7 @@ export class KafkaConsumer {
     options: KafkaConsumerOptions,
   ) {
     this.config = resolveConsumerConfig(options, node.address);
-    this.endpoint = new RpcEndpoint(node);
+    this.endpoint = RpcEndpoint.of(node);
     const sim = node.network.sim;
     this.rng = sim.rng(`${node.address}/processing`);
     const m = sim.metrics;

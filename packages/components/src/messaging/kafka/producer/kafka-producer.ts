@@ -232,7 +232,7 @@ export class KafkaProducer {
     this.sim = node.network.sim;
     if (this.config.endpoint !== null && this.config.endpoint.node !== node)
       throw new Error('KafkaProducer: options.endpoint belongs to another node');
-    this.rpc = this.config.endpoint ?? new RpcEndpoint(node);
+    this.rpc = this.config.endpoint ?? RpcEndpoint.of(node);
     this.rng = this.sim.rng(`${node.address}/kafka-producer`);
     const m = this.sim.metrics;
     const id = node.address;

@@ -62,9 +62,9 @@ export interface KafkaProducerOptions {
   /** `transaction.timeout.ms`: the coordinator aborts a transaction open longer. @default 60000 ms */
   transactionTimeout?: Duration;
   /**
-   * The RPC endpoint to send from, when another client on the same node already has one (a
-   * consumer's `endpoint`: two endpoints on one node would mix up their responses).
-   * @default a new endpoint on the node
+   * The RPC endpoint to send from. A node has one endpoint, shared by every client on it (a consumer
+   * and a producer on one application node), so this is rarely needed.
+   * @default the node's endpoint (`RpcEndpoint.of(node)`)
    */
   endpoint?: RpcEndpoint;
 }
