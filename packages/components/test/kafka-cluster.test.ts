@@ -22,6 +22,20 @@ describe('KafkaCluster: replication', () => {
     expect(r2.cluster.read('t', 0, 0, 10_000)).toHaveLength(leader.highWatermark);
   });
 
+  it('every partition replicates from the start, whichever broker is built first', () => {
+    // Partition 1 is led by b2, which is built after its follower b1: b1's first fetch must not be lost.
+    const r = kafkaRig({ partitions: 3 });
+    const firstAck: number[] = [];
+    for (const p of [0, 1, 2])
+      r.sim.scheduleAt(10, () =>
+        r.producer.send({ topic: 't', partition: p, size: 100 }).onProcessed((e) => {
+          if (e.value!.ok) firstAck[p] = r.sim.now;
+        }),
+      );
+    r.sim.run({ until: 1_000 });
+    for (const p of [0, 1, 2]) expect(firstAck[p]).toBeLessThan(100);
+  });
+
   it('the follower HW lags the leader HW by a fetch round trip', () => {
     const r = kafkaRig({ latency: 5 });
     r.sim.scheduleAt(100, () => r.producer.send({ topic: 't', partition: 0 }));

@@ -108,8 +108,6 @@ export const deliveryGuarantees = defineScenario({
     const cluster = new KafkaCluster(net, {
       brokers: ['b1', 'b2', 'b3'],
       topics: [{ name: 'events', partitions: 2, replicationFactor: 3, minInsyncReplicas: 2 }],
-      // A follower's first fetch can go unanswered until replica.socket.timeout.ms at startup: keep it short.
-      replicaSocketTimeout: 2_000,
     });
     const amo = semantics === 'at-most-once';
     const producer = new KafkaProducer(net.addNode('app'), {

@@ -143,8 +143,6 @@ export const poisonMessage = defineScenario({
           { name: 'orders-retry-2' },
           { name: 'orders-dlq' },
         ],
-        // Keeps a follower's unanswered first fetch at startup from stalling a partition for 30 s.
-        replicaSocketTimeout: 2_000,
       });
       const bootstrap = cluster.brokerIds;
       const app = new KafkaProducer(net.addNode('app'), { bootstrap });

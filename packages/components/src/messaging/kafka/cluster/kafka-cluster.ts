@@ -33,8 +33,13 @@ export class KafkaCluster {
     this.config = resolveClusterConfig(options);
     this.controller = new KafkaController(net.addNode(this.config.controller), this.config);
     const image = this.controller.metadata();
-    for (const b of this.config.brokers)
-      this.brokers.set(b, new KafkaBroker(net.addNode(b), this.config, image));
+    // Every node first: a broker starts fetching from its leaders as it is built, and a request to
+    // an address not yet on the network would be dropped (a follower then idles for
+    // replica.socket.timeout.ms before it asks again).
+    const nodes = this.config.brokers.map((b) => net.addNode(b));
+    this.config.brokers.forEach((b, i) => {
+      this.brokers.set(b, new KafkaBroker(nodes[i]!, this.config, image));
+    });
   }
 
   /** The transaction coordinator (a logical component on the controller's node). */

@@ -176,7 +176,10 @@ export class ConsumerGroup {
     for (const m of this.members.values()) for (const t of m.topics) topics[t] = this.partitionCount(t) ?? 1;
     const input = { members, topics };
     this.target = new Map(
-      this.host.config.consumerAssignor === 'range' ? rangeAssign(input) : stickyAssign(input),
+      this.host.config.consumerAssignor === 'range'
+        ? rangeAssign(input)
+        : // The uniform assignor keeps each member's partitions up to its quota (the constrained algorithm).
+          stickyAssign(input, { algorithm: 'auto' }),
     );
     const last = this.history.at(-1);
     if (last !== undefined && last.endedAt === null) {

@@ -779,8 +779,12 @@ export class KafkaProducer {
   /** Asks the next bootstrap broker for metadata. */
   private refreshMetadata(): void {
     if (this.refreshing) return;
-    this.refreshing = true;
     const to = this.nextBootstrap();
+    if (to === undefined) {
+      this.refreshLater();
+      return;
+    }
+    this.refreshing = true;
     this.rpc
       .call<ClusterMetadata | null>(
         to,
@@ -798,14 +802,18 @@ export class KafkaProducer {
       });
   }
 
-  /** The next bootstrap broker, skipping crashed ones (their connections are refused at once). */
-  private nextBootstrap(): string {
+  /**
+   * The next bootstrap broker, skipping crashed ones; undefined when every one is down. A connection
+   * to a crashed broker is refused at once, so the client backs off and tries again rather than
+   * waiting out request.timeout.ms.
+   */
+  private nextBootstrap(): string | undefined {
     const brokers = this.config.bootstrap;
     for (let i = 0; i < brokers.length; i++) {
       const to = brokers[this.bootstrapIndex++ % brokers.length]!;
       if (this.node.network.node(to).state !== 'down') return to;
     }
-    return brokers[this.bootstrapIndex++ % brokers.length]!;
+    return undefined;
   }
 
   private applyMetadata(image: ClusterMetadata): void {
@@ -829,8 +837,12 @@ export class KafkaProducer {
 
   private initProducerId(): void {
     if (this.initializing) return;
-    this.initializing = true;
     const to = this.nextBootstrap();
+    if (to === undefined) {
+      this.node.setTimer(this.config.retryBackoffMs, () => this.drain());
+      return;
+    }
+    this.initializing = true;
     this.rpc
       .call<number>(to, { api: 'init-producer-id' }, { timeout: this.config.requestTimeoutMs })
       .onProcessed((ev) => {
