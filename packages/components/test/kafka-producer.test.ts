@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../../core/test/support/thrown.js';
+import { partitionForKey } from '../src/messaging/kafka/partitioner.js';
 import { KafkaProducer } from '../src/messaging/kafka/producer/kafka-producer.js';
 import { kafkaRig } from './kafka-support.js';
 
@@ -41,6 +42,30 @@ describe('KafkaProducer', () => {
     r.sim.run({ until: 10_000 });
     // Record app#n was sent with key n - 1.
     for (const f of r.producer.fates()) expect(f.partition).toBe((Number(f.recordId.split('#')[1]) - 1) % 3);
+  });
+
+  it("keyed records default to murmur2 (Kafka's partitioner)", () => {
+    const r = kafkaRig({ partitions: 4 });
+    for (let i = 0; i < 20; i++) r.sim.scheduleAt(i, () => r.producer.send({ topic: 't', key: `key-${i}` }));
+    r.sim.run({ until: 10_000 });
+    for (const f of r.producer.fates())
+      expect(f.partition).toBe(partitionForKey(`key-${Number(f.recordId.split('#')[1]) - 1}`, 4));
+  });
+
+  it('unkeyed records stick to a partition until a full batch.size went to it, then draw again (KIP-794)', () => {
+    const r = kafkaRig({ partitions: 4, producer: { batchSize: 1_000, linger: 1_000 } });
+    for (let i = 0; i < 200; i++) r.sim.scheduleAt(i, () => r.producer.send({ topic: 't', size: 100 }));
+    r.sim.run({ until: 10_000 });
+    // Runs of 10 records (1000 bytes, one full batch) on one partition; a draw may repeat a partition.
+    const runs: number[][] = [];
+    for (const f of r.producer.fates()) {
+      const last = runs.at(-1);
+      if (last !== undefined && last[0] === f.partition) last.push(f.partition!);
+      else runs.push([f.partition!]);
+    }
+    expect(runs.every((run) => run.length % 10 === 0)).toBe(true);
+    expect(new Set(runs.map((run) => run[0])).size).toBe(4);
+    expect(r.producer.stats).toMatchObject({ acked: 200, requests: 20 });
   });
 
   it('a record fails with delivery-timeout when no leader is reachable for delivery.timeout.ms', () => {

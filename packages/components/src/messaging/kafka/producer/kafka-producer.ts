@@ -15,7 +15,7 @@ import {
   type ProduceResponse,
   tpKey,
 } from '../cluster/types.js';
-import { partitionForKey } from '../partitioner.js';
+import { partitionForKey, StickyPartitioner } from '../partitioner.js';
 import { type KafkaProducerOptions, type ProducerConfig, resolveProducerConfig } from './producer-options.js';
 import {
   type ConsumerGroupMetadata,
@@ -191,7 +191,9 @@ export class KafkaProducer {
   private readonly ledger: Pending[] = [];
   private readonly waiting: Pending[] = [];
   private readonly tps = new Map<string, TopicPartition>();
-  private readonly sticky = new Map<string, number>();
+  /** Per topic, the partitioner of records without a key (KIP-794). */
+  private readonly stickies = new Map<string, StickyPartitioner>();
+  private stickyRng: RandomStream | undefined;
   private readonly inflight = new Map<string, number>();
   private readonly watched = new Set<string>();
   private readonly rtt = new Map<string, number>();
@@ -434,7 +436,7 @@ export class KafkaProducer {
     let partition: number;
     if (p.explicit !== undefined) partition = p.explicit;
     else if (p.key !== null) partition = this.config.partitionFor?.(p.key, n) ?? partitionForKey(p.key, n);
-    else partition = this.sticky.get(p.topic) ?? 0;
+    else partition = this.stickyFor(p.topic, n).partition();
     if (!Number.isInteger(partition) || partition < 0 || partition >= n)
       throw new Error(
         `KafkaProducer: partition ${partition} of topic '${p.topic}' does not exist (it has ${n})`,
@@ -467,6 +469,24 @@ export class KafkaProducer {
     b.records.push(p);
     b.bytes += p.size;
     if (b.bytes >= this.config.batchSize) this.close(b);
+    // The sticky partition moves on once about batch.size bytes went to it and its batch is full.
+    if (p.explicit === undefined && p.key === null)
+      this.stickyFor(p.topic, n).onAppend(p.size, tp.open === null);
+  }
+
+  private stickyFor(topic: string, partitions: number): StickyPartitioner {
+    let sticky = this.stickies.get(topic);
+    if (sticky === undefined || sticky.partitions !== partitions) {
+      // Its own stream, so unkeyed records never shift the retry jitter's draws.
+      const rng = (this.stickyRng ??= this.sim.rng(`${this.node.address}/kafka-partitioner`));
+      sticky = new StickyPartitioner({
+        partitions,
+        random: () => rng.next(),
+        batchSize: this.config.batchSize,
+      });
+      this.stickies.set(topic, sticky);
+    }
+    return sticky;
   }
 
   private tpOf(topic: string, partition: number): TopicPartition {
@@ -479,16 +499,16 @@ export class KafkaProducer {
     return tp;
   }
 
-  /** The batch is ready: queue it and move the sticky partition on. */
+  /** The batch is ready (full, or its linger ran out): queue it. */
   private close(b: Batch): void {
     if (b.closed || b.done) return;
     b.closed = true;
     const tp = b.tp;
     if (tp.open === b) tp.open = null;
     tp.queue.push(b);
-    const n = this.topics.get(tp.topic)?.length ?? 1;
-    if (this.sticky.get(tp.topic) === tp.partition || !this.sticky.has(tp.topic))
-      this.sticky.set(tp.topic, (tp.partition + 1) % n);
+    // A sticky partition held back only by this batch being open may switch now.
+    const sticky = this.stickies.get(tp.topic);
+    if (sticky !== undefined && sticky.partition() === tp.partition) sticky.onAppend(0, true);
     this.drain();
   }
 
