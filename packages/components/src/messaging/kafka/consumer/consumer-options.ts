@@ -47,15 +47,22 @@ export type ConsumerAssignor = (typeof CONSUMER_ASSIGNORS)[number];
  *
  * @example
  * ```ts
- * MANUAL_COMMITS; // ['none', 'after-processing', 'before-processing']
+ * MANUAL_COMMITS; // ['none', 'after-processing', 'after-processing-async', 'before-processing']
  * ```
  */
-export const MANUAL_COMMITS = ['none', 'after-processing', 'before-processing'] as const;
+export const MANUAL_COMMITS = [
+  'none',
+  'after-processing',
+  'after-processing-async',
+  'before-processing',
+] as const;
 
 /**
  * `after-processing`: `commitSync()` of the positions after the batch is processed (at-least-once);
- * `before-processing`: `commitSync()` of the positions right after `poll()` returns, then processing
- * (at-most-once); `none`: no manual commit.
+ * `after-processing-async`: `commitAsync()` of them, and the next `poll()` at once without waiting for
+ * the answer (at-least-once; a failed commit is not retried, as the javadoc advises, so a crash can
+ * replay more); `before-processing`: `commitSync()` of the positions right after `poll()` returns, then
+ * processing (at-most-once); `none`: no manual commit.
  *
  * @example
  * ```ts

@@ -406,7 +406,10 @@ export class KafkaConsumer {
         const commit = (): void => {
           if (inc !== this.incarnation) return;
           if (cfg.manualCommit === 'after-processing') this.commitSync(positions, done);
-          else done();
+          else if (cfg.manualCommit === 'after-processing-async') {
+            this.commitAsync(positions);
+            done();
+          } else done();
         };
         const wait = cfg.onBatch?.({
           records: batch.map(({ part, record }) => ({
