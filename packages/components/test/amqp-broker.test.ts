@@ -476,6 +476,21 @@ describe('AmqpBroker: quorum queues', () => {
     sim.run({ until: 6000 });
     expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
+
+  it('never two leaders in one term: members that time out together split the vote, then randomised timeouts elect one', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const { sim, net, brokers } = cluster(seed);
+      sim.watch(1, () => {
+        const leaders = brokers.filter((b) => net.node(b.address).isUp && b._group('orders')?.isLeader);
+        const terms = leaders.map((b) => b._group('orders')!.currentTerm);
+        expect(new Set(terms).size).toBe(terms.length);
+      });
+      sim.schedule(500, () => net.crash('r1')); // r2 and r3 stop hearing from the leader on the same tick
+      sim.run({ until: 20_000 });
+      const up = brokers.filter((b) => b.address !== 'r1' && b._group('orders')!.isLeader);
+      expect(up).toHaveLength(1);
+    }
+  });
 });
 
 describe('AmqpBroker: durability and conservation', () => {

@@ -87,6 +87,13 @@ export interface AmqpBrokerStats {
   dropped: number;
   /** Messages lost in crashes. */
   lost: number;
+  /** Queues deleted because they were unused for their `expires` (x-expires). */
+  expiredQueues: number;
+  /**
+   * Messages discarded with an expired queue (never dead-lettered): ready ones at the deletion, and
+   * unacked ones settled afterwards other than by an ack.
+   */
+  expiredWithQueue: number;
   /** Connections closed because their heartbeats stopped. */
   heartbeatTimeouts: number;
 }
@@ -141,8 +148,14 @@ function err(code: AmqpError['code'], text: string): AmqpError {
  *
  * Metrics under the node's address: counters `amqp.published`, `amqp.routed`, `amqp.unroutable`,
  * `amqp.delivered`, `amqp.redelivered`, `amqp.acked`, `amqp.nacked`, `amqp.dead_lettered.<reason>`,
- * `amqp.dropped`, `amqp.lost`; per queue under `<address>/<queue>`: gauges `amqp.ready` and
- * `amqp.unacked`. With tracing on: `@dsim.amqp.dead-letter` and `@dsim.amqp.cancel` records.
+ * `amqp.dropped`, `amqp.lost`, `amqp.queues_expired`, `amqp.expired_with_queue`; per queue under
+ * `<address>/<queue>`: gauges `amqp.ready` and `amqp.unacked`. With tracing on: `@dsim.amqp.dead-letter`,
+ * `@dsim.amqp.cancel` and `@dsim.amqp.queue-expired` records.
+ *
+ * Queue expiry (`expires`, RabbitMQ's x-expires): a queue with no consumers that is not redeclared for
+ * `expires` is deleted exactly then (RabbitMQ only promises "not before"): its bindings go, its ready
+ * messages are discarded without dead-lettering (`expiredWithQueue`), and later publishes to it are
+ * unroutable.
  *
  * @example
  * ```ts
@@ -164,6 +177,8 @@ export class AmqpBroker {
   private readonly groups = new Map<string, QuorumGroup>();
   private readonly connections = new Map<number, Connection>();
   private readonly queueMeters = new Map<string, QueueMeters>();
+  /** Quorum queues deleted by their leader (x-expires): the term of the deletion. */
+  private readonly expiredReplicas = new Map<string, number>();
   private nextConnection = 1;
   private nextMessage = 1;
   private nextSeq = 1;
@@ -201,6 +216,8 @@ export class AmqpBroker {
       deadLetterCycles: 0,
       dropped: 0,
       lost: 0,
+      expiredQueues: 0,
+      expiredWithQueue: 0,
       heartbeatTimeouts: 0,
     };
     const m = this.sim.metrics;
@@ -216,6 +233,8 @@ export class AmqpBroker {
       'nacked',
       'dropped',
       'lost',
+      'queues_expired',
+      'expired_with_queue',
       ...DEAD_LETTER_REASONS.map((r) => `dead_lettered.${r}`),
     ])
       this.meters[name] = m.counter(id, `amqp.${name}`);
@@ -229,7 +248,15 @@ export class AmqpBroker {
       setTimer: (delay, fn) => node.setTimer(delay, fn),
       deliver: (queue, consumer, entry) => this.deliver(queue, consumer, entry),
       deadLetter: (queue, entry, reason) => this.deadLetter(queue, entry, reason),
-      changed: (queue) => this.updateGauges(queue),
+      changed: (queue) => {
+        if (this.queues.get(queue.name) === queue) this.updateGauges(queue);
+      },
+      leads: (queue) => this.groups.get(queue.name)?.isLeader ?? true,
+      expired: (queue) => this.expireQueue(queue),
+      discardedWithQueue: (_queue, n) => {
+        this.stats.expiredWithQueue += n;
+        this.meters.expired_with_queue!.inc(n);
+      },
     };
     this.endpoint = new RpcEndpoint(node)
       .serve((request, reply) => this.handle(request as RpcRequest<AmqpRequest>, reply))
@@ -364,10 +391,12 @@ export class AmqpBroker {
   ): AmqpError | undefined {
     checkName(component, 'name', name);
     const resolved = resolveQueueOptions(component, options);
+    this.expiredReplicas.delete(name);
     const existing = this.queues.get(name);
     if (existing !== undefined) {
       if (JSON.stringify(existing.options) !== JSON.stringify(resolved))
         return err(406, `PRECONDITION_FAILED - inequivalent arg for queue '${name}'`);
+      existing.touch(); // a redeclaration renews the x-expires lease
       return undefined;
     }
     if (resolved.type === 'quorum' && !this.groups.has(name)) {
@@ -385,6 +414,7 @@ export class AmqpBroker {
     const queue = new AmqpQueue(name, resolved, this.host);
     this.queues.set(name, queue);
     this.updateGauges(queue);
+    queue.touch();
     return undefined;
   }
 
@@ -502,6 +532,12 @@ export class AmqpBroker {
     if (p === null || typeof p !== 'object') return;
     if (p.amqp === 'qq') {
       let group = this.groups.get(p.queue);
+      if (p.kind === 'delete') {
+        if (group !== undefined && p.term >= group.currentTerm) this.dropReplica(p.queue, p.term);
+        return;
+      }
+      const tomb = this.expiredReplicas.get(p.queue);
+      if (group === undefined && tomb !== undefined && p.term <= tomb) return; // late word of a deleted queue
       if (group === undefined && (p.kind === 'append' || p.kind === 'tick')) {
         group = QuorumGroup.fromWire(this, p);
         this.groups.set(p.queue, group);
@@ -733,7 +769,7 @@ export class AmqpBroker {
       conn.unacked.delete(tag);
       u.consumer.unacked--;
       touched.add(u.queue);
-      const group = this.groups.get(u.queue.name);
+      const group = u.queue.deleted ? undefined : this.groups.get(u.queue.name);
       if (p.op === 'ack') {
         this.stats.acked++;
         this.meters.acked!.inc();
@@ -781,11 +817,68 @@ export class AmqpBroker {
     for (const tag of [...conn.unacked.keys()].sort((a, b) => a - b)) {
       const u = conn.unacked.get(tag)!;
       u.queue.requeue(u.entry);
-      this.groups.get(u.queue.name)?.returned(u.entry);
+      if (!u.queue.deleted) this.groups.get(u.queue.name)?.returned(u.entry);
       touched.add(u.queue);
     }
     conn.unacked.clear();
     for (const q of touched) q.dispatch();
+  }
+
+  // ---------------------------------------------------------------- queue expiry (x-expires)
+
+  /**
+   * Deletes a queue that was unused for its `expires`: its ready messages are discarded, not
+   * dead-lettered (RabbitMQ deletes them with the queue), its bindings go, and a quorum queue's
+   * replicas are told to drop their copies.
+   */
+  private expireQueue(queue: AmqpQueue): void {
+    const name = queue.name;
+    if (this.queues.get(name) !== queue) return;
+    const unusedSince = queue.unusedSince;
+    const group = this.groups.get(name);
+    // Publishes replicated but not yet committed were accepted before the deletion (Raft order):
+    // they join the queue and go with it.
+    group?.drainPending();
+    const discarded = queue.expire();
+    this.queues.delete(name);
+    for (const x of this.exchanges.values()) x.unbindQueue(name);
+    if (group !== undefined) {
+      group.delete();
+      this.groups.delete(name);
+    }
+    this.stats.expiredQueues++;
+    this.meters.queues_expired!.inc();
+    this.stats.expiredWithQueue += discarded;
+    this.meters.expired_with_queue!.inc(discarded);
+    const meters = this.queueMeters.get(name);
+    meters?.ready.set(0);
+    meters?.unacked.set(0);
+    if (this.sim.tracing)
+      this.sim.emit('@dsim.amqp.queue-expired', {
+        broker: this.address,
+        queue: name,
+        queueType: queue.options.type,
+        expires: queue.options.expires,
+        unusedSince,
+        discarded,
+        unacked: queue.stats.unacked,
+      });
+  }
+
+  /** A quorum queue's leader deleted it (x-expires): drop this member's copy and its bindings here. */
+  private dropReplica(name: string, term: number): void {
+    this.groups.get(name)?.delete();
+    this.groups.delete(name);
+    this.expiredReplicas.set(name, term);
+    const q = this.queues.get(name);
+    if (q !== undefined) {
+      q.reset();
+      this.queues.delete(name);
+    }
+    for (const x of this.exchanges.values()) x.unbindQueue(name);
+    const meters = this.queueMeters.get(name);
+    meters?.ready.set(0);
+    meters?.unacked.set(0);
   }
 
   private armHeartbeat(): void {

@@ -123,6 +123,15 @@ export interface QueueOptions {
    */
   messageTtl?: Duration;
   /**
+   * `x-expires` (queue TTL): the queue is deleted once it has been unused for this long (> 0). Unused
+   * means no consumers and not redeclared for the whole period (RabbitMQ also counts `basic.get`, which is
+   * not modelled); publishing does not count as use. Deleting the queue discards its messages without
+   * dead-lettering them (counted in `expiredWithQueue`), and later publishes to it are unroutable. Quorum
+   * queues support it too; their lease runs at the leader.
+   * @default none (the queue never expires; https://www.rabbitmq.com/docs/ttl#queue-ttl)
+   */
+  expires?: Duration;
+  /**
    * `x-dead-letter-exchange`: where dead-lettered messages are republished (`''` is the default
    * exchange). @default none: dead-lettered messages are dropped (https://www.rabbitmq.com/docs/dlx)
    */
@@ -153,6 +162,7 @@ export const QUEUE_KEYS = optionKeys<QueueOptions>()({
   maxLengthBytes: true,
   overflow: true,
   messageTtl: true,
+  expires: true,
   deadLetterExchange: true,
   deadLetterRoutingKey: true,
   deliveryLimit: true,
@@ -167,6 +177,8 @@ export interface ResolvedQueueOptions {
   readonly maxLengthBytes: number;
   readonly overflow: OverflowMode;
   readonly messageTtl: number;
+  /** Queue TTL in ms (Infinity when none). */
+  readonly expires: number;
   readonly deadLetterExchange: string | undefined;
   readonly deadLetterRoutingKey: string | undefined;
   readonly deliveryLimit: number;
@@ -204,6 +216,8 @@ export function resolveQueueOptions(
   if (quorum && overflow === 'reject-publish-dlx')
     throw invalidOption(where, 'overflow', overflow, '"drop-head" or "reject-publish" for a quorum queue');
   const messageTtl = checkDuration(where, 'messageTtl', o.messageTtl, { infinity: true }, Infinity);
+  // Like RabbitMQ's x-expires, a positive period: 0 and Infinity are refused (leave it out for none).
+  const expires = checkDuration(where, 'expires', o.expires, { positive: true }, Infinity);
   const deadLetterExchange =
     o.deadLetterExchange === undefined
       ? undefined
@@ -236,6 +250,7 @@ export function resolveQueueOptions(
     maxLengthBytes,
     overflow,
     messageTtl,
+    expires,
     deadLetterExchange,
     deadLetterRoutingKey,
     deliveryLimit,

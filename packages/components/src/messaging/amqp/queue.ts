@@ -38,18 +38,24 @@ export interface QueueHost {
   deadLetter(queue: AmqpQueue, entry: QueueEntry, reason: DeadLetterReason): void;
   /** The queue's depth changed (gauges). */
   changed(queue: AmqpQueue): void;
+  /** Whether this broker runs the queue's `expires` lease (classic: always; quorum: the leader only). */
+  leads(queue: AmqpQueue): boolean;
+  /** The queue was unused for `expires`: delete it (it calls {@link AmqpQueue.expire}). */
+  expired(queue: AmqpQueue): void;
+  /** `n` unacked messages of an expired queue were settled other than by an ack: they are gone. */
+  discardedWithQueue(queue: AmqpQueue, n: number): void;
 }
 
 /**
  * Counts of one queue. At every moment (a single broker):
- * `enqueued = acked + deadLettered + dropped + lost + ready + unacked` (sums over reasons), where a
- * `reject-publish` refusal is not enqueued (it is in `refused`) and a `reject-publish-dlx` refusal is
- * enqueued and dead-lettered at once.
+ * `enqueued + adopted = acked + deadLettered + dropped + lost + expiredWithQueue + ready + unacked`
+ * (sums over reasons), where a `reject-publish` refusal is not enqueued (it is in `refused`) and a
+ * `reject-publish-dlx` refusal is enqueued and dead-lettered at once.
  *
  * @example
  * ```ts
  * const s = broker.queueStats('work');
- * s.enqueued === s.acked + sum(s.deadLettered) + sum(s.dropped) + s.lost + s.ready + s.unacked;
+ * s.enqueued === s.acked + sum(s.deadLettered) + sum(s.dropped) + s.lost + s.expiredWithQueue + s.ready + s.unacked;
  * ```
  */
 export interface AmqpQueueStats {
@@ -72,6 +78,12 @@ export interface AmqpQueueStats {
   dropped: Record<DeadLetterReason, number>;
   /** Messages lost in a broker crash (transient messages, or any message of a non-durable queue). */
   lost: number;
+  /**
+   * Messages discarded because the queue expired (`expires`, x-expires): its ready messages at the
+   * deletion, and unacked ones whose consumer later returned or rejected them. Never dead-lettered,
+   * as in RabbitMQ (deleting a queue does not dead-letter its messages).
+   */
+  expiredWithQueue: number;
   ready: number;
   unacked: number;
 }
@@ -116,6 +128,7 @@ export class AmqpQueue {
     deadLettered: reasons(),
     dropped: reasons(),
     lost: 0,
+    expiredWithQueue: 0,
     ready: 0,
     unacked: 0,
   };
@@ -129,6 +142,11 @@ export class AmqpQueue {
   private dispatching = false;
   private expiryTimer: NodeTimer | null = null;
   private expiryAt = Infinity;
+  /** The `expires` lease: runs while the queue has no consumers. */
+  private leaseTimer: NodeTimer | null = null;
+  /** When the running lease started (the queue was last used); NaN when none runs. */
+  private idleSince = Number.NaN;
+  private gone = false;
 
   constructor(
     readonly name: string,
@@ -139,6 +157,16 @@ export class AmqpQueue {
   /** True for a quorum queue. */
   get quorum(): boolean {
     return this.options.type === 'quorum';
+  }
+
+  /** True once the queue expired (x-expires) and was deleted from its broker. */
+  get deleted(): boolean {
+    return this.gone;
+  }
+
+  /** When the running `expires` lease started (the queue was last used); NaN when no lease runs. */
+  get unusedSince(): number {
+    return this.idleSince;
   }
 
   /** Consumers attached, in round-robin order. */
@@ -182,6 +210,7 @@ export class AmqpQueue {
   /** Adds a consumer and serves it. */
   addConsumer(consumer: ConsumerState): void {
     this.consumers.push(consumer);
+    this.stopLease();
     this.dispatch();
   }
 
@@ -193,6 +222,46 @@ export class AmqpQueue {
     if (this.rr > i) this.rr--;
     if (this.rr >= this.consumers.length) this.rr = 0;
     consumer.active = false;
+    if (this.consumers.length === 0) this.touch();
+  }
+
+  /**
+   * The queue was used (declared or redeclared, or its last consumer went): the `expires` lease
+   * restarts from now if the queue has no consumers and this broker runs its lease.
+   */
+  touch(): void {
+    this.stopLease();
+    const expires = this.options.expires;
+    if (expires === Infinity || this.gone || this.consumers.length > 0 || !this.host.leads(this)) return;
+    this.idleSince = this.host.now;
+    this.leaseTimer = this.host.setTimer(expires, () => {
+      this.leaseTimer = null;
+      if (this.gone || this.consumers.length > 0 || !this.host.leads(this)) return;
+      this.host.expired(this);
+    });
+  }
+
+  /**
+   * Deletes the queue's contents because it expired: its ready messages are discarded (not
+   * dead-lettered) and counted in `expiredWithQueue`; returns how many. Its unacked messages stay with
+   * their consumers: an ack still counts, any other settlement discards them.
+   */
+  expire(): number {
+    this.stopLease();
+    this.expiryTimer?.cancel();
+    this.expiryTimer = null;
+    this.expiryAt = Infinity;
+    this.gone = true;
+    const n = this.stats.ready;
+    for (const c of this.consumers) c.active = false;
+    this.consumers = [];
+    this.rr = 0;
+    this.returned = [];
+    this.ready = [];
+    this.readyBytes = 0;
+    this.stats.ready = 0;
+    this.stats.expiredWithQueue += n;
+    return n;
   }
 
   /** An acknowledgement of `entry`. */
@@ -204,6 +273,10 @@ export class AmqpQueue {
 
   /** Returns `entry` to the queue (nack/reject with requeue, or its consumer went away). */
   requeue(entry: QueueEntry): void {
+    if (this.gone) {
+      this.discardGone();
+      return;
+    }
     this.stats.unacked--;
     this.stats.requeued++;
     entry.redelivered = true;
@@ -224,13 +297,17 @@ export class AmqpQueue {
 
   /** A nack/reject without requeue: dead-lettered (`rejected`) or dropped. */
   discard(entry: QueueEntry): void {
+    if (this.gone) {
+      this.discardGone();
+      return;
+    }
     this.stats.unacked--;
     this.dead(entry, 'rejected');
   }
 
   /** Serves consumers with credit, round robin, expiring messages that reached the head. */
   dispatch(fresh?: QueueEntry): void {
-    if (this.dispatching) return;
+    if (this.dispatching || this.gone) return;
     this.dispatching = true;
     try {
       const now = this.host.now;
@@ -264,6 +341,7 @@ export class AmqpQueue {
 
   /** Empties the queue at a broker crash, keeping what is durable; returns how many were lost. */
   crash(keep: (entry: QueueEntry) => boolean): void {
+    this.stopLease();
     this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = Infinity;
@@ -282,6 +360,10 @@ export class AmqpQueue {
 
   /** Puts back an unacked message that survived a crash (as a redelivery). */
   restore(entry: QueueEntry): void {
+    if (this.gone) {
+      this.discardGone();
+      return;
+    }
     this.stats.unacked--;
     entry.redelivered = true;
     this.pushReady(entry);
@@ -298,6 +380,7 @@ export class AmqpQueue {
 
   /** Empties the queue without counting anything (a quorum member stepped down: its log keeps the messages). */
   reset(): void {
+    this.stopLease();
     this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = Infinity;
@@ -314,14 +397,32 @@ export class AmqpQueue {
 
   /** Counts a message lost with the broker. */
   lose(fromUnacked: boolean): void {
+    if (this.gone && fromUnacked) {
+      this.discardGone();
+      return;
+    }
     if (fromUnacked) this.stats.unacked--;
     this.stats.lost++;
   }
 
-  /** After a restart: timers again, and serve. */
+  /** After a restart: timers again (the `expires` lease of a durable queue starts afresh), and serve. */
   resume(): void {
     this.armExpiry();
+    this.touch();
     this.host.changed(this);
+  }
+
+  private stopLease(): void {
+    this.leaseTimer?.cancel();
+    this.leaseTimer = null;
+    this.idleSince = Number.NaN;
+  }
+
+  /** An unacked message of this expired queue came back (nack, reject, close, crash): it is gone. */
+  private discardGone(): void {
+    this.stats.unacked--;
+    this.stats.expiredWithQueue++;
+    this.host.discardedWithQueue(this, 1);
   }
 
   private pushReady(entry: QueueEntry): void {

@@ -1,3 +1,4 @@
+import type { RandomStream } from '@dsim/core';
 import type { AmqpBroker } from './broker.js';
 import type { AmqpMessage } from './message.js';
 import type { ResolvedQueueOptions } from './options.js';
@@ -55,6 +56,13 @@ export type QuorumWire =
       readonly queue: string;
       readonly term: number;
       readonly granted: boolean;
+    }
+  | {
+      /** The leader deleted the queue (x-expires): every replica drops its copy. */
+      readonly amqp: 'qq';
+      readonly kind: 'delete';
+      readonly queue: string;
+      readonly term: number;
     };
 
 interface Held {
@@ -79,6 +87,9 @@ interface Held {
  *   with the old leader's node), keeping each message's return count;
  * - clients publish to and consume from the leader's broker; a follower refuses publishes (nack) and
  *   consumers (404). Exchanges and bindings are per broker: declare them on every broker.
+ * - queue expiry (`expires`) runs at the leader: the lease starts when a member becomes leader (RabbitMQ
+ *   keeps the last activity in the replicated state); when it ends the leader deletes the queue at once
+ *   and tells the other members, which drop their copies (a member down at that moment keeps its copy).
  *
  * @example
  * ```ts
@@ -90,7 +101,8 @@ interface Held {
 export class QuorumGroup {
   private role: 'leader' | 'follower' | 'candidate';
   private term = 0;
-  private votedFor: number | null = null;
+  /** Who this member voted for in the current term (Raft allows one vote per term). */
+  private votedFor: string | null = null;
   private votes = 0;
   private log: QuorumOp[] = [];
   private readonly held = new Map<number, Held>();
@@ -101,6 +113,7 @@ export class QuorumGroup {
   private lastHeard = 0;
   private up = true;
   private syncedTerm = 0;
+  private electionRng: RandomStream | undefined;
 
   constructor(
     private readonly broker: AmqpBroker,
@@ -155,6 +168,31 @@ export class QuorumGroup {
   returned(entry: QueueEntry): void {
     if (this.isLeader && this.broker._queue(this.queue) !== undefined)
       this.append({ op: 'return', seq: entry.seq });
+  }
+
+  /**
+   * Before the queue is deleted: the enqueues still waiting for a majority are applied now (in Raft the
+   * deletion would commit after them) and their publishers confirmed.
+   */
+  drainPending(): void {
+    const queue = this.broker._queue(this.queue);
+    for (const [index, p] of [...this.pending].sort((a, b) => a[0] - b[0])) {
+      this.pending.delete(index);
+      queue?.enqueue(p.entry);
+      p.done();
+    }
+  }
+
+  /** The queue was deleted (x-expires): a leader tells the other members; the timers stop for good. */
+  delete(): void {
+    if (this.isLeader)
+      for (const m of this.members)
+        if (m !== this.broker.address)
+          this.send(m, { amqp: 'qq', kind: 'delete', queue: this.queue, term: this.term });
+    this.up = false;
+    this.pending.clear();
+    this.held.clear();
+    this.log = [];
   }
 
   /** The member's broker crashed: its log is on disk, its role is gone. */
@@ -218,9 +256,9 @@ export class QuorumGroup {
         const grant =
           w.term === this.term &&
           this.role !== 'leader' &&
-          (this.votedFor === null || this.votedFor === w.term) &&
+          (this.votedFor === null || this.votedFor === from) &&
           w.lastIndex >= this.log.length;
-        if (grant) this.votedFor = w.term;
+        if (grant) this.votedFor = from;
         this.send(from, { amqp: 'qq', kind: 'vote', queue: this.queue, term: this.term, granted: grant });
         return;
       }
@@ -229,6 +267,8 @@ export class QuorumGroup {
         this.votes++;
         if (this.votes >= this.majority) this.becomeLeader();
         return;
+      case 'delete':
+        return; // handled by the broker (it drops this group)
     }
   }
 
@@ -334,9 +374,14 @@ export class QuorumGroup {
   private campaign(): void {
     this.term++;
     this.role = 'candidate';
-    this.votedFor = this.term;
+    this.votedFor = this.broker.address;
     this.votes = 1;
-    this.lastHeard = this.now;
+    // Raft's randomised election timeout: a candidate that does not win waits 5 to 10 ticks before it
+    // tries again, so two members that timed out together do not split the vote forever.
+    const rng = (this.electionRng ??= this.broker.node.network.sim.rng(
+      `${this.broker.address}/quorum/${this.queue}`,
+    ));
+    this.lastHeard = this.now + rng.next() * 5 * this.broker.config.quorumTick;
     if (this.votes >= this.majority) {
       this.becomeLeader();
       return;
@@ -372,6 +417,7 @@ export class QuorumGroup {
     }
     this.held.clear();
     queue.dispatch();
+    queue.touch(); // the x-expires lease starts afresh at the new leader
     if (this.broker.node.network.sim.tracing)
       this.broker.node.network.sim.emit('@dsim.amqp.quorum-leader', {
         queue: this.queue,
