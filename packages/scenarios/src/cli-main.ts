@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { didYouMean, METRICS_CSV_HEADER, PerfettoBuilder, toMs, writeMetricsCsv } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
@@ -7,6 +8,7 @@ import { initProject } from './cli/init.js';
 import { loadScenario } from './cli/load-scenario.js';
 import { AtomicFile, preflightOutputs } from './cli/output-file.js';
 import { ProgressLine } from './cli/progress.js';
+import { hasSeries, readSavedResult, writeReportFile } from './cli/report.js';
 import { printable, shellQuote } from './cli/text.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
@@ -42,6 +44,7 @@ const RUN_FLAGS = {
   events: 'stream the NDJSON event log to FILE',
   trace: 'stream a Chrome/Perfetto trace (open in ui.perfetto.dev) to FILE',
   metrics: 'write the metrics time series as CSV to FILE',
+  report: 'write a self-contained HTML report (tables and charts) to FILE',
   'metrics-interval': 'width of the metrics intervals, e.g. 10s (default 1s)',
   'max-events': 'stop the run (exit 3) after N events over all variants',
   'max-wall': 'stop the run (exit 3) after this much real time, e.g. 30s or 10m',
@@ -54,6 +57,7 @@ const USAGE = `Usage:
   dsim list [--json]                          list built-in scenarios
   dsim run NAME|FILE [options]                run a scenario (see below)
   dsim run NAME|FILE --help [--json]          list a scenario's parameters and variants
+  dsim report RESULT.json -o FILE.html        render a result saved with 'run --json --detail' as HTML
   dsim check FILE.ts                          type-check a scenario file with the TypeScript compiler
   dsim init [DIR]                             write a starter scenario project (default: the current folder)
   dsim help                                   show this help
@@ -68,6 +72,7 @@ Options for run:
   --events FILE       ${RUN_FLAGS.events}
   --trace FILE        ${RUN_FLAGS.trace}
   --metrics FILE      ${RUN_FLAGS.metrics}
+  --report FILE       ${RUN_FLAGS.report}
   --metrics-interval D ${RUN_FLAGS['metrics-interval']}
   --max-events N      ${RUN_FLAGS['max-events']}
   --max-wall D        ${RUN_FLAGS['max-wall']}
@@ -117,15 +122,17 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
       return listCommand(rest, io);
     case 'run':
       return runCommand(rest, io, context);
+    case 'report':
+      return reportCommand(rest, io);
     case 'check':
       return checkCommand(rest, io);
     case 'init':
       return initCommand(rest, io);
     default: {
-      const guess = didYouMean(command, ['list', 'run', 'check', 'init', 'help']);
+      const guess = didYouMean(command, ['list', 'run', 'report', 'check', 'init', 'help']);
       const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
       throw new UsageError(
-        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, check, init, help`,
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, help`,
       );
     }
   }
@@ -189,6 +196,7 @@ const RUN_OPTIONS = {
   events: { type: 'string', multiple: true },
   trace: { type: 'string', multiple: true },
   metrics: { type: 'string', multiple: true },
+  report: { type: 'string', multiple: true },
   'metrics-interval': { type: 'string', multiple: true },
   'max-events': { type: 'string', multiple: true },
   'max-wall': { type: 'string', multiple: true },
@@ -213,6 +221,7 @@ async function runCommand(args: readonly string[], io: CliIO, context: RunContex
     '--events': single(values.events, '--events'),
     '--trace': single(values.trace, '--trace'),
     '--metrics': single(values.metrics, '--metrics'),
+    '--report': single(values.report, '--report'),
   };
   const maxEvents = parseMaxEvents(single(values['max-events'], '--max-events'));
   const maxWallMs = parseMaxWall(single(values['max-wall'], '--max-wall'));
@@ -296,6 +305,11 @@ async function runCommand(args: readonly string[], io: CliIO, context: RunContex
       files.push(csv);
       writeResultCsv(result, csv);
     }
+    if (outputs['--report'] !== undefined) {
+      const html = new AtomicFile(outputs['--report']);
+      files.push(html);
+      writeReportFile(result, html);
+    }
   } catch (error) {
     progress?.clear();
     for (const file of files) file.abort();
@@ -345,6 +359,41 @@ function writeResultCsv(result: ScenarioResult, out: AtomicFile): void {
   out.line(METRICS_CSV_HEADER);
   const parts = result.variants.length === 0 ? [{ name: '', series: result.series }] : result.variants;
   for (const v of parts) if (v.series !== null) writeMetricsCsv(v.series, v.name, (row) => out.line(row));
+}
+
+function reportCommand(args: readonly string[], io: CliIO): number {
+  const { values, positionals } = parseFlags(
+    args,
+    { output: { type: 'string', multiple: true, short: 'o' }, debug: { type: 'boolean' } },
+    'report',
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? "'report' needs a result file: dsim run NAME --json --detail > result.json; dsim report result.json -o report.html"
+        : `'report' takes one result file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+    );
+  const input = positionals[0]!;
+  const output = single(values.output, '--output');
+  if (output === undefined) throw new UsageError("'report' needs -o FILE.html (--output), the page to write");
+  if (resolve(output) === resolve(input))
+    throw new UsageError(`--output ${JSON.stringify(output)} is the result file itself; give another path`);
+  preflightOutputs({ '--output': output });
+  const result = readSavedResult(input);
+  if (!hasSeries(result))
+    io.stderr(
+      `dsim: ${printable(input)} has no time series (saved without --detail?); the report has tables but no charts\n`,
+    );
+  const html = new AtomicFile(output);
+  try {
+    writeReportFile(result, html, input);
+    html.commit();
+  } catch (error) {
+    html.abort();
+    throw error;
+  }
+  return 0;
 }
 
 function checkCommand(args: readonly string[], io: CliIO): number {

@@ -78,6 +78,8 @@ export {
 } from './params.js';
 export { erlangB, erlangC, type QueueTheory, queueTheory, supermarketMeanTime } from './queueing-theory.js';
 export { meanRate, type RecoveryOptions, recoveryAfter } from './recovery.js';
+export { escapeHtml, jsonForScript, type ReportOptions, renderReport, writeReport } from './report/render.js';
+export { ReportInputError, validateResult } from './report/validate.js';
 export { RequestStats, type RunMetrics } from './request-stats.js';
 export {
   type CheckResult,
@@ -91,3 +93,28 @@ export {
   type VariantDefinition,
   type VariantResult,
 } from './scenario.js';
+export {
+  type ClientsHandle,
+  type CompiledSystem,
+  type CompileOptions,
+  compileSystem,
+} from './system/compile.js';
+export {
+  type DistributionData,
+  type DurationData,
+  distributionSchema,
+  durationSchema,
+  toDistribution,
+} from './system/distributions.js';
+export { systemJsonSchema } from './system/json-schema.js';
+export { loadSystem, parseSystem } from './system/load.js';
+export { windowOutcome } from './system/outcome.js';
+export {
+  type ClientsDescription,
+  type DownstreamCallDescription,
+  type NodeDescription,
+  type SystemDescription,
+  systemSchema,
+} from './system/schema.js';
+export { SystemError, type SystemIssue, validateSystem } from './system/validate.js';
+export { freezeSystem, type SystemRecipe, systemVariants, variant } from './system/variants.js';

@@ -1,0 +1,432 @@
+import {
+  ActiveHealthCheck,
+  type ArrivalSpec,
+  type BalancerPolicySpec,
+  CacheAside,
+  CacheServer,
+  CircuitBreaker,
+  type ClientResponse,
+  type ClosedLoopHandle,
+  ConnectionPool,
+  closedLoop,
+  createKeys,
+  type DownstreamCall,
+  type DownstreamCaller,
+  type EvictionSpec,
+  LoadBalancer,
+  type OpenLoopHandle,
+  openLoop,
+  RemoteCache,
+  RetryingClient,
+  type RetryingClientOptions,
+  SemaphoreBulkhead,
+  Service,
+  type ServiceOptions,
+} from '@dsim/components';
+import {
+  type Duration,
+  type NetNode,
+  Network,
+  RpcEndpoint,
+  type RpcError,
+  type ScheduledFault,
+  type SimEvent,
+  type Simulation,
+  scheduleFaults,
+} from '@dsim/core';
+import { RequestStats } from '../request-stats.js';
+import { durationMs, toDistribution } from './distributions.js';
+import type {
+  ClientsDescription,
+  DownstreamCallDescription,
+  NodeDescription,
+  SystemDescription,
+} from './schema.js';
+import { addressesOf, SystemError, validateSystem } from './validate.js';
+
+/** Options of {@link compileSystem}: where to count the client requests. */
+export interface CompileOptions {
+  /** Every client request is counted here too (a scenario's `ctx.requests`). @default none */
+  readonly requests?: RequestStats;
+  /**
+   * Named time windows `[from, to)`: each counts the requests that start in it (p99, availability per
+   * window through `RequestStats.toJSON()`).
+   * @default none
+   * @example
+   * ```ts
+   * compileSystem(sim, system, { windows: { before: [0, '30s'], during: ['30s', '60s'] } });
+   * ```
+   */
+  readonly windows?: Readonly<Record<string, readonly [Duration, Duration]>>;
+}
+
+/** A client population, compiled. */
+export interface ClientsHandle {
+  readonly client: RetryingClient;
+  /** Its requests (started, ok, failed, latency). */
+  readonly stats: RequestStats;
+  readonly load: OpenLoopHandle | ClosedLoopHandle;
+}
+
+/** What {@link compileSystem} built. */
+export interface CompiledSystem {
+  readonly description: SystemDescription;
+  readonly net: Network;
+  /** Network nodes by address (a replicated service's are `<name>-0` ...). */
+  readonly nodes: Readonly<Record<string, NetNode>>;
+  /** Services and databases by address. */
+  readonly services: Readonly<Record<string, Service>>;
+  readonly balancers: Readonly<Record<string, LoadBalancer>>;
+  readonly caches: Readonly<Record<string, CacheServer>>;
+  /** Cache-aside readers by service address. */
+  readonly asides: Readonly<Record<string, CacheAside<unknown>>>;
+  readonly clients: Readonly<Record<string, ClientsHandle>>;
+  /** The requests of every population. */
+  readonly stats: RequestStats;
+  /** One RequestStats per window of {@link CompileOptions.windows}. */
+  readonly windows: Readonly<Record<string, RequestStats>>;
+}
+
+const DATABASE = {
+  concurrency: 16,
+  queueCapacity: 1000,
+  mean: 10,
+};
+
+/**
+ * Builds a described system on `sim` from the existing components: a {@link Network} with its links, a
+ * {@link Service} per service and database (replicas included), a {@link LoadBalancer} per balancer, a
+ * {@link CacheServer} per cache, and per clients node a {@link RetryingClient} driven by `openLoop` or
+ * `closedLoop`; then schedules the faults. Validates first (a {@link SystemError} names the path of every
+ * defect). Call `sim.run()` afterwards.
+ *
+ * @example
+ * ```ts
+ * const sys = compileSystem(sim, system, { requests, windows: { during: ['30s', '60s'] } });
+ * sim.run();
+ * sys.windows.during.toJSON().latencyMs.p99;
+ * ```
+ */
+export function compileSystem(
+  sim: Simulation,
+  description: unknown,
+  options: CompileOptions = {},
+): CompiledSystem {
+  const system = validateSystem(description);
+  const net = new Network(sim, {
+    defaults: {
+      ...(system.network?.latency === undefined ? {} : { latency: toDistribution(system.network.latency) }),
+      ...(system.network?.loss === undefined ? {} : { loss: system.network.loss }),
+    },
+  });
+  // Sorted, so that key order in a file never changes the run.
+  const names = Object.keys(system.nodes).sort();
+  const nodes: Record<string, NetNode> = {};
+  for (const n of names) for (const a of addressesOf(system, n)) nodes[a] = net.addNode(a);
+  const out = {
+    description: system,
+    net,
+    nodes,
+    services: {} as Record<string, Service>,
+    balancers: {} as Record<string, LoadBalancer>,
+    caches: {} as Record<string, CacheServer>,
+    asides: {} as Record<string, CacheAside<unknown>>,
+    clients: {} as Record<string, ClientsHandle>,
+    stats: new RequestStats(),
+    windows: Object.fromEntries(Object.keys(options.windows ?? {}).map((w) => [w, new RequestStats()])),
+  };
+  const stopAt = Math.max(
+    0,
+    ...Object.values(system.nodes).map((n) => (n.kind === 'clients' ? durationMs(n.until) : 0)),
+  );
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    at(`nodes.${name}`, () => build(sim, system, name, node, out, options, stopAt));
+  }
+  links(system, net);
+  if (system.faults !== undefined)
+    at('faults', () => scheduleFaults(net, system.faults as unknown as ScheduledFault[]));
+  return out;
+}
+
+type Out = {
+  -readonly [K in keyof CompiledSystem]: CompiledSystem[K] extends Readonly<Record<string, infer V>>
+    ? Record<string, V>
+    : CompiledSystem[K];
+};
+
+/** The object without its undefined values, typed so (zod's optionals are `T | undefined`). */
+function clean<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+
+/** Runs `f`; a component's error becomes a SystemError at `path` (unless it already is one). */
+function at<T>(path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof SystemError) throw e;
+    throw new SystemError([{ path, message: e instanceof Error ? e.message : String(e) }]);
+  }
+}
+
+function build(
+  sim: Simulation,
+  system: SystemDescription,
+  name: string,
+  node: NodeDescription,
+  out: Out,
+  options: CompileOptions,
+  stopAt: number,
+): void {
+  const nodes = out.nodes;
+  switch (node.kind) {
+    case 'cache':
+      out.caches[name] = new CacheServer(nodes[name]!, {
+        capacity: node.capacity,
+        ...(node.eviction === undefined ? {} : { eviction: { kind: node.eviction } as EvictionSpec }),
+        ...(node.ttl === undefined ? {} : { ttl: node.ttl }),
+        ...(node.serviceTime === undefined ? {} : { serviceTime: toDistribution(node.serviceTime) }),
+        ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
+        ...(node.persistent === undefined ? {} : { persistent: node.persistent }),
+      });
+      return;
+    case 'database':
+      out.services[name] = new Service(nodes[name]!, {
+        ...serverOptions(node),
+        concurrency: node.concurrency ?? DATABASE.concurrency,
+        queueCapacity: node.queueCapacity ?? DATABASE.queueCapacity,
+        serviceTime: toDistribution(node.serviceTime ?? { exponential: { mean: DATABASE.mean } }),
+      });
+      return;
+    case 'service':
+      for (const address of addressesOf(system, name)) {
+        const downstream = node.downstream;
+        const aside = node.cacheAside;
+        out.services[address] = new Service(nodes[address]!, {
+          ...serverOptions(node),
+          serviceTime: toDistribution(node.serviceTime),
+          ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
+          ...(node.queueCapacity === undefined ? {} : { queueCapacity: node.queueCapacity }),
+          ...(downstream === undefined || downstream.length === 0
+            ? {}
+            : {
+                downstream: {
+                  calls: downstream.map((c, i) =>
+                    at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c)),
+                  ),
+                  ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
+                  client: (endpoint: RpcEndpoint) => {
+                    const caller = dispatcher(sim, endpoint, downstream);
+                    if (aside === undefined) return caller;
+                    const reader = new CacheAside<unknown>(sim, {
+                      name: `${address}/aside`,
+                      cache: new RemoteCache(endpoint, {
+                        servers: aside.cache,
+                        ...(aside.timeout === undefined ? {} : { timeout: aside.timeout }),
+                      }),
+                      // The origin call has no parent request: a cache-aside load carries no deadline.
+                      load: (key) => caller.call(downstream[0]!.to, key, {} as never) as SimEvent<never>,
+                      ...(aside.ttl === undefined ? {} : { ttl: aside.ttl }),
+                      ...(aside.coalesce === undefined ? {} : { coalesce: aside.coalesce }),
+                    });
+                    out.asides[address] = reader;
+                    return cacheAsideCaller(sim, reader);
+                  },
+                },
+              }),
+        });
+      }
+      return;
+    case 'balancer': {
+      const health = node.health;
+      let checks: ActiveHealthCheck | null = null;
+      const lb = new LoadBalancer(nodes[name]!, {
+        backends: node.backends.flatMap((b) => addressesOf(system, b)),
+        ...(node.policy === undefined ? {} : { policy: { kind: node.policy } as BalancerPolicySpec }),
+        ...(node.timeout === undefined ? {} : { timeout: node.timeout }),
+        ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
+        ...(node.latency === undefined ? {} : { latency: toDistribution(node.latency) }),
+        ...(node.workers === undefined ? {} : { workers: node.workers }),
+        ...(node.panicThreshold === undefined ? {} : { panicThreshold: node.panicThreshold }),
+        ...(health === undefined ? {} : { health: [{ isAvailable: (a) => checks?.isAvailable(a) ?? true }] }),
+      });
+      if (health !== undefined) {
+        const hc = new ActiveHealthCheck(lb.endpoint, { ...clean(health), name: `${name}/health` });
+        checks = hc;
+        hc.start(lb);
+        // Checks run forever: stop them with the load, so that the run ends.
+        sim.schedule(stopAt, () => hc.stop());
+      }
+      out.balancers[name] = lb;
+      return;
+    }
+    case 'clients':
+      out.clients[name] = clients(sim, name, node, out, options);
+      return;
+  }
+}
+
+function serverOptions(node: NodeDescription & { kind: 'service' | 'database' }): Partial<ServiceOptions> {
+  return {
+    ...(node.discipline === undefined ? {} : { discipline: node.discipline }),
+    ...(node.queueTimeout === undefined ? {} : { queueTimeout: node.queueTimeout }),
+    ...(node.dropExpired === undefined ? {} : { dropExpired: node.dropExpired }),
+    ...(node.replyOnDrop === undefined ? {} : { replyOnDrop: node.replyOnDrop }),
+    ...(node.shedding === undefined ? {} : { shedding: clean(node.shedding) }),
+    ...(node.errorRate === undefined ? {} : { errorRate: node.errorRate }),
+  };
+}
+
+/** RetryingClient options of a caller's policy (timeout per attempt, retries, backoff, breaker). */
+function clientOptions(
+  sim: Simulation,
+  name: string,
+  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'breaker'>,
+): RetryingClientOptions<unknown> {
+  return {
+    name,
+    ...(p.timeout === undefined ? {} : { timeout: p.timeout }),
+    ...(p.retries === undefined ? {} : { maxAttempts: p.retries + 1 }),
+    ...(p.backoff === undefined ? {} : { backoff: p.backoff }),
+    ...(p.breaker === undefined ? {} : { breaker: new CircuitBreaker(sim, { name, ...clean(p.breaker) }) }),
+  };
+}
+
+function downstreamCall(sim: Simulation, address: string, c: DownstreamCallDescription): DownstreamCall {
+  const retrying = c.retries !== undefined || c.backoff !== undefined || c.breaker !== undefined;
+  return {
+    to: c.to,
+    // Without a RetryingClient the timeout is the call's own; with one it is per attempt (clientOptions).
+    ...(c.timeout === undefined || retrying ? {} : { timeout: c.timeout }),
+    ...(c.pool === undefined
+      ? {}
+      : { pool: new ConnectionPool(sim, { name: `${address}->${c.to}`, ...clean(c.pool) }) }),
+  };
+}
+
+const FAILED: RpcError = { kind: 'unavailable', message: 'cache-aside: the origin failed' };
+const BULKHEAD_FULL: RpcError = { kind: 'rejected', message: 'bulkhead full' };
+
+/** One caller per downstream target: a RetryingClient when it retries or breaks, behind its bulkhead. */
+function dispatcher(
+  sim: Simulation,
+  endpoint: RpcEndpoint,
+  calls: readonly DownstreamCallDescription[],
+): DownstreamCaller {
+  const by = new Map<string, DownstreamCaller>();
+  for (const c of calls) {
+    if (by.has(c.to)) continue;
+    const name = `${endpoint.node.address}->${c.to}`;
+    const retrying = c.retries !== undefined || c.backoff !== undefined || c.breaker !== undefined;
+    let caller: DownstreamCaller = retrying
+      ? new RetryingClient(endpoint, clientOptions(sim, name, c))
+      : endpoint;
+    if (c.bulkhead !== undefined)
+      caller = bulkheaded(sim, caller, new SemaphoreBulkhead(sim, { name, ...clean(c.bulkhead) }));
+    by.set(c.to, caller);
+  }
+  return { call: (to, payload, o) => by.get(to)!.call(to, payload, o) };
+}
+
+function bulkheaded(sim: Simulation, inner: DownstreamCaller, bulkhead: SemaphoreBulkhead): DownstreamCaller {
+  return {
+    call(to, payload, o) {
+      const done = sim.event<{ ok: boolean; error?: RpcError }>();
+      bulkhead.acquire().onProcessed((permit) => {
+        if (!permit.value) {
+          done.succeed({ ok: false, error: BULKHEAD_FULL });
+          return;
+        }
+        inner.call(to, payload, o).onProcessed((r) => {
+          bulkhead.release();
+          done.succeed(r.value!);
+        });
+      });
+      return done;
+    },
+  };
+}
+
+/** The service's downstream call, as a cache-aside read of the request's payload as the key. */
+function cacheAsideCaller(sim: Simulation, reader: CacheAside<unknown>): DownstreamCaller {
+  return {
+    call(_to, payload) {
+      const done = sim.event<{ ok: boolean; error?: RpcError }>();
+      reader.read(String(payload)).onProcessed((e) => {
+        done.succeed(e.value!.ok ? { ok: true } : { ok: false, error: FAILED });
+      });
+      return done;
+    },
+  };
+}
+
+function clients(
+  sim: Simulation,
+  name: string,
+  node: ClientsDescription,
+  out: Out,
+  options: CompileOptions,
+): ClientsHandle {
+  const client = new RetryingClient(new RpcEndpoint(out.nodes[name]!), clientOptions(sim, name, node));
+  const stats = new RequestStats();
+  const windows = Object.entries(options.windows ?? {}).map(
+    ([w, [from, to]]) => [durationMs(from), durationMs(to), out.windows[w]!] as const,
+  );
+  const every = [stats, out.stats, ...(options.requests === undefined ? [] : [options.requests])];
+  const keys = node.keys === undefined ? undefined : createKeys(node.keys);
+  const rng = sim.rng(`${name}/keys`);
+  const send = (i: number): SimEvent<ClientResponse<unknown>> => {
+    const started = sim.now;
+    const sinks = [...every, ...windows.filter(([a, b]) => started >= a && started < b).map((w) => w[2])];
+    for (const s of sinks) s.start();
+    const ev = client.call(node.target, keys === undefined ? i : keys.next(rng));
+    ev.onProcessed((e) => {
+      for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
+    });
+    return ev;
+  };
+  const from = durationMs(node.from ?? 0);
+  const until = durationMs(node.until);
+  const w = node.workload;
+  const load =
+    w.kind === 'open'
+      ? openLoop(sim, {
+          arrivals: { kind: w.arrivals ?? 'poisson', rate: w.rate } as ArrivalSpec,
+          onArrival: (i) => void send(i),
+          start: from,
+          until,
+          stream: `${name}/arrivals`,
+        })
+      : closedLoop(sim, {
+          users: w.users,
+          thinkTime: toDistribution(w.thinkTime),
+          request: (user, it) => send(user * 1_000_000 + it),
+          until,
+          stream: `${name}/think`,
+        });
+  return { client, stats, load };
+}
+
+/** Link settings: region pairs first, then edges (an edge wins). Both directions. */
+function links(system: SystemDescription, net: Network): void {
+  const link = (l: { latency?: unknown; loss?: number | undefined }) => ({
+    ...(l.latency === undefined ? {} : { latency: toDistribution(l.latency as never) }),
+    ...(l.loss === undefined ? {} : { loss: l.loss }),
+  });
+  const names = Object.keys(system.nodes).sort();
+  for (const [key, l] of Object.entries(system.network?.regions ?? {}).sort()) {
+    const [ra, rb] = key.split('->') as [string, string];
+    for (const a of names)
+      for (const b of names)
+        if (system.nodes[a]!.region === ra && system.nodes[b]!.region === rb)
+          for (const x of addressesOf(system, a))
+            for (const y of addressesOf(system, b)) net.setLink(x, y, link(l), { bidirectional: true });
+  }
+  for (const [key, l] of Object.entries(system.network?.edges ?? {}).sort()) {
+    const [a, b] = key.split('->') as [string, string];
+    for (const x of a in system.nodes ? addressesOf(system, a) : [a])
+      for (const y of b in system.nodes ? addressesOf(system, b) : [b])
+        at(`network.edges.${key}`, () => net.setLink(x, y, link(l), { bidirectional: true }));
+  }
+}

@@ -1,0 +1,263 @@
+import { BALANCER_POLICY_KINDS, EVICTION_KINDS } from '@dsim/components';
+import { z } from 'zod';
+import { distributionSchema, durationSchema } from './distributions.js';
+
+const name = z.string().min(1, { error: 'must be a node name' });
+const int = (min: number) => z.int().min(min);
+const probability = z.number().min(0).max(1);
+
+/** Retry backoff, as the components' BackoffSpec. */
+const backoffSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  z.strictObject({ kind: z.literal('fixed'), delayMs: z.number().min(0) }),
+  z.strictObject({
+    kind: z.literal('exponential'),
+    baseMs: z.number().positive(),
+    capMs: z.number().positive(),
+    jitter: z.enum(['none', 'full', 'equal', 'decorrelated']),
+  }),
+]);
+
+/** What a caller (clients, or a service's downstream call) does per call: RetryingClient options. */
+const callPolicy = {
+  /** Timeout of each attempt. @default none */
+  timeout: durationSchema.optional(),
+  /** Retries after the first attempt (RetryingClient maxAttempts − 1). @default 0 */
+  retries: int(0).max(100).optional(),
+  /** Delay between retries. @default none (retry at once) */
+  backoff: backoffSchema.optional(),
+  /** A resilience4j circuit breaker in front of the calls. @default none */
+  breaker: z
+    .strictObject({
+      failureRateThreshold: z.number().min(0).max(100).optional(),
+      slidingWindowSize: int(1).optional(),
+      minimumNumberOfCalls: int(1).optional(),
+      waitDurationInOpenStateMs: z.number().positive().optional(),
+      permittedNumberOfCallsInHalfOpenState: int(1).optional(),
+      slowCallRateThreshold: z.number().min(0).max(100).optional(),
+      slowCallDurationThresholdMs: z.number().positive().optional(),
+    })
+    .optional(),
+};
+
+const region = z.string().min(1).optional();
+
+const clientsSchema = z.strictObject({
+  kind: z.literal('clients'),
+  /** The node the requests go to: a balancer, service or database. */
+  target: name,
+  workload: z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('open'),
+      /** Requests per second. */
+      rate: z.number().positive(),
+      /** @default 'poisson' */
+      arrivals: z.enum(['poisson', 'constant']).optional(),
+    }),
+    z.strictObject({ kind: z.literal('closed'), users: int(1), thinkTime: distributionSchema }),
+  ]),
+  /** When the load starts. @default 0 */
+  from: durationSchema.optional(),
+  /** When the load stops (required: the run ends when the work does). */
+  until: durationSchema,
+  /** Request payloads: keys drawn from a key generator (cache-aside needs them). @default the request index */
+  keys: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('uniform'), count: int(1) }),
+      z.strictObject({ kind: z.literal('zipf'), count: int(1), s: z.number().min(0) }),
+    ])
+    .optional(),
+  ...callPolicy,
+  region,
+});
+
+const downstreamCallSchema = z.strictObject({
+  /** The node called. */
+  to: name,
+  ...callPolicy,
+  /** A connection pool for this call. @default none (no limit) */
+  pool: z
+    .strictObject({
+      size: int(1),
+      maxPending: int(0).optional(),
+      acquireTimeout: durationSchema.optional(),
+    })
+    .optional(),
+  /** A semaphore bulkhead around this call. @default none */
+  bulkhead: z
+    .strictObject({ maxConcurrentCalls: int(1), maxWaitDurationMs: z.number().min(0).optional() })
+    .optional(),
+});
+
+const serverFields = {
+  /** Workers. */
+  concurrency: int(1).optional(),
+  /** Service time per request. */
+  serviceTime: distributionSchema,
+  /** Queue slots. @default Infinity */
+  queueCapacity: int(0).optional(),
+  /** @default 'fifo' */
+  discipline: z.enum(['fifo', 'lifo', 'adaptive-lifo']).optional(),
+  queueTimeout: durationSchema.optional(),
+  /** @default false */
+  dropExpired: z.boolean().optional(),
+  /** @default false */
+  replyOnDrop: z.boolean().optional(),
+  shedding: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('queue-length'), max: int(0) }),
+      z.strictObject({ kind: z.literal('queue-delay'), max: durationSchema }),
+      z.strictObject({
+        kind: z.literal('codel'),
+        target: durationSchema.optional(),
+        interval: durationSchema.optional(),
+      }),
+    ])
+    .optional(),
+  /** @default 0 */
+  errorRate: probability.optional(),
+  region,
+};
+
+const serviceSchema = z.strictObject({
+  kind: z.literal('service'),
+  /** Copies named `<name>-0` ... `<name>-(n-1)`; a balancer's backend `<name>` means all of them. @default 1 */
+  replicas: int(1).max(1000).optional(),
+  ...serverFields,
+  /** Calls made for every request (on a miss only, with `cacheAside`). @default none */
+  downstream: z.array(downstreamCallSchema).optional(),
+  /** @default 'sequential' */
+  downstreamMode: z.enum(['sequential', 'parallel']).optional(),
+  /** Read the request's key through a cache first; the single downstream call loads a miss. */
+  cacheAside: z
+    .strictObject({
+      cache: name,
+      /** Timeout of a cache call. @default 100 ms */
+      timeout: durationSchema.optional(),
+      ttl: durationSchema.optional(),
+      /** @default false */
+      coalesce: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+const databaseSchema = z.strictObject({
+  kind: z.literal('database'),
+  ...serverFields,
+  /** @default 16 */
+  concurrency: int(1).optional(),
+  /** @default { exponential: { mean: 10 } } */
+  serviceTime: distributionSchema.optional(),
+  /** @default 1000 */
+  queueCapacity: int(0).optional(),
+});
+
+const balancerSchema = z.strictObject({
+  kind: z.literal('balancer'),
+  /** Backend node names; a replicated service's name stands for all its replicas. */
+  backends: z.array(name).min(1),
+  /** @default 'round-robin' */
+  policy: z.enum(BALANCER_POLICY_KINDS as unknown as [string, ...string[]]).optional(),
+  /** Wait for a backend's answer. @default 15 s */
+  timeout: durationSchema.optional(),
+  concurrency: int(1).optional(),
+  latency: distributionSchema.optional(),
+  workers: int(1).optional(),
+  /** @default 50 */
+  panicThreshold: z.number().min(0).max(100).optional(),
+  /** Active health checks (ActiveHealthCheck). @default none */
+  health: z
+    .strictObject({
+      interval: durationSchema.optional(),
+      timeout: durationSchema.optional(),
+      unhealthyThreshold: int(1).optional(),
+      healthyThreshold: int(1).optional(),
+    })
+    .optional(),
+  region,
+});
+
+const cacheSchema = z.strictObject({
+  kind: z.literal('cache'),
+  /** Entries held. */
+  capacity: int(1),
+  /** @default 'lru' */
+  eviction: z.enum(EVICTION_KINDS as unknown as [string, ...string[]]).optional(),
+  ttl: durationSchema.optional(),
+  /** @default 0.05 ms */
+  serviceTime: distributionSchema.optional(),
+  /** @default 1 */
+  concurrency: int(1).optional(),
+  /** @default false */
+  persistent: z.boolean().optional(),
+  region,
+});
+
+/** One node of a system, by `kind`. */
+export const nodeSchema = z.discriminatedUnion('kind', [
+  clientsSchema,
+  balancerSchema,
+  serviceSchema,
+  databaseSchema,
+  cacheSchema,
+]);
+
+const linkSchema = z.strictObject({
+  latency: distributionSchema.optional(),
+  loss: probability.optional(),
+});
+
+const faultSchema = z.strictObject({
+  at: durationSchema,
+  for: durationSchema.optional(),
+  /** A core fault (`{ kind: 'crash', node }`, ...), checked by scheduleFaults. */
+  fault: z.looseObject({ kind: z.string() }),
+});
+
+/**
+ * The JSON/YAML form of a system: nodes by name, the network, and a fault schedule.
+ *
+ * @example
+ * ```ts
+ * systemSchema.parse({ nodes: { db: { kind: 'database' } } });
+ * ```
+ */
+export const systemSchema = z.strictObject({
+  /** Human-readable name. */
+  name: z.string().optional(),
+  nodes: z.record(z.string().regex(/^[A-Za-z0-9_.:-]+$/), nodeSchema),
+  network: z
+    .strictObject({
+      /** Every link's default. @default 0 latency, 0 loss */
+      latency: distributionSchema.optional(),
+      loss: probability.optional(),
+      /** Per pair of nodes, `'a->b'`: both directions of the link between a and b. */
+      edges: z.record(z.string(), linkSchema).optional(),
+      /** Per pair of regions, `'us->eu'` (both directions), for nodes in different regions. */
+      regions: z.record(z.string(), linkSchema).optional(),
+    })
+    .optional(),
+  /** Faults at absolute times, as core's scheduleFaults entries. */
+  faults: z.array(faultSchema).optional(),
+});
+
+/**
+ * A system described as data. Every object is strict (unknown keys are errors).
+ *
+ * @example
+ * ```ts
+ * const system: SystemDescription = {
+ *   nodes: {
+ *     users: { kind: 'clients', target: 'api', workload: { kind: 'open', rate: 50 }, until: '30s' },
+ *     api: { kind: 'service', concurrency: 4, serviceTime: { exponential: { mean: 20 } } },
+ *   },
+ * };
+ * ```
+ */
+export type SystemDescription = z.infer<typeof systemSchema>;
+/** One node of a {@link SystemDescription}. */
+export type NodeDescription = z.infer<typeof nodeSchema>;
+/** A service's downstream call. */
+export type DownstreamCallDescription = z.infer<typeof downstreamCallSchema>;
+/** A clients node. */
+export type ClientsDescription = z.infer<typeof clientsSchema>;

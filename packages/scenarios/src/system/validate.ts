@@ -1,0 +1,284 @@
+import type { z } from 'zod';
+import { durationMs } from './distributions.js';
+import { type SystemDescription, systemSchema } from './schema.js';
+
+/** One defect of a description: where (`nodes.app.downstream[1].timeout`) and what. */
+export interface SystemIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A description that is not a valid system. `issues` lists every defect found; the message has one line
+ * per issue, each starting with its path.
+ *
+ * @example
+ * ```ts
+ * try { validateSystem(data); } catch (e) { if (e instanceof SystemError) console.log(e.issues[0].path); }
+ * ```
+ */
+export class SystemError extends Error {
+  constructor(readonly issues: readonly SystemIssue[]) {
+    super(`invalid system:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    this.name = 'SystemError';
+  }
+}
+
+/** `path: message`, or the message alone at the root. */
+export function formatIssue(i: SystemIssue): string {
+  return i.path === '' ? i.message : `${i.path}: ${i.message}`;
+}
+
+/** `nodes.app.downstream[1].timeout` from a path array. */
+export function pathString(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) {
+    if (typeof p === 'number') s += `[${p}]`;
+    else s += s === '' ? String(p) : `.${String(p)}`;
+  }
+  return s;
+}
+
+/** Closest of `options` to `word` within an edit distance of a third of its length (at least 2). */
+export function didYouMean(word: string, options: Iterable<string>): string {
+  let best = '';
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const o of options) {
+    const d = editDistance(word, o);
+    if (d < bestD) {
+      best = o;
+      bestD = d;
+    }
+  }
+  return best === '' ? '' : ` (did you mean "${best}"?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** Turns zod issues into path-named ones; a union reports the branch that got furthest. */
+function fromZod(
+  data: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  out: SystemIssue[],
+  base: readonly PropertyKey[] = [],
+): void {
+  for (const issue of issues) {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const deep = issue.errors.filter(
+        (e) => !e.every((x) => x.code === 'invalid_type' && x.path.length === 0),
+      );
+      if (deep.length > 0) {
+        fromZod(data, deep.sort((a, b) => a.length - b.length)[0]!, out, path);
+        continue;
+      }
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const known = knownKeys(data, path);
+        out.push({ path: pathString([...path, key]), message: `unknown key${didYouMean(key, known)}` });
+      }
+      continue;
+    }
+    out.push({ path: pathString(path), message: issue.message });
+  }
+}
+
+// zod's unrecognized_keys issue does not carry the allowed keys: walk the schema along the path.
+type Def = Record<string, unknown> & { type: string };
+const defOf = (schema: unknown): Def | undefined =>
+  (schema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+
+function knownKeys(root: unknown, path: readonly PropertyKey[]): string[] {
+  let schema: unknown = systemSchema;
+  let data = root;
+  for (let i = 0; i <= path.length; i++) {
+    schema = unwrap(schema, data);
+    const def = defOf(schema);
+    if (def === undefined) return [];
+    if (i === path.length) return def.type === 'object' ? Object.keys(def.shape as object) : [];
+    const seg = path[i]!;
+    data = (data as Record<PropertyKey, unknown> | undefined)?.[seg];
+    if (def.type === 'object') schema = (def.shape as Record<PropertyKey, unknown>)[seg];
+    else if (def.type === 'record') schema = def.valueType;
+    else if (def.type === 'array') schema = def.element;
+    else return [];
+  }
+  return [];
+}
+
+/** Through optionals and unions (the object branch; for a discriminated union, the one whose kind matches). */
+function unwrap(schema: unknown, data: unknown): unknown {
+  for (;;) {
+    const def = defOf(schema);
+    if (def === undefined) return schema;
+    if (def.type === 'optional' || def.type === 'nullable') schema = def.innerType;
+    else if (def.type === 'pipe') schema = def.in;
+    else if (def.type === 'union') {
+      const options = def.options as unknown[];
+      const kind = (data as { kind?: unknown } | undefined)?.kind;
+      const objects = options.filter((o) => {
+        const d = defOf(unwrap(o, undefined));
+        return d?.type === 'object' || d?.type === 'union';
+      });
+      const match = objects.find((o) => {
+        const shape = defOf(o)?.shape as Record<string, unknown> | undefined;
+        const values = (defOf(shape?.kind)?.values as unknown[] | undefined) ?? [];
+        return values.includes(kind);
+      });
+      schema = match ?? objects[0];
+      if (schema === undefined) return undefined;
+    } else return schema;
+  }
+}
+
+/**
+ * Checks a description: the schema (types, ranges, unknown keys), then the references between nodes
+ * (targets, backends, downstream calls, caches, edges, regions, faults), and cycles of calls. Throws a
+ * {@link SystemError} naming the path of every defect; returns the description, typed.
+ *
+ * @example
+ * ```ts
+ * const system = validateSystem(YAML.parse(text));
+ * ```
+ */
+export function validateSystem(data: unknown): SystemDescription {
+  const parsed = systemSchema.safeParse(data);
+  const issues: SystemIssue[] = [];
+  if (!parsed.success) {
+    fromZod(data, parsed.error.issues, issues);
+    throw new SystemError(issues);
+  }
+  checkReferences(data as SystemDescription, issues);
+  if (issues.length > 0) throw new SystemError(issues);
+  return data as SystemDescription;
+}
+
+/** Addresses of a node: `<name>-i` for a replicated service, else the name. */
+export function addressesOf(system: SystemDescription, name: string): string[] {
+  const n = system.nodes[name];
+  if (n?.kind === 'service' && (n.replicas ?? 1) > 1)
+    return Array.from({ length: n.replicas! }, (_, i) => `${name}-${i}`);
+  return [name];
+}
+
+function checkReferences(system: SystemDescription, issues: SystemIssue[]): void {
+  const names = Object.keys(system.nodes);
+  const addresses = new Set(names.flatMap((n) => addressesOf(system, n)));
+  const edges = new Map<string, { to: string; path: string }[]>();
+  const push = (path: string, message: string): void => void issues.push({ path, message });
+  const ref = (path: string, from: string, to: string, allowed: readonly string[], what: string): void => {
+    const node = system.nodes[to];
+    if (node === undefined) {
+      push(path, `no node named "${to}"${didYouMean(to, names)}`);
+      return;
+    }
+    if (!allowed.includes(node.kind)) {
+      push(path, `"${to}" is a ${node.kind}; ${what} must be a ${allowed.join(' or ')}`);
+      return;
+    }
+    if (what !== 'a backend' && node.kind === 'service' && (node.replicas ?? 1) > 1) {
+      push(path, `"${to}" has ${node.replicas} replicas; put a balancer in front of it`);
+      return;
+    }
+    let list = edges.get(from);
+    if (list === undefined) edges.set(from, (list = []));
+    list.push({ to, path });
+  };
+  const callable = ['balancer', 'service', 'database'] as const;
+  for (const [name, node] of Object.entries(system.nodes)) {
+    const at = `nodes.${name}`;
+    if (addresses.has(name) && !addressesOf(system, name).includes(name))
+      push(at, `"${name}" is also a replica's address`);
+    switch (node.kind) {
+      case 'clients':
+        ref(`${at}.target`, name, node.target, callable, 'a target');
+        if (durationMs(node.until) <= durationMs(node.from ?? 0)) push(`${at}.until`, 'must be after `from`');
+        break;
+      case 'balancer': {
+        const seen = new Set<string>();
+        node.backends.forEach((b, i) => {
+          if (seen.has(b)) push(`${at}.backends[${i}]`, `"${b}" is listed twice`);
+          seen.add(b);
+          ref(`${at}.backends[${i}]`, name, b, ['service', 'database'], 'a backend');
+        });
+        break;
+      }
+      case 'service': {
+        node.downstream?.forEach((c, i) => {
+          ref(`${at}.downstream[${i}].to`, name, c.to, callable, 'a downstream call');
+        });
+        if (node.cacheAside !== undefined) {
+          ref(`${at}.cacheAside.cache`, name, node.cacheAside.cache, ['cache'], 'cacheAside.cache');
+          if ((node.downstream?.length ?? 0) !== 1)
+            push(
+              `${at}.downstream`,
+              'with cacheAside, exactly one downstream call (the origin that loads a miss)',
+            );
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  // A call graph with a cycle never settles (every request calls itself again).
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (n: string, trail: string[]): void => {
+    state.set(n, 'open');
+    for (const e of edges.get(n) ?? []) {
+      if (state.get(e.to) === 'open') {
+        const cycle = [...trail.slice(trail.indexOf(e.to)), e.to].join(' -> ');
+        push(e.path, `calls form a cycle: ${cycle}`);
+      } else if (!state.has(e.to)) visit(e.to, [...trail, e.to]);
+    }
+    state.set(n, 'done');
+  };
+  for (const n of names) if (!state.has(n)) visit(n, [n]);
+  checkClientsReachable(system, issues);
+  const net = system.network;
+  for (const key of Object.keys(net?.edges ?? {})) {
+    const pair = key.split('->');
+    if (pair.length !== 2) push(`network.edges.${key}`, 'must be "a->b"');
+    else
+      for (const n of pair)
+        if (!(n in system.nodes) && !addresses.has(n))
+          push(`network.edges.${key}`, `no node named "${n}"${didYouMean(n, names)}`);
+  }
+  const regions = new Set(
+    Object.values(system.nodes).flatMap((n) => (n.region === undefined ? [] : [n.region])),
+  );
+  for (const key of Object.keys(net?.regions ?? {})) {
+    const pair = key.split('->');
+    if (pair.length !== 2) push(`network.regions.${key}`, 'must be "regionA->regionB"');
+    else
+      for (const r of pair)
+        if (!regions.has(r))
+          push(`network.regions.${key}`, `no node is in region "${r}"${didYouMean(r, regions)}`);
+  }
+  system.faults?.forEach((f, i) => {
+    const fault = f.fault as Record<string, unknown>;
+    for (const k of ['node', 'a', 'b'] as const) {
+      const v = fault[k];
+      for (const n of typeof v === 'string' ? [v] : Array.isArray(v) ? (v as unknown[]) : []) {
+        if (typeof n === 'string' && !addresses.has(n))
+          push(`faults[${i}].fault.${k}`, `no node named "${n}"${didYouMean(n, addresses)}`);
+      }
+    }
+  });
+}
+
+/** A system with no clients does nothing: say so rather than run an empty simulation. */
+function checkClientsReachable(system: SystemDescription, issues: SystemIssue[]): void {
+  if (!Object.values(system.nodes).some((n) => n.kind === 'clients'))
+    issues.push({ path: 'nodes', message: 'no clients node: nothing would send a request' });
+}
