@@ -4,6 +4,7 @@ import { didYouMean, METRICS_CSV_HEADER, PerfettoBuilder, toMs, writeMetricsCsv 
 import { builtinScenarios } from './catalogue/index.js';
 import { typecheckScenario } from './cli/check.js';
 import { describeFailure, exitCodeFor, UsageError } from './cli/failure.js';
+import { graphCommand } from './cli/graph.js';
 import { initProject } from './cli/init.js';
 import { loadScenario } from './cli/load-scenario.js';
 import { AtomicFile, preflightOutputs } from './cli/output-file.js';
@@ -60,6 +61,7 @@ const USAGE = `Usage:
   dsim report RESULT.json -o FILE.html        render a result saved with 'run --json --detail' as HTML
   dsim check FILE.ts                          type-check a scenario file with the TypeScript compiler
   dsim init [DIR]                             write a starter scenario project (default: the current folder)
+  dsim graph FILE [--format F] [-o OUT]       draw a system file (.yaml/.yml/.json) as svg, mermaid or dot
   dsim help                                   show this help
 
 Options for run:
@@ -128,11 +130,13 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
       return checkCommand(rest, io);
     case 'init':
       return initCommand(rest, io);
+    case 'graph':
+      return graphCliCommand(rest, io);
     default: {
-      const guess = didYouMean(command, ['list', 'run', 'report', 'check', 'init', 'help']);
+      const guess = didYouMean(command, ['list', 'run', 'report', 'check', 'init', 'graph', 'help']);
       const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
       throw new UsageError(
-        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, help`,
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, help`,
       );
     }
   }
@@ -409,6 +413,33 @@ function checkCommand(args: readonly string[], io: CliIO): number {
   }
   io.stdout(`${report.text}`);
   return 0;
+}
+
+function graphCliCommand(args: readonly string[], io: CliIO): number {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      format: { type: 'string', multiple: true },
+      output: { type: 'string', multiple: true, short: 'o' },
+      debug: { type: 'boolean' },
+    },
+    'graph',
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? "'graph' needs a system file: dsim graph system.yaml --format svg -o system.svg"
+        : `'graph' takes one system file, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+    );
+  return graphCommand(
+    {
+      file: positionals[0]!,
+      format: single(values.format, '--format'),
+      output: single(values.output, '--output'),
+    },
+    io,
+  );
 }
 
 function initCommand(args: readonly string[], io: CliIO): number {

@@ -106,9 +106,24 @@ export {
   durationSchema,
   toDistribution,
 } from './system/distributions.js';
+export { toDot } from './system/graph/dot.js';
+export {
+  SYSTEM_EDGE_LABELS,
+  SYSTEM_NODE_KINDS,
+  type SystemEdgeLabel,
+  type SystemGraph,
+  type SystemGraphEdge,
+  type SystemGraphNode,
+  type SystemNodeKind,
+  systemGraph,
+} from './system/graph/graph.js';
+export { toMermaid } from './system/graph/mermaid.js';
+export { toSvg } from './system/graph/svg.js';
 export { systemJsonSchema } from './system/json-schema.js';
 export { loadSystem, parseSystem } from './system/load.js';
+export { SystemMeasurement } from './system/measure.js';
 export { windowOutcome } from './system/outcome.js';
+export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
 export {
   type ClientsDescription,
   type DownstreamCallDescription,
@@ -116,5 +131,13 @@ export {
   type SystemDescription,
   systemSchema,
 } from './system/schema.js';
+export {
+  type CheckFn,
+  defineSystemScenario,
+  type Measured,
+  measured,
+  type SystemScenarioOptions,
+  type SystemVariant,
+} from './system/system-scenario.js';
 export { SystemError, type SystemIssue, validateSystem } from './system/validate.js';
 export { freezeSystem, type SystemRecipe, systemVariants, variant } from './system/variants.js';

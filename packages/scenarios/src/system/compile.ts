@@ -58,6 +58,12 @@ export interface CompileOptions {
    * ```
    */
   readonly windows?: Readonly<Record<string, readonly [Duration, Duration]>>;
+  /**
+   * Called as every client request ends: the clients node's name, when the request started (ms) and its
+   * response (attempts, retries, error kind). For per-phase measurement (defineSystemScenario).
+   * @default none
+   */
+  readonly onResponse?: (clients: string, startedAt: number, response: ClientResponse<unknown>) => void;
 }
 
 /** A client population, compiled. */
@@ -383,6 +389,7 @@ function clients(
     const ev = client.call(node.target, keys === undefined ? i : keys.next(rng));
     ev.onProcessed((e) => {
       for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
+      options.onResponse?.(name, started, e.value!);
     });
     return ev;
   };
