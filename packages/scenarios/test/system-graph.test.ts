@@ -10,7 +10,7 @@ import { toSvg } from '../src/system/graph/svg.js';
 import { loadSystem } from '../src/system/load.js';
 import type { SystemDescription } from '../src/system/schema.js';
 
-const fixture = new URL('fixtures/system/three-tier.yaml', import.meta.url);
+const fixture = new URL('../../../examples/systems/three-tier.yaml', import.meta.url);
 const fixturePath = fixture.pathname;
 const threeTier = () => systemGraph(loadSystem(fixture));
 

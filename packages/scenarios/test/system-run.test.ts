@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Simulation } from '@dsim/core';
 import { describe, expect, it } from 'vitest';
+import { threeTier, threeTierScenario } from '../../../examples/systems/three-tier.js';
 import {
   compileSystem,
   loadSystem,
@@ -9,9 +10,8 @@ import {
   variant,
 } from '../src/index.js';
 import { runScenario } from '../src/scenario.js';
-import { threeTier, threeTierScenario } from './fixtures/system/three-tier.js';
 
-const fixture = (f: string) => new URL(`fixtures/system/${f}`, import.meta.url);
+const fixture = (f: string) => new URL(`../../../examples/systems/${f}`, import.meta.url);
 /** A 20 s cut of the incident (crash at 5 s for 5 s), as a variant of the frozen base. */
 const short = variant((d) => {
   (d.nodes.users as { until: string }).until = '20s';

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Simulation } from '@dsim/core';
 import { describe, expect, it } from 'vitest';
+import { retryStormSystem } from '../../../examples/systems/retry-storm.scenario.js';
+import { threeTierSystemScenario } from '../../../examples/systems/three-tier.scenario.js';
 import { retryStorm } from '../src/catalogue/retry-storm.js';
 import { runScenario } from '../src/scenario.js';
 import { compileSystem } from '../src/system/compile.js';
@@ -8,11 +10,9 @@ import { SystemMeasurement } from '../src/system/measure.js';
 import { systemPhases } from '../src/system/phases.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
-import { retryStormSystem } from './fixtures/system/retry-storm.js';
-import { threeTierSystemScenario } from './fixtures/system/three-tier-scenario.js';
 
 const lines = (file: string) => {
-  const ts = readFileSync(new URL(`fixtures/system/${file}`, import.meta.url), 'utf8').split('\n');
+  const ts = readFileSync(new URL(`../../../examples/systems/${file}`, import.meta.url), 'utf8').split('\n');
   return ts
     .slice(ts.indexOf('// --- scenario ---') + 1, ts.indexOf('// --- end ---'))
     .filter((l) => l.trim() !== '');
@@ -37,7 +37,7 @@ const withFaults = (faults: SystemDescription['faults']): SystemDescription => (
 
 describe('retry-storm as a system scenario', () => {
   it('takes at most 20 lines', () => {
-    expect(lines('retry-storm.ts').length).toBeLessThanOrEqual(20);
+    expect(lines('retry-storm.scenario.ts').length).toBeLessThanOrEqual(20);
   });
   it.each([1, 2])('seed %i: reproduces the built-in naive variant within its tolerances', (seed) => {
     const ours = runScenario(retryStormSystem, { seed }).outcome as Record<string, number>;
@@ -62,7 +62,7 @@ describe('retry-storm as a system scenario', () => {
     const byFaults = defineSystemScenario({
       name: 'retry-storm-default-phases',
       description: 'default phases',
-      system: new URL('fixtures/system/retry-storm.yaml', import.meta.url),
+      system: new URL('../../../examples/systems/retry-storm.yaml', import.meta.url),
     });
     const o = runScenario(byFaults, { seed: 1 }).outcome;
     expect(Object.keys(o).filter((k) => k.startsWith('client.') && k.endsWith('.requests'))).toEqual([
@@ -77,7 +77,7 @@ describe('retry-storm as a system scenario', () => {
 
 describe('three-tier as a system scenario', () => {
   it('takes at most 30 lines', () => {
-    expect(lines('three-tier-scenario.ts').length).toBeLessThanOrEqual(30);
+    expect(lines('three-tier.scenario.ts').length).toBeLessThanOrEqual(30);
   });
   it('checks p99 and availability before, during and after, for both variants', () => {
     const r = runScenario(threeTierSystemScenario, { seed: 1 });

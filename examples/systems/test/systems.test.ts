@@ -1,0 +1,19 @@
+import { runScenario } from '@dsim/scenarios';
+import { describe, expect, it } from 'vitest';
+import '@dsim/scenarios/vitest';
+import retryStorm from '../retry-storm.scenario.js';
+import threeTier from '../three-tier.scenario.js';
+
+describe('example: systems described as data', () => {
+  it('the three-tier incident: fine before, the database saturates during the cache crash, fine after', () => {
+    const r = runScenario(threeTier, { seed: 1 });
+    expect(r).toPassChecks();
+    expect(r.outcome['users.during.availability'] as number).toBeLessThan(0.5);
+  }, 60_000);
+
+  it('the retry storm stays down after the pause', () => {
+    const r = runScenario(retryStorm, { seed: 1 });
+    expect(r).toPassChecks();
+    expect(r.outcome['client.after.goodput']).toBe(0);
+  }, 60_000);
+});
