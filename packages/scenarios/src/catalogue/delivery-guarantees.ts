@@ -33,7 +33,7 @@ const SEMANTICS = ['at-most-once', 'at-least-once', 'exactly-once-effect'] as co
 export const deliveryGuarantees = defineScenario({
   name: 'delivery-guarantees',
   description:
-    'at-most-once, at-least-once and exactly-once effects in one Kafka pipeline under lost acks, a consumer crash and a leader crash: losses and duplicates counted against the source',
+    'At-most-once, at-least-once and exactly-once effects in one Kafka pipeline under lost acks, a consumer crash and a leader crash: losses and duplicates counted against the source',
   params: {
     semantics: param.enum(SEMANTICS, {
       default: 'at-least-once',

@@ -33,7 +33,7 @@ function percentile(sorted: readonly number[], p: number): number {
 export const poisonMessage = defineScenario({
   name: 'poison-message',
   description:
-    'one message that always fails: Kafka retry in place blocks its partition, retry topics + DLQ do not, a quorum queue dead-letters it after 21 deliveries, a classic queue redelivers it for ever',
+    'One message that always fails: Kafka retry in place blocks its partition, retry topics + DLQ do not, a quorum queue dead-letters it after 21 deliveries, a classic queue redelivers it for ever',
   params: {
     mode: param.enum(MODES, {
       default: 'kafka-retry-topics',
