@@ -8,10 +8,7 @@ import {
 import { exponential, Network } from '@dsim/core';
 import { param } from '../params.js';
 import { type CheckResult, defineScenario, type VariantResult } from '../scenario.js';
-import { limitOffered, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
-
-/** Most partitions the topic may have. */
-const MAX_PARTITIONS = 10_000;
+import { limitOffered, MAX_MS, MAX_PARTITIONS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /** How often the group's lag is sampled (ms). */
 const SAMPLE_MS = 100;

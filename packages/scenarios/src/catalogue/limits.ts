@@ -117,3 +117,6 @@ export function limitOffered(
     { details: { field: expression, value: Math.round(offered), allowed: `<= ${max}` } },
   );
 }
+
+/** Most partitions a Kafka topic of a scenario may have. */
+export const MAX_PARTITIONS = 10_000;

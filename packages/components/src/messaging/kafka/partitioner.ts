@@ -102,7 +102,7 @@ export interface StickyPartitionerOptions {
   readonly partitions: number;
   /**
    * Where each switch draws from: a function returning a number in [0, 1), such as a seeded stream of the
-   * simulation (never `Math.random`: runs must replay). Stands for Java's `ThreadLocalRandom.nextInt()`.
+   * simulation (never an unseeded global generator: runs must replay). Stands for Java's `ThreadLocalRandom.nextInt()`.
    */
   readonly random: () => number;
   /** `batch.size`: bytes produced to the sticky partition before switching (in bytes, >= 1). @default 16384 */

@@ -247,15 +247,7 @@ export class TransactionManager {
   sendOffsets(offsets: readonly TxnOffset[], group: ConsumerGroupMetadata): SimEvent<TxnOutcome> {
     const out = this.host.sim.event<TxnOutcome>();
     if (this.state !== 'in-transaction') {
-      out.succeed({
-        ok: false,
-        error:
-          this.state === 'fenced'
-            ? 'producer-fenced'
-            : this.state === 'abortable-error'
-              ? 'transaction-aborted'
-              : 'invalid-txn-state',
-      });
+      out.succeed(this.notInTransaction());
       return out;
     }
     const inc = this.incarnation;
@@ -310,19 +302,22 @@ export class TransactionManager {
     return out;
   }
 
+  /** Why an operation that needs an open transaction cannot run in the current state. */
+  private notInTransaction(): TxnOutcome {
+    const error =
+      this.state === 'fenced'
+        ? 'producer-fenced'
+        : this.state === 'abortable-error'
+          ? 'transaction-aborted'
+          : 'invalid-txn-state';
+    return { ok: false, error };
+  }
+
   /** `commitTransaction()`: flush, then EndTxn(COMMIT); fails if a record of the transaction failed. */
   commit(): SimEvent<TxnOutcome> {
     const out = this.host.sim.event<TxnOutcome>();
     if (this.state !== 'in-transaction') {
-      out.succeed({
-        ok: false,
-        error:
-          this.state === 'fenced'
-            ? 'producer-fenced'
-            : this.state === 'abortable-error'
-              ? 'transaction-aborted'
-              : 'invalid-txn-state',
-      });
+      out.succeed(this.notInTransaction());
       return out;
     }
     this.state = 'committing';
