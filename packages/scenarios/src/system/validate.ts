@@ -1,3 +1,4 @@
+import { showValue } from '@dsim/core';
 import type { z } from 'zod';
 import { durationMs } from './distributions.js';
 import { type SystemDescription, systemSchema } from './schema.js';
@@ -89,8 +90,18 @@ function fromZod(
       }
       continue;
     }
-    out.push({ path: pathString(path), message: issue.message });
+    out.push({ path: pathString(path), message: `${issue.message}${got(data, path)}` });
   }
+}
+
+/** `, got <value>` for the value the user wrote at `path` (nothing when the path is missing). */
+function got(data: unknown, path: readonly PropertyKey[]): string {
+  let at: unknown = data;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return '';
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at === undefined ? '' : `, got ${showValue(at)}`;
 }
 
 // zod's unrecognized_keys issue does not carry the allowed keys: walk the schema along the path.
