@@ -145,6 +145,7 @@ export {
 export { type CallOptions, type Reply, RpcEndpoint, type RpcStats } from './rpc/endpoint.js';
 export type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './rpc/types.js';
 export {
+  type FaultLogEntry,
   isSimulation,
   type RunOptions,
   type RunSummary,

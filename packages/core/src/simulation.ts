@@ -106,6 +106,16 @@ export function isSimulation(value: unknown): value is Simulation {
   );
 }
 
+/** One entry of {@link Simulation.faultLog}. */
+export interface FaultLogEntry {
+  /** Simulated time (ms). */
+  readonly t: number;
+  /** What happened: `crash`, `restart`, `pause`, `resume`, `partition`, `isolate`, `heal`, `link`, ... */
+  readonly fault: string;
+  /** The fault's fields, as in its `@dsim.fault` trace record (`node`, `a`, `b`, `factor`, ...). */
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
 /**
  * A deterministic discrete-event simulation: a virtual clock in milliseconds, an event queue ordered by
  * (time, priority, insertion order), processes written as generator functions, seeded random streams,
@@ -131,6 +141,19 @@ export class Simulation {
   activeProcess: Process<any> | null = null;
   /** True when at least one trace listener is attached. Emitting sites check it first. */
   tracing = false;
+  /**
+   * Every fault applied or undone during the run (crash, restart, pause, partition, heal, link changes,
+   * ...), in order, with the time and the fields of its `@dsim.fault` trace record. Kept whether or not
+   * anything traces (faults are rare), so results and reports can shade fault windows; never part of the
+   * digest.
+   *
+   * @example
+   * ```ts
+   * net.crash('db');
+   * sim.faultLog; // [{ t: 0, fault: 'crash', fields: { node: 'db' } }]
+   * ```
+   */
+  readonly faultLog: FaultLogEntry[] = [];
 
   private _now = 0;
   private seq = 0;

@@ -15,8 +15,11 @@ import {
   toMs,
 } from '@dsim/core';
 import { shellQuote } from './cli/text.js';
+import { type FaultWindow, faultWindows } from './fault-windows.js';
 import { type ParamSchema, type ParamValues, resolveParams } from './params.js';
 import { RequestStats, type RunMetrics, round } from './request-stats.js';
+import type { SystemGraph } from './system/graph/graph.js';
+import type { Phase } from './system/phases.js';
 import { wallClock } from './wall-clock.js';
 
 /** A scenario's own figures: flat name to number, string, boolean or null. */
@@ -52,6 +55,17 @@ export interface ScenarioContext<P> {
   readonly requests: RequestStats;
   /** Records a documented expectation. */
   check(name: string, pass: boolean, detail: string): void;
+  /**
+   * Describes the run for reports: the measurement phases (shaded on charts) and the topology (drawn
+   * as a diagram). System scenarios call it; others may. A later call replaces what it names.
+   */
+  annotate(annotations: RunAnnotations): void;
+}
+
+/** What {@link ScenarioContext.annotate} records; each part lands in the variant's result. */
+export interface RunAnnotations {
+  phases?: readonly Phase[];
+  topology?: SystemGraph;
 }
 
 /** A scenario: named, parameterised, runnable from code, tests and the CLI. */
@@ -245,6 +259,12 @@ export interface VariantResult {
   series: MetricsSeries | null;
   outcome: Outcome;
   checks: CheckResult[];
+  /** Faults applied during the run, as windows (from `sim.faultLog`; empty when none). */
+  faults: FaultWindow[];
+  /** The measurement phases, when the scenario annotated them (system scenarios do). */
+  phases?: Phase[];
+  /** The topology, when the scenario annotated it (system scenarios do). */
+  topology?: SystemGraph;
 }
 
 /** A scenario result: the JSON document of DESIGN.md. */
@@ -274,6 +294,12 @@ export interface ScenarioResult {
   series: MetricsSeries | null;
   /** Outcome of the headline variant. */
   outcome: Outcome;
+  /** Fault windows of the headline variant. */
+  faults: FaultWindow[];
+  /** Phases of the headline variant, when annotated. */
+  phases?: Phase[];
+  /** Topology of the headline variant, when annotated. */
+  topology?: SystemGraph;
   variants: VariantResult[];
   checks: CheckResult[];
   /** A command that reproduces this result. */
@@ -356,6 +382,9 @@ export function runScenario<S extends ParamSchema>(
     nodes: first.nodes,
     series: first.series,
     outcome: first.outcome,
+    faults: first.faults,
+    ...(first.phases === undefined ? {} : { phases: first.phases }),
+    ...(first.topology === undefined ? {} : { topology: first.topology }),
     variants: selected[0] === null ? [] : results,
     checks,
     reproduce,
@@ -378,6 +407,7 @@ function runOne<P>(
   sim.emit('@dsim.run.start', { seed, scenario: scenario.name, variant });
   const requests = new RequestStats();
   const checks: CheckResult[] = [];
+  const annotations: RunAnnotations = {};
   const ctx: ScenarioContext<P> = {
     sim,
     params,
@@ -386,6 +416,11 @@ function runOne<P>(
     requests,
     check(name, pass, detail) {
       checks.push({ name, pass: Boolean(pass), detail });
+    },
+    annotate(a) {
+      checkOptions('annotate', a, ['phases', 'topology']);
+      if (a.phases !== undefined) annotations.phases = a.phases.map((p) => ({ ...p }));
+      if (a.topology !== undefined) annotations.topology = a.topology;
     },
   };
   let raw: Outcome;
@@ -420,6 +455,9 @@ function runOne<P>(
     series: snapshot === null ? null : snapshot.series,
     outcome,
     checks,
+    faults: faultWindows(sim.faultLog),
+    ...(annotations.phases === undefined ? {} : { phases: annotations.phases as Phase[] }),
+    ...(annotations.topology === undefined ? {} : { topology: annotations.topology }),
   };
 }
 

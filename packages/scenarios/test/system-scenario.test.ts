@@ -137,7 +137,9 @@ describe('the automatic measurement agrees with an independent tally', () => {
     expect(runScenario(s, { seed: 7 }).digest).toBe(a.digest);
     const sim = new Simulation({ seed: '7' });
     const m = new SystemMeasurement(sim, systemPhases(small));
-    m.watch(compileSystem(sim, small, { onResponse: m.onResponse }));
+    m.watch(
+      compileSystem(sim, small, { onResponse: m.onResponse, onEdge: m.onEdge, onAttempt: m.onAttempt }),
+    );
     sim.run();
     expect(a.outcome).toEqual(JSON.parse(JSON.stringify(roundAll(m.outcome()))));
   });
@@ -234,5 +236,91 @@ describe('phases', () => {
     const rate = (v: string) => r.variants.find((x) => x.name === v)!.outcome['users.run.rate'] as number;
     expect(rate('double') / rate('base')).toBeGreaterThan(1.7);
     expect(small.nodes.users).toMatchObject({ workload: { rate: 50 } });
+  });
+});
+
+describe('edge and node figures agree with a tally from the trace', () => {
+  /** users -> lb -> api ×2 -> db, with cache-aside on api; db slowed 4x for 2 s at 4 s. */
+  const tiered: SystemDescription = {
+    nodes: {
+      users: {
+        kind: 'clients',
+        target: 'lb',
+        workload: { kind: 'open', rate: 80 },
+        until: '10s',
+        timeout: '500ms',
+        retries: 1,
+        keys: { kind: 'zipf', count: 200, s: 1 },
+      },
+      lb: { kind: 'balancer', backends: ['api'], policy: 'round-robin' },
+      api: {
+        kind: 'service',
+        replicas: 2,
+        concurrency: 4,
+        serviceTime: { exponential: { mean: 5 } },
+        cacheAside: { cache: 'cache', ttl: '2s' },
+        downstream: [{ to: 'db', timeout: '200ms' }],
+      },
+      cache: { kind: 'cache', capacity: 100 },
+      db: { kind: 'database', concurrency: 4, serviceTime: { exponential: { mean: 15 } } },
+    },
+    network: { latency: 1 },
+    faults: [{ at: '4s', for: '2s', fault: { kind: 'degrade', node: 'db', factor: 0.25 } }],
+  };
+
+  it('per edge and phase: calls, failures and p99 from rpc start/end records', () => {
+    const sim = new Simulation({ seed: 3 });
+    const phases = systemPhases(tiered);
+    const ends: Array<{ from: string; to: string; start: number; ok: boolean; latency: number }> = [];
+    sim.inspect((r) => {
+      if (r.type !== '@dsim.rpc.end') return;
+      const f = r as unknown as { from: string; to: string; ok: boolean; latency: number };
+      ends.push({ from: f.from, to: f.to, start: r.t - f.latency, ok: f.ok, latency: f.latency });
+    });
+    const m = new SystemMeasurement(sim, phases);
+    m.watch(
+      compileSystem(sim, tiered, { onResponse: m.onResponse, onEdge: m.onEdge, onAttempt: m.onAttempt }),
+    );
+    sim.run();
+    const o = m.outcome();
+    const node = (a: string) => a.replace(/-\d+$/, '');
+    let edgesSeen = 0;
+    for (const edge of ['users->lb', 'lb->api', 'api->cache', 'api->db']) {
+      const [from, to] = edge.split('->') as [string, string];
+      for (const p of phases) {
+        const mine = ends.filter(
+          (e) => node(e.from) === from && node(e.to) === to && e.start >= p.fromMs && e.start < p.toMs,
+        );
+        const seconds = (p.toMs - p.fromMs) / 1000;
+        expect(o[`${edge}.${p.name}.rate`], `${edge} ${p.name}`).toBeCloseTo(mine.length / seconds, 6);
+        const failed = mine.filter((e) => !e.ok).length;
+        expect(o[`${edge}.${p.name}.errorRate`]).toBeCloseTo(failed / mine.length, 9);
+        const sorted = mine.map((e) => e.latency).sort((a, b) => a - b);
+        const exact = sorted[Math.ceil(0.99 * sorted.length) - 1]!;
+        expect(Math.abs((o[`${edge}.${p.name}.p99`] as number) - exact)).toBeLessThanOrEqual(
+          0.02 * exact + 1e-9,
+        );
+        edgesSeen += mine.length;
+      }
+    }
+    expect(edgesSeen).toBeGreaterThan(2000);
+    // The slowed database: its edge is slower during the fault, and the cache still serves hits.
+    expect(o['api->db.during.p99'] as number).toBeGreaterThan(2 * (o['api->db.before.p99'] as number));
+    expect(o['api.before.hitRatio'] as number).toBeGreaterThan(0.3);
+    expect(o['api.before.hitRatio'] as number).toBeLessThan(1);
+  });
+
+  it('a run records its fault windows, phases and topology', () => {
+    const r = runScenario(defineSystemScenario({ name: 'tiered', description: 'tiered', system: tiered }), {
+      seed: 3,
+    });
+    expect(r.faults).toEqual([{ label: 'degrade db ×0.25', fromMs: 4000, toMs: 6000 }]);
+    expect(r.phases?.map((p) => p.name)).toEqual(['before', 'during', 'after']);
+    expect(r.topology?.edges.map((e) => `${e.from}->${e.to}`)).toEqual([
+      'users->lb',
+      'lb->api',
+      'api->cache',
+      'api->db',
+    ]);
   });
 });

@@ -136,11 +136,11 @@ function apply(net: Network, fault: Fault): () => void {
       return () => handle.heal();
     }
     case 'latency':
-      return changeLink(net, fault.a, fault.b, { latency: fault.latency }, fault.oneWay ?? false);
+      return changeLink(net, fault.kind, fault.a, fault.b, { latency: fault.latency }, fault.oneWay ?? false);
     case 'loss':
-      return changeLink(net, fault.a, fault.b, { loss: fault.loss }, fault.oneWay ?? false);
+      return changeLink(net, fault.kind, fault.a, fault.b, { loss: fault.loss }, fault.oneWay ?? false);
     case 'link':
-      return changeLink(net, fault.a, fault.b, fault.options, fault.oneWay ?? false);
+      return changeLink(net, fault.kind, fault.a, fault.b, fault.options, fault.oneWay ?? false);
     case 'degrade': {
       const previous = net.node(fault.node).capacity;
       net.degrade(fault.node, fault.factor);
@@ -157,7 +157,16 @@ function apply(net: Network, fault: Fault): () => void {
   }
 }
 
-function changeLink(net: Network, a: string, b: string, options: LinkOptions, oneWay: boolean): () => void {
+function changeLink(
+  net: Network,
+  kind: 'latency' | 'loss' | 'link',
+  a: string,
+  b: string,
+  options: LinkOptions,
+  oneWay: boolean,
+): () => void {
+  const log = net.sim.faultLog;
+  log.push({ t: net.sim.now, fault: kind, fields: { a, b, oneWay } });
   const pairs: Array<[string, string]> = oneWay
     ? [[a, b]]
     : [
@@ -172,6 +181,7 @@ function changeLink(net: Network, a: string, b: string, options: LinkOptions, on
   net.setLink(a, b, options, { bidirectional: !oneWay });
   return () => {
     for (const [x, y, own] of saved) net._restoreLink(x, y, own);
+    log.push({ t: net.sim.now, fault: 'link-restore', fields: { a, b, oneWay } });
   };
 }
 

@@ -542,6 +542,9 @@ export class Network {
 
   private fault(fault: string, fields: Record<string, unknown>): void {
     const sim = this.sim;
+    // Link settings are configuration as often as faults: the fault schedule logs its own (faults.ts).
+    if (fault !== 'link' && fault !== 'link-restore' && fault !== 'defaults')
+      sim.faultLog.push({ t: sim.now, fault, fields });
     if (sim.tracing) sim.emit('@dsim.fault', { fault, ...fields });
   }
 }

@@ -1,4 +1,5 @@
 import type { ScenarioResult } from '../scenario.js';
+import { checkGraph, type SystemGraph } from '../system/graph/graph.js';
 
 /** A saved result that is not a scenario result: the message names the file and the field. */
 export class ReportInputError extends Error {}
@@ -79,6 +80,31 @@ function checkRunFigures(run: Json, at: string, fail: Fail): void {
       if (v2 !== null && typeof v2 !== 'number') fail(`${at}metrics.${k}.${k2}`, 'must be a number or null');
   }
   if (run.series !== undefined && run.series !== null) checkSeries(run.series, `${at}series`, fail);
+  // Saved before faults were recorded: no windows to shade.
+  if (run.faults !== undefined)
+    checkWindows(run.faults, `${at}faults`, fail, (w, f) => {
+      if (typeof w.label !== 'string') fail(`${f}.label`, 'must be a string');
+      if (typeof w.fromMs !== 'number') fail(`${f}.fromMs`, 'must be a number');
+      if (w.toMs !== null && typeof w.toMs !== 'number') fail(`${f}.toMs`, 'must be a number or null');
+    });
+  if (run.phases !== undefined)
+    checkWindows(run.phases, `${at}phases`, fail, (w, f) => {
+      if (typeof w.name !== 'string') fail(`${f}.name`, 'must be a string');
+      if (typeof w.fromMs !== 'number') fail(`${f}.fromMs`, 'must be a number');
+      if (typeof w.toMs !== 'number') fail(`${f}.toMs`, 'must be a number');
+    });
+  if (run.topology !== undefined) {
+    try {
+      checkGraph(run.topology as SystemGraph);
+    } catch (e) {
+      fail(`${at}topology`, `is not a system graph: ${(e as Error).message}`);
+    }
+  }
+}
+
+function checkWindows(value: unknown, at: string, fail: Fail, each: (w: Json, field: string) => void): void {
+  if (!Array.isArray(value)) fail(at, 'must be an array');
+  for (const [i, w] of (value as unknown[]).entries()) each(object(w, `${at}[${i}]`, fail), `${at}[${i}]`);
 }
 
 function checkSeries(value: unknown, at: string, fail: Fail): void {

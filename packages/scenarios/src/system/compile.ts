@@ -1,6 +1,7 @@
 import {
   ActiveHealthCheck,
   type ArrivalSpec,
+  type BackendHealth,
   type BalancerPolicySpec,
   CacheAside,
   CacheServer,
@@ -64,7 +65,29 @@ export interface CompileOptions {
    * @default none
    */
   readonly onResponse?: (clients: string, startedAt: number, response: ClientResponse<unknown>) => void;
+  /**
+   * Called as every call on an edge ends, per attempt: the calling node's name, the address called, when
+   * the attempt started (ms), whether it succeeded, its error kind and latency. Covers clients → target,
+   * balancer → backend, service → downstream and service → cache. For per-edge measurement.
+   * @default none
+   */
+  readonly onEdge?: EdgeHook;
+  /**
+   * Called as a clients node starts an attempt (first, retry or hedge), for per-second attempt counts.
+   * @default none
+   */
+  readonly onAttempt?: (clients: string, kind: 'first' | 'retry' | 'hedge') => void;
 }
+
+/** See {@link CompileOptions.onEdge}. */
+export type EdgeHook = (
+  from: string,
+  to: string,
+  startedAt: number,
+  ok: boolean,
+  errorKind: string | undefined,
+  latencyMs: number,
+) => void;
 
 /** A client population, compiled. */
 export interface ClientsHandle {
@@ -222,7 +245,8 @@ function build(
                     at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c)),
                   ),
                   ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
-                  client: (endpoint: RpcEndpoint) => {
+                  client: (own: RpcEndpoint) => {
+                    const endpoint = observed(own, name, options.onEdge);
                     const caller = dispatcher(sim, endpoint, downstream);
                     if (aside === undefined) return caller;
                     const reader = new CacheAside<unknown>(sim, {
@@ -255,7 +279,9 @@ function build(
         ...(node.latency === undefined ? {} : { latency: toDistribution(node.latency) }),
         ...(node.workers === undefined ? {} : { workers: node.workers }),
         ...(node.panicThreshold === undefined ? {} : { panicThreshold: node.panicThreshold }),
-        ...(health === undefined ? {} : { health: [{ isAvailable: (a) => checks?.isAvailable(a) ?? true }] }),
+        ...(health === undefined && options.onEdge === undefined
+          ? {}
+          : { health: [balancerHook(sim, name, () => checks, options.onEdge)] }),
       });
       if (health !== undefined) {
         const hc = new ActiveHealthCheck(lb.endpoint, { ...clean(health), name: `${name}/health` });
@@ -271,6 +297,46 @@ function build(
       out.clients[name] = clients(sim, name, node, out, options);
       return;
   }
+}
+
+/** The balancer's health hook: the active checks' verdicts, and every backend response told to `onEdge`. */
+function balancerHook(
+  sim: Simulation,
+  name: string,
+  checks: () => ActiveHealthCheck | null,
+  onEdge: EdgeHook | undefined,
+): BackendHealth {
+  return {
+    isAvailable: (a: string) => checks()?.isAvailable(a) ?? true,
+    ...(onEdge === undefined
+      ? {}
+      : {
+          onResponse: (address: string, ok: boolean, kind: string | undefined, latency: number) =>
+            onEdge(name, address, sim.now - latency, ok, kind, latency),
+        }),
+  };
+}
+
+/**
+ * The endpoint as callers see it, with every call told to `onEdge` as it ends (the endpoint itself when
+ * there is no hook). RetryingClient, RemoteCache and services use only `node` and `call`.
+ */
+function observed(endpoint: RpcEndpoint, from: string, onEdge: EdgeHook | undefined): RpcEndpoint {
+  if (onEdge === undefined) return endpoint;
+  const sim = endpoint.node.network.sim;
+  const wrapper = {
+    node: endpoint.node,
+    call(to: string, payload: unknown, o?: object) {
+      const started = sim.now;
+      const ev = endpoint.call(to, payload, o as never);
+      ev.onProcessed((e) => {
+        const r = e.value!;
+        onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
+      });
+      return ev;
+    },
+  };
+  return wrapper as unknown as RpcEndpoint;
 }
 
 function serverOptions(node: NodeDescription & { kind: 'service' | 'database' }): Partial<ServiceOptions> {
@@ -374,7 +440,11 @@ function clients(
   out: Out,
   options: CompileOptions,
 ): ClientsHandle {
-  const client = new RetryingClient(new RpcEndpoint(out.nodes[name]!), clientOptions(sim, name, node));
+  const onAttempt = options.onAttempt;
+  const client = new RetryingClient(observed(new RpcEndpoint(out.nodes[name]!), name, options.onEdge), {
+    ...clientOptions(sim, name, node),
+    ...(onAttempt === undefined ? {} : { onAttempt: (_n, _to, kind) => onAttempt(name, kind) }),
+  });
   const stats = new RequestStats();
   const windows = Object.entries(options.windows ?? {}).map(
     ([w, [from, to]]) => [durationMs(from), durationMs(to), out.windows[w]!] as const,

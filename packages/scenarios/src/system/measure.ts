@@ -1,7 +1,8 @@
 import type { ClientResponse } from '@dsim/components';
-import { LatencyHistogram, type Simulation } from '@dsim/core';
+import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
 import type { CompiledSystem } from './compile.js';
+import { systemGraph } from './graph/graph.js';
 import type { Phase } from './phases.js';
 import { addressesOf } from './validate.js';
 
@@ -34,7 +35,35 @@ interface Reading {
   errors: number;
   busy: number;
   queue: number;
+  /** Cache-aside reads and hits (zero without cache-aside). */
+  reads: number;
+  hits: number;
 }
+
+/** Calls on one edge in one phase. */
+interface EdgeTally {
+  calls: number;
+  failed: number;
+  latency: LatencyHistogram;
+}
+
+/** Per-second counts of a clients node (index: simulated second). */
+export interface ClientSeconds {
+  /** Requests started in each second. */
+  started: number[];
+  /** Attempts (first, retries, hedges) started in each second. */
+  attempts: number[];
+  /** Requests that ended ok in each second (by when they ended). */
+  ok: number[];
+  /** Requests that ended failed in each second (by when they ended). */
+  failed: number[];
+}
+
+const bump = (a: number[], t: number): void => {
+  const i = Math.floor(t / 1000);
+  while (a.length <= i) a.push(0);
+  a[i]!++;
+};
 
 const per = (x: number, d: number): number | null => (d > 0 ? x / d : null);
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
@@ -58,7 +87,10 @@ const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 export class SystemMeasurement {
   private readonly clients = new Map<string, Map<string, Tally>>();
   private readonly readings = new Map<number, Map<string, Reading>>();
-  private services: Array<{ name: string; concurrency: number; addresses: string[] }> = [];
+  private services: Array<{ name: string; concurrency: number; addresses: string[]; aside: boolean }> = [];
+  private readonly edges = new Map<string, Map<string, EdgeTally>>();
+  private readonly owner = new Map<string, string>();
+  private readonly seconds = new Map<string, ClientSeconds>();
 
   constructor(
     private readonly sim: Simulation,
@@ -67,6 +99,9 @@ export class SystemMeasurement {
 
   /** The compile hook: tallies a finished request in each phase its start falls in. */
   readonly onResponse = (clients: string, startedAt: number, r: ClientResponse<unknown>): void => {
+    const sec = this.secondsOf(clients);
+    bump(sec.started, startedAt);
+    bump(r.ok ? sec.ok : sec.failed, this.sim.now);
     let byPhase = this.clients.get(clients);
     if (byPhase === undefined) this.clients.set(clients, (byPhase = new Map()));
     for (const p of this.phases) {
@@ -85,15 +120,64 @@ export class SystemMeasurement {
     }
   };
 
+  /** The compile hook: counts a clients node's attempts per second. */
+  readonly onAttempt = (clients: string): void => bump(this.secondsOf(clients).attempts, this.sim.now);
+
+  /** The compile hook: tallies a call on an edge in each phase its start falls in. */
+  readonly onEdge = (
+    from: string,
+    to: string,
+    startedAt: number,
+    ok: boolean,
+    _kind: string | undefined,
+    latency: number,
+  ): void => {
+    const key = `${from}->${this.owner.get(to) ?? to}`;
+    let byPhase = this.edges.get(key);
+    if (byPhase === undefined) this.edges.set(key, (byPhase = new Map()));
+    for (const p of this.phases) {
+      if (startedAt < p.fromMs || startedAt >= p.toMs) continue;
+      let t = byPhase.get(p.name);
+      if (t === undefined)
+        byPhase.set(p.name, (t = { calls: 0, failed: 0, latency: new LatencyHistogram() }));
+      t.calls++;
+      if (!ok) t.failed++;
+      t.latency.record(latency);
+    }
+  };
+
+  /** Per-second counts of a clients node (empty arrays for a node that sent nothing). */
+  perSecond(clients: string): ClientSeconds {
+    if (!this.clients.has(clients)) {
+      const guess = didYouMean(clients, [...this.clients.keys()]);
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `perSecond: no clients node ${showValue(clients)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}`,
+        { details: { field: 'clients', value: clients } },
+      );
+    }
+    return this.secondsOf(clients);
+  }
+
+  private secondsOf(clients: string): ClientSeconds {
+    let s = this.seconds.get(clients);
+    if (s === undefined) this.seconds.set(clients, (s = { started: [], attempts: [], ok: [], failed: [] }));
+    return s;
+  }
+
   /** Registers the system's clients and services and schedules a reading at every phase boundary. */
   watch(sys: CompiledSystem): void {
     for (const [name, node] of Object.entries(sys.description.nodes).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const addresses = addressesOf(sys.description, name);
+      for (const a of addresses) this.owner.set(a, name);
       if (node.kind === 'clients') this.clients.set(name, new Map());
       if (node.kind !== 'service' && node.kind !== 'database') continue;
-      const addresses = addressesOf(sys.description, name);
       const concurrency = addresses.reduce((s, a) => s + sys.services[a]!.concurrency, 0);
-      this.services.push({ name, concurrency, addresses });
+      const aside = node.kind === 'service' && node.cacheAside !== undefined;
+      this.services.push({ name, concurrency, addresses, aside });
     }
+    for (const e of systemGraph(sys.description).edges)
+      if (!this.edges.has(`${e.from}->${e.to}`)) this.edges.set(`${e.from}->${e.to}`, new Map());
     const times = [...new Set(this.phases.flatMap((p) => [p.fromMs, p.toMs]))].sort((a, b) => a - b);
     for (const t of times) {
       if (t <= this.sim.now) this.read(t);
@@ -105,8 +189,12 @@ export class SystemMeasurement {
     const m = this.sim.metrics;
     const at = new Map<string, Reading>();
     for (const s of this.services) {
-      const r: Reading = { arrived: 0, completed: 0, errors: 0, busy: 0, queue: 0 };
+      const r: Reading = { arrived: 0, completed: 0, errors: 0, busy: 0, queue: 0, reads: 0, hits: 0 };
       for (const a of s.addresses) {
+        if (s.aside) {
+          r.reads += m.counter(`${a}/aside`, 'aside.reads').value;
+          r.hits += m.counter(`${a}/aside`, 'aside.hits').value;
+        }
         r.arrived += m.counter(a, 'svc.arrived').value;
         r.completed += m.counter(a, 'svc.completed').value;
         for (const e of SVC_ERRORS) r.errors += m.counter(a, e).value;
@@ -153,6 +241,18 @@ export class SystemMeasurement {
         out[`${k}errorRate`] = num(per(d('errors'), d('arrived')) ?? Number.NaN);
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
         out[`${k}utilisation`] = num(per(d('busy'), ms * svc.concurrency) ?? Number.NaN);
+        if (svc.aside) out[`${k}hitRatio`] = num(per(d('hits'), d('reads')) ?? Number.NaN);
+      }
+    }
+    for (const [edge, byPhase] of [...this.edges].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      for (const p of this.phases) {
+        const t = byPhase.get(p.name);
+        const k = `${edge}.${p.name}.`;
+        const q = t?.latency.summary();
+        out[`${k}rate`] = t === undefined ? 0 : (per(t.calls, (p.toMs - p.fromMs) / 1000) ?? 0);
+        out[`${k}errorRate`] = t === undefined ? null : per(t.failed, t.calls);
+        out[`${k}p50`] = q === undefined ? null : num(q.p50);
+        out[`${k}p99`] = q === undefined ? null : num(q.p99);
       }
     }
     return out;

@@ -1,20 +1,33 @@
 import { checkOptions, DsimError, didYouMean, showValue } from '@dsim/core';
-import { defineScenario, type Outcome, type Scenario } from '../scenario.js';
+import { type ParamSchema, type ParamValues, resolveParams } from '../params.js';
+import {
+  type CheckResult,
+  defineScenario,
+  type Outcome,
+  type Scenario,
+  type VariantResult,
+} from '../scenario.js';
 import { compileSystem } from './compile.js';
 import type { DurationData } from './distributions.js';
+import { systemGraph } from './graph/graph.js';
 import { loadSystem } from './load.js';
-import { SystemMeasurement } from './measure.js';
+import { type ClientSeconds, SystemMeasurement } from './measure.js';
 import { type PhaseWindows, systemPhases } from './phases.js';
 import type { SystemDescription } from './schema.js';
 import { validateSystem } from './validate.js';
 import { freezeSystem, type SystemRecipe, variant } from './variants.js';
 
-/** A variant of a system scenario: a recipe applied (with immer) to the frozen base description. */
-export interface SystemVariant {
+/**
+ * A variant of a system scenario: parameter overrides and/or a recipe applied (with immer) to the
+ * frozen description built from the variant's parameters.
+ */
+export interface SystemVariant<P = Record<string, never>> {
   name: string;
   description?: string;
-  /** The change. @default none: the base as it is (a baseline to compare against) */
-  recipe?: SystemRecipe;
+  /** Parameter overrides, as a built-in scenario's variants. @default none */
+  params?: Partial<P>;
+  /** The change, given the draft and the variant's parameters. @default none: the base as it is */
+  recipe?: (draft: Parameters<SystemRecipe>[0], params: P) => void;
 }
 
 /**
@@ -40,6 +53,17 @@ export interface Measured {
   readonly all: Readonly<Outcome>;
 }
 
+/** What a system scenario's `outcome` hook reads besides the measured figures. */
+export interface SystemRun<P> {
+  readonly params: P;
+  /** Variant name, or null without variants. */
+  readonly variant: string | null;
+  /** The description this run compiled (after the variant's recipe). */
+  readonly system: SystemDescription;
+  /** Per-second counts of a clients node: requests started, attempts, ok and failed. */
+  perSecond(clients: string): ClientSeconds;
+}
+
 /**
  * Records a check: `pass` is its verdict; `detail` defaults to the figures read since the previous check,
  * e.g. `users.during.p99 = 812.3`.
@@ -47,26 +71,50 @@ export interface Measured {
 export type CheckFn = (name: string, pass: boolean, detail?: string) => void;
 
 /** Options of {@link defineSystemScenario}. */
-export interface SystemScenarioOptions {
+export interface SystemScenarioOptions<S extends ParamSchema = Record<string, never>> {
   /** Identifier for `dsim run`: lowercase words joined by hyphens. */
   name: string;
   description: string;
-  /** The system, or the path of a YAML/JSON file holding it (read once, at definition). */
-  system: SystemDescription | string | URL;
-  /** Each variant compiles and runs its own copy of the system. @default none */
-  variants?: readonly SystemVariant[];
+  /** Parameters, as a built-in scenario's (`--set k=v`). @default none */
+  params?: S;
   /**
-   * Explicit phases `{ name: [from, to] }` (ms or durations from the start). Overlaps are allowed.
+   * The system, the path of a YAML/JSON file holding it (read once, at definition), or a function of
+   * the parameters (called per variant; its result is validated and frozen).
+   */
+  system: SystemDescription | string | URL | ((params: ParamValues<S>) => SystemDescription);
+  /** Each variant compiles and runs its own copy of the system. @default none */
+  variants?: readonly SystemVariant<ParamValues<S>>[];
+  /**
+   * Explicit phases `{ name: [from, to] }` (ms or durations from the start), or a function of the
+   * parameters returning them. Overlaps are allowed.
    * @default from the fault schedule: before, during (per fault), after (see systemPhases)
    */
-  phases?: PhaseWindows;
+  phases?: PhaseWindows | ((params: ParamValues<S>) => PhaseWindows);
   /** The cut at the start, excluded from `before` (default phases only). @default 10% of the run */
   warmup?: DurationData;
-  /** Checks on the measured figures, run after every variant. @default none */
-  checks?: (m: Measured, check: CheckFn) => void;
+  /**
+   * The scenario's own figures, computed from the measured ones: merged into the outcome after them
+   * (a name of its own wins). @default none
+   */
+  outcome?: (m: Measured, run: SystemRun<ParamValues<S>>) => Outcome;
+  /** Checks on the measured figures (and the scenario's own, through `m.get`), after every variant. @default none */
+  checks?: (m: Measured, check: CheckFn, params: ParamValues<S>) => void;
+  /** Checks across variants, after all have run (as a built-in scenario's `compare`). @default none */
+  compare?: (variants: readonly VariantResult[], params: ParamValues<S>) => CheckResult[];
 }
 
-const KEYS = ['name', 'description', 'system', 'variants', 'phases', 'warmup', 'checks'] as const;
+const KEYS = [
+  'name',
+  'description',
+  'params',
+  'system',
+  'variants',
+  'phases',
+  'warmup',
+  'outcome',
+  'checks',
+  'compare',
+] as const;
 
 /**
  * A scenario from a system described as data: every variant compiles the (changed) system, runs it and
@@ -84,61 +132,92 @@ const KEYS = ['name', 'description', 'system', 'variants', 'phases', 'warmup', '
  * });
  * ```
  */
-export function defineSystemScenario(options: SystemScenarioOptions): Scenario<{}> {
+export function defineSystemScenario<S extends ParamSchema = Record<string, never>>(
+  options: SystemScenarioOptions<S>,
+): Scenario<S> {
+  type P = ParamValues<S>;
   checkOptions('defineSystemScenario', options, KEYS);
   const where = `defineSystemScenario(${JSON.stringify(options.name)})`;
-  const base = freezeSystem(
-    typeof options.system === 'string' || options.system instanceof URL
-      ? loadSystem(options.system)
-      : validateSystem(options.system),
-  );
+  const fn = (field: string, value: unknown, shape: string) => {
+    if (value !== undefined && typeof value !== 'function')
+      throw new DsimError('CONFIG_ERROR', `${where}: ${field} must be a function ${shape}`, {
+        details: { field, value },
+      });
+  };
+  const given = options.system;
+  const base =
+    typeof given === 'function'
+      ? null
+      : freezeSystem(
+          typeof given === 'string' || given instanceof URL ? loadSystem(given) : validateSystem(given),
+        );
   if (options.variants !== undefined && !Array.isArray(options.variants))
-    throw new DsimError('CONFIG_ERROR', `${where}: variants must be an array of { name, recipe }`);
-  const recipes = new Map<string, SystemRecipe>();
+    throw new DsimError('CONFIG_ERROR', `${where}: variants must be an array of { name, params?, recipe? }`);
+  const recipes = new Map<string, NonNullable<SystemVariant<P>['recipe']>>();
   for (const [i, v] of (options.variants ?? []).entries()) {
-    checkOptions(`${where}: variants[${i}]`, v, ['name', 'description', 'recipe']);
-    if (v.recipe !== undefined && typeof v.recipe !== 'function')
-      throw new DsimError(
-        'CONFIG_ERROR',
-        `${where}: variants[${i}].recipe must be a function (draft) => void`,
-        {
-          details: { field: `variants[${i}].recipe`, value: v.recipe },
-        },
-      );
+    checkOptions(`${where}: variants[${i}]`, v, ['name', 'description', 'params', 'recipe']);
+    fn(`variants[${i}].recipe`, v.recipe, '(draft, params) => void');
     if (v.recipe !== undefined) recipes.set(v.name, v.recipe);
   }
-  if (options.checks !== undefined && typeof options.checks !== 'function')
-    throw new DsimError('CONFIG_ERROR', `${where}: checks must be a function (m, check) => void`, {
-      details: { field: 'checks', value: options.checks },
-    });
-  const phaseOptions = { windows: options.phases, warmup: options.warmup };
-  systemPhases(base, phaseOptions); // checked now, against the base; again per variant
-  return defineScenario({
+  fn('outcome', options.outcome, '(m, run) => outcome');
+  fn('checks', options.checks, '(m, check, params) => void');
+  fn('compare', options.compare, '(variants, params) => checks');
+  const windows = (p: P) => (typeof options.phases === 'function' ? options.phases(p) : options.phases);
+  const describe = (p: P) => base ?? freezeSystem(validateSystem((given as (p: P) => SystemDescription)(p)));
+  // Checked now with the default parameters (a bad description fails at definition); again per run.
+  const defaults = resolveParams(options.params ?? {}, {}, options.name) as P;
+  systemPhases(describe(defaults), { windows: windows(defaults), warmup: options.warmup });
+  return defineScenario<S>({
     name: options.name,
     description: options.description,
-    params: {},
+    params: options.params ?? ({} as S),
     ...(options.variants === undefined
       ? {}
       : {
           variants: options.variants.map((v) => ({
             name: v.name,
             ...(v.description === undefined ? {} : { description: v.description }),
+            ...(v.params === undefined ? {} : { params: v.params }),
           })),
         }),
-    run({ sim, requests, variant: name, check }) {
+    run({ sim, params, requests, variant: name, check, annotate }) {
       const recipe = name === null ? undefined : recipes.get(name);
-      const system = recipe === undefined ? base : variant(recipe)(base);
-      const m = new SystemMeasurement(sim, systemPhases(system, phaseOptions));
-      m.watch(compileSystem(sim, system, { requests, onResponse: m.onResponse }));
+      const described = describe(params);
+      const system = recipe === undefined ? described : variant((d) => recipe(d, params))(described);
+      const phases = systemPhases(system, { windows: windows(params), warmup: options.warmup });
+      annotate({ phases, topology: systemGraph(system) });
+      const m = new SystemMeasurement(sim, phases);
+      m.watch(
+        compileSystem(sim, system, {
+          requests,
+          onResponse: m.onResponse,
+          onEdge: m.onEdge,
+          onAttempt: m.onAttempt,
+        }),
+      );
       sim.run();
       const out = m.outcome();
+      if (options.outcome !== undefined) {
+        const own = options.outcome(measured(out), {
+          params,
+          variant: name,
+          system,
+          perSecond: (c) => m.perSecond(c),
+        });
+        Object.assign(out, own);
+      }
       const reads: string[] = [];
-      options.checks?.(measured(out, reads), (n, pass, detail) => {
-        check(n, pass, detail ?? reads.join(', '));
-        reads.length = 0;
-      });
+      options.checks?.(
+        measured(out, reads),
+        (n, pass, detail) => {
+          check(n, pass, detail ?? reads.join(', '));
+          reads.length = 0;
+        },
+        params,
+      );
       return out;
     },
+    ...(options.compare === undefined ? {} : { compare: options.compare }),
   });
 }
 
