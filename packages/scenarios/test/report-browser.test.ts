@@ -11,6 +11,7 @@ const CHROMIUM = process.env.DSIM_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 const onCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
 const hostile = resolve(import.meta.dirname, 'fixtures/hostile.scenario.ts');
+const systemStorm = resolve(import.meta.dirname, '../../../examples/systems/retry-storm.scenario.ts');
 
 if (!available && !onCi)
   console.warn(
@@ -36,6 +37,7 @@ describe.runIf(available)('report in a browser', () => {
   const storm = join(dir, 'storm.html');
   const markup = join(dir, 'hostile.html');
   const renamed = join(dir, 'renamed.html');
+  const system = join(dir, 'system.html');
   let browser: Browser;
   /** The retry-storm report, opened once for the tests that only read it. */
   let stormPage: Awaited<ReturnType<typeof open>>;
@@ -47,6 +49,7 @@ describe.runIf(available)('report in a browser', () => {
       }),
       cli('run', 'retry-storm', '--seed', '1', '--report', storm),
       cli('run', hostile, '--seed', '1', '--report', markup),
+      cli('run', systemStorm, '--seed', '1', '--report', system),
     ]);
     // A saved result edited by hand: markup in the scenario name and a param, rendered by `dsim report`.
     const json = join(dir, 'hostile.json');
@@ -164,6 +167,15 @@ describe.runIf(available)('report in a browser', () => {
       expect(text).toContain('<script>alert(1)</script>');
       expect(text).toContain('<img src=x onerror=alert(2)>');
       expect(text).toContain('<b onmouseover=alert(4)>node</b>');
+      // The fault table and the topology show the node and phase names as text too.
+      expect(await page.locator('#windows').innerText()).toContain('crash <b onmouseover=alert(4)>node</b>');
+      expect(await page.locator('#topology-phase option').first().innerText()).toBe(
+        '<i onclick=alert(8)>phase</i>',
+      );
+      expect(await page.locator('figure.topology g.node').nth(1).textContent()).toContain(
+        '<b onmouseover=alert(4)>node</b>',
+      );
+      expect(await page.locator('i, b').count()).toBe(0);
       if (file() === renamed) {
         expect(await page.locator('h1').innerText()).toBe('<script>alert(1)</script>');
         expect(text).toContain('<img src=x onerror=alert(7)>');
@@ -176,6 +188,65 @@ describe.runIf(available)('report in a browser', () => {
       await page.close();
     });
   }
+
+  it('draws the topology per phase: the chooser shows one diagram at a time', async () => {
+    const { page, problems } = await open(system);
+    const visible = () =>
+      page.$$eval('figure.topology', (fs) =>
+        fs.filter((f) => !(f as HTMLElement).hidden).map((f) => f.getAttribute('data-phase')),
+      );
+    expect(await visible()).toEqual(['before']);
+    const edge = async () =>
+      (await page.locator('figure.topology:not([hidden]) text.edge-label').textContent()) ?? '';
+    const rate = async () => Number((await edge()).split('/s')[0]);
+    expect(await edge()).toMatch(/ · 0% err$/);
+    expect(Math.abs((await rate()) - 70)).toBeLessThan(7); // 70/s offered, Poisson over 8 s
+    await page.selectOption('#topology-phase', 'after');
+    expect(await visible()).toEqual(['after']);
+    // After the pause: every attempt times out and is retried (four per request).
+    expect(await edge()).toMatch(/ · 100% err$/);
+    expect(Math.abs((await rate()) - 280)).toBeLessThan(20);
+    expect(
+      await page.locator('figure.topology:not([hidden]) g.node.tone-bad').getAttribute('data-name'),
+    ).toBe('client');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shades the fault window red and the phases grey under the lines', async () => {
+    const { page, problems } = await open(system);
+    const data = JSON.parse((await page.locator('#dsim-data').textContent()) ?? '{}');
+    expect(data.windows.faults).toEqual([{ label: 'pause server', from: 10, to: 12 }]);
+    // The colours of the first chart's plot area near its top, at simulated times 1, 11.5 and 50 s,
+    // read in one go (one canvas readback).
+    const [early, pause, after] = await page.evaluate(
+      ([times, x0, x1]) => {
+        const over = document.querySelector('#overview .u-over')!.getBoundingClientRect();
+        const canvas = document.querySelector('#overview canvas') as HTMLCanvasElement;
+        const c = canvas.getBoundingClientRect();
+        const r = devicePixelRatio;
+        const y = Math.round((over.top - c.top + 20) * r);
+        const row = canvas.getContext('2d')!.getImageData(0, y, canvas.width, 1).data;
+        return times.map((t) => {
+          const x = Math.round((over.left - c.left + ((t - x0) / (x1 - x0)) * over.width) * r);
+          return [...row.slice(4 * x, 4 * x + 4)];
+        });
+      },
+      [[1, 11.5, 50], data.series.x[0], data.series.x.at(-1)] as const,
+    );
+    // The canvas is transparent where nothing is drawn (alpha 0).
+    expect(early![3]).toBe(0); // before the warm-up cut: no band
+    const [r2, g2, b2, a2] = pause!; // the pause (inside the 'during' phase too)
+    expect(a2).toBeGreaterThan(30);
+    expect(r2).toBeGreaterThan(g2! + 40);
+    expect(Math.abs(g2! - b2!)).toBeLessThan(20);
+    const [r3, g3, b3, a3] = after!; // the 'after' phase: grey
+    expect(a3).toBeGreaterThan(5);
+    expect(Math.abs(r3! - g3!)).toBeLessThan(4);
+    expect(Math.abs(g3! - b3!)).toBeLessThan(4);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 
   it('the page is the same file the CLI wrote (no network, nothing fetched)', () => {
     const html = readFileSync(storm, 'utf8');

@@ -137,7 +137,7 @@ describe('dsim run --report and dsim report', () => {
     const ok = doc.variants[2].series.nodes.client.counters['client.ok'];
     expect(series.overview[0]!.values[2]!.slice(0, ok.length)).toEqual(ok);
     expect(series.overview[0]!.values[2]![ok.length]).toBeNull();
-    expect(series.nodes.map((n) => n.name)).toEqual(['server', 'client']);
+    expect(series.nodes.map((n) => n.name).sort()).toEqual(['client', 'server']);
     expect(series.omitted).toBeGreaterThan(0);
   });
 
@@ -185,7 +185,82 @@ describe('dsim run --report and dsim report', () => {
     expect(c.stderr).toMatch(/has no time series \(saved without --detail\?\)/);
     const html = readFileSync(at('plain.html'), 'utf8');
     expect(html).toContain('This result carries no time series');
-    expect(dataOf(html)).toEqual({ series: null });
+    expect(dataOf(html)).toEqual({ series: null, windows: { faults: [], phases: [] } });
+  });
+});
+
+describe('the topology and the fault windows', () => {
+  const storm = resolve(import.meta.dirname, '../../../examples/systems/retry-storm.scenario.ts');
+
+  it('draws the system once per phase, with per-edge rates and node health from the outcome', async () => {
+    const r = await cli('run', storm, '--seed', '1', '--json', '--detail');
+    const result = validateResult(JSON.parse(r.stdout), 'storm.json');
+    const html = renderReport(result);
+    const figures = [...html.matchAll(/<figure class="topology" data-variant="run" data-phase="([a-z-]+)"/g)];
+    expect(figures.map((m) => m[1])).toEqual(['before', 'during', 'after']);
+    // Each diagram's edge label is the measured rate and error rate of that phase.
+    const labels = [...html.matchAll(/<text class="edge-label"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const o = result.outcome;
+    const text = (phase: string) => {
+      const rate = o[`client->server.${phase}.rate`] as number;
+      return `${Number(rate.toPrecision(3))}/s · ${(o[`client->server.${phase}.errorRate`] as number) === 0 ? '0%' : ''}`;
+    };
+    expect(labels[0]!.startsWith(text('before'))).toBe(true);
+    expect(labels[2]).toMatch(/ · 100% err$/);
+    // Ids are unique across the diagrams: each has its own arrowheads.
+    const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The client after the pause: every request fails, drawn red; before it, green.
+    expect(html).toMatch(
+      /data-phase="after"[\s\S]*?<g class="node kind-clients tone-bad" data-name="client">/,
+    );
+    expect(html).toMatch(
+      /data-phase="before"[\s\S]*?<g class="node kind-clients tone-ok" data-name="client">/,
+    );
+    expect(dataOf(html).windows).toEqual({
+      faults: [{ label: 'pause server', from: 10, to: 12 }],
+      phases: [
+        { name: 'before', from: 2, to: 10 },
+        { name: 'during', from: 10, to: 12 },
+        { name: 'after', from: 40, to: 60 },
+      ],
+    });
+    expect(html).toContain('<tr><td>pause server</td><td>10 s</td><td>12 s</td></tr>');
+  });
+
+  it('a scenario with faults but no system gets its windows shaded and listed, and no diagram', async () => {
+    const r = await cli('run', 'health-checks', '--seed', '1', '--json', '--detail', '--variant', 'passive');
+    const html = renderReport(validateResult(JSON.parse(r.stdout), 'r.json'));
+    // A crash never undone lasts to the end of the run.
+    expect(dataOf(html).windows.faults).toEqual([{ label: 'crash backend-0', from: 10.3, to: null }]);
+    expect(html).toContain('<tr><td>crash backend-0</td><td>10.3 s</td><td>end of run</td></tr>');
+    expect(html).toContain('Fault windows are shaded red');
+    expect(html).not.toContain('<section id="topology">');
+  });
+
+  it('a result saved before faults were recorded still renders, with nothing shaded', async () => {
+    const r = await cli('run', 'mmc', '--seed', '1', '--set', 'customers=500', '--json', '--detail');
+    const doc = JSON.parse(r.stdout);
+    delete doc.faults;
+    const html = renderReport(validateResult(doc, 'old.json'));
+    expect(dataOf(html).windows).toEqual({ faults: [], phases: [] });
+    expect(html).toContain('The run injected no faults');
+  });
+
+  it('rejects malformed windows and topologies, naming the field', () => {
+    const base = minimal();
+    expect(() =>
+      validateResult({ ...base, faults: [{ label: 1, fromMs: 0, toMs: null }] }, 'x.json'),
+    ).toThrow(/x\.json: faults\[0\]\.label must be a string/);
+    expect(() => validateResult({ ...base, phases: [{ name: 'a', fromMs: 0 }] }, 'x.json')).toThrow(
+      /phases\[0\]\.toMs must be a number/,
+    );
+    expect(() =>
+      validateResult(
+        { ...base, topology: { nodes: [], edges: [{ from: 'a', to: 'b', label: 'request' }] } },
+        'x.json',
+      ),
+    ).toThrow(/topology is not a system graph: edges\[0\]\.from: no node named "a"/);
   });
 });
 

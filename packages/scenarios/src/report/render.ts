@@ -2,6 +2,7 @@ import type { ScenarioResult } from '../scenario.js';
 import { reportAssets } from './assets.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { type ReportSeries, reportSeries } from './data.js';
+import { topologyViews } from './topology.js';
 
 /** What a report shows besides the result itself. */
 export interface ReportOptions {
@@ -29,6 +30,7 @@ export function writeReport(
 ): void {
   const assets = reportAssets();
   const series = reportSeries(result);
+  const windows = reportWindows(result);
   const name = escapeHtml(result.scenario);
   sink(
     `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>dsim report: ${name}</title>\n<style>${assets.style}</style>\n<style>${PAGE_STYLE}</style>\n</head>\n<body>\n`,
@@ -45,13 +47,15 @@ export function writeReport(
       .map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`)
       .join('\n')}\n</table>\n</header>\n`,
   );
+  // What people look at first (verdicts, the picture, the charts) before the long tables.
   sink(paramsSection(result));
-  sink(outcomeSection(result));
   sink(checksSection(result));
-  // Topology diagram: reserved for a later layer (nodes and edges); nothing is drawn here yet.
-  sink(chartsSection(series));
+  sink(topologySection(result));
+  sink(windowsSection(windows));
+  sink(chartsSection(series, windows.faults.length > 0, windows.phases.length > 0));
+  sink(outcomeSection(result));
   sink(
-    `<script type="application/json" id="dsim-data">${jsonForScript({ series })}</script>\n<script>${assets.script}</script>\n<script>${CLIENT_SCRIPT}</script>\n</body>\n</html>\n`,
+    `<script type="application/json" id="dsim-data">${jsonForScript({ series, windows })}</script>\n<script>${assets.script}</script>\n<script>${CLIENT_SCRIPT}</script>\n</body>\n</html>\n`,
   );
 }
 
@@ -122,6 +126,9 @@ function paramsSection(result: ScenarioResult): string {
   return `<section id="params">\n<h2>Parameters</h2>\n${table(cols, rows)}</section>\n`;
 }
 
+/** Outcome tables longer than this are folded (a `<details>` element). */
+const OUTCOME_OPEN_ROWS = 40;
+
 function outcomeSection(result: ScenarioResult): string {
   const cols = columns(result);
   const keys = unique(cols.flatMap((c) => Object.keys(c.outcome)));
@@ -142,9 +149,14 @@ function outcomeSection(result: ScenarioResult): string {
     ([label, get]) =>
       `<tr><th>${escapeHtml(label)}</th>${cols.map((c) => `<td>${escapeHtml(formatValue(get(c)))}</td>`).join('')}</tr>`,
   );
-  return `<section id="outcome">\n<h2>Outcome</h2>\n${
-    outcome.length === 0 ? '<p class="note">The scenario reported no outcome.</p>\n' : table(cols, outcome)
-  }<h3>Requests and run figures</h3>\n${table(cols, run)}</section>\n`;
+  // A system scenario measures hundreds of figures: past a screenful they fold away.
+  const body =
+    outcome.length === 0
+      ? '<p class="note">The scenario reported no outcome.</p>\n'
+      : outcome.length > OUTCOME_OPEN_ROWS
+        ? `<details class="outcome"><summary>${outcome.length} figures</summary>\n${table(cols, outcome)}</details>\n`
+        : table(cols, outcome);
+  return `<section id="outcome">\n<h2>Outcome</h2>\n${body}<h3>Requests and run figures</h3>\n${table(cols, run)}</section>\n`;
 }
 
 /** Rows for the metrics object: `requests`, `latencyMs.p99`, ... in the order of the first variant. */
@@ -172,7 +184,7 @@ function checksSection(result: ScenarioResult): string {
   return `<section id="checks">\n${head}<table class="checks">\n<thead><tr><th>result</th><th>check</th><th>detail</th></tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>\n</section>\n`;
 }
 
-function chartsSection(series: ReportSeries | null): string {
+function chartsSection(series: ReportSeries | null, faults: boolean, phases: boolean): string {
   if (series === null)
     return `<section id="series">\n<h2>Time series</h2>\n<p class="note">This result carries no time series: it was saved without <code>--detail</code> (save it with <code>dsim run NAME --json --detail &gt; result.json</code>), or nothing in the scenario recorded metrics.</p>\n</section>\n`;
   const notes = [
@@ -181,7 +193,10 @@ function chartsSection(series: ReportSeries | null): string {
         ? ` (${series.merged} intervals of ${formatValue(series.intervalMs)} ms merged per point: counters summed, gauge means averaged, p50 weighted by sample count, p99 the maximum)`
         : ''
     }; one line per variant. Hover a chart to read its values; drag to zoom, double-click to reset.`,
-    'Fault windows are not shaded: a result does not record when its faults happened.',
+    faults
+      ? 'Fault windows are shaded red (every variant&#39;s; listed in the table above).'
+      : 'The run injected no faults: nothing is shaded red.',
+    ...(phases ? ['The grey bands are the measurement phases, named at the top of each chart.'] : []),
     ...(series.omitted > 0
       ? [
           `${series.omitted} per-node metric${series.omitted === 1 ? ' is' : 's are'} zero throughout and not drawn.`,
@@ -193,6 +208,80 @@ function chartsSection(series: ReportSeries | null): string {
       ? '<p class="note">No request metrics (client.* or rpc.*) were recorded; see the nodes below.</p>\n'
       : ''
   }<h3>Per node</h3>\n<div id="nodes"></div>\n<noscript><p class="note">The charts need JavaScript.</p></noscript>\n</section>\n`;
+}
+
+/** The topology drawn per variant and phase, with a chooser; nothing when the result has no topology. */
+function topologySection(result: ScenarioResult): string {
+  const views = topologyViews(result);
+  if (views.length === 0) return '';
+  const variants = unique(views.map((v) => v.variant));
+  const phases = unique(views.map((v) => v.phase));
+  const select = (id: string, label: string, options: string[]) =>
+    `<label>${label} <select id="${id}">${options.map((o) => `<option value="${escapeHtml(o)}">${escapeHtml(o)}</option>`).join('')}</select></label>`;
+  const figures = views.map(
+    (v, i) =>
+      `<figure class="topology" data-variant="${escapeHtml(v.variant)}" data-phase="${escapeHtml(v.phase)}"${i === 0 ? '' : ' hidden'}>\n<figcaption>${escapeHtml(v.variant)}, phase ${escapeHtml(v.phase)}</figcaption>\n${v.svg}</figure>`,
+  );
+  return `<section id="topology">\n<h2>Topology</h2>\n<p class="note">Who calls whom, with each edge&#39;s calls per second (every attempt) and error rate, and each node&#39;s health in the chosen phase: clients by availability and p99, services and databases by utilisation (ρ), error rate and cache hit ratio. Red: errors of 1% or more (availability below 99%); amber: 0.1% or more, or ρ of 0.9 or more.</p>\n<div class="controls">${variants.length > 1 ? select('topology-variant', 'variant', variants) : ''}${select('topology-phase', 'phase', phases)}</div>\n${figures.join('\n')}\n</section>\n`;
+}
+
+/** Fault and phase windows of a report, in simulated seconds. */
+export interface ReportWindows {
+  /** Every variant's fault windows, deduplicated, by start; `to` null: to the end of the run. */
+  faults: { label: string; from: number; to: number | null }[];
+  /** The headline variant's phases. */
+  phases: { name: string; from: number; to: number }[];
+}
+
+/**
+ * The windows a report shades on its charts and lists in its tables.
+ *
+ * @example
+ * ```ts
+ * reportWindows(result).faults; // [{ label: 'pause server', from: 10, to: 12 }]
+ * ```
+ */
+export function reportWindows(result: ScenarioResult): ReportWindows {
+  const parts = result.variants.length === 0 ? [result] : result.variants;
+  const seen = new Set<string>();
+  const faults: ReportWindows['faults'] = [];
+  for (const part of parts)
+    for (const f of part.faults ?? []) {
+      const w = { label: f.label, from: f.fromMs / 1000, to: f.toMs === null ? null : f.toMs / 1000 };
+      const key = JSON.stringify(w);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      faults.push(w);
+    }
+  faults.sort((a, b) => a.from - b.from);
+  const phases = (result.phases ?? []).map((p) => ({
+    name: p.name,
+    from: p.fromMs / 1000,
+    to: p.toMs / 1000,
+  }));
+  return { faults, phases };
+}
+
+/** The faults and phases as tables; nothing when there are neither. */
+function windowsSection(w: ReportWindows): string {
+  if (w.faults.length === 0 && w.phases.length === 0) return '';
+  const s = (v: number | null) => (v === null ? 'end of run' : `${formatValue(v)} s`);
+  const rows = (items: { label?: string; name?: string; from: number; to: number | null }[]) =>
+    items
+      .map(
+        (x) =>
+          `<tr><td>${escapeHtml(x.label ?? x.name ?? '')}</td><td>${s(x.from)}</td><td>${s(x.to)}</td></tr>`,
+      )
+      .join('\n');
+  const faults =
+    w.faults.length === 0
+      ? '<p class="note">No faults were injected.</p>\n'
+      : `<table class="faults">\n<thead><tr><th>fault</th><th>from</th><th>to</th></tr></thead>\n<tbody>\n${rows(w.faults)}\n</tbody>\n</table>\n`;
+  const phases =
+    w.phases.length === 0
+      ? ''
+      : `<h3>Phases</h3>\n<table class="phases">\n<thead><tr><th>phase</th><th>from</th><th>to</th></tr></thead>\n<tbody>\n${rows(w.phases)}\n</tbody>\n</table>\n`;
+  return `<section id="windows">\n<h2>Faults and phases</h2>\n${faults}${phases}</section>\n`;
 }
 
 function table(cols: readonly { name: string }[], rows: string[]): string {
@@ -236,5 +325,9 @@ figure.chart { margin: 12px 0 18px; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
 details.node { margin: 6px 0; }
 details.node summary { cursor: pointer; font-weight: 600; }
+details.outcome summary { cursor: pointer; color: #333; margin: 4px 0; }
 details.node .count { font-weight: normal; color: #666; }
+.controls { margin: 8px 0; display: flex; gap: 16px; }
+figure.topology { margin: 8px 0 16px; overflow-x: auto; }
+figure.topology svg { max-width: 100%; height: auto; }
 `;

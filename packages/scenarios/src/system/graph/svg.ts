@@ -14,6 +14,33 @@ const NOT_XML =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   /[\u0000-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** Stroke and fill of a node or edge annotated with a health tone. */
+const TONES: Record<Tone, { stroke: string; fill?: string; text: string }> = {
+  ok: { stroke: '#2f855a', text: '#22543d' },
+  warn: { stroke: '#c05621', fill: '#fffaf0', text: '#9c4221' },
+  bad: { stroke: '#c53030', fill: '#fff5f5', text: '#9b2c2c' },
+  none: { stroke: '#555555', text: '#444444' },
+};
+
+/** How healthy an annotated node or edge looks: drawn green, amber or red (`none`: as unannotated). */
+export type Tone = 'ok' | 'warn' | 'bad' | 'none';
+
+/** A figure drawn on a node or an edge, e.g. `52/s · 0.1% err`. */
+export interface SvgAnnotation {
+  readonly text: string;
+  readonly tone: Tone;
+}
+
+/** Options of {@link toSvg}. */
+export interface SvgOptions {
+  /** Prefix of the ids inside the SVG (its arrowheads), so that several fit in one page. @default '' */
+  readonly idPrefix?: string;
+  /** A line of figures under a node's kind, by node name. @default none */
+  readonly nodes?: Readonly<Record<string, SvgAnnotation>>;
+  /** Figures instead of an edge's call kind, by `from->to`; the edge is coloured by its tone. @default none */
+  readonly edges?: Readonly<Record<string, SvgAnnotation>>;
+}
+
 const FONT = 'Helvetica, Arial, sans-serif';
 /** Estimated advance of a character at 13 px (no font is measured, so the output is the same everywhere). */
 const CHAR_W = 7.8;
@@ -44,20 +71,30 @@ export function xmlText(text: string): string {
  * writeFileSync('system.svg', toSvg(systemGraph(loadSystem('three-tier.yaml'))));
  * ```
  */
-export function toSvg(graph: SystemGraph): string {
+export function toSvg(graph: SystemGraph, options: SvgOptions = {}): string {
   checkGraph(graph);
+  const prefix = options.idPrefix ?? '';
+  if (!/^[A-Za-z0-9_-]*$/.test(prefix))
+    throw new TypeError(`idPrefix must be letters, digits, _ and - only, got ${JSON.stringify(prefix)}`);
+  const arrow = `${prefix}arrow`;
+  const nodeNotes = options.nodes ?? {};
+  const edgeNotes = options.edges ?? {};
+  const edgeText = (e: SystemGraph['edges'][number]) => edgeNotes[`${e.from}->${e.to}`]?.text ?? e.label;
+  const annotated = Object.keys(nodeNotes).length > 0;
+  const nodeH = annotated ? NODE_H + 14 : NODE_H;
   const g = new Graph({ multigraph: true });
   g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, edgesep: 12, marginx: MARGIN, marginy: MARGIN });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of graph.nodes) {
-    const chars = Math.max([...nodeText(n)].length, n.kind.length);
-    g.setNode(n.name, { width: Math.max(84, Math.ceil(chars * CHAR_W) + 28), height: NODE_H });
+    const note = nodeNotes[n.name]?.text ?? '';
+    const chars = Math.max([...nodeText(n)].length, n.kind.length, Math.ceil([...note].length * 0.8));
+    g.setNode(n.name, { width: Math.max(84, Math.ceil(chars * CHAR_W) + 28), height: nodeH });
   }
   for (const e of graph.edges)
     g.setEdge(
       e.from,
       e.to,
-      { width: Math.ceil(e.label.length * LABEL_CHAR_W) + 8, height: 16, labelpos: 'c' },
+      { width: Math.ceil([...edgeText(e)].length * LABEL_CHAR_W) + 8, height: 16, labelpos: 'c' },
       e.label,
     );
   layout(g);
@@ -69,7 +106,13 @@ export function toSvg(graph: SystemGraph): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${xmlText(title)}" style="background:#ffffff" font-family="${FONT}">`,
     `<title>${xmlText(title)}</title>`,
-    '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><polygon points="0,0 10,5 0,10" fill="#555555"/></marker></defs>',
+    `<defs>${(['none', 'ok', 'warn', 'bad'] as const)
+      .filter((t) => t === 'none' || Object.values(edgeNotes).some((a) => a.tone === t))
+      .map(
+        (t) =>
+          `<marker id="${arrow}${t === 'none' ? '' : `-${t}`}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><polygon points="0,0 10,5 0,10" fill="${TONES[t].stroke}"/></marker>`,
+      )
+      .join('')}</defs>`,
   ];
   for (const e of graph.edges) {
     const edge = g.edge(e.from, e.to, e.label);
@@ -77,24 +120,41 @@ export function toSvg(graph: SystemGraph): string {
     const d = points
       .map((p: { x: number; y: number }, i: number) => `${i === 0 ? 'M' : 'L'}${num(p.x)},${num(p.y)}`)
       .join(' ');
+    const tone = edgeNotes[`${e.from}->${e.to}`]?.tone ?? 'none';
+    const marker = tone === 'none' ? arrow : `${arrow}-${tone}`;
     out.push(
-      `<path class="edge" data-from="${xmlText(e.from)}" data-to="${xmlText(e.to)}" d="${d}" fill="none" stroke="#555555" stroke-width="1.4" marker-end="url(#arrow)"/>`,
+      `<path class="edge${tone === 'none' ? '' : ` tone-${tone}`}" data-from="${xmlText(e.from)}" data-to="${xmlText(e.to)}" d="${d}" fill="none" stroke="${TONES[tone].stroke}" stroke-width="${tone === 'bad' ? 2.2 : 1.4}" marker-end="url(#${marker})"/>`,
     );
+    // A backing box where the label has figures: the line must not run through their spaces.
+    if (edge.x !== undefined && edge.y !== undefined && tone !== 'none') {
+      const w = Math.ceil([...edgeText(e)].length * LABEL_CHAR_W) + 6;
+      out.push(
+        `<rect class="edge-label-box" x="${num(edge.x - w / 2)}" y="${num(edge.y - 8)}" width="${w}" height="15" rx="3" fill="#ffffff" fill-opacity="0.92"/>`,
+      );
+    }
     if (edge.x !== undefined && edge.y !== undefined)
       out.push(
-        `<text class="edge-label" x="${num(edge.x)}" y="${num(edge.y + 4)}" text-anchor="middle" font-size="11" fill="#444444" stroke="#ffffff" stroke-width="3" paint-order="stroke">${xmlText(e.label)}</text>`,
+        `<text class="edge-label" x="${num(edge.x)}" y="${num(edge.y + 4)}" text-anchor="middle" font-size="11" fill="${TONES[tone].text}" stroke="#ffffff" stroke-width="3" paint-order="stroke">${xmlText(edgeText(e))}</text>`,
       );
   }
   for (const n of graph.nodes) {
     const box = g.node(n.name);
     const style = STYLES[n.kind];
+    const note = nodeNotes[n.name];
+    const tone = note === undefined || note.tone === 'none' ? undefined : TONES[note.tone];
     const x = num(box.x! - box.width / 2);
     const y = num(box.y! - box.height / 2);
+    const top = annotated ? box.y! - 9 : box.y!;
     out.push(
-      `<g class="node kind-${n.kind}" data-name="${xmlText(n.name)}">`,
-      `<rect x="${x}" y="${y}" width="${num(box.width)}" height="${num(box.height)}" rx="${style.rx}" fill="${style.fill}" stroke="${style.stroke}" stroke-width="1.5"/>`,
-      `<text x="${num(box.x!)}" y="${num(box.y! - 2)}" text-anchor="middle" font-size="13" fill="#1a202c">${xmlText(nodeText(n))}</text>`,
-      `<text x="${num(box.x!)}" y="${num(box.y! + 13)}" text-anchor="middle" font-size="10" fill="#4a5568">${n.kind}</text>`,
+      `<g class="node kind-${n.kind}${note === undefined ? '' : ` tone-${note.tone}`}" data-name="${xmlText(n.name)}">`,
+      `<rect x="${x}" y="${y}" width="${num(box.width)}" height="${num(box.height)}" rx="${style.rx}" fill="${tone?.fill ?? style.fill}" stroke="${tone?.stroke ?? style.stroke}" stroke-width="${tone === undefined ? 1.5 : 2.2}"/>`,
+      `<text x="${num(box.x!)}" y="${num(top - 2)}" text-anchor="middle" font-size="13" fill="#1a202c">${xmlText(nodeText(n))}</text>`,
+      `<text x="${num(box.x!)}" y="${num(top + 13)}" text-anchor="middle" font-size="10" fill="#4a5568">${n.kind}</text>`,
+      ...(note === undefined
+        ? []
+        : [
+            `<text class="figures" x="${num(box.x!)}" y="${num(top + 27)}" text-anchor="middle" font-size="10.5" fill="${TONES[note.tone].text}">${xmlText(note.text)}</text>`,
+          ]),
       '</g>',
     );
   }
