@@ -11,6 +11,12 @@ describe('bulkhead scenario', () => {
       shared!.outcome.aAvailabilityDuring as number,
     );
     for (const v of r.variants) expect(v.metrics.ok + v.metrics.failed).toBe(v.metrics.requests);
+    // The frontend calls a only for to-a's requests, and with isolated pools every one of them gets through.
+    const o = isolated!.outcome as Record<string, number>;
+    expect(Math.abs(o['frontend->a.during.rate']! / o['to-a.during.rate']! - 1)).toBeLessThan(0.02);
+    expect(o['frontend->b.during.rate']!).toBeLessThan(o['to-b.during.rate']!);
+    expect(o['to-b.during.errors.rejected']!).toBeGreaterThan(0);
+    expect(o['to-a.during.errors.rejected'] ?? 0).toBe(0);
   });
 
   it('without an incident (slowdown 1) both layouts serve everything', () => {

@@ -10,6 +10,15 @@ describe('retry-storm scenario (metastable failure)', () => {
     // Stuck offered load is lambda (1 + R): every request makes all four attempts.
     expect(Math.abs((naive.amplification as number) - 4) / 4).toBeLessThan(0.05);
     expect(naive.goodputBefore as number).toBeGreaterThan(60);
+    // The per-phase figures of the system layer tell the same story, node by node.
+    expect(naive['client.after.amplification']).toBeCloseTo(naive.amplification as number, 1);
+    expect(naive['client.after.errors.timeout']).toBe(naive['client.after.requests']);
+    expect(naive['server.after.utilisation'] as number).toBeGreaterThan(0.99);
+    // The budget lets through 10% of the requests it saw in its 10 s window (about 70/s x 10 s x 0.1).
+    const budget = r.variants.find((v) => v.name === 'retry-budget')!.outcome;
+    expect(budget['client.during.retries'] as number).toBeGreaterThan(0);
+    expect(budget['client.during.retries'] as number).toBeLessThanOrEqual(0.1 * 70 * 10 * 1.15);
+    expect(budget['server.after.utilisation'] as number).toBeLessThan(0.8);
   });
 
   it('has a sharp trigger threshold: a 0.5 s outage recovers, a 3 s outage does not', () => {

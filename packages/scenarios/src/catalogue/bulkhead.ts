@@ -1,16 +1,18 @@
-import { SemaphoreBulkhead, Service } from '@dsim/components';
-import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
-import { defineScenario } from '../scenario.js';
+import { defineSystemScenario } from '../system/system-scenario.js';
 import { MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /**
  * `bulkhead`: a frontend calls two dependencies through semaphore bulkheads. During an incident one
  * dependency (`b`) becomes very slow. With one shared pool of permits the slow calls hold every permit and
- * calls to the healthy dependency (`a`) are rejected too; with isolated pools (half the permits each)
- * only calls to `b` suffer.
+ * calls to the healthy dependency (`a`) are rejected too; with isolated pools (half the permits each,
+ * rounded down) only calls to `b` suffer.
+ *
+ * A system scenario: clients `to-a` and `to-b` (half the rate each) send to `frontend`, which calls
+ * `a` for the first and `b` for the second; phases `before`, `during` (20-40 s) and `after` come from the
+ * fault schedule, and `to-a.during.availability` is the healthy dependency's share served in the incident.
  */
-export const bulkhead = defineScenario({
+export const bulkhead = defineSystemScenario({
   name: 'bulkhead',
   description: 'One slow dependency exhausts a shared pool; isolated pools contain it',
   params: {
@@ -57,73 +59,59 @@ export const bulkhead = defineScenario({
     { name: 'shared', params: { pools: 'shared' } },
     { name: 'isolated', params: { pools: 'isolated' } },
   ],
-  run({ sim, params, requests, check }) {
-    const net = new Network(sim, { defaults: { latency: 1 } });
-    for (const dep of ['a', 'b'])
-      new Service(net.addNode(dep), {
-        concurrency: 1000,
-        serviceTime: exponential({ mean: params.serviceMs }),
-      });
-    const frontend = new RpcEndpoint(net.addNode('frontend'));
-    const shared = new SemaphoreBulkhead(sim, { maxConcurrentCalls: params.permits });
-    const pools =
-      params.pools === 'shared'
-        ? { a: shared, b: shared }
-        : {
-            a: new SemaphoreBulkhead(sim, { maxConcurrentCalls: params.permits / 2 }),
-            b: new SemaphoreBulkhead(sim, { maxConcurrentCalls: params.permits / 2 }),
-          };
-    scheduleFaults(net, [
-      { at: '20s', for: '20s', fault: { kind: 'degrade', node: 'b', factor: 1 / params.slowdown } },
-    ]);
-    const gaps = exponential({ rate: params.rate / 1000 });
-    const rng = sim.rng('bulkhead/arrivals');
-    // [ok, total] per dependency during the incident
-    const during: Record<'a' | 'b', [number, number]> = { a: [0, 0], b: [0, 0] };
-    sim.process(function* () {
-      while (sim.now < params.seconds * 1000) {
-        const dep = rng.bool() ? 'a' : 'b';
-        const started = sim.now;
-        requests.start();
-        const finish = (ok: boolean): void => {
-          requests.finish(ok, sim.now - started);
-          if (started >= 20_000 && started < 40_000) {
-            during[dep][1]++;
-            if (ok) during[dep][0]++;
-          }
-        };
-        const pool = pools[dep];
-        const permitted = pool.acquire();
-        permitted.onProcessed((e) => {
-          if (!e.value) {
-            finish(false); // bulkhead full: rejected at once
-            return;
-          }
-          frontend.call(dep, 'q', { timeout: params.timeoutMs }).onProcessed((r) => {
-            pool.release();
-            finish(r.value!.ok);
-          });
-        });
-        yield sim.timeout(gaps.sample(rng));
-      }
-    });
-    sim.run();
-    const share = ([ok, all]: [number, number]): number => (all === 0 ? 1 : ok / all);
-    const aDuring = share(during.a);
-    const bDuring = share(during.b);
-    if (params.pools === 'isolated') {
+  system: (p) => {
+    // Poisson at half the rate each: the same as sending each request to a or b at random.
+    const users = {
+      kind: 'clients',
+      target: 'frontend',
+      workload: { kind: 'open', rate: p.rate / 2 },
+      until: p.seconds * 1000,
+    } as const;
+    const dependency = {
+      kind: 'service',
+      concurrency: 1000,
+      serviceTime: { exponential: { mean: p.serviceMs } },
+    } as const;
+    // Half the permits each (rounded down: an odd total cannot be halved into whole permits).
+    const half = { bulkhead: { maxConcurrentCalls: Math.floor(p.permits / 2) } };
+    const isolated = p.pools === 'isolated' ? half : {};
+    const call = (dep: string) => ({ to: dep, timeout: p.timeoutMs, onlyFrom: [`to-${dep}`], ...isolated });
+    return {
+      nodes: {
+        'to-a': users,
+        'to-b': users,
+        // The frontend only forwards: no worker limit, its calls are bounded by the bulkheads alone.
+        frontend: {
+          kind: 'service',
+          concurrency: MAX_WORKERS,
+          serviceTime: 0,
+          downstream: [call('a'), call('b')],
+          ...(p.pools === 'shared' ? { bulkhead: { maxConcurrentCalls: p.permits } } : {}),
+        },
+        a: dependency,
+        b: dependency,
+      },
+      network: { latency: 1 },
+      faults: [{ at: '20s', for: '20s', fault: { kind: 'degrade', node: 'b', factor: 1 / p.slowdown } }],
+    };
+  },
+  outcome: (m) => ({
+    aAvailabilityDuring: m.availability('to-a', 'during'),
+    bAvailabilityDuring: m.availability('to-b', 'during'),
+  }),
+  checks: (m, check, p) => {
+    const a = m.get('aAvailabilityDuring');
+    if (p.pools === 'isolated')
       check(
         'isolated pools keep the healthy dependency available during the incident',
-        aDuring > 0.99,
-        `a: ${aDuring.toFixed(3)} ok`,
+        a > 0.99,
+        `a: ${a.toFixed(3)} ok`,
       );
-    } else {
+    else
       check(
         'a shared pool lets the slow dependency starve the healthy one',
-        aDuring < 0.5,
-        `a: ${aDuring.toFixed(3)} ok`,
+        a < 0.5,
+        `a: ${a.toFixed(3)} ok`,
       );
-    }
-    return { aAvailabilityDuring: aDuring, bAvailabilityDuring: bDuring };
   },
 });

@@ -1,11 +1,27 @@
-import { CircuitBreaker, RetryingClient, Service } from '@dsim/components';
-import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
-import { defineScenario, type VariantResult } from '../scenario.js';
+import type { VariantResult } from '../scenario.js';
+import type { ClientsDescription } from '../system/schema.js';
+import { defineSystemScenario } from '../system/system-scenario.js';
 import { limitOffered, MAX_MS, MAX_OFFERED, MAX_RATE, MAX_SECONDS } from './limits.js';
 
 const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 'circuit-breaker'] as const;
+/** The server pauses here (ms). */
+const TRIGGER = 10_000;
+
+/** resilience4j's breaker over the last 50 calls, at least 20, open 2 s, then 5 trial calls. */
+const BREAKER = {
+  slidingWindowSize: 50,
+  minimumNumberOfCalls: 20,
+  waitDurationInOpenStateMs: 2000,
+  permittedNumberOfCallsInHalfOpenState: 5,
+};
+/** Whole seconds of the run; when the outage ends (s, rounded up); the first of the last 20 s after it. */
+const cuts = (p: { seconds: number; outageMs: number }) => {
+  const seconds = Math.floor(p.seconds);
+  const end = Math.ceil((TRIGGER + p.outageMs) / 1000);
+  return { seconds, end, tail: Math.max(end + 1, seconds - 20) };
+};
 
 /**
  * `retry-storm`: a metastable failure. A server runs at ρ = λ/μ = 0.7. A trigger (the server pauses
@@ -18,8 +34,11 @@ const MITIGATIONS = ['naive', 'backoff-jitter', 'retry-budget', 'drop-expired', 
  * 10% of requests: the SRE book's per-client budget, as Finagle's RetryBudget),
  * `drop-expired` (the server skips queued requests whose deadline has passed), `circuit-breaker` (a
  * resilience4j breaker in front of the calls fails fast while open).
+ *
+ * A system scenario: the `client` and `server` nodes are measured per phase (`before` 2-10 s, `during`
+ * the outage, `after` the last 20 s); the figures below come from the client's per-second counts.
  */
-export const retryStorm = defineScenario({
+export const retryStorm = defineSystemScenario({
   name: 'retry-storm',
   description: 'Metastable retry storm after a short outage, and which mitigations recover',
   params: {
@@ -62,90 +81,62 @@ export const retryStorm = defineScenario({
     }),
   },
   variants: MITIGATIONS.map((name) => ({ name, params: { mitigation: name } })),
-  run({ sim, params, requests }) {
+  system: (p) => {
     // The naive variant's stale queue can hold every attempt.
-    limitOffered(params.lambda * params.seconds * (1 + params.retries), 'lambda × seconds × (1 + retries)');
-    const m = params.mitigation;
-    const net = new Network(sim);
-    new Service(net.addNode('server'), {
-      serviceTime: exponential({ mean: 1000 / params.mu }),
-      dropExpired: m === 'drop-expired',
-    });
-    const breaker =
-      m === 'circuit-breaker'
-        ? new CircuitBreaker(sim, {
-            name: 'server',
-            slidingWindowSize: 50,
-            minimumNumberOfCalls: 20,
-            waitDurationInOpenStateMs: 2000,
-            permittedNumberOfCallsInHalfOpenState: 5,
-          })
-        : undefined;
-    const trigger = 10_000;
-    if (params.outageMs > 0) {
-      scheduleFaults(net, [{ at: trigger, for: params.outageMs, fault: { kind: 'pause', node: 'server' } }]);
-    }
-    const seconds = Math.floor(params.seconds);
-    // Counts per second; retries and responses run on past the last arrival, so keep room after `seconds`
-    // rather than folding them into the last second.
-    const span = seconds + Math.ceil(((params.retries + 1) * params.timeoutMs) / 1000) + 5;
-    const okPerSecond = new Array<number>(span).fill(0);
-    const attemptsPerSecond = new Array<number>(span).fill(0);
-    const offeredPerSecond = new Array<number>(span).fill(0);
-    const bucket = (t: number): number => Math.min(span - 1, Math.floor(t / 1000));
+    limitOffered(p.lambda * p.seconds * (1 + p.retries), 'lambda × seconds × (1 + retries)');
+    const m = p.mitigation;
     // Retries on timeouts, immediately unless the variant says otherwise; a call the breaker refuses
     // fails fast and is not retried.
-    const client = new RetryingClient(new RpcEndpoint(net.addNode('client')), {
-      timeout: params.timeoutMs,
-      maxAttempts: params.retries + 1,
+    const client: ClientsDescription = {
+      kind: 'clients',
+      target: 'server',
+      workload: { kind: 'open', rate: p.lambda },
+      until: p.seconds * 1000,
+      timeout: p.timeoutMs,
+      retries: p.retries,
       ...(m === 'backoff-jitter'
         ? { backoff: { kind: 'exponential', baseMs: 50, capMs: 5000, jitter: 'full' } as const }
         : {}),
       // The SRE book's per-client retry budget: retries at most 10% of requests (Finagle's RetryBudget).
       ...(m === 'retry-budget' ? { budget: { kind: 'ratio', ratio: 0.1, minPerSecond: 0 } as const } : {}),
-      ...(breaker === undefined ? {} : { breaker }),
-      onAttempt: () => attemptsPerSecond[bucket(sim.now)]!++,
-    });
-    const call = (): void => {
-      const started = sim.now;
-      client.call('server', 'q').onProcessed((e) => {
-        const res = e.value!;
-        if (res.ok) okPerSecond[bucket(sim.now)]!++;
-        requests.finish(res.ok, sim.now - started);
-      });
+      ...(m === 'circuit-breaker' ? { breaker: BREAKER } : {}),
     };
-
-    const gaps = exponential({ rate: params.lambda / 1000 });
-    const rng = sim.rng('client/arrivals');
-    sim.process(function* () {
-      while (sim.now < params.seconds * 1000) {
-        requests.start();
-        offeredPerSecond[bucket(sim.now)]!++;
-        call();
-        yield sim.timeout(gaps.sample(rng));
-      }
-    });
-    sim.run();
-
-    const end = Math.ceil((trigger + params.outageMs) / 1000);
-    const tail = Math.max(end + 1, seconds - 20);
-    const goodputAfter = meanRate(okPerSecond, tail, seconds);
-    const recovered = goodputAfter >= 0.9 * params.lambda;
-    const recoveryMs = recoveryAfter({
-      ok: okPerSecond,
-      offered: offeredPerSecond,
-      triggerEndMs: trigger + params.outageMs,
-      seconds,
-    });
     return {
-      goodputBefore: meanRate(okPerSecond, 2, 10),
-      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
+      nodes: {
+        client,
+        server: {
+          kind: 'service',
+          serviceTime: { exponential: { mean: 1000 / p.mu } },
+          dropExpired: m === 'drop-expired',
+        },
+      },
+      faults:
+        p.outageMs > 0 ? [{ at: TRIGGER, for: p.outageMs, fault: { kind: 'pause', node: 'server' } }] : [],
+    };
+  },
+  phases: (p) => {
+    const { seconds, tail } = cuts(p);
+    const during = [TRIGGER, Math.min(TRIGGER + p.outageMs, seconds * 1000)] as const;
+    return {
+      before: ['2s', '10s'],
+      ...(p.outageMs > 0 ? { during } : {}),
+      ...(tail < seconds ? { after: [tail * 1000, seconds * 1000] } : {}),
+    };
+  },
+  outcome: (_m, { params: p, perSecond }) => {
+    const { seconds, end, tail } = cuts(p);
+    const s = perSecond('client');
+    // Zeros where nothing happened: meanRate and recoveryAfter count every second up to `seconds`.
+    const full = (a: number[]) => Array.from({ length: Math.max(a.length, seconds) }, (_, i) => a[i] ?? 0);
+    const [ok, offered, attempts] = [full(s.ok), full(s.started), full(s.attempts)];
+    const goodputAfter = meanRate(ok, tail, seconds);
+    return {
+      goodputBefore: meanRate(ok, 2, 10),
+      goodputDuring: meanRate(ok, 10, Math.max(11, end)),
       goodputAfter,
-      amplification:
-        meanRate(attemptsPerSecond, tail, seconds) /
-        Math.max(1e-9, meanRate(offeredPerSecond, tail, seconds)),
-      recovered,
-      recoveryMs,
+      amplification: meanRate(attempts, tail, seconds) / Math.max(1e-9, meanRate(offered, tail, seconds)),
+      recovered: goodputAfter >= 0.9 * p.lambda,
+      recoveryMs: recoveryAfter({ ok, offered, triggerEndMs: TRIGGER + p.outageMs, seconds }),
     };
   },
   compare(variants: readonly VariantResult[], params) {

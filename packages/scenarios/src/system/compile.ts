@@ -13,10 +13,12 @@ import {
   createKeys,
   type DownstreamCall,
   type DownstreamCaller,
+  type DownstreamSpec,
   type EvictionSpec,
   LoadBalancer,
   type OpenLoopHandle,
   openLoop,
+  type RatioBudgetSpec,
   RemoteCache,
   RetryingClient,
   type RetryingClientOptions,
@@ -41,6 +43,7 @@ import type {
   ClientsDescription,
   DownstreamCallDescription,
   NodeDescription,
+  ServiceDescription,
   SystemDescription,
 } from './schema.js';
 import { addressesOf, SystemError, validateSystem } from './validate.js';
@@ -241,13 +244,17 @@ function build(
             ? {}
             : {
                 downstream: {
-                  calls: downstream.map((c, i) =>
-                    at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c)),
+                  calls: routed(
+                    system,
+                    downstream,
+                    downstream.map((c, i) =>
+                      at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c)),
+                    ),
                   ),
                   ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
                   client: (own: RpcEndpoint) => {
                     const endpoint = observed(own, name, options.onEdge);
-                    const caller = dispatcher(sim, endpoint, downstream);
+                    const caller = dispatcher(sim, endpoint, downstream, node.bulkhead);
                     if (aside === undefined) return caller;
                     const reader = new CacheAside<unknown>(sim, {
                       name: `${address}/aside`,
@@ -350,23 +357,28 @@ function serverOptions(node: NodeDescription & { kind: 'service' | 'database' })
   };
 }
 
-/** RetryingClient options of a caller's policy (timeout per attempt, retries, backoff, breaker). */
+/** RetryingClient options of a caller's policy (timeout per attempt, retries, backoff, budget, breaker). */
 function clientOptions(
   sim: Simulation,
   name: string,
-  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'breaker'>,
+  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'budget' | 'breaker'>,
 ): RetryingClientOptions<unknown> {
   return {
     name,
     ...(p.timeout === undefined ? {} : { timeout: p.timeout }),
     ...(p.retries === undefined ? {} : { maxAttempts: p.retries + 1 }),
     ...(p.backoff === undefined ? {} : { backoff: p.backoff }),
+    ...(p.budget === undefined ? {} : { budget: clean(p.budget) as RatioBudgetSpec }),
     ...(p.breaker === undefined ? {} : { breaker: new CircuitBreaker(sim, { name, ...clean(p.breaker) }) }),
   };
 }
 
+/** Whether a downstream call needs a RetryingClient in front of it. */
+const needsClient = (c: DownstreamCallDescription): boolean =>
+  c.retries !== undefined || c.backoff !== undefined || c.budget !== undefined || c.breaker !== undefined;
+
 function downstreamCall(sim: Simulation, address: string, c: DownstreamCallDescription): DownstreamCall {
-  const retrying = c.retries !== undefined || c.backoff !== undefined || c.breaker !== undefined;
+  const retrying = needsClient(c);
   return {
     to: c.to,
     // Without a RetryingClient the timeout is the call's own; with one it is per attempt (clientOptions).
@@ -380,17 +392,21 @@ function downstreamCall(sim: Simulation, address: string, c: DownstreamCallDescr
 const FAILED: RpcError = { kind: 'unavailable', message: 'cache-aside: the origin failed' };
 const BULKHEAD_FULL: RpcError = { kind: 'rejected', message: 'bulkhead full' };
 
-/** One caller per downstream target: a RetryingClient when it retries or breaks, behind its bulkhead. */
+/**
+ * One caller per downstream target: a RetryingClient when it retries, budgets or breaks, behind its
+ * bulkhead; all of them behind the service's `shared` bulkhead.
+ */
 function dispatcher(
   sim: Simulation,
   endpoint: RpcEndpoint,
   calls: readonly DownstreamCallDescription[],
+  shared: ServiceDescription['bulkhead'],
 ): DownstreamCaller {
   const by = new Map<string, DownstreamCaller>();
   for (const c of calls) {
     if (by.has(c.to)) continue;
     const name = `${endpoint.node.address}->${c.to}`;
-    const retrying = c.retries !== undefined || c.backoff !== undefined || c.breaker !== undefined;
+    const retrying = needsClient(c);
     let caller: DownstreamCaller = retrying
       ? new RetryingClient(endpoint, clientOptions(sim, name, c))
       : endpoint;
@@ -398,7 +414,23 @@ function dispatcher(
       caller = bulkheaded(sim, caller, new SemaphoreBulkhead(sim, { name, ...clean(c.bulkhead) }));
     by.set(c.to, caller);
   }
-  return { call: (to, payload, o) => by.get(to)!.call(to, payload, o) };
+  const caller: DownstreamCaller = { call: (to, payload, o) => by.get(to)!.call(to, payload, o) };
+  if (shared === undefined) return caller;
+  const name = `${endpoint.node.address}/bulkhead`;
+  return bulkheaded(sim, caller, new SemaphoreBulkhead(sim, { name, ...clean(shared) }));
+}
+
+/** The calls, or with `onlyFrom` a function choosing them by the request's sender (DownstreamSpec.calls). */
+function routed(
+  system: SystemDescription,
+  described: readonly DownstreamCallDescription[],
+  calls: DownstreamCall[],
+): DownstreamSpec['calls'] {
+  if (described.every((c) => c.onlyFrom === undefined)) return calls;
+  const senders = described.map((c) =>
+    c.onlyFrom === undefined ? undefined : new Set(c.onlyFrom.flatMap((n) => addressesOf(system, n))),
+  );
+  return (request) => calls.filter((_, i) => senders[i]?.has(request.from) ?? true);
 }
 
 function bulkheaded(sim: Simulation, inner: DownstreamCaller, bulkhead: SemaphoreBulkhead): DownstreamCaller {

@@ -1,10 +1,21 @@
 import { BALANCER_POLICY_KINDS, EVICTION_KINDS } from '@dsim/components';
 import { z } from 'zod';
-import { distributionSchema, durationSchema } from './distributions.js';
+import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
 const probability = z.number().min(0).max(1);
+
+/** Whether a duration is in [min, max] ms; true when it is no duration (durationSchema reports that). */
+function within(d: unknown, min: number, max: number): boolean {
+  let ms: number;
+  try {
+    ms = durationMs(d as DurationData);
+  } catch {
+    return true;
+  }
+  return ms >= min && ms <= max;
+}
 
 /** Retry backoff, as the components' BackoffSpec. */
 const backoffSchema = z.discriminatedUnion('kind', [
@@ -26,6 +37,27 @@ const callPolicy = {
   retries: int(0).max(100).optional(),
   /** Delay between retries. @default none (retry at once) */
   backoff: backoffSchema.optional(),
+  /**
+   * A retry budget (RetryingClient's `budget`): `{ kind: 'ratio', ratio?, minPerSecond?, ttl? }` is
+   * Finagle's RetryBudget, retries at most `ratio` × requests (default 0.2) plus `minPerSecond` a second
+   * (default 10), counted over `ttl` (default 10 s, 1 s to 60 s). A retry it refuses is not sent.
+   * @default none (only `retries` limits retries)
+   */
+  budget: z
+    .discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('ratio'),
+        /** Retries allowed per request (0.1: one per ten requests). @default 0.2 */
+        ratio: z.number().min(0).max(1000).optional(),
+        /** Retries always allowed per second on top of the ratio. @default 10 */
+        minPerSecond: int(0).optional(),
+        /** How long a request's deposit lasts, 1 s to 60 s. @default 10 s */
+        ttl: durationSchema
+          .refine((d) => within(d, 1000, 60_000), { error: 'must be a duration from 1 s to 60 s' })
+          .optional(),
+      }),
+    ])
+    .optional(),
   /** A resilience4j circuit breaker in front of the calls. @default none */
   breaker: z
     .strictObject({
@@ -87,6 +119,12 @@ const downstreamCallSchema = z.strictObject({
   bulkhead: z
     .strictObject({ maxConcurrentCalls: int(1), maxWaitDurationMs: z.number().min(0).optional() })
     .optional(),
+  /**
+   * Make this call only for requests sent by these nodes (a replicated caller's name covers its
+   * replicas), e.g. a frontend that calls `a` for one population of clients and `b` for another.
+   * @default every request
+   */
+  onlyFrom: z.array(name).min(1).optional(),
 });
 
 const serverFields = {
@@ -128,6 +166,15 @@ const serviceSchema = z.strictObject({
   downstream: z.array(downstreamCallSchema).optional(),
   /** @default 'sequential' */
   downstreamMode: z.enum(['sequential', 'parallel']).optional(),
+  /**
+   * A semaphore bulkhead shared by all the downstream calls (one per replica): a call that finds its
+   * permits taken is answered `rejected`. Inside it, a call's own `bulkhead` still applies. An error
+   * without `downstream` (it would bound nothing).
+   * @default none
+   */
+  bulkhead: z
+    .strictObject({ maxConcurrentCalls: int(1), maxWaitDurationMs: z.number().min(0).optional() })
+    .optional(),
   /** Read the request's key through a cache first; the single downstream call loads a miss. */
   cacheAside: z
     .strictObject({
@@ -261,3 +308,5 @@ export type NodeDescription = z.infer<typeof nodeSchema>;
 export type DownstreamCallDescription = z.infer<typeof downstreamCallSchema>;
 /** A clients node. */
 export type ClientsDescription = z.infer<typeof clientsSchema>;
+/** A service node. */
+export type ServiceDescription = z.infer<typeof serviceSchema>;

@@ -227,7 +227,13 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       case 'service': {
         node.downstream?.forEach((c, i) => {
           ref(`${at}.downstream[${i}].to`, name, c.to, callable, 'a downstream call');
+          c.onlyFrom?.forEach((n, j) => {
+            if (!(n in system.nodes))
+              push(`${at}.downstream[${i}].onlyFrom[${j}]`, `no node named "${n}"${didYouMean(n, names)}`);
+          });
         });
+        if (node.bulkhead !== undefined && (node.downstream?.length ?? 0) === 0)
+          push(`${at}.bulkhead`, 'bounds downstream calls: give the service `downstream` calls, or drop it');
         if (node.cacheAside !== undefined) {
           ref(`${at}.cacheAside.cache`, name, node.cacheAside.cache, ['cache'], 'cacheAside.cache');
           if ((node.downstream?.length ?? 0) !== 1)
