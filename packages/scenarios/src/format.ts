@@ -29,6 +29,9 @@ export function num(x: unknown): string {
   return String(Number(x.toFixed(abs >= 100 ? 2 : abs >= 1 ? 3 : 4)));
 }
 
+/** Outcome figures printed across, one row per variant; more are printed down, one row per figure. */
+const ACROSS = 10;
+
 /**
  * The readable result printed by `dsim run` without `--json`: header, request table (one row per
  * variant when there are variants), per-variant outcomes, checks and the reproduce line. Strings that
@@ -93,11 +96,18 @@ export function formatResult(result: ScenarioResult): string {
     const keys = [...new Set(runs.flatMap((v) => Object.keys(v.outcome)))];
     if (keys.length > 0) {
       out.push('');
+      // A few figures read across (one row per variant); more (a system scenario's per-phase figures)
+      // read down, one row per figure, so the table stays as wide as the variants.
       out.push(
-        table([
-          ['variant', ...keys.map((k) => printable(k))],
-          ...runs.map((v) => [printable(v.name), ...keys.map((k) => printable(num(v.outcome[k])))]),
-        ]),
+        keys.length <= ACROSS
+          ? table([
+              ['variant', ...keys.map((k) => printable(k))],
+              ...runs.map((v) => [printable(v.name), ...keys.map((k) => printable(num(v.outcome[k])))]),
+            ])
+          : table([
+              ['outcome', ...runs.map((v) => printable(v.name))],
+              ...keys.map((k) => [printable(k), ...runs.map((v) => printable(num(v.outcome[k])))]),
+            ]),
       );
     }
   } else if (Object.keys(result.outcome).length > 0) {

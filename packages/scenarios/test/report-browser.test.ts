@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The HTML report in a real browser: Debian's Chromium driven by playwright-core (which downloads no
 // browser). Without Chromium these tests are skipped with a note, except under CI, where they fail.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

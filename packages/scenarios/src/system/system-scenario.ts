@@ -93,8 +93,8 @@ export interface SystemScenarioOptions<S extends ParamSchema = Record<string, ne
   /** The cut at the start, excluded from `before` (default phases only). @default 10% of the run */
   warmup?: DurationData;
   /**
-   * The scenario's own figures, computed from the measured ones: merged into the outcome after them
-   * (a name of its own wins). @default none
+   * The scenario's own figures, computed from the measured ones: they come first in the outcome,
+   * before the measured ones (a name of its own wins). @default none
    */
   outcome?: (m: Measured, run: SystemRun<ParamValues<S>>) => Outcome;
   /** Checks on the measured figures (and the scenario's own, through `m.get`), after every variant. @default none */
@@ -196,15 +196,18 @@ export function defineSystemScenario<S extends ParamSchema = Record<string, neve
         }),
       );
       sim.run();
-      const out = m.outcome();
+      const auto = m.outcome();
+      // The scenario's own figures first (they are its headline), then the automatic ones.
+      let out = auto;
       if (options.outcome !== undefined) {
-        const own = options.outcome(measured(out), {
+        const own = options.outcome(measured(auto), {
           params,
           variant: name,
           system,
           perSecond: (c) => m.perSecond(c),
         });
-        Object.assign(out, own);
+        out = { ...own };
+        for (const [k, v] of Object.entries(auto)) if (!(k in own)) out[k] = v;
       }
       const reads: string[] = [];
       options.checks?.(
