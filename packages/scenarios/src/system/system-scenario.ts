@@ -1,4 +1,4 @@
-import { checkOptions, DsimError, didYouMean, showValue } from '@dsim/core';
+import { checkOptions, DsimError, didYouMean, type Simulation, showValue } from '@dsim/core';
 import { type ParamSchema, type ParamValues, resolveParams } from '../params.js';
 import {
   type CheckResult,
@@ -7,7 +7,7 @@ import {
   type Scenario,
   type VariantResult,
 } from '../scenario.js';
-import { compileSystem } from './compile.js';
+import { type CompiledSystem, compileSystem } from './compile.js';
 import type { DurationData } from './distributions.js';
 import { systemGraph } from './graph/graph.js';
 import { loadSystem } from './load.js';
@@ -62,6 +62,14 @@ export interface SystemRun<P> {
   readonly system: SystemDescription;
   /** Per-second counts of a clients node: requests started, attempts, ok and failed. */
   perSecond(clients: string): ClientSeconds;
+  /**
+   * The components this run built (services, balancers, caches, clients, by address), for figures the
+   * automatic measurement does not take: a pool's stats, an endpoint's late answers, a gauge's maximum
+   * in `sim.metrics`. Read them after the run; never change them.
+   */
+  readonly compiled: CompiledSystem;
+  /** The run's simulation, after it ran (its `metrics`, its `now`). */
+  readonly sim: Simulation;
 }
 
 /**
@@ -187,14 +195,13 @@ export function defineSystemScenario<S extends ParamSchema = Record<string, neve
       const phases = systemPhases(system, { windows: windows(params), warmup: options.warmup });
       annotate({ phases, topology: systemGraph(system) });
       const m = new SystemMeasurement(sim, phases);
-      m.watch(
-        compileSystem(sim, system, {
-          requests,
-          onResponse: m.onResponse,
-          onEdge: m.onEdge,
-          onAttempt: m.onAttempt,
-        }),
-      );
+      const compiled = compileSystem(sim, system, {
+        requests,
+        onResponse: m.onResponse,
+        onEdge: m.onEdge,
+        onAttempt: m.onAttempt,
+      });
+      m.watch(compiled);
       sim.run();
       const auto = m.outcome();
       // The scenario's own figures first (they are its headline), then the automatic ones.
@@ -205,6 +212,8 @@ export function defineSystemScenario<S extends ParamSchema = Record<string, neve
           variant: name,
           system,
           perSecond: (c) => m.perSecond(c),
+          compiled,
+          sim,
         });
         out = { ...own };
         for (const [k, v] of Object.entries(auto)) if (!(k in own)) out[k] = v;
