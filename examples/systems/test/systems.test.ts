@@ -1,6 +1,7 @@
 import { runScenario } from '@dsim/scenarios';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
+import orders from '../orders.scenario.js';
 import retryStorm from '../retry-storm.scenario.js';
 import threeTier from '../three-tier.scenario.js';
 
@@ -15,5 +16,12 @@ describe('example: systems described as data', () => {
     const r = runScenario(retryStorm, { seed: 1 });
     expect(r).toPassChecks();
     expect(r.outcome['client.after.goodput']).toBe(0);
+  }, 60_000);
+
+  it('a broker crash under a Kafka pipeline: publishing stalls, nothing acknowledged is lost', () => {
+    const r = runScenario(orders, { seed: 1 });
+    expect(r).toPassChecks();
+    expect(r.topology?.nodes.map((n) => n.kind)).toEqual(['clients', 'service', 'kafka', 'consumer']);
+    expect(r.faults).toEqual([{ label: 'crash orders-kafka-1', fromMs: 15_000, toMs: 25_000 }]);
   }, 60_000);
 });

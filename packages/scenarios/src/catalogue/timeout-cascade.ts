@@ -1,14 +1,21 @@
-import { type DownstreamSpec, Service } from '@dsim/components';
-import { exponential, Network, RpcEndpoint, scheduleFaults } from '@dsim/core';
+import { RpcEndpoint } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
-import { defineScenario, type VariantResult } from '../scenario.js';
+import type { VariantResult } from '../scenario.js';
+import { RPC_ERROR_KINDS, type ServiceDescription } from '../system/schema.js';
+import { defineSystemScenario } from '../system/system-scenario.js';
 import { limitOffered, MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';
 
 /** The fault at C starts here (ms). */
 const FAULT_AT = 10_000;
 const TIERS = ['a', 'b', 'c'] as const;
-type Tier = (typeof TIERS)[number];
+
+/** Whole seconds of the run; when the fault ends (ms); the first of the last 10 s after it. */
+const cuts = (p: { seconds: number; faultMs: number }) => {
+  const seconds = Math.floor(p.seconds);
+  const faultEnd = FAULT_AT + p.faultMs;
+  return { seconds, faultEnd, tail: Math.max(Math.ceil(faultEnd / 1000) + 1, seconds - 10) };
+};
 
 /**
  * `timeout-cascade`: a chain client → A → B → C in which C slows down for a while. Each tier holds a
@@ -24,13 +31,17 @@ type Tier = (typeof TIERS)[number];
  * work whose deadline has passed), `deadline-lifo` (the same with adaptive LIFO queues, which serve the
  * freshest request first under a standing queue).
  *
+ * A system scenario: `client`, `a`, `b`, `c` and their edges are measured per phase (`before` 2-10 s,
+ * `during` the fault, at least 1 s, `after` the last 10 s); late answers, completions, expired drops and
+ * queue maxima are read from the components after the run.
+ *
  * @example
  * ```ts
  * const r = runScenario(timeoutCascade, { seed: 1, variants: ['uniform-timeouts', 'deadline-lifo'] });
- * r.variants.map((v) => v.outcome.wastedC); // [936, 4]: work at C for clients that had already gone
+ * r.variants.map((v) => v.outcome.wastedC); // [980, 5]: work at C for clients that had already gone
  * ```
  */
-export const timeoutCascade = defineScenario({
+export const timeoutCascade = defineSystemScenario({
   name: 'timeout-cascade',
   description: 'A slow leaf in client -> A -> B -> C: how hop timeouts and deadlines decide the cascade',
   params: {
@@ -144,221 +155,158 @@ export const timeoutCascade = defineScenario({
       },
     },
   ],
-  run({ sim, params, requests, check }) {
-    // Without timeouts a slow C holds every attempt; each completion is also kept for the wasted-work count.
-    limitOffered(params.lambda * params.seconds * (1 + params.retries), 'lambda × seconds × (1 + retries)');
-    const net = new Network(sim, { defaults: { latency: 1 } });
-    // Every tier answers with the payload it was given: the client's attempt id, which the hops pass down
-    // unchanged. `respond` runs when a tier finishes a request, so it records who did work for whom.
-    const completedFor: Record<Tier, number[]> = { a: [], b: [], c: [] };
-    const respond =
-      (tier: Tier) =>
-      (request: { payload: unknown }): unknown => {
-        completedFor[tier].push(request.payload as number);
-        return request.payload;
-      };
-    const hop = (to: string, timeoutMs: number): DownstreamSpec => ({
-      calls: [to],
-      propagateDeadline: params.propagate,
-      ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+  system: (p) => {
+    // Without timeouts a slow C holds every attempt.
+    limitOffered(p.lambda * p.seconds * (1 + p.retries), 'lambda × seconds × (1 + retries)');
+    const tier = { dropExpired: p.dropExpired, discipline: p.discipline } as const;
+    const hop = (to: string, timeoutMs: number): ServiceDescription => ({
+      kind: 'service',
+      concurrency: p.workers,
+      serviceTime: p.hopServiceMs,
+      ...tier,
+      downstream: [{ to, ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}) }],
+      propagateDeadline: p.propagate,
     });
-    const c = new Service(net.addNode('c'), {
-      concurrency: params.cWorkers,
-      serviceTime: exponential({ mean: params.cServiceMs }),
-      dropExpired: params.dropExpired,
-      discipline: params.discipline,
-      respond: respond('c'),
-    });
-    const b = new Service(net.addNode('b'), {
-      concurrency: params.workers,
-      serviceTime: params.hopServiceMs,
-      dropExpired: params.dropExpired,
-      discipline: params.discipline,
-      downstream: hop('c', params.bcTimeoutMs),
-      respond: respond('b'),
-    });
-    const a = new Service(net.addNode('a'), {
-      concurrency: params.workers,
-      serviceTime: params.hopServiceMs,
-      dropExpired: params.dropExpired,
-      discipline: params.discipline,
-      downstream: hop('b', params.abTimeoutMs),
-      respond: respond('a'),
-    });
-    const services: Record<Tier, Service> = { a, b, c };
-    const client = new RpcEndpoint(net.addNode('client'));
-    const faultEnd = FAULT_AT + params.faultMs;
-    if (params.faultMs > 0) {
-      scheduleFaults(net, [
-        {
-          at: FAULT_AT,
-          for: params.faultMs,
-          fault: { kind: 'degrade', node: 'c', factor: 1 / params.slowdown },
+    return {
+      nodes: {
+        // Retries at once, after any failure (a hop's 504 or deadline-exceeded too).
+        client: {
+          kind: 'clients',
+          target: 'a',
+          workload: { kind: 'open', rate: p.lambda },
+          until: p.seconds * 1000,
+          timeout: p.clientTimeoutMs,
+          ...(p.retries > 0 ? { retries: p.retries, retryOn: [...RPC_ERROR_KINDS] } : {}),
         },
-      ]);
-    }
-
-    const seconds = Math.floor(params.seconds);
-    const endMs = params.seconds * 1000;
-    const span = seconds + Math.ceil(((params.retries + 1) * params.clientTimeoutMs) / 1000) + 2;
-    const okPerSecond = new Array<number>(span).fill(0);
-    const offeredPerSecond = new Array<number>(span).fill(0);
-    const attemptsPerSecond = new Array<number>(span).fill(0);
-    const bucket = (t: number): number => Math.min(span - 1, Math.floor(t / 1000));
-    const useful = new Set<number>(); // attempt ids whose answer reached the client in time, ok
-    let nextAttempt = 0;
-    let okDuring = 0;
-    let offeredDuring = 0;
-
-    const attempt = (started: number, n: number): void => {
-      const id = nextAttempt++;
-      attemptsPerSecond[bucket(sim.now)]!++;
-      client.call('a', id, { timeout: params.clientTimeoutMs, attempt: n }).onProcessed((e) => {
-        const res = e.value!;
-        if (res.ok) {
-          useful.add(id);
-          okPerSecond[bucket(started)]!++;
-          if (started >= FAULT_AT && started < faultEnd) okDuring++;
-          requests.finish(true, sim.now - started);
-        } else if (n <= params.retries) attempt(started, n + 1);
-        else requests.finish(false, sim.now - started);
-      });
+        a: hop('b', p.abTimeoutMs),
+        b: hop('c', p.bcTimeoutMs),
+        c: {
+          kind: 'service',
+          concurrency: p.cWorkers,
+          serviceTime: { exponential: { mean: p.cServiceMs } },
+          ...tier,
+        },
+      },
+      network: { latency: 1 },
+      faults:
+        p.faultMs > 0
+          ? [{ at: FAULT_AT, for: p.faultMs, fault: { kind: 'degrade', node: 'c', factor: 1 / p.slowdown } }]
+          : [],
     };
-    const gaps = exponential({ rate: params.lambda / 1000 });
-    const rng = sim.rng('cascade/arrivals');
-    sim.process(function* () {
-      yield sim.timeout(gaps.sample(rng));
-      while (sim.now < endMs) {
-        requests.start();
-        offeredPerSecond[bucket(sim.now)]!++;
-        if (sim.now >= FAULT_AT && sim.now < faultEnd) offeredDuring++;
-        attempt(sim.now, 1);
-        yield sim.timeout(gaps.sample(rng));
-      }
-    });
-    // Worker occupancy during the fault, sampled every 20 ms.
-    const busySum: Record<Tier, number> = { a: 0, b: 0, c: 0 };
-    const maxQueue: Record<Tier, number> = { a: 0, b: 0, c: 0 };
-    let samples = 0;
-    if (params.faultMs > 0) {
-      sim.process(function* () {
-        yield sim.timeout(FAULT_AT);
-        while (sim.now < faultEnd) {
-          samples++;
-          for (const t of TIERS) {
-            busySum[t] += services[t].busy;
-            maxQueue[t] = Math.max(maxQueue[t], services[t].queueLength);
-          }
-          yield sim.timeout(20);
-        }
-      });
-    }
-    sim.run();
-
-    const end = Math.ceil(faultEnd / 1000);
-    const tail = Math.max(end + 1, seconds - 10);
-    const goodputAfter = meanRate(okPerSecond, tail, seconds);
-    const recovered = goodputAfter >= 0.9 * meanRate(offeredPerSecond, tail, seconds);
-    const recoveryMs = recoveryAfter({
-      ok: okPerSecond,
-      offered: offeredPerSecond,
-      triggerEndMs: faultEnd,
-      seconds,
-    });
-    const wasted = (t: Tier): number => completedFor[t].filter((id) => !useful.has(id)).length;
-    const counter = (t: Tier, name: string): number => sim.metrics.counter(t, name).value;
-    const busy = (t: Tier): number => (samples === 0 ? 0 : busySum[t] / samples / services[t].concurrency);
-    const completedC = counter('c', 'svc.completed');
-    const wastedC = wasted('c');
+  },
+  phases: (p) => {
+    const { seconds, faultEnd, tail } = cuts(p);
+    return {
+      before: ['2s', '10s'],
+      during: [FAULT_AT, Math.min(Math.max(faultEnd, FAULT_AT + 1000), p.seconds * 1000)],
+      ...(tail < seconds ? { after: [tail * 1000, seconds * 1000] } : {}),
+    };
+  },
+  outcome: (m, { params: p, compiled, sim, perSecond }) => {
+    const { seconds, faultEnd, tail } = cuts(p);
+    const s = perSecond('client');
+    // Zeros where nothing happened: meanRate and recoveryAfter count every second up to `seconds`.
+    const full = (a: number[]) => Array.from({ length: Math.max(a.length, seconds) }, (_, i) => a[i] ?? 0);
+    const [ok, offered, attempts] = [full(s.ok), full(s.started), full(s.attempts)];
+    const counter = (node: string, name: string): number => sim.metrics.counter(node, name).value;
+    const done = (t: string): number => counter(t, 'svc.completed');
+    // Each tier serves an attempt at most once and answers ok only after the next tier did, so an attempt
+    // the client got ok was completed once at every tier; any other completion was for nobody.
+    const useful = compiled.clients.client!.client.stats.ok;
+    const after = tail < seconds;
+    const goodputAfter = after ? m.goodput('client', 'after') : 0;
+    const late = (node: string): number => RpcEndpoint.of(compiled.nodes[node]!).stats.late;
+    const maxQueue = (node: string): number => sim.metrics.gauge(node, 'svc.queue').max;
     // Theory. During the fault C serves at most cWorkers / (cServiceMs · slowdown): no configuration can
     // answer more. When that is below λ, C's queue (or its callers') grows until every call to C outlasts
     // any finite hop timeout, so a hop with timeout T holds a worker about T per attempt: by Little's law
     // its occupancy is λ(1 + R)·T/W (every attempt fails, so the client makes all 1 + R of them),
     // saturated when that reaches 1 (no timeout: saturated).
-    const cCapacityDuring = (params.cWorkers * 1000) / (params.cServiceMs * params.slowdown);
-    const cOverloaded = params.lambda > cCapacityDuring && params.faultMs >= 5000;
-    const attemptRate = params.lambda * (1 + params.retries);
     const occupancy = (holdMs: number): number =>
-      holdMs <= 0 ? 1 : Math.min(1, (attemptRate * holdMs) / 1000 / params.workers);
-    const predictedBusyB = occupancy(params.bcTimeoutMs);
+      holdMs <= 0 ? 1 : Math.min(1, (p.lambda * (1 + p.retries) * holdMs) / 1000 / p.workers);
+    const predictedBusyB = occupancy(p.bcTimeoutMs);
     // A waits for B: B answers after its own timeout on C (plus two network hops) while B keeps up.
-    const holdA = predictedBusyB < 1 && params.bcTimeoutMs > 0 ? params.bcTimeoutMs + 2 : params.abTimeoutMs;
-    const predictedBusyA =
-      params.abTimeoutMs > 0 ? occupancy(Math.min(holdA, params.abTimeoutMs)) : occupancy(holdA);
-    const outcome = {
-      goodputBefore: meanRate(okPerSecond, 2, 10),
-      goodputDuring: meanRate(okPerSecond, 10, Math.max(11, end)),
+    const holdA = predictedBusyB < 1 && p.bcTimeoutMs > 0 ? p.bcTimeoutMs + 2 : p.abTimeoutMs;
+    return {
+      goodputBefore: m.goodput('client', 'before'),
+      goodputDuring: m.goodput('client', 'during'),
       goodputAfter,
-      cCapacityDuring,
-      successDuring: offeredDuring === 0 ? 1 : okDuring / offeredDuring,
-      attemptsPerRequest:
-        meanRate(attemptsPerSecond, 0, seconds) / Math.max(1e-9, meanRate(offeredPerSecond, 0, seconds)),
-      completedA: counter('a', 'svc.completed'),
-      completedB: counter('b', 'svc.completed'),
-      completedC,
-      wastedA: wasted('a'),
-      wastedB: wasted('b'),
-      wastedC,
-      wastedShareC: completedC === 0 ? 0 : wastedC / completedC,
-      lateAtClient: client.stats.late,
-      lateAtA: a.endpoint.stats.late,
-      lateAtB: b.endpoint.stats.late,
-      droppedExpired: counter('a', 'svc.expired') + counter('b', 'svc.expired') + counter('c', 'svc.expired'),
-      busyA: busy('a'),
-      busyB: busy('b'),
-      busyC: busy('c'),
-      predictedBusyA,
+      cCapacityDuring: (p.cWorkers * 1000) / (p.cServiceMs * p.slowdown),
+      successDuring: m.availability('client', 'during'),
+      attemptsPerRequest: meanRate(attempts, 0, seconds) / Math.max(1e-9, meanRate(offered, 0, seconds)),
+      completedA: done('a'),
+      completedB: done('b'),
+      completedC: done('c'),
+      wastedA: done('a') - useful,
+      wastedB: done('b') - useful,
+      wastedC: done('c') - useful,
+      wastedShareC: done('c') === 0 ? 0 : (done('c') - useful) / done('c'),
+      lateAtClient: late('client'),
+      lateAtA: late('a'),
+      lateAtB: late('b'),
+      droppedExpired: TIERS.reduce((sum, t) => sum + counter(t, 'svc.expired'), 0),
+      busyA: m.utilisation('a', 'during'),
+      busyB: m.utilisation('b', 'during'),
+      busyC: m.utilisation('c', 'during'),
+      predictedBusyA: p.abTimeoutMs > 0 ? occupancy(Math.min(holdA, p.abTimeoutMs)) : occupancy(holdA),
       predictedBusyB,
-      maxQueueA: maxQueue.a,
-      maxQueueB: maxQueue.b,
-      maxQueueC: maxQueue.c,
-      recovered,
-      recoveryMs,
+      maxQueueA: maxQueue('a'),
+      maxQueueB: maxQueue('b'),
+      maxQueueC: maxQueue('c'),
+      recovered: !after || goodputAfter >= 0.9 * m.rate('client', 'after'),
+      recoveryMs: recoveryAfter({ ok, offered, triggerEndMs: faultEnd, seconds }),
     };
+  },
+  checks: (m, check, p) => {
+    const capacity = m.get('cCapacityDuring');
+    const [predictedA, predictedB] = [m.get('predictedBusyA'), m.get('predictedBusyB')];
+    const cOverloaded = p.lambda > capacity && p.faultMs >= 5000;
     if (cOverloaded) {
-      for (const [tier, measured, predicted] of [
-        ['A', outcome.busyA, predictedBusyA],
-        ['B', outcome.busyB, predictedBusyB],
+      for (const [tier, predicted] of [
+        ['A', predictedA],
+        ['B', predictedB],
       ] as const) {
+        const busy = m.get(`busy${tier}`);
         if (predicted >= 1)
           check(
             `${tier}'s workers saturate during the fault`,
-            measured >= 0.9,
-            `busy ${measured.toFixed(3)} of ${params.workers} workers (lambda (1 + R) x hold / W >= 1)`,
+            busy >= 0.9,
+            `busy ${busy.toFixed(3)} of ${p.workers} workers (lambda (1 + R) x hold / W >= 1)`,
           );
         else
           check(
             `${tier}'s occupancy matches Little's law (lambda (1 + R) x timeout / W)`,
-            Math.abs(measured - predicted) <= 0.1,
-            `busy ${measured.toFixed(3)}, predicted ${predicted.toFixed(3)}`,
+            Math.abs(busy - predicted) <= 0.1,
+            `busy ${busy.toFixed(3)}, predicted ${predicted.toFixed(3)}`,
           );
       }
     }
     const decreasing =
-      params.bcTimeoutMs > 0 &&
-      params.abTimeoutMs > params.bcTimeoutMs &&
-      params.clientTimeoutMs > params.abTimeoutMs;
-    if (decreasing && predictedBusyB < 0.9 && predictedBusyA < 0.9) {
+      p.bcTimeoutMs > 0 && p.abTimeoutMs > p.bcTimeoutMs && p.clientTimeoutMs > p.abTimeoutMs;
+    if (decreasing && predictedB < 0.9 && predictedA < 0.9) {
+      const [client, a] = [m.get('lateAtClient'), m.get('lateAtA')];
+      // At most 0.1% of the attempts (λ × seconds × attempts per request).
       check(
         'with shrinking timeouts every caller hears back before it gives up',
-        client.stats.late + a.endpoint.stats.late <= 0.001 * nextAttempt,
-        `late responses: at the client ${client.stats.late}, at A ${a.endpoint.stats.late}`,
+        client + a <= 0.001 * p.lambda * p.seconds * m.get('attemptsPerRequest'),
+        `late responses: at the client ${client}, at A ${a}`,
       );
     }
-    if (params.propagate && params.dropExpired && params.discipline === 'adaptive-lifo') {
+    if (p.propagate && p.dropExpired && p.discipline === 'adaptive-lifo') {
+      const [wasted, completed] = [m.get('wastedC'), m.get('completedC')];
       check(
         'deadline propagation with adaptive LIFO leaves almost no wasted work at C',
-        outcome.wastedShareC <= 0.05,
-        `${wastedC} of ${completedC} completions at C were for requests nobody waited for`,
+        m.get('wastedShareC') <= 0.05,
+        `${wasted} of ${completed} completions at C were for requests nobody waited for`,
       );
+      const goodput = m.get('goodputDuring');
       if (cOverloaded)
         check(
           "it serves most of C's degraded capacity",
-          outcome.goodputDuring >= 0.8 * Math.min(params.lambda, cCapacityDuring),
-          `goodput during the fault ${outcome.goodputDuring.toFixed(1)}/s, C's capacity ${cCapacityDuring.toFixed(1)}/s`,
+          goodput >= 0.8 * Math.min(p.lambda, capacity),
+          `goodput during the fault ${goodput.toFixed(1)}/s, C's capacity ${capacity.toFixed(1)}/s`,
         );
     }
-    return outcome;
   },
   compare(variants: readonly VariantResult[]) {
     const get = (name: string) => variants.find((v) => v.name === name)?.outcome;

@@ -44,8 +44,9 @@ export function topologyViews(result: ScenarioResult): TopologyView[] {
 
 /**
  * Annotations of a topology for one phase: clients by availability and p99, services and databases by
- * utilisation and error rate (and cache-aside hit ratio), balancers and caches by the error rate of the
- * calls into them, edges by calls per second and error rate.
+ * utilisation and error rate (and cache-aside hit ratio), balancers, caches and kafka by the error rate
+ * of the calls into them, consumer groups by records per second and mean lag (amber from one second of
+ * their throughput behind, red from ten), edges by calls per second and error rate.
  * Tones: red at an error rate of 1% or more (availability below 99%), amber at 0.1% (below 99.9%) or a
  * utilisation of 90% or more, green otherwise; no tone where nothing was measured.
  *
@@ -85,8 +86,18 @@ export function topologyFigures(
         ...(hits === null ? [] : [`hit ${percent(hits)}`]),
       ];
       nodes[n.name] = { text: parts.join(' · '), tone: errorTone(errors, utilisation) };
+    } else if (n.kind === 'consumer') {
+      const rate = get(`${k}rate`);
+      const lag = get(`${k}lag`);
+      if (rate === null || lag === null) continue;
+      // Lag in seconds of this phase's throughput: under one is keeping up, ten or more is far behind.
+      const behind = rate > 0 ? lag / rate : lag > 0 ? Number.POSITIVE_INFINITY : 0;
+      nodes[n.name] = {
+        text: `${short(rate)}/s · lag ${short(lag)}`,
+        tone: behind < 1 ? 'ok' : behind < 10 ? 'warn' : 'bad',
+      };
     } else {
-      // Balancers and caches: what their callers saw, over every edge into them.
+      // Balancers, caches and kafka: what their callers saw, over every edge into them.
       let calls = 0;
       let failed = 0;
       for (const e of graph.edges) {

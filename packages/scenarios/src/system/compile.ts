@@ -9,12 +9,14 @@ import {
   type ClientResponse,
   type ClosedLoopHandle,
   ConnectionPool,
+  type ConsumerGroupMonitor,
   closedLoop,
   createKeys,
   type DownstreamCall,
   type DownstreamCaller,
   type DownstreamSpec,
   type EvictionSpec,
+  type KafkaConsumer,
   LoadBalancer,
   type OpenLoopHandle,
   openLoop,
@@ -39,6 +41,8 @@ import {
 } from '@dsim/core';
 import { RequestStats } from '../request-stats.js';
 import { durationMs, toDistribution } from './distributions.js';
+import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
+import { KAFKA_DEFAULTS } from './kafka-schema.js';
 import type {
   ClientsDescription,
   DownstreamCallDescription,
@@ -80,6 +84,12 @@ export interface CompileOptions {
    * @default none
    */
   readonly onAttempt?: (clients: string, kind: 'first' | 'retry' | 'hedge') => void;
+  /**
+   * Called as a consumer node has processed a record: the consumer's name, when the leader appended the
+   * record (ms) and the time from that append to the end of processing. For per-phase measurement.
+   * @default none
+   */
+  readonly onConsume?: (consumer: string, appendedAt: number, endToEndMs: number) => void;
 }
 
 /** See {@link CompileOptions.onEdge}. */
@@ -113,10 +123,28 @@ export interface CompiledSystem {
   /** Cache-aside readers by service address. */
   readonly asides: Readonly<Record<string, CacheAside<unknown>>>;
   readonly clients: Readonly<Record<string, ClientsHandle>>;
+  /** Connection pools of downstream calls, by `<caller address>-><to>` (also their metrics name). */
+  readonly pools: Readonly<Record<string, ConnectionPool>>;
   /** The requests of every population. */
   readonly stats: RequestStats;
   /** One RequestStats per window of {@link CompileOptions.windows}. */
   readonly windows: Readonly<Record<string, RequestStats>>;
+  /** Kafka clusters by kafka node name. */
+  readonly kafka: Readonly<Record<string, KafkaHandle>>;
+  /** Consumer groups by consumer node name: the consumers, the group id and its lag monitor. */
+  readonly consumers: Readonly<Record<string, ConsumerGroupHandle>>;
+  /**
+   * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
+   * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
+   */
+  readonly runUntil: number | null;
+}
+
+/** A consumer node, compiled. */
+export interface ConsumerGroupHandle {
+  readonly group: string;
+  readonly consumers: readonly KafkaConsumer[];
+  readonly monitor: ConsumerGroupMonitor;
 }
 
 const DATABASE = {
@@ -154,7 +182,9 @@ export function compileSystem(
   // Sorted, so that key order in a file never changes the run.
   const names = Object.keys(system.nodes).sort();
   const nodes: Record<string, NetNode> = {};
-  for (const n of names) for (const a of addressesOf(system, n)) nodes[a] = net.addNode(a);
+  // A kafka cluster adds its own nodes (brokers, controller); the rest are added here.
+  for (const n of names)
+    if (system.nodes[n]!.kind !== 'kafka') for (const a of addressesOf(system, n)) nodes[a] = net.addNode(a);
   const out = {
     description: system,
     net,
@@ -164,13 +194,26 @@ export function compileSystem(
     caches: {} as Record<string, CacheServer>,
     asides: {} as Record<string, CacheAside<unknown>>,
     clients: {} as Record<string, ClientsHandle>,
+    pools: {} as Record<string, ConnectionPool>,
     stats: new RequestStats(),
     windows: Object.fromEntries(Object.keys(options.windows ?? {}).map((w) => [w, new RequestStats()])),
+    kafka: {} as Record<string, KafkaHandle>,
+    consumers: {} as Record<string, ConsumerGroupHandle>,
+    runUntil: null as number | null,
   };
   const stopAt = Math.max(
     0,
     ...Object.values(system.nodes).map((n) => (n.kind === 'clients' ? durationMs(n.until) : 0)),
   );
+  // Clusters first: services publish to them and consumers read from them as they are built.
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    if (node.kind !== 'kafka') continue;
+    out.kafka[name] = at(`nodes.${name}`, () => buildKafka(net, name, node));
+    for (const a of addressesOf(system, name)) nodes[a] = net.node(a);
+    const drain = durationMs(node.drain ?? KAFKA_DEFAULTS.drain);
+    out.runUntil = Math.max(out.runUntil ?? 0, stopAt + drain);
+  }
   for (const name of names) {
     const node = system.nodes[name]!;
     at(`nodes.${name}`, () => build(sim, system, name, node, out, options, stopAt));
@@ -213,6 +256,30 @@ function build(
 ): void {
   const nodes = out.nodes;
   switch (node.kind) {
+    case 'kafka':
+      return; // built before the other nodes
+    case 'consumer': {
+      const kafka = out.kafka[node.source]!;
+      const group = node.group ?? name;
+      const onConsume = options.onConsume;
+      const onEdge = options.onEdge;
+      const built = buildConsumers(
+        sim,
+        out.net,
+        addressesOf(system, name),
+        node,
+        kafka,
+        group,
+        onConsume === undefined && onEdge === undefined
+          ? undefined
+          : (record, e2e) => {
+              onConsume?.(name, record.appendedAt, e2e);
+              onEdge?.(node.source, name, record.appendedAt, true, undefined, e2e);
+            },
+      );
+      out.consumers[name] = { group, ...built };
+      return;
+    }
     case 'cache':
       out.caches[name] = new CacheServer(nodes[name]!, {
         capacity: node.capacity,
@@ -248,13 +315,36 @@ function build(
                     system,
                     downstream,
                     downstream.map((c, i) =>
-                      at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c)),
+                      at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c, out.pools)),
                     ),
                   ),
                   ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
+                  ...(node.propagateDeadline === undefined
+                    ? {}
+                    : { propagateDeadline: node.propagateDeadline }),
                   client: (own: RpcEndpoint) => {
                     const endpoint = observed(own, name, options.onEdge);
-                    const caller = dispatcher(sim, endpoint, downstream, node.bulkhead);
+                    const publishers = new Map<string, DownstreamCaller>();
+                    for (const c of downstream) {
+                      if (c.topic === undefined) continue;
+                      // The producer talks to the brokers on the service's own endpoint, unobserved:
+                      // the edge counts records, not produce requests.
+                      const onEdge = options.onEdge;
+                      publishers.set(
+                        c.to,
+                        kafkaPublisher(
+                          sim,
+                          own,
+                          out.kafka[c.to]!,
+                          c.topic,
+                          c.acks ?? KAFKA_DEFAULTS.acks,
+                          onEdge === undefined
+                            ? undefined
+                            : (t, ok, kind, latency) => onEdge(name, c.to, t, ok, kind, latency),
+                        ),
+                      );
+                    }
+                    const caller = dispatcher(sim, endpoint, downstream, node.bulkhead, publishers);
                     if (aside === undefined) return caller;
                     const reader = new CacheAside<unknown>(sim, {
                       name: `${address}/aside`,
@@ -361,13 +451,14 @@ function serverOptions(node: NodeDescription & { kind: 'service' | 'database' })
 function clientOptions(
   sim: Simulation,
   name: string,
-  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'budget' | 'breaker'>,
+  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'budget' | 'breaker' | 'retryOn'>,
 ): RetryingClientOptions<unknown> {
   return {
     name,
     ...(p.timeout === undefined ? {} : { timeout: p.timeout }),
     ...(p.retries === undefined ? {} : { maxAttempts: p.retries + 1 }),
     ...(p.backoff === undefined ? {} : { backoff: p.backoff }),
+    ...(p.retryOn === undefined ? {} : { retryOn: p.retryOn }),
     ...(p.budget === undefined ? {} : { budget: clean(p.budget) as RatioBudgetSpec }),
     ...(p.breaker === undefined ? {} : { breaker: new CircuitBreaker(sim, { name, ...clean(p.breaker) }) }),
   };
@@ -377,15 +468,22 @@ function clientOptions(
 const needsClient = (c: DownstreamCallDescription): boolean =>
   c.retries !== undefined || c.backoff !== undefined || c.budget !== undefined || c.breaker !== undefined;
 
-function downstreamCall(sim: Simulation, address: string, c: DownstreamCallDescription): DownstreamCall {
+function downstreamCall(
+  sim: Simulation,
+  address: string,
+  c: DownstreamCallDescription,
+  pools: Record<string, ConnectionPool>,
+): DownstreamCall {
   const retrying = needsClient(c);
+  const key = `${address}->${c.to}`;
+  const pool = c.pool === undefined ? undefined : new ConnectionPool(sim, { name: key, ...clean(c.pool) });
+  // Kept for outcome hooks (a pool's stats); two calls to one node: the first one's.
+  if (pool !== undefined) pools[key] ??= pool;
   return {
     to: c.to,
     // Without a RetryingClient the timeout is the call's own; with one it is per attempt (clientOptions).
     ...(c.timeout === undefined || retrying ? {} : { timeout: c.timeout }),
-    ...(c.pool === undefined
-      ? {}
-      : { pool: new ConnectionPool(sim, { name: `${address}->${c.to}`, ...clean(c.pool) }) }),
+    ...(pool === undefined ? {} : { pool }),
   };
 }
 
@@ -401,10 +499,25 @@ function dispatcher(
   endpoint: RpcEndpoint,
   calls: readonly DownstreamCallDescription[],
   shared: ServiceDescription['bulkhead'],
+  publishers: ReadonlyMap<string, DownstreamCaller> = new Map(),
 ): DownstreamCaller {
   const by = new Map<string, DownstreamCaller>();
   for (const c of calls) {
     if (by.has(c.to)) continue;
+    const publisher = publishers.get(c.to);
+    if (publisher !== undefined) {
+      by.set(
+        c.to,
+        c.bulkhead === undefined
+          ? publisher
+          : bulkheaded(
+              sim,
+              publisher,
+              new SemaphoreBulkhead(sim, { name: `${endpoint.node.address}->${c.to}`, ...clean(c.bulkhead) }),
+            ),
+      );
+      continue;
+    }
     const name = `${endpoint.node.address}->${c.to}`;
     const retrying = needsClient(c);
     let caller: DownstreamCaller = retrying

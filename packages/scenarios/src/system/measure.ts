@@ -40,6 +40,12 @@ interface Reading {
   hits: number;
 }
 
+/** Records a consumer group processed in one phase (by when they were appended). */
+interface ConsumeTally {
+  records: number;
+  latency: LatencyHistogram;
+}
+
 /** Calls on one edge in one phase. */
 interface EdgeTally {
   calls: number;
@@ -91,6 +97,10 @@ export class SystemMeasurement {
   private readonly edges = new Map<string, Map<string, EdgeTally>>();
   private readonly owner = new Map<string, string>();
   private readonly seconds = new Map<string, ClientSeconds>();
+  private readonly consumed = new Map<string, Map<string, ConsumeTally>>();
+  /** Consumer nodes and the metrics node of their group's lag gauge. */
+  private groups: Array<{ name: string; node: string }> = [];
+  private readonly lag = new Map<number, Map<string, number>>();
 
   constructor(
     private readonly sim: Simulation,
@@ -146,6 +156,19 @@ export class SystemMeasurement {
     }
   };
 
+  /** The compile hook: tallies a processed record in each phase its append falls in. */
+  readonly onConsume = (consumer: string, appendedAt: number, endToEnd: number): void => {
+    let byPhase = this.consumed.get(consumer);
+    if (byPhase === undefined) this.consumed.set(consumer, (byPhase = new Map()));
+    for (const p of this.phases) {
+      if (appendedAt < p.fromMs || appendedAt >= p.toMs) continue;
+      let t = byPhase.get(p.name);
+      if (t === undefined) byPhase.set(p.name, (t = { records: 0, latency: new LatencyHistogram() }));
+      t.records++;
+      t.latency.record(endToEnd);
+    }
+  };
+
   /** Per-second counts of a clients node (empty arrays for a node that sent nothing). */
   perSecond(clients: string): ClientSeconds {
     if (!this.clients.has(clients)) {
@@ -171,6 +194,10 @@ export class SystemMeasurement {
       const addresses = addressesOf(sys.description, name);
       for (const a of addresses) this.owner.set(a, name);
       if (node.kind === 'clients') this.clients.set(name, new Map());
+      if (node.kind === 'consumer') {
+        this.consumed.set(name, new Map());
+        this.groups.push({ name, node: `group:${sys.consumers[name]!.group}` });
+      }
       if (node.kind !== 'service' && node.kind !== 'database') continue;
       const concurrency = addresses.reduce((s, a) => s + sys.services[a]!.concurrency, 0);
       const aside = node.kind === 'service' && node.cacheAside !== undefined;
@@ -204,6 +231,9 @@ export class SystemMeasurement {
       at.set(s.name, r);
     }
     this.readings.set(t, at);
+    const lag = new Map<string, number>();
+    for (const g of this.groups) lag.set(g.name, m.gauge(g.node, 'kafka.consumer-group.lag').integral());
+    this.lag.set(t, lag);
   }
 
   /** The flat outcome: `<clients>.<phase>.<figure>` and `<service>.<phase>.<figure>`. */
@@ -242,6 +272,20 @@ export class SystemMeasurement {
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
         out[`${k}utilisation`] = num(per(d('busy'), ms * svc.concurrency) ?? Number.NaN);
         if (svc.aside) out[`${k}hitRatio`] = num(per(d('hits'), d('reads')) ?? Number.NaN);
+      }
+    }
+    for (const g of this.groups) {
+      const byPhase = this.consumed.get(g.name)!;
+      for (const p of this.phases) {
+        const t = byPhase.get(p.name);
+        const k = `${g.name}.${p.name}.`;
+        const q = t?.latency.summary();
+        const a = this.lag.get(p.fromMs)?.get(g.name);
+        const b = this.lag.get(p.toMs)?.get(g.name);
+        out[`${k}rate`] = per(t?.records ?? 0, (p.toMs - p.fromMs) / 1000);
+        out[`${k}p50`] = q === undefined ? null : num(q.p50);
+        out[`${k}p99`] = q === undefined ? null : num(q.p99);
+        out[`${k}lag`] = a === undefined || b === undefined ? null : num((b - a) / (p.toMs - p.fromMs));
       }
     }
     for (const [edge, byPhase] of [...this.edges].sort(([a], [b]) => (a < b ? -1 : 1))) {

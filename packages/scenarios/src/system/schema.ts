@@ -1,6 +1,8 @@
 import { BALANCER_POLICY_KINDS, EVICTION_KINDS } from '@dsim/components';
+import type { RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
+import { consumerSchema, kafkaSchema } from './kafka-schema.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
@@ -29,6 +31,19 @@ const backoffSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+// A record, so that a new RpcErrorKind in core fails to compile here until it is added.
+const ERROR_KIND_SET: Record<RpcErrorKind, true> = {
+  timeout: true,
+  rejected: true,
+  unavailable: true,
+  overloaded: true,
+  'gateway-timeout': true,
+  'deadline-exceeded': true,
+  error: true,
+};
+/** Every RPC error kind, as a caller's `retryOn` takes them (`retryOn: RPC_ERROR_KINDS` retries any failure). */
+export const RPC_ERROR_KINDS = Object.freeze(Object.keys(ERROR_KIND_SET)) as readonly RpcErrorKind[];
+
 /** What a caller (clients, or a service's downstream call) does per call: RetryingClient options. */
 const callPolicy = {
   /** Timeout of each attempt. @default none */
@@ -37,6 +52,14 @@ const callPolicy = {
   retries: int(0).max(100).optional(),
   /** Delay between retries. @default none (retry at once) */
   backoff: backoffSchema.optional(),
+  /**
+   * Error kinds that are retried (RetryingClient's `retryOn`).
+   * @default ['timeout', 'unavailable', 'overloaded', 'gateway-timeout']
+   */
+  retryOn: z
+    .array(z.enum(RPC_ERROR_KINDS as [RpcErrorKind, ...RpcErrorKind[]]))
+    .min(1)
+    .optional(),
   /**
    * A retry budget (RetryingClient's `budget`): `{ kind: 'ratio', ratio?, minPerSecond?, ttl? }` is
    * Finagle's RetryBudget, retries at most `ratio` × requests (default 0.2) plus `minPerSecond` a second
@@ -125,6 +148,10 @@ const downstreamCallSchema = z.strictObject({
    * @default every request
    */
   onlyFrom: z.array(name).min(1).optional(),
+  /** Publish to this topic of the kafka node `to`: one record per call, keyed by the request. @default none */
+  topic: z.string().min(1).optional(),
+  /** The producer's `acks` for a publishing call. @default 'all' (Kafka 3.0's default) */
+  acks: z.union([z.literal('all'), z.literal(0), z.literal(1)]).optional(),
 });
 
 const serverFields = {
@@ -166,6 +193,12 @@ const serviceSchema = z.strictObject({
   downstream: z.array(downstreamCallSchema).optional(),
   /** @default 'sequential' */
   downstreamMode: z.enum(['sequential', 'parallel']).optional(),
+  /**
+   * Pass the request's deadline down to the downstream calls (Service's `downstream.propagateDeadline`).
+   * An error without `downstream`.
+   * @default true
+   */
+  propagateDeadline: z.boolean().optional(),
   /**
    * A semaphore bulkhead shared by all the downstream calls (one per replica): a call that finds its
    * permits taken is answered `rejected`. Inside it, a call's own `bulkhead` still applies. An error
@@ -247,6 +280,8 @@ export const nodeSchema = z.discriminatedUnion('kind', [
   serviceSchema,
   databaseSchema,
   cacheSchema,
+  kafkaSchema,
+  consumerSchema,
 ]);
 
 const linkSchema = z.strictObject({

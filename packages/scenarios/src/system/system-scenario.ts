@@ -200,9 +200,10 @@ export function defineSystemScenario<S extends ParamSchema = Record<string, neve
         onResponse: m.onResponse,
         onEdge: m.onEdge,
         onAttempt: m.onAttempt,
+        onConsume: m.onConsume,
       });
       m.watch(compiled);
-      sim.run();
+      sim.run(compiled.runUntil === null ? {} : { until: compiled.runUntil });
       const auto = m.outcome();
       // The scenario's own figures first (they are its headline), then the automatic ones.
       let out = auto;

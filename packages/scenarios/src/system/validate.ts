@@ -1,6 +1,7 @@
 import { showValue } from '@dsim/core';
 import type { z } from 'zod';
 import { durationMs } from './distributions.js';
+import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
 import { type SystemDescription, systemSchema } from './schema.js';
 
 /** One defect of a description: where (`nodes.app.downstream[1].timeout`) and what. */
@@ -82,6 +83,12 @@ function fromZod(
         fromZod(data, deep.sort((a, b) => a.length - b.length)[0]!, out, path);
         continue;
       }
+    }
+    if (issue.code === 'invalid_key') {
+      // A record's key failed its own schema (a topic or node name): say why, not just "invalid key".
+      const inner = issue.issues[0]?.message ?? issue.message;
+      out.push({ path: pathString(path), message: `this name ${inner}` });
+      continue;
     }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
@@ -174,13 +181,21 @@ export function validateSystem(data: unknown): SystemDescription {
   return data as SystemDescription;
 }
 
-/** Addresses of a node: `<name>-i` for a replicated service, else the name. */
+/**
+ * Addresses of a node: `<name>-i` for a replicated service or a consumer group of several instances;
+ * a kafka node's brokers, controller and coordinator; else the name.
+ */
 export function addressesOf(system: SystemDescription, name: string): string[] {
   const n = system.nodes[name];
   if (n?.kind === 'service' && (n.replicas ?? 1) > 1)
     return Array.from({ length: n.replicas! }, (_, i) => `${name}-${i}`);
+  if (n?.kind === 'consumer' && (n.instances ?? 1) > 1)
+    return Array.from({ length: n.instances! }, (_, i) => `${name}-${i}`);
+  if (n?.kind === 'kafka') return kafkaAddresses(name, n);
   return [name];
 }
+
+const NO_RETRIES = 'has no effect without `retries`: give the caller retries, or drop it';
 
 function checkReferences(system: SystemDescription, issues: SystemIssue[]): void {
   const names = Object.keys(system.nodes);
@@ -206,6 +221,14 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
     list.push({ to, path });
   };
   const callable = ['balancer', 'service', 'database'] as const;
+  const topicRef = (path: string, kafka: string, topic: string): void => {
+    const topics = Object.keys((system.nodes[kafka] as KafkaDescription).topics);
+    if (!topics.includes(topic))
+      push(
+        path,
+        `kafka "${kafka}" has no topic "${topic}"${didYouMean(topic, topics)}; its topics: ${topics.join(', ')}`,
+      );
+  };
   for (const [name, node] of Object.entries(system.nodes)) {
     const at = `nodes.${name}`;
     if (addresses.has(name) && !addressesOf(system, name).includes(name))
@@ -214,6 +237,7 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       case 'clients':
         ref(`${at}.target`, name, node.target, callable, 'a target');
         if (durationMs(node.until) <= durationMs(node.from ?? 0)) push(`${at}.until`, 'must be after `from`');
+        if (node.retryOn !== undefined && (node.retries ?? 0) === 0) push(`${at}.retryOn`, NO_RETRIES);
         break;
       case 'balancer': {
         const seen = new Set<string>();
@@ -226,7 +250,29 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       }
       case 'service': {
         node.downstream?.forEach((c, i) => {
-          ref(`${at}.downstream[${i}].to`, name, c.to, callable, 'a downstream call');
+          const target = system.nodes[c.to];
+          if (target?.kind === 'kafka' || c.topic !== undefined) {
+            ref(`${at}.downstream[${i}].to`, name, c.to, ['kafka'], 'a publishing call (with `topic`)');
+            if (target?.kind === 'kafka') {
+              if (c.topic === undefined)
+                push(
+                  `${at}.downstream[${i}].topic`,
+                  `a call to kafka "${c.to}" publishes: name one of its topics`,
+                );
+              else topicRef(`${at}.downstream[${i}].topic`, c.to, c.topic);
+            }
+          } else ref(`${at}.downstream[${i}].to`, name, c.to, callable, 'a downstream call');
+          if (c.topic !== undefined)
+            for (const k of ['pool', 'retries', 'backoff', 'budget', 'breaker', 'onlyFrom'] as const)
+              if (c[k] !== undefined)
+                push(
+                  `${at}.downstream[${i}].${k}`,
+                  `not on a publishing call: the producer retries itself (Kafka's retries and delivery.timeout.ms)`,
+                );
+          if (c.acks !== undefined && c.topic === undefined)
+            push(`${at}.downstream[${i}].acks`, 'applies to a publishing call: give it a `topic`');
+          if (c.retryOn !== undefined && (c.retries ?? 0) === 0)
+            push(`${at}.downstream[${i}].retryOn`, NO_RETRIES);
           c.onlyFrom?.forEach((n, j) => {
             if (!(n in system.nodes))
               push(`${at}.downstream[${i}].onlyFrom[${j}]`, `no node named "${n}"${didYouMean(n, names)}`);
@@ -234,6 +280,11 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
         });
         if (node.bulkhead !== undefined && (node.downstream?.length ?? 0) === 0)
           push(`${at}.bulkhead`, 'bounds downstream calls: give the service `downstream` calls, or drop it');
+        if (node.propagateDeadline !== undefined && (node.downstream?.length ?? 0) === 0)
+          push(
+            `${at}.propagateDeadline`,
+            'applies to downstream calls: give the service `downstream` calls, or drop it',
+          );
         if (node.cacheAside !== undefined) {
           ref(`${at}.cacheAside.cache`, name, node.cacheAside.cache, ['cache'], 'cacheAside.cache');
           if ((node.downstream?.length ?? 0) !== 1)
@@ -244,6 +295,25 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
         }
         break;
       }
+      case 'kafka': {
+        const brokers = node.brokers ?? KAFKA_DEFAULTS.brokers;
+        for (const [topic, t] of Object.entries(node.topics)) {
+          const rf = t.replicationFactor ?? Math.min(3, brokers);
+          if (rf > brokers)
+            push(`${at}.topics.${topic}.replicationFactor`, `at most the brokers (${brokers}), got ${rf}`);
+          if (t.minInsyncReplicas !== undefined && t.minInsyncReplicas > rf)
+            push(
+              `${at}.topics.${topic}.minInsyncReplicas`,
+              `at most the replication factor (${rf}), got ${t.minInsyncReplicas}: no write could succeed`,
+            );
+        }
+        if (Object.keys(node.topics).length === 0) push(`${at}.topics`, 'must name at least one topic');
+        break;
+      }
+      case 'consumer':
+        ref(`${at}.source`, name, node.source, ['kafka'], 'a consumer source');
+        if (system.nodes[node.source]?.kind === 'kafka') topicRef(`${at}.topic`, node.source, node.topic);
+        break;
       default:
         break;
     }

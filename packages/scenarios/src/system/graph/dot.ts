@@ -10,6 +10,8 @@ const SHAPES: Record<SystemNodeKind, string> = {
   service: 'shape=box, style="rounded,filled", fillcolor="#e6f4ea", color="#2f855a"',
   database: 'shape=cylinder, fillcolor="#f3e8fd", color="#6b46c1"',
   cache: 'shape=parallelogram, fillcolor="#fde8e8", color="#c53030"',
+  kafka: 'shape=box3d, fillcolor="#e6fffa", color="#2c7a7b"',
+  consumer: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
 };
 
 /**
@@ -22,7 +24,8 @@ export function dotString(text: string): string {
 
 /**
  * The graph as Graphviz DOT (`dot -Tsvg`): a `digraph` laid out left to right, a shape per kind (clients
- * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram), the
+ * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram, kafka a
+ * 3-D box, consumer a cds shape), the
  * call kind on each edge. Every id and label is a quoted, escaped string. Deterministic.
  *
  * @example

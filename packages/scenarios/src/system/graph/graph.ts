@@ -1,16 +1,33 @@
+import { KAFKA_DEFAULTS } from '../kafka-schema.js';
 import type { SystemDescription } from '../schema.js';
 import { validateSystem } from '../validate.js';
 
 /** The kinds of node a system has (the `kind` of a {@link SystemDescription} node). */
-export const SYSTEM_NODE_KINDS = ['clients', 'balancer', 'service', 'database', 'cache'] as const;
+export const SYSTEM_NODE_KINDS = [
+  'clients',
+  'balancer',
+  'service',
+  'database',
+  'cache',
+  'kafka',
+  'consumer',
+] as const;
 /** A node's kind. */
 export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
 
 /**
  * What a call is: `request` (clients → target), `backend` (balancer → backend), `cache-aside`
- * (service → its cache), `downstream` (service → a downstream call; with cache-aside, the miss load).
+ * (service → its cache), `downstream` (service → a downstream call; with cache-aside, the miss load),
+ * `publish` (service → kafka), `consume` (kafka → a consumer group reading it).
  */
-export const SYSTEM_EDGE_LABELS = ['request', 'backend', 'cache-aside', 'downstream'] as const;
+export const SYSTEM_EDGE_LABELS = [
+  'request',
+  'backend',
+  'cache-aside',
+  'downstream',
+  'publish',
+  'consume',
+] as const;
 /** An edge's label. */
 export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
 
@@ -57,7 +74,15 @@ export function systemGraph(description: SystemDescription): SystemGraph {
   const names = Object.keys(system.nodes).sort(compare);
   const nodes: SystemGraphNode[] = names.map((name) => {
     const node = system.nodes[name]!;
-    return { name, kind: node.kind, replicas: node.kind === 'service' ? (node.replicas ?? 1) : 1 };
+    const replicas =
+      node.kind === 'service'
+        ? (node.replicas ?? 1)
+        : node.kind === 'kafka'
+          ? (node.brokers ?? KAFKA_DEFAULTS.brokers)
+          : node.kind === 'consumer'
+            ? (node.instances ?? 1)
+            : 1;
+    return { name, kind: node.kind, replicas };
   });
   /** A replica's address (`app-2`) to its service's name. */
   const owner = new Map<string, string>();
@@ -80,8 +105,9 @@ export function systemGraph(description: SystemDescription): SystemGraph {
     else if (node.kind === 'balancer') for (const b of node.backends) add(name, b, 'backend');
     else if (node.kind === 'service') {
       if (node.cacheAside !== undefined) add(name, node.cacheAside.cache, 'cache-aside');
-      for (const call of node.downstream ?? []) add(name, call.to, 'downstream');
-    }
+      for (const call of node.downstream ?? [])
+        add(name, call.to, call.topic === undefined ? 'downstream' : 'publish');
+    } else if (node.kind === 'consumer') add(node.source, name, 'consume');
   }
   // Depth: the longest call path from a node nobody calls (calls form no cycle: validateSystem).
   const depth = new Map<string, number>(names.map((n) => [n, 0]));

@@ -8,6 +8,8 @@ const STYLES: Record<SystemNodeKind, { fill: string; stroke: string; rx: number 
   service: { fill: '#e6f4ea', stroke: '#2f855a', rx: 8 },
   database: { fill: '#f3e8fd', stroke: '#6b46c1', rx: 14 },
   cache: { fill: '#fde8e8', stroke: '#c53030', rx: 0 },
+  kafka: { fill: '#e6fffa', stroke: '#2c7a7b', rx: 2 },
+  consumer: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
 };
 
 const NOT_XML =
