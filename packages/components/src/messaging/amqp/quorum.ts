@@ -107,6 +107,10 @@ export class QuorumGroup {
   private log: QuorumOp[] = [];
   private readonly held = new Map<number, Held>();
   private readonly match = new Map<string, number>();
+  /** Leader: the highest index sent to each follower (entries are pipelined, as Raft leaders do). */
+  private readonly sent = new Map<string, number>();
+  /** Follower: entries that arrived ahead of a gap (links may reorder), applied once it fills. */
+  private readonly ahead = new Map<number, QuorumOp>();
   private readonly lastRepair = new Map<string, number>();
   private commitIndex = 0;
   private readonly pending = new Map<number, { entry: QueueEntry; done: () => void }>();
@@ -219,6 +223,7 @@ export class QuorumGroup {
       this.syncedTerm = w.term;
       this.log = [];
       this.held.clear();
+      this.ahead.clear();
     }
     switch (w.kind) {
       case 'append':
@@ -227,7 +232,13 @@ export class QuorumGroup {
         if (w.index === this.log.length + 1) {
           this.log.push(w.op);
           this.applyFollower(w.op);
-        }
+          for (let next = this.ahead.get(this.log.length + 1); next !== undefined; ) {
+            this.ahead.delete(this.log.length + 1);
+            this.log.push(next);
+            this.applyFollower(next);
+            next = this.ahead.get(this.log.length + 1);
+          }
+        } else if (w.index > this.log.length + 1) this.ahead.set(w.index, w.op);
         this.send(from, {
           amqp: 'qq',
           kind: 'ack',
@@ -251,6 +262,8 @@ export class QuorumGroup {
         if (!this.isLeader || w.term !== this.term) return;
         this.match.set(from, Math.max(this.match.get(from) ?? 0, w.index));
         this.advanceCommit();
+        // Caught up with everything sent: send what was appended meanwhile.
+        if (w.index >= (this.sent.get(from) ?? 0)) this.sendFrom(from, w.index + 1);
         return;
       case 'vote-req': {
         const grant =
@@ -291,11 +304,23 @@ export class QuorumGroup {
   private append(op: QuorumOp): number {
     this.log.push(op);
     const index = this.log.length;
+    // Pipelined: a follower that has been sent everything before this entry gets it now, without
+    // waiting for its ack of the previous one.
     for (const m of this.members) {
       if (m === this.broker.address) continue;
-      if ((this.match.get(m) ?? 0) === index - 1) this.sendAppend(m, index);
+      if ((this.sent.get(m) ?? this.match.get(m) ?? 0) === index - 1) {
+        this.sendAppend(m, index);
+        this.sent.set(m, index);
+      }
     }
     return index;
+  }
+
+  /** Sends a follower the entries from `from` on (at most 1000 at a time). */
+  private sendFrom(to: string, from: number): void {
+    const last = Math.min(this.log.length, from + 999);
+    for (let i = from; i <= last; i++) this.sendAppend(to, i);
+    if (last >= from) this.sent.set(to, last);
   }
 
   private sendAppend(to: string, index: number): void {
@@ -362,8 +387,7 @@ export class QuorumGroup {
           });
           // Repair a follower that made no progress since the last tick: resend what it misses.
           const have = this.match.get(m) ?? 0;
-          if (have < this.log.length && this.lastRepair.get(m) === have)
-            for (let i = have + 1; i <= Math.min(this.log.length, have + 1000); i++) this.sendAppend(m, i);
+          if (have < this.log.length && this.lastRepair.get(m) === have) this.sendFrom(m, have + 1);
           this.lastRepair.set(m, have);
         }
       } else if (this.now - this.lastHeard >= 5 * tick) this.campaign();
@@ -401,6 +425,7 @@ export class QuorumGroup {
     this.role = 'leader';
     this.syncedTerm = this.term;
     this.match.clear();
+    this.sent.clear();
     this.lastRepair.clear();
     this.commitIndex = this.log.length;
     const queue = this.broker._queue(this.queue) ?? this.broker._adoptQueue(this.queue, this.options);
