@@ -1,6 +1,7 @@
 import { runScenario } from '@dsim/scenarios';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
+import blackHole from '../black-hole.scenario.js';
 import orders from '../orders.scenario.js';
 import retryStorm from '../retry-storm.scenario.js';
 import threeTier from '../three-tier.scenario.js';
@@ -23,5 +24,14 @@ describe('example: systems described as data', () => {
     expect(r).toPassChecks();
     expect(r.topology?.nodes.map((n) => n.kind)).toEqual(['clients', 'service', 'kafka', 'consumer']);
     expect(r.faults).toEqual([{ label: 'crash orders-kafka-1', fromMs: 15_000, toMs: 25_000 }]);
+  }, 60_000);
+
+  it('the least-request black hole: errors far above 1/N, until outlier detection ejects the backend', () => {
+    const r = runScenario(blackHole, { seed: 1 });
+    expect(r).toPassChecks();
+    const [plain, ejected] = r.variants.map((v) => v.outcome);
+    expect(plain!['users.run.errorRate'] as number).toBeGreaterThan(0.25);
+    expect(ejected!.ejections).toBe(1);
+    expect(ejected!['lb->bad.run.rate'] as number).toBeLessThan(1);
   }, 60_000);
 });

@@ -44,9 +44,10 @@ export function topologyViews(result: ScenarioResult): TopologyView[] {
 
 /**
  * Annotations of a topology for one phase: clients by availability and p99, services and databases by
- * utilisation and error rate (and cache-aside hit ratio), balancers, caches and kafka by the error rate
- * of the calls into them, consumer groups by records per second and mean lag (amber from one second of
- * their throughput behind, red from ten), edges by calls per second and error rate.
+ * utilisation and error rate (and cache-aside hit ratio), balancers by their own error rate and mean
+ * ejected backends, caches, kafka and amqp by the error rate of the calls into them, consumer groups by records per second and mean lag and workers by messages
+ * per second and mean queue depth (amber from one second of their throughput behind, red from ten),
+ * edges by calls per second and error rate.
  * Tones: red at an error rate of 1% or more (availability below 99%), amber at 0.1% (below 99.9%) or a
  * utilisation of 90% or more, green otherwise; no tone where nothing was measured.
  *
@@ -96,8 +97,27 @@ export function topologyFigures(
         text: `${short(rate)}/s · lag ${short(lag)}`,
         tone: behind < 1 ? 'ok' : behind < 10 ? 'warn' : 'bad',
       };
+    } else if (n.kind === 'balancer' && get(`${k}errorRate`) !== null) {
+      const errors = get(`${k}errorRate`);
+      const ejected = get(`${k}ejected`) ?? 0;
+      nodes[n.name] = {
+        text: `${percent(errors!)} err${ejected > 0 ? ` · ${short(ejected)} ejected` : ''}`,
+        tone: errorTone(errors, null),
+      };
+    } else if (n.kind === 'worker') {
+      const rate = get(`${k}rate`);
+      const depth = get(`${k}queue`);
+      const errors = get(`${k}errorRate`);
+      if (rate === null || depth === null) continue;
+      // Like a consumer group: the queue in seconds of this phase's throughput.
+      const behind = rate > 0 ? depth / rate : depth > 0 ? Number.POSITIVE_INFINITY : 0;
+      const tone = errorTone(errors, null);
+      nodes[n.name] = {
+        text: `${short(rate)}/s · queue ${short(depth)}${errors ? ` · ${percent(errors)} nack` : ''}`,
+        tone: tone === 'bad' || behind >= 10 ? 'bad' : tone === 'warn' || behind >= 1 ? 'warn' : 'ok',
+      };
     } else {
-      // Balancers, caches and kafka: what their callers saw, over every edge into them.
+      // Balancers, caches, kafka and amqp: what their callers saw, over every edge into them.
       let calls = 0;
       let failed = 0;
       for (const e of graph.edges) {

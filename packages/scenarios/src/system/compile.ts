@@ -1,8 +1,6 @@
 import {
-  ActiveHealthCheck,
+  type AmqpClient,
   type ArrivalSpec,
-  type BackendHealth,
-  type BalancerPolicySpec,
   CacheAside,
   CacheServer,
   CircuitBreaker,
@@ -17,7 +15,8 @@ import {
   type DownstreamSpec,
   type EvictionSpec,
   type KafkaConsumer,
-  LoadBalancer,
+  type KeyPlacement,
+  type LoadBalancer,
   type OpenLoopHandle,
   openLoop,
   type RatioBudgetSpec,
@@ -40,6 +39,9 @@ import {
   scheduleFaults,
 } from '@dsim/core';
 import { RequestStats } from '../request-stats.js';
+import { type AmqpHandle, amqpPublisher, buildAmqp, buildWorkers } from './amqp.js';
+import { AMQP_DEFAULTS } from './amqp-schema.js';
+import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { durationMs, toDistribution } from './distributions.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
@@ -50,7 +52,7 @@ import type {
   ServiceDescription,
   SystemDescription,
 } from './schema.js';
-import { addressesOf, SystemError, validateSystem } from './validate.js';
+import { addressesOf, cachePlacement, SystemError, validateSystem } from './validate.js';
 
 /** Options of {@link compileSystem}: where to count the client requests. */
 export interface CompileOptions {
@@ -85,11 +87,13 @@ export interface CompileOptions {
    */
   readonly onAttempt?: (clients: string, kind: 'first' | 'retry' | 'hedge') => void;
   /**
-   * Called as a consumer node has processed a record: the consumer's name, when the leader appended the
-   * record (ms) and the time from that append to the end of processing. For per-phase measurement.
+   * Called as a consumer or worker node has processed a record or message: the node's name, when the
+   * record was appended (kafka) or the message published (amqp), in ms, the time from then to the end
+   * of processing, and (workers) whether it succeeded (acked) or failed (nacked). For per-phase
+   * measurement.
    * @default none
    */
-  readonly onConsume?: (consumer: string, appendedAt: number, endToEndMs: number) => void;
+  readonly onConsume?: (consumer: string, appendedAt: number, endToEndMs: number, ok: boolean) => void;
 }
 
 /** See {@link CompileOptions.onEdge}. */
@@ -119,7 +123,12 @@ export interface CompiledSystem {
   /** Services and databases by address. */
   readonly services: Readonly<Record<string, Service>>;
   readonly balancers: Readonly<Record<string, LoadBalancer>>;
+  /** Balancer nodes by name: the LoadBalancer and its health hooks (checks, outlier detection, max-fails). */
+  readonly balancerHandles: Readonly<Record<string, BalancerHandle>>;
+  /** Cache servers by address (a sharded cache's are `<name>-0` ...). */
   readonly caches: Readonly<Record<string, CacheServer>>;
+  /** The key placement of each sharded cache, by cache node name: which shard a key is read from. */
+  readonly placements: Readonly<Record<string, KeyPlacement>>;
   /** Cache-aside readers by service address. */
   readonly asides: Readonly<Record<string, CacheAside<unknown>>>;
   readonly clients: Readonly<Record<string, ClientsHandle>>;
@@ -131,6 +140,10 @@ export interface CompiledSystem {
   readonly windows: Readonly<Record<string, RequestStats>>;
   /** Kafka clusters by kafka node name. */
   readonly kafka: Readonly<Record<string, KafkaHandle>>;
+  /** AMQP brokers by amqp node name. */
+  readonly amqp: Readonly<Record<string, AmqpHandle>>;
+  /** Worker clients by worker node name. */
+  readonly workers: Readonly<Record<string, readonly AmqpClient[]>>;
   /** Consumer groups by consumer node name: the consumers, the group id and its lag monitor. */
   readonly consumers: Readonly<Record<string, ConsumerGroupHandle>>;
   /**
@@ -156,7 +169,7 @@ const DATABASE = {
 /**
  * Builds a described system on `sim` from the existing components: a {@link Network} with its links, a
  * {@link Service} per service and database (replicas included), a {@link LoadBalancer} per balancer, a
- * {@link CacheServer} per cache, and per clients node a {@link RetryingClient} driven by `openLoop` or
+ * {@link CacheServer} per cache shard, and per clients node a {@link RetryingClient} driven by `openLoop` or
  * `closedLoop`; then schedules the faults. Validates first (a {@link SystemError} names the path of every
  * defect). Call `sim.run()` afterwards.
  *
@@ -191,13 +204,17 @@ export function compileSystem(
     nodes,
     services: {} as Record<string, Service>,
     balancers: {} as Record<string, LoadBalancer>,
+    balancerHandles: {} as Record<string, BalancerHandle>,
     caches: {} as Record<string, CacheServer>,
+    placements: {} as Record<string, KeyPlacement>,
     asides: {} as Record<string, CacheAside<unknown>>,
     clients: {} as Record<string, ClientsHandle>,
     pools: {} as Record<string, ConnectionPool>,
     stats: new RequestStats(),
     windows: Object.fromEntries(Object.keys(options.windows ?? {}).map((w) => [w, new RequestStats()])),
     kafka: {} as Record<string, KafkaHandle>,
+    amqp: {} as Record<string, AmqpHandle>,
+    workers: {} as Record<string, readonly AmqpClient[]>,
     consumers: {} as Record<string, ConsumerGroupHandle>,
     runUntil: null as number | null,
   };
@@ -213,6 +230,19 @@ export function compileSystem(
     for (const a of addressesOf(system, name)) nodes[a] = net.node(a);
     const drain = durationMs(node.drain ?? KAFKA_DEFAULTS.drain);
     out.runUntil = Math.max(out.runUntil ?? 0, stopAt + drain);
+  }
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    if (node.kind !== 'amqp') continue;
+    out.amqp[name] = at(`nodes.${name}`, () => buildAmqp(net, name, node));
+    // Connections heartbeat forever: stop with the drain, as for kafka.
+    const drain = durationMs(node.drain ?? AMQP_DEFAULTS.drain);
+    out.runUntil = Math.max(out.runUntil ?? 0, stopAt + drain);
+  }
+  // Before the services: their cache-aside readers route keys by these (validated already).
+  for (const name of names) {
+    const placement = cachePlacement(system, name);
+    if (placement !== null) out.placements[name] = placement;
   }
   for (const name of names) {
     const node = system.nodes[name]!;
@@ -257,7 +287,27 @@ function build(
   const nodes = out.nodes;
   switch (node.kind) {
     case 'kafka':
+    case 'amqp':
       return; // built before the other nodes
+    case 'worker': {
+      const onConsume = options.onConsume;
+      const onEdge = options.onEdge;
+      out.workers[name] = buildWorkers(
+        sim,
+        out.net,
+        name,
+        addressesOf(system, name),
+        node,
+        out.amqp[node.source]!,
+        onConsume === undefined && onEdge === undefined
+          ? undefined
+          : (publishedAt, ok, e2e) => {
+              onConsume?.(name, publishedAt, e2e, ok);
+              onEdge?.(node.source, name, publishedAt, ok, ok ? undefined : 'nacked', e2e);
+            },
+      );
+      return;
+    }
     case 'consumer': {
       const kafka = out.kafka[node.source]!;
       const group = node.group ?? name;
@@ -273,7 +323,7 @@ function build(
         onConsume === undefined && onEdge === undefined
           ? undefined
           : (record, e2e) => {
-              onConsume?.(name, record.appendedAt, e2e);
+              onConsume?.(name, record.appendedAt, e2e, true);
               onEdge?.(node.source, name, record.appendedAt, true, undefined, e2e);
             },
       );
@@ -281,14 +331,15 @@ function build(
       return;
     }
     case 'cache':
-      out.caches[name] = new CacheServer(nodes[name]!, {
-        capacity: node.capacity,
-        ...(node.eviction === undefined ? {} : { eviction: { kind: node.eviction } as EvictionSpec }),
-        ...(node.ttl === undefined ? {} : { ttl: node.ttl }),
-        ...(node.serviceTime === undefined ? {} : { serviceTime: toDistribution(node.serviceTime) }),
-        ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
-        ...(node.persistent === undefined ? {} : { persistent: node.persistent }),
-      });
+      for (const address of addressesOf(system, name))
+        out.caches[address] = new CacheServer(nodes[address]!, {
+          capacity: node.capacity,
+          ...(node.eviction === undefined ? {} : { eviction: { kind: node.eviction } as EvictionSpec }),
+          ...(node.ttl === undefined ? {} : { ttl: node.ttl }),
+          ...(node.serviceTime === undefined ? {} : { serviceTime: toDistribution(node.serviceTime) }),
+          ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
+          ...(node.persistent === undefined ? {} : { persistent: node.persistent }),
+        });
       return;
     case 'database':
       out.services[name] = new Service(nodes[name]!, {
@@ -326,30 +377,39 @@ function build(
                     const endpoint = observed(own, name, options.onEdge);
                     const publishers = new Map<string, DownstreamCaller>();
                     for (const c of downstream) {
-                      if (c.topic === undefined) continue;
+                      const onSettled =
+                        options.onEdge === undefined
+                          ? undefined
+                          : (t: number, ok: boolean, kind: string | undefined, latency: number) =>
+                              options.onEdge!(name, c.to, t, ok, kind, latency);
+                      if (c.queue !== undefined)
+                        publishers.set(
+                          c.to,
+                          amqpPublisher(sim, own, out.amqp[c.to]!, c.queue, c.persistent ?? false, onSettled),
+                        );
                       // The producer talks to the brokers on the service's own endpoint, unobserved:
                       // the edge counts records, not produce requests.
-                      const onEdge = options.onEdge;
-                      publishers.set(
-                        c.to,
-                        kafkaPublisher(
-                          sim,
-                          own,
-                          out.kafka[c.to]!,
-                          c.topic,
-                          c.acks ?? KAFKA_DEFAULTS.acks,
-                          onEdge === undefined
-                            ? undefined
-                            : (t, ok, kind, latency) => onEdge(name, c.to, t, ok, kind, latency),
-                        ),
-                      );
+                      if (c.topic !== undefined)
+                        publishers.set(
+                          c.to,
+                          kafkaPublisher(
+                            sim,
+                            own,
+                            out.kafka[c.to]!,
+                            c.topic,
+                            c.acks ?? KAFKA_DEFAULTS.acks,
+                            onSettled,
+                          ),
+                        );
                     }
                     const caller = dispatcher(sim, endpoint, downstream, node.bulkhead, publishers);
                     if (aside === undefined) return caller;
+                    const placement = out.placements[aside.cache];
                     const reader = new CacheAside<unknown>(sim, {
                       name: `${address}/aside`,
                       cache: new RemoteCache(endpoint, {
-                        servers: aside.cache,
+                        // Fixed membership, as a ketama client's server list: a down shard's keys miss.
+                        servers: placement === undefined ? aside.cache : (key) => placement.lookup(key)!,
                         ...(aside.timeout === undefined ? {} : { timeout: aside.timeout }),
                       }),
                       // The origin call has no parent request: a cache-aside load carries no deadline.
@@ -366,52 +426,25 @@ function build(
       }
       return;
     case 'balancer': {
-      const health = node.health;
-      let checks: ActiveHealthCheck | null = null;
-      const lb = new LoadBalancer(nodes[name]!, {
-        backends: node.backends.flatMap((b) => addressesOf(system, b)),
-        ...(node.policy === undefined ? {} : { policy: { kind: node.policy } as BalancerPolicySpec }),
-        ...(node.timeout === undefined ? {} : { timeout: node.timeout }),
-        ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
-        ...(node.latency === undefined ? {} : { latency: toDistribution(node.latency) }),
-        ...(node.workers === undefined ? {} : { workers: node.workers }),
-        ...(node.panicThreshold === undefined ? {} : { panicThreshold: node.panicThreshold }),
-        ...(health === undefined && options.onEdge === undefined
-          ? {}
-          : { health: [balancerHook(sim, name, () => checks, options.onEdge)] }),
-      });
-      if (health !== undefined) {
-        const hc = new ActiveHealthCheck(lb.endpoint, { ...clean(health), name: `${name}/health` });
-        checks = hc;
-        hc.start(lb);
-        // Checks run forever: stop them with the load, so that the run ends.
-        sim.schedule(stopAt, () => hc.stop());
-      }
-      out.balancers[name] = lb;
+      const onEdge = options.onEdge;
+      const h = buildBalancer(
+        sim,
+        system,
+        nodes[name]!,
+        node,
+        onEdge === undefined
+          ? undefined
+          : (address, ok, kind, latency) => onEdge(name, address, sim.now - latency, ok, kind, latency),
+        stopAt,
+      );
+      out.balancers[name] = h.lb;
+      out.balancerHandles[name] = h;
       return;
     }
     case 'clients':
       out.clients[name] = clients(sim, name, node, out, options);
       return;
   }
-}
-
-/** The balancer's health hook: the active checks' verdicts, and every backend response told to `onEdge`. */
-function balancerHook(
-  sim: Simulation,
-  name: string,
-  checks: () => ActiveHealthCheck | null,
-  onEdge: EdgeHook | undefined,
-): BackendHealth {
-  return {
-    isAvailable: (a: string) => checks()?.isAvailable(a) ?? true,
-    ...(onEdge === undefined
-      ? {}
-      : {
-          onResponse: (address: string, ok: boolean, kind: string | undefined, latency: number) =>
-            onEdge(name, address, sim.now - latency, ok, kind, latency),
-        }),
-  };
 }
 
 /**
@@ -578,6 +611,9 @@ function cacheAsideCaller(sim: Simulation, reader: CacheAside<unknown>): Downstr
   };
 }
 
+/** A keyed request: its payload is its key. */
+const call = (client: RetryingClient, target: string, key: string) => client.call(target, key, { key });
+
 function clients(
   sim: Simulation,
   name: string,
@@ -601,7 +637,8 @@ function clients(
     const started = sim.now;
     const sinks = [...every, ...windows.filter(([a, b]) => started >= a && started < b).map((w) => w[2])];
     for (const s of sinks) s.start();
-    const ev = client.call(node.target, keys === undefined ? i : keys.next(rng));
+    // With keys the payload is also the request's key (hash policies balance on it; it travels down).
+    const ev = keys === undefined ? client.call(node.target, i) : call(client, node.target, keys.next(rng));
     ev.onProcessed((e) => {
       for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
       options.onResponse?.(name, started, e.value!);

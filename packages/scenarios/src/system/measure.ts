@@ -1,6 +1,7 @@
 import type { ClientResponse } from '@dsim/components';
 import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
+import { type BalancerHandle, type BalancerReading, balancerReading } from './balancer.js';
 import type { CompiledSystem } from './compile.js';
 import { systemGraph } from './graph/graph.js';
 import type { Phase } from './phases.js';
@@ -27,6 +28,8 @@ const tally = (): Tally => ({
 });
 
 const SVC_ERRORS = ['svc.failed', 'svc.rejected', 'svc.shed', 'svc.expired', 'svc.throttled'];
+/** A cache server's answered reads, by outcome: their sum is the reads a shard served. */
+const SHARD_READS = ['cache.hits', 'cache.misses', 'cache.stale-hits', 'cache.negative-hits'];
 
 /** A service's cumulative counters and gauge integrals at one instant, summed over its replicas. */
 interface Reading {
@@ -40,9 +43,10 @@ interface Reading {
   hits: number;
 }
 
-/** Records a consumer group processed in one phase (by when they were appended). */
+/** Records (or messages) a consumer group (or workers) processed in one phase, by when they were appended. */
 interface ConsumeTally {
   records: number;
+  failed: number;
   latency: LatencyHistogram;
 }
 
@@ -100,6 +104,14 @@ export class SystemMeasurement {
   private readonly consumed = new Map<string, Map<string, ConsumeTally>>();
   /** Consumer nodes and the metrics node of their group's lag gauge. */
   private groups: Array<{ name: string; node: string }> = [];
+  /** Worker nodes and the metrics node of their queue's ready gauge (on the broker clients connect to). */
+  private workers: Array<{ name: string; node: string }> = [];
+  private readonly ready = new Map<number, Map<string, number>>();
+  private balancers: Array<{ name: string; handle: BalancerHandle }> = [];
+  private readonly lbReadings = new Map<number, Map<string, BalancerReading>>();
+  /** Sharded caches and their shard addresses. */
+  private shardedCaches: Array<{ name: string; shards: string[] }> = [];
+  private readonly shardReads = new Map<number, Map<string, number[]>>();
   private readonly lag = new Map<number, Map<string, number>>();
 
   constructor(
@@ -157,14 +169,16 @@ export class SystemMeasurement {
   };
 
   /** The compile hook: tallies a processed record in each phase its append falls in. */
-  readonly onConsume = (consumer: string, appendedAt: number, endToEnd: number): void => {
+  readonly onConsume = (consumer: string, appendedAt: number, endToEnd: number, ok = true): void => {
     let byPhase = this.consumed.get(consumer);
     if (byPhase === undefined) this.consumed.set(consumer, (byPhase = new Map()));
     for (const p of this.phases) {
       if (appendedAt < p.fromMs || appendedAt >= p.toMs) continue;
       let t = byPhase.get(p.name);
-      if (t === undefined) byPhase.set(p.name, (t = { records: 0, latency: new LatencyHistogram() }));
+      if (t === undefined)
+        byPhase.set(p.name, (t = { records: 0, failed: 0, latency: new LatencyHistogram() }));
       t.records++;
+      if (!ok) t.failed++;
       t.latency.record(endToEnd);
     }
   };
@@ -197,6 +211,12 @@ export class SystemMeasurement {
       if (node.kind === 'consumer') {
         this.consumed.set(name, new Map());
         this.groups.push({ name, node: `group:${sys.consumers[name]!.group}` });
+      }
+      if (node.kind === 'balancer') this.balancers.push({ name, handle: sys.balancerHandles[name]! });
+      if (node.kind === 'cache' && addresses.length > 1) this.shardedCaches.push({ name, shards: addresses });
+      if (node.kind === 'worker') {
+        this.consumed.set(name, new Map());
+        this.workers.push({ name, node: `${sys.amqp[node.source]!.entry}/${node.queue}` });
       }
       if (node.kind !== 'service' && node.kind !== 'database') continue;
       const concurrency = addresses.reduce((s, a) => s + sys.services[a]!.concurrency, 0);
@@ -234,6 +254,19 @@ export class SystemMeasurement {
     const lag = new Map<string, number>();
     for (const g of this.groups) lag.set(g.name, m.gauge(g.node, 'kafka.consumer-group.lag').integral());
     this.lag.set(t, lag);
+    const lb = new Map<string, BalancerReading>();
+    for (const b of this.balancers) lb.set(b.name, balancerReading(this.sim, b.handle));
+    this.lbReadings.set(t, lb);
+    const shards = new Map<string, number[]>();
+    for (const c of this.shardedCaches)
+      shards.set(
+        c.name,
+        c.shards.map((a) => SHARD_READS.reduce((sum, k) => sum + m.counter(a, k).value, 0)),
+      );
+    this.shardReads.set(t, shards);
+    const ready = new Map<string, number>();
+    for (const w of this.workers) ready.set(w.name, m.gauge(w.node, 'amqp.ready').integral());
+    this.ready.set(t, ready);
   }
 
   /** The flat outcome: `<clients>.<phase>.<figure>` and `<service>.<phase>.<figure>`. */
@@ -286,6 +319,48 @@ export class SystemMeasurement {
         out[`${k}p50`] = q === undefined ? null : num(q.p50);
         out[`${k}p99`] = q === undefined ? null : num(q.p99);
         out[`${k}lag`] = a === undefined || b === undefined ? null : num((b - a) / (p.toMs - p.fromMs));
+      }
+    }
+    for (const b of this.balancers) {
+      for (const p of this.phases) {
+        const x = this.lbReadings.get(p.fromMs)?.get(b.name);
+        const y = this.lbReadings.get(p.toMs)?.get(b.name);
+        const k = `${b.name}.${p.name}.`;
+        const ms = p.toMs - p.fromMs;
+        const d = (f: keyof BalancerReading) =>
+          x === undefined || y === undefined ? Number.NaN : y[f] - x[f];
+        const refused = d('failed') + d('overloaded') + d('noBackend');
+        out[`${k}rate`] = num(d('requests') / (ms / 1000));
+        out[`${k}errorRate`] = num(per(refused, d('requests')) ?? Number.NaN);
+        out[`${k}retries`] = num(d('retries'));
+        out[`${k}retryOverflow`] = num(d('retryOverflow'));
+        out[`${k}hedges`] = num(d('hedges'));
+        out[`${k}ejections`] = num(d('ejections'));
+        out[`${k}ejected`] = num(d('ejectedMs') / ms);
+      }
+    }
+    for (const c of this.shardedCaches) {
+      for (const p of this.phases) {
+        const x = this.shardReads.get(p.fromMs)?.get(c.name);
+        const y = this.shardReads.get(p.toMs)?.get(c.name);
+        const reads = x === undefined || y === undefined ? [] : y.map((v, i) => v - x[i]!);
+        const total = reads.reduce((s, v) => s + v, 0);
+        out[`${c.name}.${p.name}.maxShardShare`] = total > 0 ? Math.max(...reads) / total : null;
+      }
+    }
+    for (const w of this.workers) {
+      const byPhase = this.consumed.get(w.name)!;
+      for (const p of this.phases) {
+        const t = byPhase.get(p.name);
+        const k = `${w.name}.${p.name}.`;
+        const q = t?.latency.summary();
+        const a = this.ready.get(p.fromMs)?.get(w.name);
+        const b = this.ready.get(p.toMs)?.get(w.name);
+        out[`${k}rate`] = per(t?.records ?? 0, (p.toMs - p.fromMs) / 1000);
+        out[`${k}errorRate`] = t === undefined ? null : per(t.failed, t.records);
+        out[`${k}p50`] = q === undefined ? null : num(q.p50);
+        out[`${k}p99`] = q === undefined ? null : num(q.p99);
+        out[`${k}queue`] = a === undefined || b === undefined ? null : num((b - a) / (p.toMs - p.fromMs));
       }
     }
     for (const [edge, byPhase] of [...this.edges].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -1,6 +1,8 @@
-import { BALANCER_POLICY_KINDS, EVICTION_KINDS } from '@dsim/components';
-import type { RpcErrorKind } from '@dsim/core';
+import { EVICTION_KINDS, PLACEMENT_KINDS } from '@dsim/components';
+import { didYouMean, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
+import { amqpSchema, workerSchema } from './amqp-schema.js';
+import { balancerSchema } from './balancer-schema.js';
 import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
 
@@ -152,6 +154,10 @@ const downstreamCallSchema = z.strictObject({
   topic: z.string().min(1).optional(),
   /** The producer's `acks` for a publishing call. @default 'all' (Kafka 3.0's default) */
   acks: z.union([z.literal('all'), z.literal(0), z.literal(1)]).optional(),
+  /** Publish to this queue of the amqp node `to`: one message per call (the request's payload). @default none */
+  queue: z.string().min(1).optional(),
+  /** `delivery_mode` 2 for a message published to a queue. @default false (AMQP's) */
+  persistent: z.boolean().optional(),
 });
 
 const serverFields = {
@@ -232,35 +238,58 @@ const databaseSchema = z.strictObject({
   queueCapacity: int(0).optional(),
 });
 
-const balancerSchema = z.strictObject({
-  kind: z.literal('balancer'),
-  /** Backend node names; a replicated service's name stands for all its replicas. */
-  backends: z.array(name).min(1),
-  /** @default 'round-robin' */
-  policy: z.enum(BALANCER_POLICY_KINDS as unknown as [string, ...string[]]).optional(),
-  /** Wait for a backend's answer. @default 15 s */
-  timeout: durationSchema.optional(),
-  concurrency: int(1).optional(),
-  latency: distributionSchema.optional(),
-  workers: int(1).optional(),
-  /** @default 50 */
-  panicThreshold: z.number().min(0).max(100).optional(),
-  /** Active health checks (ActiveHealthCheck). @default none */
-  health: z
-    .strictObject({
-      interval: durationSchema.optional(),
-      timeout: durationSchema.optional(),
-      unhealthyThreshold: int(1).optional(),
-      healthyThreshold: int(1).optional(),
-    })
-    .optional(),
-  region,
-});
+// The balancer node lives in balancer-schema.ts (LoadBalancer and its health hooks).
+
+/**
+ * The placement of a sharded cache without `placement`: a ketama ring, twemproxy's default `distribution`,
+ * 160 points per server (hashed with xxHash64, not twemproxy's MD5 and FNV-1a: same balance, other keys).
+ */
+export const DEFAULT_CACHE_PLACEMENT = Object.freeze({ kind: 'ring', vnodes: 160 } as const);
+
+/** How a sharded cache's client maps keys to shards: createPlacement's PlacementSpec without `nodes`. */
+const placementSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('ring'),
+      /** Points per shard. @default 160 (libketama's and twemproxy's points per server) */
+      vnodes: int(1).optional(),
+    }),
+    z.strictObject({ kind: z.literal('rendezvous') }),
+    z.strictObject({
+      kind: z.literal('maglev'),
+      /** Lookup table entries, a prime. @default 65537 */
+      tableSize: int(1).optional(),
+    }),
+    z.strictObject({ kind: z.literal('modulo') }),
+  ],
+  {
+    // zod's own message lists the kinds but guesses none.
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
+      const guess = typeof kind === 'string' ? didYouMean(kind, PLACEMENT_KINDS) : undefined;
+      return `must be one of ${PLACEMENT_KINDS.join(', ')}${guess === undefined ? '' : ` (did you mean "${guess}"?)`}`;
+    },
+  },
+);
 
 const cacheSchema = z.strictObject({
   kind: z.literal('cache'),
-  /** Entries held. */
+  /** Entries held (by each shard). */
   capacity: int(1),
+  /**
+   * CacheServers, named `<name>-0` ... `<name>-(n-1)` when more than one (a fault names one: `cache-1`);
+   * a service's cacheAside on `<name>` reads each key from the shard `placement` gives it.
+   * @default 1
+   */
+  shards: int(1).max(1000).optional(),
+  /**
+   * How keys map to shards (an error without `shards` > 1). Membership is fixed: a crashed shard's keys
+   * read as misses (the client times out), they do not move.
+   * @default { kind: 'ring', vnodes: 160 } (twemproxy's default distribution, ketama)
+   */
+  placement: placementSchema.optional(),
   /** @default 'lru' */
   eviction: z.enum(EVICTION_KINDS as unknown as [string, ...string[]]).optional(),
   ttl: durationSchema.optional(),
@@ -282,6 +311,8 @@ export const nodeSchema = z.discriminatedUnion('kind', [
   cacheSchema,
   kafkaSchema,
   consumerSchema,
+  amqpSchema,
+  workerSchema,
 ]);
 
 const linkSchema = z.strictObject({
@@ -345,3 +376,5 @@ export type DownstreamCallDescription = z.infer<typeof downstreamCallSchema>;
 export type ClientsDescription = z.infer<typeof clientsSchema>;
 /** A service node. */
 export type ServiceDescription = z.infer<typeof serviceSchema>;
+/** A cache node. */
+export type CacheDescription = z.infer<typeof cacheSchema>;

@@ -48,7 +48,10 @@ export interface Measured {
   errorRate(node: string, phase: string): number;
   amplification(clients: string, phase: string): number;
   utilisation(service: string, phase: string): number;
-  queue(service: string, phase: string): number;
+  /** Mean queue: waiting requests of a service, ready messages of a worker node's queue. */
+  queue(node: string, phase: string): number;
+  /** Mean lag of a consumer group (records). */
+  lag(consumer: string, phase: string): number;
   /** The whole flat outcome. */
   readonly all: Readonly<Outcome>;
 }
@@ -271,6 +274,7 @@ export function measured(out: Outcome, reads: string[] = []): Measured {
     amplification: f('amplification'),
     utilisation: f('utilisation'),
     queue: f('queue'),
+    lag: f('lag'),
     all: out,
   };
 }

@@ -1,8 +1,11 @@
-import { showValue } from '@dsim/core';
+import { createPlacement, type KeyPlacement, type PlacementSpec } from '@dsim/components';
+import { DsimError, showValue } from '@dsim/core';
 import type { z } from 'zod';
+import { AMQP_DEFAULTS, type AmqpDescription, amqpAddresses } from './amqp-schema.js';
+import type { BalancerDescription } from './balancer-schema.js';
 import { durationMs } from './distributions.js';
 import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
-import { type SystemDescription, systemSchema } from './schema.js';
+import { DEFAULT_CACHE_PLACEMENT, type SystemDescription, systemSchema } from './schema.js';
 
 /** One defect of a description: where (`nodes.app.downstream[1].timeout`) and what. */
 export interface SystemIssue {
@@ -191,8 +194,39 @@ export function addressesOf(system: SystemDescription, name: string): string[] {
     return Array.from({ length: n.replicas! }, (_, i) => `${name}-${i}`);
   if (n?.kind === 'consumer' && (n.instances ?? 1) > 1)
     return Array.from({ length: n.instances! }, (_, i) => `${name}-${i}`);
+  if (n?.kind === 'cache' && (n.shards ?? 1) > 1)
+    return Array.from({ length: n.shards! }, (_, i) => `${name}-${i}`);
   if (n?.kind === 'kafka') return kafkaAddresses(name, n);
+  if (n?.kind === 'amqp') return amqpAddresses(name, n);
+  if (n?.kind === 'worker' && (n.instances ?? 1) > 1)
+    return Array.from({ length: n.instances! }, (_, i) => `${name}-${i}`);
   return [name];
+}
+
+/**
+ * The key placement of a sharded cache node over its shards' addresses (`placement`, or
+ * {@link DEFAULT_CACHE_PLACEMENT}); null for a single-shard cache. A bad option throws a
+ * {@link SystemError} at `nodes.<name>.placement.<option>`.
+ *
+ * @example
+ * ```ts
+ * cachePlacement(system, 'cache')?.lookup('k42'); // 'cache-1'
+ * ```
+ */
+export function cachePlacement(system: SystemDescription, name: string): KeyPlacement | null {
+  const node = system.nodes[name];
+  if (node?.kind !== 'cache' || (node.shards ?? 1) <= 1) return null;
+  const nodes = addressesOf(system, name);
+  try {
+    return createPlacement({ ...(node.placement ?? DEFAULT_CACHE_PLACEMENT), nodes } as PlacementSpec);
+  } catch (e) {
+    const field = e instanceof DsimError ? e.details.field : undefined;
+    const own = typeof field === 'string' && field in (node.placement ?? {});
+    // createPlacement's message starts `createPlacement: <field> `; the path names what it can.
+    const prefix = own ? `createPlacement: ${field} ` : 'createPlacement: ';
+    const message = (e as Error).message.replace(prefix, '');
+    throw new SystemError([{ path: `nodes.${name}.placement${own ? `.${field}` : ''}`, message }]);
+  }
 }
 
 const NO_RETRIES = 'has no effect without `retries`: give the caller retries, or drop it';
@@ -221,6 +255,14 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
     list.push({ to, path });
   };
   const callable = ['balancer', 'service', 'database'] as const;
+  const queueRef = (path: string, amqp: string, queue: string): void => {
+    const queues = Object.keys((system.nodes[amqp] as AmqpDescription).queues);
+    if (!queues.includes(queue))
+      push(
+        path,
+        `amqp "${amqp}" has no queue "${queue}"${didYouMean(queue, queues)}; its queues: ${queues.join(', ')}`,
+      );
+  };
   const topicRef = (path: string, kafka: string, topic: string): void => {
     const topics = Object.keys((system.nodes[kafka] as KafkaDescription).topics);
     if (!topics.includes(topic))
@@ -231,7 +273,8 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
   };
   for (const [name, node] of Object.entries(system.nodes)) {
     const at = `nodes.${name}`;
-    if (addresses.has(name) && !addressesOf(system, name).includes(name))
+    // Another node's replica, shard or broker with this name would be added to the network twice.
+    if (names.some((o) => o !== name && addressesOf(system, o).includes(name)))
       push(at, `"${name}" is also a replica's address`);
     switch (node.kind) {
       case 'clients':
@@ -246,31 +289,48 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
           seen.add(b);
           ref(`${at}.backends[${i}]`, name, b, ['service', 'database'], 'a backend');
         });
+        checkBalancer(system, at, node, push);
         break;
       }
       case 'service': {
         node.downstream?.forEach((c, i) => {
+          const path = `${at}.downstream[${i}]`;
           const target = system.nodes[c.to];
-          if (target?.kind === 'kafka' || c.topic !== undefined) {
-            ref(`${at}.downstream[${i}].to`, name, c.to, ['kafka'], 'a publishing call (with `topic`)');
-            if (target?.kind === 'kafka') {
-              if (c.topic === undefined)
+          // A call that names a queue or a topic publishes (to an amqp or kafka node); any other calls.
+          const publishes =
+            target?.kind === 'amqp' || c.queue !== undefined
+              ? 'amqp'
+              : target?.kind === 'kafka' || c.topic !== undefined
+                ? 'kafka'
+                : null;
+          if (publishes === null) ref(`${path}.to`, name, c.to, callable, 'a downstream call');
+          else {
+            const field = publishes === 'amqp' ? 'queue' : 'topic';
+            ref(`${path}.to`, name, c.to, [publishes], `a publishing call (with \`${field}\`)`);
+            const named = c[field];
+            if (target?.kind === publishes) {
+              if (named === undefined)
                 push(
-                  `${at}.downstream[${i}].topic`,
-                  `a call to kafka "${c.to}" publishes: name one of its topics`,
+                  `${path}.${field}`,
+                  `a call to ${publishes} "${c.to}" publishes: name one of its ${field}s`,
                 );
-              else topicRef(`${at}.downstream[${i}].topic`, c.to, c.topic);
+              else if (publishes === 'amqp') queueRef(`${path}.queue`, c.to, named);
+              else topicRef(`${path}.topic`, c.to, named);
             }
-          } else ref(`${at}.downstream[${i}].to`, name, c.to, callable, 'a downstream call');
-          if (c.topic !== undefined)
-            for (const k of ['pool', 'retries', 'backoff', 'budget', 'breaker', 'onlyFrom'] as const)
+            const other = publishes === 'amqp' ? 'topic' : 'queue';
+            for (const k of ['pool', 'retries', 'backoff', 'budget', 'breaker', 'onlyFrom', other] as const)
               if (c[k] !== undefined)
                 push(
-                  `${at}.downstream[${i}].${k}`,
-                  `not on a publishing call: the producer retries itself (Kafka's retries and delivery.timeout.ms)`,
+                  `${path}.${k}`,
+                  publishes === 'kafka'
+                    ? "not on a publishing call: the producer retries itself (Kafka's retries and delivery.timeout.ms)"
+                    : 'not on a call that publishes to a queue',
                 );
-          if (c.acks !== undefined && c.topic === undefined)
-            push(`${at}.downstream[${i}].acks`, 'applies to a publishing call: give it a `topic`');
+          }
+          if (c.acks !== undefined && publishes !== 'kafka')
+            push(`${path}.acks`, 'applies to a publishing call: give it a `topic`');
+          if (c.persistent !== undefined && publishes !== 'amqp')
+            push(`${path}.persistent`, 'applies to a call that publishes to a queue: give it a `queue`');
           if (c.retryOn !== undefined && (c.retries ?? 0) === 0)
             push(`${at}.downstream[${i}].retryOn`, NO_RETRIES);
           c.onlyFrom?.forEach((n, j) => {
@@ -310,6 +370,48 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
         if (Object.keys(node.topics).length === 0) push(`${at}.topics`, 'must name at least one topic');
         break;
       }
+      case 'amqp': {
+        const brokers = node.brokers ?? AMQP_DEFAULTS.brokers;
+        const queues = Object.keys(node.queues);
+        if (queues.length === 0) push(`${at}.queues`, 'must name at least one queue');
+        for (const [q, spec] of Object.entries(node.queues)) {
+          const qat = `${at}.queues.${q}`;
+          if (spec.deadLetter !== undefined) {
+            if (spec.deadLetter === q) push(`${qat}.deadLetter`, 'a queue cannot dead-letter into itself');
+            else if (!queues.includes(spec.deadLetter))
+              push(
+                `${qat}.deadLetter`,
+                `no queue "${spec.deadLetter}" on "${name}"${didYouMean(spec.deadLetter, queues)}`,
+              );
+          }
+          const quorum = spec.type === 'quorum';
+          for (const k of ['deliveryLimit', 'replicas'] as const)
+            if (spec[k] !== undefined && !quorum)
+              push(`${qat}.${k}`, 'applies to quorum queues: set `type: quorum`');
+          if (quorum && (spec.replicas ?? 3) > brokers)
+            push(
+              `${qat}.replicas`,
+              `at most the brokers (${brokers}), got ${spec.replicas ?? 3}; give the node more brokers`,
+            );
+        }
+        break;
+      }
+      case 'worker':
+        ref(`${at}.source`, name, node.source, ['amqp'], 'a worker source');
+        if (system.nodes[node.source]?.kind === 'amqp') queueRef(`${at}.queue`, node.source, node.queue);
+        if (node.requeue !== undefined && (node.failureRate ?? 0) === 0)
+          push(`${at}.requeue`, 'applies to failed deliveries: give the worker a `failureRate`');
+        break;
+      case 'cache':
+        if (node.placement !== undefined && (node.shards ?? 1) === 1)
+          push(`${at}.placement`, 'places keys over shards: give the cache `shards` > 1, or drop it');
+        try {
+          cachePlacement(system, name);
+        } catch (e) {
+          if (!(e instanceof SystemError)) throw e;
+          issues.push(...e.issues);
+        }
+        break;
       case 'consumer':
         ref(`${at}.source`, name, node.source, ['kafka'], 'a consumer source');
         if (system.nodes[node.source]?.kind === 'kafka') topicRef(`${at}.topic`, node.source, node.topic);
@@ -362,6 +464,40 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       }
     }
   });
+}
+
+/** A balancer's options that depend on each other or on its backends. */
+function checkBalancer(
+  system: SystemDescription,
+  at: string,
+  node: BalancerDescription,
+  push: (path: string, message: string) => void,
+): void {
+  const known = node.backends.filter((b) => b in system.nodes);
+  const addresses = known.flatMap((b) => addressesOf(system, b));
+  const names = [...new Set([...known, ...addresses])];
+  for (const key of Object.keys(node.weights ?? {}))
+    if (!names.includes(key))
+      push(`${at}.weights.${key}`, `"${key}" is not one of the backends${didYouMean(key, names)}`);
+  const policy = node.policy;
+  if (typeof policy === 'object' && policy.kind === 'maglev' && policy.tableSize !== undefined)
+    if (policy.tableSize <= addresses.length)
+      push(`${at}.policy.tableSize`, `must be above the backend count (${addresses.length})`);
+  if (node.hedge?.onPerTryTimeout === true && node.retry?.perTryTimeout === undefined)
+    push(
+      `${at}.hedge.onPerTryTimeout`,
+      'a hedge is sent when the per-try timeout fires: give the balancer `retry: { perTryTimeout }`',
+    );
+  if (
+    node.slowStart !== undefined &&
+    node.health === undefined &&
+    node.outlierDetection === undefined &&
+    node.maxFails === undefined
+  )
+    push(
+      `${at}.slowStart`,
+      'a backend slow-starts when it comes back: give the balancer `health`, `outlierDetection` or `maxFails`',
+    );
 }
 
 /** A system with no clients does nothing: say so rather than run an empty simulation. */

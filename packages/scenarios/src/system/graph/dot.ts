@@ -12,6 +12,8 @@ const SHAPES: Record<SystemNodeKind, string> = {
   cache: 'shape=parallelogram, fillcolor="#fde8e8", color="#c53030"',
   kafka: 'shape=box3d, fillcolor="#e6fffa", color="#2c7a7b"',
   consumer: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
+  amqp: 'shape=cylinder, fillcolor="#fff5f7", color="#b83280"',
+  worker: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
 };
 
 /**
@@ -25,7 +27,7 @@ export function dotString(text: string): string {
 /**
  * The graph as Graphviz DOT (`dot -Tsvg`): a `digraph` laid out left to right, a shape per kind (clients
  * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram, kafka a
- * 3-D box, consumer a cds shape), the
+ * 3-D box, amqp a cylinder, consumer and worker a cds shape), the
  * call kind on each edge. Every id and label is a quoted, escaped string. Deterministic.
  *
  * @example

@@ -1,3 +1,4 @@
+import { AMQP_DEFAULTS } from '../amqp-schema.js';
 import { KAFKA_DEFAULTS } from '../kafka-schema.js';
 import type { SystemDescription } from '../schema.js';
 import { validateSystem } from '../validate.js';
@@ -11,6 +12,8 @@ export const SYSTEM_NODE_KINDS = [
   'cache',
   'kafka',
   'consumer',
+  'amqp',
+  'worker',
 ] as const;
 /** A node's kind. */
 export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
@@ -18,7 +21,7 @@ export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
 /**
  * What a call is: `request` (clients → target), `backend` (balancer → backend), `cache-aside`
  * (service → its cache), `downstream` (service → a downstream call; with cache-aside, the miss load),
- * `publish` (service → kafka), `consume` (kafka → a consumer group reading it).
+ * `publish` (service → kafka or amqp), `consume` (kafka → a consumer group, amqp → its workers).
  */
 export const SYSTEM_EDGE_LABELS = [
   'request',
@@ -35,7 +38,7 @@ export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
 export interface SystemGraphNode {
   readonly name: string;
   readonly kind: SystemNodeKind;
-  /** Copies of a service; 1 for every other kind. */
+  /** Copies: a service's replicas, a cache's shards, a cluster's brokers, a group's instances; else 1. */
   readonly replicas: number;
 }
 
@@ -79,10 +82,13 @@ export function systemGraph(description: SystemDescription): SystemGraph {
         ? (node.replicas ?? 1)
         : node.kind === 'kafka'
           ? (node.brokers ?? KAFKA_DEFAULTS.brokers)
-          : node.kind === 'consumer'
+          : node.kind === 'consumer' || node.kind === 'worker'
             ? (node.instances ?? 1)
-            : 1;
-    return { name, kind: node.kind, replicas };
+            : node.kind === 'amqp'
+              ? (node.brokers ?? AMQP_DEFAULTS.brokers)
+              : 1;
+    // A sharded cache is one node drawn with its shards (`cache ×3`), as a service with its replicas.
+    return { name, kind: node.kind, replicas: node.kind === 'cache' ? (node.shards ?? 1) : replicas };
   });
   /** A replica's address (`app-2`) to its service's name. */
   const owner = new Map<string, string>();
@@ -106,8 +112,8 @@ export function systemGraph(description: SystemDescription): SystemGraph {
     else if (node.kind === 'service') {
       if (node.cacheAside !== undefined) add(name, node.cacheAside.cache, 'cache-aside');
       for (const call of node.downstream ?? [])
-        add(name, call.to, call.topic === undefined ? 'downstream' : 'publish');
-    } else if (node.kind === 'consumer') add(node.source, name, 'consume');
+        add(name, call.to, call.topic === undefined && call.queue === undefined ? 'downstream' : 'publish');
+    } else if (node.kind === 'consumer' || node.kind === 'worker') add(node.source, name, 'consume');
   }
   // Depth: the longest call path from a node nobody calls (calls form no cycle: validateSystem).
   const depth = new Map<string, number>(names.map((n) => [n, 0]));

@@ -14,6 +14,8 @@ const SHAPES: Record<SystemNodeKind, readonly [string, string]> = {
   cache: ['[/', '/]'], // parallelogram
   kafka: ['[[', ']]'], // subroutine: a log
   consumer: ['>', ']'], // asymmetric: reads a stream
+  amqp: ['[(', ')]'], // cylinder: a store of messages
+  worker: ['>', ']'], // asymmetric: takes from a queue
 };
 
 /** Fill and stroke of each kind (a classDef per kind). */
@@ -25,6 +27,8 @@ const STYLES: Record<SystemNodeKind, string> = {
   cache: 'fill:#fde8e8,stroke:#c53030',
   kafka: 'fill:#e6fffa,stroke:#2c7a7b',
   consumer: 'fill:#fefcbf,stroke:#975a16',
+  amqp: 'fill:#fff5f7,stroke:#b83280',
+  worker: 'fill:#fefcbf,stroke:#975a16',
 };
 
 /** Words a flowchart node id must not be (the parser reads them as keywords). */
@@ -55,7 +59,7 @@ export function mermaidText(text: string): string {
 /**
  * The graph as a mermaid `flowchart LR` (GitHub renders it in a ```` ```mermaid ```` block): a shape
  * per kind (clients a stadium, balancer a hexagon, service a rectangle, database a cylinder, cache a
- * parallelogram, kafka a subroutine box, consumer an asymmetric shape), a classDef colour per kind, the call kind on each edge, the system's name as the
+ * parallelogram, kafka a subroutine box, amqp a cylinder, consumer and worker an asymmetric shape), a classDef colour per kind, the call kind on each edge, the system's name as the
  * title. Ids are the names made safe (`[A-Za-z0-9_]`, never a keyword); every label is quoted and
  * escaped. Deterministic: the same graph gives the same text.
  *

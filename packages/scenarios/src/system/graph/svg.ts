@@ -10,6 +10,8 @@ const STYLES: Record<SystemNodeKind, { fill: string; stroke: string; rx: number 
   cache: { fill: '#fde8e8', stroke: '#c53030', rx: 0 },
   kafka: { fill: '#e6fffa', stroke: '#2c7a7b', rx: 2 },
   consumer: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
+  amqp: { fill: '#fff5f7', stroke: '#b83280', rx: 14 },
+  worker: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
 };
 
 const NOT_XML =
