@@ -66,6 +66,7 @@ export {
   writePolicies,
 } from './catalogue/index.js';
 export { type CliIO, loadScenario, main } from './cli-main.js';
+export { type FaultWindow, faultWindows } from './fault-windows.js';
 export { formatResult } from './format.js';
 export {
   type NumberParamOptions,
@@ -78,13 +79,23 @@ export {
 } from './params.js';
 export { erlangB, erlangC, type QueueTheory, queueTheory, supermarketMeanTime } from './queueing-theory.js';
 export { meanRate, type RecoveryOptions, recoveryAfter } from './recovery.js';
-export { escapeHtml, jsonForScript, type ReportOptions, renderReport, writeReport } from './report/render.js';
+export {
+  escapeHtml,
+  jsonForScript,
+  type ReportOptions,
+  type ReportWindows,
+  renderReport,
+  reportWindows,
+  writeReport,
+} from './report/render.js';
+export { type TopologyView, topologyFigures, topologyViews } from './report/topology.js';
 export { ReportInputError, validateResult } from './report/validate.js';
 export { RequestStats, type RunMetrics } from './request-stats.js';
 export {
   type CheckResult,
   defineScenario,
   type Outcome,
+  type RunAnnotations,
   type RunScenarioOptions,
   runScenario,
   type Scenario,
@@ -93,11 +104,22 @@ export {
   type VariantDefinition,
   type VariantResult,
 } from './scenario.js';
+export type { AmqpHandle } from './system/amqp.js';
+export {
+  AMQP_DEFAULTS,
+  type AmqpDescription,
+  amqpAddresses,
+  type WorkerDescription,
+} from './system/amqp-schema.js';
+export { type BalancerHandle, type BalancerReading, balancerReading } from './system/balancer.js';
+export type { BalancerDescription } from './system/balancer-schema.js';
 export {
   type ClientsHandle,
   type CompiledSystem,
   type CompileOptions,
+  type ConsumerGroupHandle,
   compileSystem,
+  type EdgeHook,
 } from './system/compile.js';
 export {
   type DistributionData,
@@ -118,16 +140,27 @@ export {
   systemGraph,
 } from './system/graph/graph.js';
 export { toMermaid } from './system/graph/mermaid.js';
-export { toSvg } from './system/graph/svg.js';
+export { type SvgAnnotation, type SvgOptions, type Tone, toSvg } from './system/graph/svg.js';
 export { systemJsonSchema } from './system/json-schema.js';
+export type { KafkaHandle } from './system/kafka.js';
+export {
+  type ConsumerDescription,
+  KAFKA_DEFAULTS,
+  type KafkaDescription,
+  kafkaAddresses,
+} from './system/kafka-schema.js';
 export { loadSystem, parseSystem } from './system/load.js';
-export { SystemMeasurement } from './system/measure.js';
+export { type ClientSeconds, SystemMeasurement } from './system/measure.js';
 export { windowOutcome } from './system/outcome.js';
 export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
 export {
+  type CacheDescription,
   type ClientsDescription,
+  DEFAULT_CACHE_PLACEMENT,
   type DownstreamCallDescription,
   type NodeDescription,
+  RPC_ERROR_KINDS,
+  type ServiceDescription,
   type SystemDescription,
   systemSchema,
 } from './system/schema.js';
@@ -136,8 +169,9 @@ export {
   defineSystemScenario,
   type Measured,
   measured,
+  type SystemRun,
   type SystemScenarioOptions,
   type SystemVariant,
 } from './system/system-scenario.js';
-export { SystemError, type SystemIssue, validateSystem } from './system/validate.js';
+export { addressesOf, SystemError, type SystemIssue, validateSystem } from './system/validate.js';
 export { freezeSystem, type SystemRecipe, systemVariants, variant } from './system/variants.js';
