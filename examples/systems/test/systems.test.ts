@@ -2,6 +2,7 @@ import { runScenario } from '@dsim/scenarios';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
 import blackHole from '../black-hole.scenario.js';
+import cdnCrash from '../cdn.scenario.js';
 import orders from '../orders.scenario.js';
 import retryStorm from '../retry-storm.scenario.js';
 import threeTier from '../three-tier.scenario.js';
@@ -33,5 +34,22 @@ describe('example: systems described as data', () => {
     expect(plain!['users.run.errorRate'] as number).toBeGreaterThan(0.25);
     expect(ejected!.ejections).toBe(1);
     expect(ejected!['lb->bad.run.rate'] as number).toBeLessThan(1);
+  }, 60_000);
+
+  it('an origin crash behind a CDN: hits are served, misses fail; stale-if-error serves expired copies', () => {
+    const r = runScenario(cdnCrash, { seed: 1 });
+    expect(r).toPassChecks();
+    const [plain, stale] = r.variants.map((v) => v.outcome);
+    expect(r.topology?.nodes.map((n) => [n.name, n.kind, n.replicas])).toEqual([
+      ['eu', 'clients', 1],
+      ['us', 'clients', 1],
+      ['cdn', 'cdn', 2],
+      ['origin', 'service', 1],
+    ]);
+    // Plain: 30% of the US requests succeed while the origin is down (the objects still fresh), 79% with
+    // stale-if-error (seed 1); the origin gets none.
+    expect(plain!['us.during.availability'] as number).toBeLessThan(0.4);
+    expect(stale!['us.during.availability'] as number).toBeGreaterThan(0.7);
+    expect(plain!['cdn->origin.during.errorRate'] as number).toBe(1);
   }, 60_000);
 });

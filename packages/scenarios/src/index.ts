@@ -113,6 +113,13 @@ export {
 } from './system/amqp-schema.js';
 export { type BalancerHandle, type BalancerReading, balancerReading } from './system/balancer.js';
 export type { BalancerDescription } from './system/balancer-schema.js';
+export type { CdnHandle } from './system/cdn.js';
+export {
+  type CdnDescription,
+  type CdnTierDescription,
+  cdnAddresses,
+  cdnPops,
+} from './system/cdn-schema.js';
 export {
   type ClientsHandle,
   type CompiledSystem,
@@ -128,6 +135,7 @@ export {
   durationSchema,
   toDistribution,
 } from './system/distributions.js';
+export { RPC_ERROR_KINDS } from './system/error-kinds.js';
 export { toDot } from './system/graph/dot.js';
 export {
   SYSTEM_EDGE_LABELS,
@@ -153,13 +161,13 @@ export { loadSystem, parseSystem } from './system/load.js';
 export { type ClientSeconds, SystemMeasurement } from './system/measure.js';
 export { windowOutcome } from './system/outcome.js';
 export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
+export type { RateLimitDescription } from './system/rate-limit-schema.js';
 export {
   type CacheDescription,
   type ClientsDescription,
   DEFAULT_CACHE_PLACEMENT,
   type DownstreamCallDescription,
   type NodeDescription,
-  RPC_ERROR_KINDS,
   type ServiceDescription,
   type SystemDescription,
   systemSchema,

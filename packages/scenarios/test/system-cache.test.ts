@@ -7,7 +7,8 @@ import { nodeText, systemGraph } from '../src/system/graph/graph.js';
 import { toMermaid } from '../src/system/graph/mermaid.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
-import { addressesOf, SystemError, validateSystem } from '../src/system/validate.js';
+import { addressesOf } from '../src/system/validate.js';
+import { issuesOf } from './support/system-issues.js';
 
 const KEYS = 600;
 const SHARDS = ['cache-0', 'cache-1', 'cache-2'];
@@ -41,17 +42,6 @@ function sharded(
     network: { latency: 0.5 },
     faults,
   } as SystemDescription;
-}
-
-/** The issues of an invalid description, as `path: message` lines. */
-function issues(system: unknown): string[] {
-  try {
-    validateSystem(system);
-  } catch (e) {
-    if (e instanceof SystemError) return e.issues.map((i) => `${i.path}: ${i.message}`);
-    throw e;
-  }
-  return [];
 }
 
 describe('sharded caches in system descriptions', () => {
@@ -139,28 +129,28 @@ describe('sharded caches in system descriptions', () => {
 
   it('validation errors name the path', () => {
     const single = sharded({ shards: undefined, placement: { kind: 'maglev' } });
-    expect(issues(single)).toEqual([
+    expect(issuesOf(single)).toEqual([
       'nodes.cache.placement: places keys over shards: give the cache `shards` > 1, or drop it',
     ]);
-    expect(issues(sharded({ placement: { kind: 'rnig' } }))).toEqual([
+    expect(issuesOf(sharded({ placement: { kind: 'rnig' } }))).toEqual([
       'nodes.cache.placement.kind: must be one of ring, rendezvous, maglev, modulo (did you mean "ring"?), got "rnig"',
     ]);
-    expect(issues(sharded({ placement: { kind: 'rendezvous', vnodes: 10 } }))).toEqual([
+    expect(issuesOf(sharded({ placement: { kind: 'rendezvous', vnodes: 10 } }))).toEqual([
       'nodes.cache.placement.vnodes: unknown key',
     ]);
-    expect(issues(sharded({ placement: { kind: 'ring', vnode: 10 } }))).toEqual([
+    expect(issuesOf(sharded({ placement: { kind: 'ring', vnode: 10 } }))).toEqual([
       'nodes.cache.placement.vnode: unknown key (did you mean "vnodes"?)',
     ]);
-    expect(issues(sharded({ placement: { kind: 'maglev', tableSize: 100 } }))).toEqual([
+    expect(issuesOf(sharded({ placement: { kind: 'maglev', tableSize: 100 } }))).toEqual([
       'nodes.cache.placement.tableSize: must be a prime in [2, 5000011], got 100',
     ]);
-    expect(issues(sharded({ shards: 0 }))[0]).toMatch(/^nodes\.cache\.shards: /);
-    expect(issues(sharded({}, [{ at: '1s', fault: { kind: 'crash', node: 'cache' } }]))).toEqual([
+    expect(issuesOf(sharded({ shards: 0 }))[0]).toMatch(/^nodes\.cache\.shards: /);
+    expect(issuesOf(sharded({}, [{ at: '1s', fault: { kind: 'crash', node: 'cache' } }]))).toEqual([
       'faults[0].fault.node: no node named "cache" (did you mean "cache-0"?)',
     ]);
     const clash = sharded();
     clash.nodes['cache-1'] = { kind: 'database' };
-    expect(issues(clash)).toContain('nodes.cache-1: "cache-1" is also a replica\'s address');
+    expect(issuesOf(clash)).toContain('nodes.cache-1: "cache-1" is also a replica\'s address');
   });
 
   it('the graph draws a sharded cache as one node, cache ×3', () => {

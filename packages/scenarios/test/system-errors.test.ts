@@ -51,7 +51,7 @@ const cases: [string, (s: Record<string, any>) => void, string][] = [
   [
     'target of the wrong kind',
     (s) => void (s.nodes.users.target = 'cache'),
-    'nodes.users.target: "cache" is a cache; a target must be a balancer or service or database',
+    'nodes.users.target: "cache" is a cache; a target must be a balancer or service or database or cdn',
   ],
   [
     'misspelt distribution',

@@ -45,7 +45,7 @@ export function topologyViews(result: ScenarioResult): TopologyView[] {
 /**
  * Annotations of a topology for one phase: clients by availability and p99, services and databases by
  * utilisation and error rate (and cache-aside hit ratio), balancers by their own error rate and mean
- * ejected backends, caches, kafka and amqp by the error rate of the calls into them, consumer groups by records per second and mean lag and workers by messages
+ * ejected backends, CDNs by their edge hit ratio and error rate, caches, kafka and amqp by the error rate of the calls into them, consumer groups by records per second and mean lag and workers by messages
  * per second and mean queue depth (amber from one second of their throughput behind, red from ten),
  * edges by calls per second and error rate.
  * Tones: red at an error rate of 1% or more (availability below 99%), amber at 0.1% (below 99.9%) or a
@@ -102,6 +102,13 @@ export function topologyFigures(
       const ejected = get(`${k}ejected`) ?? 0;
       nodes[n.name] = {
         text: `${percent(errors!)} err${ejected > 0 ? ` · ${short(ejected)} ejected` : ''}`,
+        tone: errorTone(errors, null),
+      };
+    } else if (n.kind === 'cdn' && get(`${k}hitRatio`) !== null) {
+      const hits = get(`${k}hitRatio`)!;
+      const errors = get(`${k}errorRate`);
+      nodes[n.name] = {
+        text: `hit ${percent(hits)}${errors ? ` · ${percent(errors)} err` : ''}`,
         tone: errorTone(errors, null),
       };
     } else if (n.kind === 'worker') {

@@ -8,6 +8,7 @@ import {
 import { didYouMean, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
+import { RPC_ERROR_KINDS } from './error-kinds.js';
 
 // The balancer node (LoadBalancer): every field maps onto one LoadBalancer option, or onto the options
 // of one of its health hooks (ActiveHealthCheck, OutlierDetection, MaxFails). Defaults are the
@@ -27,17 +28,7 @@ function above(d: unknown, min: number): boolean {
 }
 const positiveDuration = durationSchema.refine((d) => above(d, 0), { error: 'must be a duration > 0' });
 
-// A record, so that a new RpcErrorKind in core fails to compile here until it is added.
-const ERROR_KIND_SET: Record<RpcErrorKind, true> = {
-  timeout: true,
-  rejected: true,
-  unavailable: true,
-  overloaded: true,
-  'gateway-timeout': true,
-  'deadline-exceeded': true,
-  error: true,
-};
-const errorKind = z.enum(Object.keys(ERROR_KIND_SET) as [RpcErrorKind, ...RpcErrorKind[]]);
+const errorKind = z.enum(RPC_ERROR_KINDS as [RpcErrorKind, ...RpcErrorKind[]]);
 
 const kind = <K extends BalancerPolicyKind>(k: K) => z.literal(k);
 const ringSize = int(1).max(RING_MAX_POINTS);

@@ -14,6 +14,7 @@ import {
 } from '@dsim/components';
 import type { NetNode, Simulation } from '@dsim/core';
 import type { BalancerDescription } from './balancer-schema.js';
+import { clean } from './clean.js';
 import { toDistribution } from './distributions.js';
 import type { SystemDescription } from './schema.js';
 import { addressesOf } from './validate.js';
@@ -36,11 +37,6 @@ export type BackendAnswerHook = (
   kind: string | undefined,
   latency: number,
 ) => void;
-
-/** The object without its undefined values, typed so (zod's optionals are `T | undefined`). */
-function clean<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
-}
 
 /**
  * Builds a balancer node: a {@link LoadBalancer} on `node` with the described policy, weights, limits,

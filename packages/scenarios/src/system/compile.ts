@@ -10,6 +10,7 @@ import {
   type ConsumerGroupMonitor,
   closedLoop,
   createKeys,
+  createRateLimiter,
   type DownstreamCall,
   type DownstreamCaller,
   type DownstreamSpec,
@@ -19,6 +20,7 @@ import {
   type LoadBalancer,
   type OpenLoopHandle,
   openLoop,
+  type RateLimiterSpec,
   type RatioBudgetSpec,
   RemoteCache,
   RetryingClient,
@@ -42,6 +44,8 @@ import { RequestStats } from '../request-stats.js';
 import { type AmqpHandle, amqpPublisher, buildAmqp, buildWorkers } from './amqp.js';
 import { AMQP_DEFAULTS } from './amqp-schema.js';
 import { type BalancerHandle, buildBalancer } from './balancer.js';
+import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
+import { clean } from './clean.js';
 import { durationMs, toDistribution } from './distributions.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
@@ -146,6 +150,8 @@ export interface CompiledSystem {
   readonly workers: Readonly<Record<string, readonly AmqpClient[]>>;
   /** Consumer groups by consumer node name: the consumers, the group id and its lag monitor. */
   readonly consumers: Readonly<Record<string, ConsumerGroupHandle>>;
+  /** CDNs by cdn node name: the PoPs' and the shield's CdnCaches. */
+  readonly cdns: Readonly<Record<string, CdnHandle>>;
   /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
@@ -216,6 +222,7 @@ export function compileSystem(
     amqp: {} as Record<string, AmqpHandle>,
     workers: {} as Record<string, readonly AmqpClient[]>,
     consumers: {} as Record<string, ConsumerGroupHandle>,
+    cdns: {} as Record<string, CdnHandle>,
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -259,11 +266,6 @@ type Out = {
     ? Record<string, V>
     : CompiledSystem[K];
 };
-
-/** The object without its undefined values, typed so (zod's optionals are `T | undefined`). */
-function clean<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
-}
 
 /** Runs `f`; a component's error becomes a SystemError at `path` (unless it already is one). */
 function at<T>(path: string, f: () => T): T {
@@ -444,6 +446,19 @@ function build(
     case 'clients':
       out.clients[name] = clients(sim, name, node, out, options);
       return;
+    case 'cdn': {
+      const onEdge = options.onEdge;
+      out.cdns[name] = buildCdnNode(
+        out.net,
+        name,
+        node,
+        node.origin,
+        onEdge === undefined
+          ? undefined
+          : (to, t, ok, kind, latency) => onEdge(name, to, t, ok, kind, latency),
+      );
+      return;
+    }
   }
 }
 
@@ -477,6 +492,10 @@ function serverOptions(node: NodeDescription & { kind: 'service' | 'database' })
     ...(node.replyOnDrop === undefined ? {} : { replyOnDrop: node.replyOnDrop }),
     ...(node.shedding === undefined ? {} : { shedding: clean(node.shedding) }),
     ...(node.errorRate === undefined ? {} : { errorRate: node.errorRate }),
+    // One limiter per Service, so each replica limits its own arrivals (as a per-instance limit does).
+    ...(node.rateLimit === undefined
+      ? {}
+      : { rateLimit: createRateLimiter(node.rateLimit as RateLimiterSpec) }),
   };
 }
 
@@ -632,13 +651,17 @@ function clients(
   );
   const every = [stats, out.stats, ...(options.requests === undefined ? [] : [options.requests])];
   const keys = node.keys === undefined ? undefined : createKeys(node.keys);
+  // A cdn with several PoPs, targeted by its name: the PoP a hash of the key picks.
+  const route = cdnRoute(out.description as SystemDescription, node.target);
   const rng = sim.rng(`${name}/keys`);
   const send = (i: number): SimEvent<ClientResponse<unknown>> => {
     const started = sim.now;
     const sinks = [...every, ...windows.filter(([a, b]) => started >= a && started < b).map((w) => w[2])];
     for (const s of sinks) s.start();
     // With keys the payload is also the request's key (hash policies balance on it; it travels down).
-    const ev = keys === undefined ? client.call(node.target, i) : call(client, node.target, keys.next(rng));
+    const key = keys?.next(rng);
+    const ev =
+      key === undefined ? client.call(node.target, i) : call(client, route?.(key) ?? node.target, key);
     ev.onProcessed((e) => {
       for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
       options.onResponse?.(name, started, e.value!);

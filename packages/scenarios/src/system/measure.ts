@@ -35,12 +35,27 @@ const SHARD_READS = ['cache.hits', 'cache.misses', 'cache.stale-hits', 'cache.ne
 interface Reading {
   arrived: number;
   completed: number;
+  /** Refused by the rate limiter (`svc.throttled`). */
+  throttled: number;
   errors: number;
   busy: number;
   queue: number;
   /** Cache-aside reads and hits (zero without cache-aside). */
   reads: number;
   hits: number;
+}
+
+/** A cdn node's cumulative counters at one instant (PoPs summed). */
+interface CdnReading {
+  /** Requests for an object at the PoPs (`cdn.requests`), and their hits and errors. */
+  requests: number;
+  hits: number;
+  errors: number;
+  /** The shield's requests and hits (0 without a shield). */
+  shieldRequests: number;
+  shieldHits: number;
+  /** Fetches from the origin (`cdn.fetches` of the shield, else of the PoPs). */
+  originFetches: number;
 }
 
 /** Records (or messages) a consumer group (or workers) processed in one phase, by when they were appended. */
@@ -54,6 +69,8 @@ interface ConsumeTally {
 interface EdgeTally {
   calls: number;
   failed: number;
+  /** Failed calls by error kind. */
+  errors: Map<string, number>;
   latency: LatencyHistogram;
 }
 
@@ -97,7 +114,13 @@ const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 export class SystemMeasurement {
   private readonly clients = new Map<string, Map<string, Tally>>();
   private readonly readings = new Map<number, Map<string, Reading>>();
-  private services: Array<{ name: string; concurrency: number; addresses: string[]; aside: boolean }> = [];
+  private services: Array<{
+    name: string;
+    concurrency: number;
+    addresses: string[];
+    aside: boolean;
+    limited: boolean;
+  }> = [];
   private readonly edges = new Map<string, Map<string, EdgeTally>>();
   private readonly owner = new Map<string, string>();
   private readonly seconds = new Map<string, ClientSeconds>();
@@ -113,6 +136,9 @@ export class SystemMeasurement {
   private shardedCaches: Array<{ name: string; shards: string[] }> = [];
   private readonly shardReads = new Map<number, Map<string, number[]>>();
   private readonly lag = new Map<number, Map<string, number>>();
+  /** Cdn nodes: their PoPs, their shield, and the tiers that call the origin. */
+  private cdns: Array<{ name: string; pops: string[]; shield: string | null; fetchers: string[] }> = [];
+  private readonly cdnReadings = new Map<number, Map<string, CdnReading>>();
 
   constructor(
     private readonly sim: Simulation,
@@ -151,7 +177,7 @@ export class SystemMeasurement {
     to: string,
     startedAt: number,
     ok: boolean,
-    _kind: string | undefined,
+    kind: string | undefined,
     latency: number,
   ): void => {
     const key = `${from}->${this.owner.get(to) ?? to}`;
@@ -161,9 +187,16 @@ export class SystemMeasurement {
       if (startedAt < p.fromMs || startedAt >= p.toMs) continue;
       let t = byPhase.get(p.name);
       if (t === undefined)
-        byPhase.set(p.name, (t = { calls: 0, failed: 0, latency: new LatencyHistogram() }));
+        byPhase.set(
+          p.name,
+          (t = { calls: 0, failed: 0, errors: new Map(), latency: new LatencyHistogram() }),
+        );
       t.calls++;
-      if (!ok) t.failed++;
+      if (!ok) {
+        t.failed++;
+        const k = kind ?? 'error';
+        t.errors.set(k, (t.errors.get(k) ?? 0) + 1);
+      }
       t.latency.record(latency);
     }
   };
@@ -214,6 +247,12 @@ export class SystemMeasurement {
       }
       if (node.kind === 'balancer') this.balancers.push({ name, handle: sys.balancerHandles[name]! });
       if (node.kind === 'cache' && addresses.length > 1) this.shardedCaches.push({ name, shards: addresses });
+      if (node.kind === 'cdn') {
+        const h = sys.cdns[name]!;
+        const shield = h.shield?.address ?? null;
+        const fetchers = h.originCallers.map((c) => c.address);
+        this.cdns.push({ name, pops: h.pops.map((c) => c.address), shield, fetchers });
+      }
       if (node.kind === 'worker') {
         this.consumed.set(name, new Map());
         this.workers.push({ name, node: `${sys.amqp[node.source]!.entry}/${node.queue}` });
@@ -221,7 +260,7 @@ export class SystemMeasurement {
       if (node.kind !== 'service' && node.kind !== 'database') continue;
       const concurrency = addresses.reduce((s, a) => s + sys.services[a]!.concurrency, 0);
       const aside = node.kind === 'service' && node.cacheAside !== undefined;
-      this.services.push({ name, concurrency, addresses, aside });
+      this.services.push({ name, concurrency, addresses, aside, limited: node.rateLimit !== undefined });
     }
     for (const e of systemGraph(sys.description).edges)
       if (!this.edges.has(`${e.from}->${e.to}`)) this.edges.set(`${e.from}->${e.to}`, new Map());
@@ -236,7 +275,16 @@ export class SystemMeasurement {
     const m = this.sim.metrics;
     const at = new Map<string, Reading>();
     for (const s of this.services) {
-      const r: Reading = { arrived: 0, completed: 0, errors: 0, busy: 0, queue: 0, reads: 0, hits: 0 };
+      const r: Reading = {
+        arrived: 0,
+        completed: 0,
+        throttled: 0,
+        errors: 0,
+        busy: 0,
+        queue: 0,
+        reads: 0,
+        hits: 0,
+      };
       for (const a of s.addresses) {
         if (s.aside) {
           r.reads += m.counter(`${a}/aside`, 'aside.reads').value;
@@ -244,6 +292,7 @@ export class SystemMeasurement {
         }
         r.arrived += m.counter(a, 'svc.arrived').value;
         r.completed += m.counter(a, 'svc.completed').value;
+        r.throttled += m.counter(a, 'svc.throttled').value;
         for (const e of SVC_ERRORS) r.errors += m.counter(a, e).value;
         r.busy += m.gauge(a, 'svc.busy').integral();
         r.queue += m.gauge(a, 'svc.queue').integral();
@@ -264,6 +313,19 @@ export class SystemMeasurement {
         c.shards.map((a) => SHARD_READS.reduce((sum, k) => sum + m.counter(a, k).value, 0)),
       );
     this.shardReads.set(t, shards);
+    const cdns = new Map<string, CdnReading>();
+    const sum = (addresses: readonly string[], metric: string) =>
+      addresses.reduce((total, a) => total + m.counter(a, metric).value, 0);
+    for (const c of this.cdns)
+      cdns.set(c.name, {
+        requests: sum(c.pops, 'cdn.requests'),
+        hits: sum(c.pops, 'cdn.hits'),
+        errors: sum(c.pops, 'cdn.errors'),
+        shieldRequests: c.shield === null ? 0 : sum([c.shield], 'cdn.requests'),
+        shieldHits: c.shield === null ? 0 : sum([c.shield], 'cdn.hits'),
+        originFetches: sum(c.fetchers, 'cdn.fetches'),
+      });
+    this.cdnReadings.set(t, cdns);
     const ready = new Map<string, number>();
     for (const w of this.workers) ready.set(w.name, m.gauge(w.node, 'amqp.ready').integral());
     this.ready.set(t, ready);
@@ -301,6 +363,7 @@ export class SystemMeasurement {
         const d = (f: keyof Reading) => (a === undefined || b === undefined ? Number.NaN : b[f] - a[f]);
         out[`${k}rate`] = num(per(d('arrived'), ms / 1000) ?? Number.NaN);
         out[`${k}goodput`] = num(per(d('completed'), ms / 1000) ?? Number.NaN);
+        if (svc.limited) out[`${k}throttled`] = num(per(d('throttled'), ms / 1000) ?? Number.NaN);
         out[`${k}errorRate`] = num(per(d('errors'), d('arrived')) ?? Number.NaN);
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
         out[`${k}utilisation`] = num(per(d('busy'), ms * svc.concurrency) ?? Number.NaN);
@@ -348,6 +411,22 @@ export class SystemMeasurement {
         out[`${c.name}.${p.name}.maxShardShare`] = total > 0 ? Math.max(...reads) / total : null;
       }
     }
+    for (const c of this.cdns) {
+      for (const p of this.phases) {
+        const x = this.cdnReadings.get(p.fromMs)?.get(c.name);
+        const y = this.cdnReadings.get(p.toMs)?.get(c.name);
+        const k = `${c.name}.${p.name}.`;
+        const d = (f: keyof CdnReading) => (x === undefined || y === undefined ? Number.NaN : y[f] - x[f]);
+        const requests = d('requests');
+        out[`${k}rate`] = num(requests / ((p.toMs - p.fromMs) / 1000));
+        out[`${k}hitRatio`] = num(per(d('hits'), requests) ?? Number.NaN);
+        if (c.shield !== null)
+          out[`${k}shieldHitRatio`] = num(per(d('shieldHits'), d('shieldRequests')) ?? Number.NaN);
+        out[`${k}offload`] = num(1 - (per(d('originFetches'), requests) ?? Number.NaN));
+        out[`${k}originRate`] = num(d('originFetches') / ((p.toMs - p.fromMs) / 1000));
+        out[`${k}errorRate`] = num(per(d('errors'), requests) ?? Number.NaN);
+      }
+    }
     for (const w of this.workers) {
       const byPhase = this.consumed.get(w.name)!;
       for (const p of this.phases) {
@@ -364,12 +443,14 @@ export class SystemMeasurement {
       }
     }
     for (const [edge, byPhase] of [...this.edges].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const kinds = [...new Set([...byPhase.values()].flatMap((t) => [...t.errors.keys()]))].sort();
       for (const p of this.phases) {
         const t = byPhase.get(p.name);
         const k = `${edge}.${p.name}.`;
         const q = t?.latency.summary();
         out[`${k}rate`] = t === undefined ? 0 : (per(t.calls, (p.toMs - p.fromMs) / 1000) ?? 0);
         out[`${k}errorRate`] = t === undefined ? null : per(t.failed, t.calls);
+        for (const kind of kinds) out[`${k}errors.${kind}`] = t?.errors.get(kind) ?? 0;
         out[`${k}p50`] = q === undefined ? null : num(q.p50);
         out[`${k}p99`] = q === undefined ? null : num(q.p99);
       }

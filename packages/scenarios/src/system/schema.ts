@@ -3,8 +3,11 @@ import { didYouMean, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { amqpSchema, workerSchema } from './amqp-schema.js';
 import { balancerSchema } from './balancer-schema.js';
+import { cdnSchema } from './cdn-schema.js';
 import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
+import { RPC_ERROR_KINDS } from './error-kinds.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
+import { rateLimitSchema } from './rate-limit-schema.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
@@ -32,19 +35,6 @@ const backoffSchema = z.discriminatedUnion('kind', [
     jitter: z.enum(['none', 'full', 'equal', 'decorrelated']),
   }),
 ]);
-
-// A record, so that a new RpcErrorKind in core fails to compile here until it is added.
-const ERROR_KIND_SET: Record<RpcErrorKind, true> = {
-  timeout: true,
-  rejected: true,
-  unavailable: true,
-  overloaded: true,
-  'gateway-timeout': true,
-  'deadline-exceeded': true,
-  error: true,
-};
-/** Every RPC error kind, as a caller's `retryOn` takes them (`retryOn: RPC_ERROR_KINDS` retries any failure). */
-export const RPC_ERROR_KINDS = Object.freeze(Object.keys(ERROR_KIND_SET)) as readonly RpcErrorKind[];
 
 /** What a caller (clients, or a service's downstream call) does per call: RetryingClient options. */
 const callPolicy = {
@@ -163,6 +153,8 @@ const downstreamCallSchema = z.strictObject({
 const serverFields = {
   /** Workers. */
   concurrency: int(1).optional(),
+  /** Admission control in front of the queue (a rate limiter; refused requests get 429). @default none */
+  rateLimit: rateLimitSchema.optional(),
   /** Service time per request. */
   serviceTime: distributionSchema,
   /** Queue slots. @default Infinity */
@@ -313,6 +305,7 @@ export const nodeSchema = z.discriminatedUnion('kind', [
   consumerSchema,
   amqpSchema,
   workerSchema,
+  cdnSchema,
 ]);
 
 const linkSchema = z.strictObject({

@@ -3,6 +3,8 @@ import { DsimError, showValue } from '@dsim/core';
 import type { z } from 'zod';
 import { AMQP_DEFAULTS, type AmqpDescription, amqpAddresses } from './amqp-schema.js';
 import type { BalancerDescription } from './balancer-schema.js';
+import { cdnOfTarget } from './cdn.js';
+import { cdnAddresses } from './cdn-schema.js';
 import { durationMs } from './distributions.js';
 import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
 import { DEFAULT_CACHE_PLACEMENT, type SystemDescription, systemSchema } from './schema.js';
@@ -198,6 +200,7 @@ export function addressesOf(system: SystemDescription, name: string): string[] {
     return Array.from({ length: n.shards! }, (_, i) => `${name}-${i}`);
   if (n?.kind === 'kafka') return kafkaAddresses(name, n);
   if (n?.kind === 'amqp') return amqpAddresses(name, n);
+  if (n?.kind === 'cdn') return cdnAddresses(name, n);
   if (n?.kind === 'worker' && (n.instances ?? 1) > 1)
     return Array.from({ length: n.instances! }, (_, i) => `${name}-${i}`);
   return [name];
@@ -277,10 +280,21 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
     if (names.some((o) => o !== name && addressesOf(system, o).includes(name)))
       push(at, `"${name}" is also a replica's address`);
     switch (node.kind) {
-      case 'clients':
-        ref(`${at}.target`, name, node.target, callable, 'a target');
+      case 'clients': {
+        // A cdn's PoP (`cdn-1`) is a target too: the clients near that PoP.
+        const cdn = cdnOfTarget(system, node.target);
+        ref(`${at}.target`, name, cdn ?? node.target, [...callable, 'cdn'], 'a target');
+        if (cdn !== null && node.keys === undefined)
+          push(
+            `${at}.keys`,
+            `cdn "${cdn}" serves objects by key: give the clients \`keys\` (the object paths)`,
+          );
         if (durationMs(node.until) <= durationMs(node.from ?? 0)) push(`${at}.until`, 'must be after `from`');
         if (node.retryOn !== undefined && (node.retries ?? 0) === 0) push(`${at}.retryOn`, NO_RETRIES);
+        break;
+      }
+      case 'cdn':
+        ref(`${at}.origin`, name, node.origin, callable, 'a cdn origin');
         break;
       case 'balancer': {
         const seen = new Set<string>();

@@ -14,6 +14,7 @@ const SHAPES: Record<SystemNodeKind, string> = {
   consumer: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
   amqp: 'shape=cylinder, fillcolor="#fff5f7", color="#b83280"',
   worker: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
+  cdn: 'shape=doubleoctagon, fillcolor="#ebf8ff", color="#2b6cb0"',
 };
 
 /**
@@ -27,7 +28,7 @@ export function dotString(text: string): string {
 /**
  * The graph as Graphviz DOT (`dot -Tsvg`): a `digraph` laid out left to right, a shape per kind (clients
  * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram, kafka a
- * 3-D box, amqp a cylinder, consumer and worker a cds shape), the
+ * 3-D box, amqp a cylinder, consumer and worker a cds shape, cdn a double octagon), the
  * call kind on each edge. Every id and label is a quoted, escaped string. Deterministic.
  *
  * @example

@@ -14,6 +14,7 @@ export const SYSTEM_NODE_KINDS = [
   'consumer',
   'amqp',
   'worker',
+  'cdn',
 ] as const;
 /** A node's kind. */
 export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
@@ -21,7 +22,8 @@ export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
 /**
  * What a call is: `request` (clients → target), `backend` (balancer → backend), `cache-aside`
  * (service → its cache), `downstream` (service → a downstream call; with cache-aside, the miss load),
- * `publish` (service → kafka or amqp), `consume` (kafka → a consumer group, amqp → its workers).
+ * `publish` (service → kafka or amqp), `consume` (kafka → a consumer group, amqp → its workers),
+ * `origin` (cdn → its origin: the misses).
  */
 export const SYSTEM_EDGE_LABELS = [
   'request',
@@ -30,6 +32,7 @@ export const SYSTEM_EDGE_LABELS = [
   'downstream',
   'publish',
   'consume',
+  'origin',
 ] as const;
 /** An edge's label. */
 export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
@@ -38,7 +41,10 @@ export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
 export interface SystemGraphNode {
   readonly name: string;
   readonly kind: SystemNodeKind;
-  /** Copies: a service's replicas, a cache's shards, a cluster's brokers, a group's instances; else 1. */
+  /**
+   * Copies: a service's replicas, a cache's shards, a cluster's brokers, a group's instances, a cdn's
+   * PoPs; else 1.
+   */
   readonly replicas: number;
 }
 
@@ -86,7 +92,9 @@ export function systemGraph(description: SystemDescription): SystemGraph {
             ? (node.instances ?? 1)
             : node.kind === 'amqp'
               ? (node.brokers ?? AMQP_DEFAULTS.brokers)
-              : 1;
+              : node.kind === 'cdn'
+                ? (node.pops ?? 1)
+                : 1;
     // A sharded cache is one node drawn with its shards (`cache ×3`), as a service with its replicas.
     return { name, kind: node.kind, replicas: node.kind === 'cache' ? (node.shards ?? 1) : replicas };
   });
@@ -114,6 +122,7 @@ export function systemGraph(description: SystemDescription): SystemGraph {
       for (const call of node.downstream ?? [])
         add(name, call.to, call.topic === undefined && call.queue === undefined ? 'downstream' : 'publish');
     } else if (node.kind === 'consumer' || node.kind === 'worker') add(node.source, name, 'consume');
+    else if (node.kind === 'cdn') add(name, node.origin, 'origin');
   }
   // Depth: the longest call path from a node nobody calls (calls form no cycle: validateSystem).
   const depth = new Map<string, number>(names.map((n) => [n, 0]));

@@ -12,6 +12,7 @@ const STYLES: Record<SystemNodeKind, { fill: string; stroke: string; rx: number 
   consumer: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
   amqp: { fill: '#fff5f7', stroke: '#b83280', rx: 14 },
   worker: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
+  cdn: { fill: '#ebf8ff', stroke: '#2b6cb0', rx: 18 },
 };
 
 const NOT_XML =
