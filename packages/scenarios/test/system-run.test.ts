@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Simulation } from '@dsim/core';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { threeTier, threeTierScenario } from '../../../examples/systems/three-tier.js';
 import {
   compileSystem,
@@ -83,5 +85,40 @@ describe('the three-tier incident (cache crash at 30 s, back cold at 60 s)', () 
     expect(o.afterAvailability).toBeGreaterThan(0.999);
     expect(o.afterP99).toBeLessThan(100);
     expect(r.metrics.requests).toBeGreaterThan(80_000);
+  });
+});
+
+describe('the JSON Schema as an editor or CI linter reads it', () => {
+  // A real draft 2020-12 validator (Ajv), not zod: the committed file must stand on its own.
+  const validate = new Ajv2020({ strict: false, allErrors: true }).compile(
+    JSON.parse(readFileSync(new URL('../schema/system.schema.json', import.meta.url), 'utf8')),
+  );
+  const examples = readdirSync(new URL('../../../examples/systems/', import.meta.url)).filter((f) =>
+    f.endsWith('.yaml'),
+  );
+
+  it('accepts every example system file', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(5);
+    for (const f of examples) {
+      const doc = YAML.parse(
+        readFileSync(new URL(`../../../examples/systems/${f}`, import.meta.url), 'utf8'),
+      );
+      expect(validate(doc), `${f}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  it('refuses what validateSystem refuses field by field: unknown keys, bad kinds, bad values', () => {
+    const base = YAML.parse(readFileSync(fixture('three-tier.yaml'), 'utf8'));
+    const broken = (change: (d: any) => void) => {
+      const d = structuredClone(base);
+      change(d);
+      return validate(d);
+    };
+    expect(broken(() => {})).toBe(true);
+    expect(broken((d) => void (d.nodes.lb.polcy = 'random'))).toBe(false);
+    expect(broken((d) => void (d.nodes.db.kind = 'databse'))).toBe(false);
+    expect(broken((d) => void (d.nodes.app.concurrency = -3))).toBe(false);
+    expect(broken((d) => void (d.nodes.app.serviceTime = { exponential: { mean: -1 } }))).toBe(false);
+    expect(broken((d) => void (d.network.latency = 'soon'))).toBe(true); // a string duration is checked by dsim, not the schema
   });
 });

@@ -1,9 +1,23 @@
 import { z } from 'zod';
-import { systemSchema } from './schema.js';
+import { distributionSchema, durationSchema } from './distributions.js';
+import { rateLimitSchema } from './rate-limit-schema.js';
+import { backoffSchema, systemSchema } from './schema.js';
+
+/** The schemas written once under `$defs`, by name: used in many places, and large or worth a name. */
+function named() {
+  const registry = z.registry<{ id: string }>();
+  registry.add(durationSchema, { id: 'duration' });
+  registry.add(distributionSchema, { id: 'distribution' });
+  registry.add(backoffSchema, { id: 'backoff' });
+  registry.add(rateLimitSchema, { id: 'rateLimit' });
+  return registry;
+}
 
 /**
- * The JSON Schema (draft 2020-12) of a system description, generated from the zod schema. Cross-node
- * rules (references, cycles) are not expressible in it; `validateSystem` checks them.
+ * The JSON Schema (draft 2020-12) of a system description, generated from the zod schema, with the
+ * schemas used all over it (a duration, a distribution, a backoff, a rate limit) written once under
+ * `$defs` by name.
+ * Cross-node rules (references, cycles) are not expressible in it; `validateSystem` checks them.
  *
  * @example
  * ```ts
@@ -12,7 +26,7 @@ import { systemSchema } from './schema.js';
  */
 export function systemJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(systemSchema, { target: 'draft-2020-12', unrepresentable: 'any' }),
+    ...z.toJSONSchema(systemSchema, { target: 'draft-2020-12', unrepresentable: 'any', metadata: named() }),
     title: 'dsim system description',
   };
 }

@@ -24,8 +24,15 @@ function within(d: unknown, min: number, max: number): boolean {
   return ms >= min && ms <= max;
 }
 
-/** Retry backoff, as the components' BackoffSpec. */
-const backoffSchema = z.discriminatedUnion('kind', [
+/**
+ * Retry backoff, as the components' BackoffSpec.
+ *
+ * @example
+ * ```ts
+ * backoffSchema.parse({ kind: 'exponential', baseMs: 50, capMs: 2000, jitter: 'full' });
+ * ```
+ */
+export const backoffSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   z.strictObject({ kind: z.literal('fixed'), delayMs: z.number().min(0) }),
   z.strictObject({
