@@ -10,6 +10,7 @@ import { loadScenario } from './cli/load-scenario.js';
 import { AtomicFile, preflightOutputs } from './cli/output-file.js';
 import { ProgressLine } from './cli/progress.js';
 import { hasSeries, readSavedResult, writeReportFile } from './cli/report.js';
+import { mergeCommand, sweepCommand } from './cli/sweep.js';
 import { printable, shellQuote } from './cli/text.js';
 import { formatResult, table } from './format.js';
 import { type ParamSchema, parseAssignments } from './params.js';
@@ -62,6 +63,8 @@ const USAGE = `Usage:
   dsim check FILE.ts                          type-check a scenario file with the TypeScript compiler
   dsim init [DIR]                             write a starter scenario project (default: the current folder)
   dsim graph FILE [--format F] [-o OUT]       draw a system file (.yaml/.yml/.json) as svg, mermaid or dot
+  dsim sweep NAME|FILE [options]              run a grid of parameter values × seeds, with intervals
+  dsim merge SHARD.json ... [-o OUT]          combine the shards of a sweep into its result
   dsim help                                   show this help
 
 Options for run:
@@ -80,6 +83,20 @@ Options for run:
   --max-wall D        ${RUN_FLAGS['max-wall']}
   --typecheck         ${RUN_FLAGS.typecheck}
   --debug             ${RUN_FLAGS.debug}
+
+Options for sweep:
+  --seeds SPEC        seeds of the replications: 1..100, 1,2,7 (default 1..10)
+  --set key=value     a fixed parameter; key=a,b,c or key=10..100:10 sweeps it (crossed with the others)
+  --variant NAME      run only this variant (repeatable)
+  --confidence C      confidence level of the intervals (default 0.95)
+  --precision P%      add seeds to each point until --figure's interval is within P% of its mean
+  --figure NAME       the outcome figure --precision watches
+  --max-seeds N       at most this many seeds per point with --precision (default 1000)
+  --shard K/N         run slice K of N (also JOB_COMPLETION_INDEX / JOB_COMPLETIONS); merge with dsim merge
+  --out FILE          write the result (or shard) there; finished runs go to FILE.runs.ndjson, so
+                      the same command again resumes where a killed sweep stopped
+  --csv FILE          write one row per point and figure
+  --json              print the result as JSON
 
 Exit codes: 0 ok, 1 a scenario check failed, 2 usage or configuration error,
 3 the scenario or model raised an error (or hit --max-events / --max-wall).`;
@@ -132,11 +149,25 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
       return initCommand(rest, io);
     case 'graph':
       return graphCliCommand(rest, io);
+    case 'sweep':
+      return sweepCliCommand(rest, io);
+    case 'merge':
+      return mergeCliCommand(rest, io);
     default: {
-      const guess = didYouMean(command, ['list', 'run', 'report', 'check', 'init', 'graph', 'help']);
+      const guess = didYouMean(command, [
+        'list',
+        'run',
+        'report',
+        'check',
+        'init',
+        'graph',
+        'sweep',
+        'merge',
+        'help',
+      ]);
       const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
       throw new UsageError(
-        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, help`,
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, sweep, merge, help`,
       );
     }
   }
@@ -440,6 +471,65 @@ function graphCliCommand(args: readonly string[], io: CliIO): number {
     },
     io,
   );
+}
+
+async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      seeds: { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      variant: { type: 'string', multiple: true },
+      confidence: { type: 'string', multiple: true },
+      precision: { type: 'string', multiple: true },
+      figure: { type: 'string', multiple: true },
+      'max-seeds': { type: 'string', multiple: true },
+      shard: { type: 'string', multiple: true },
+      out: { type: 'string', multiple: true },
+      csv: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      debug: { type: 'boolean' },
+    },
+    'sweep',
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? "'sweep' needs a scenario name or file: dsim sweep mmc --seeds 1..30 --set servers=2,3,4"
+        : `'sweep' takes one scenario, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')}`,
+    );
+  const target = positionals[0]!;
+  return sweepCommand(
+    {
+      scenario: await loadScenario(target),
+      target,
+      seeds: single(values.seeds, '--seeds'),
+      set: values.set ?? [],
+      variants: values.variant ?? [],
+      confidence: single(values.confidence, '--confidence'),
+      precision: single(values.precision, '--precision'),
+      figure: single(values.figure, '--figure'),
+      maxSeeds: single(values['max-seeds'], '--max-seeds'),
+      shard: single(values.shard, '--shard'),
+      json: values.json === true,
+      csv: single(values.csv, '--csv'),
+      out: single(values.out, '--out'),
+      env: io.env ?? {},
+      isTTY: io.stderrIsTTY === true,
+    },
+    io,
+  );
+}
+
+function mergeCliCommand(args: readonly string[], io: CliIO): number {
+  const { values, positionals } = parseFlags(
+    args,
+    { output: { type: 'string', multiple: true, short: 'o' }, debug: { type: 'boolean' } },
+    'merge',
+    true,
+  );
+  return mergeCommand(positionals, single(values.output, '--output'), io);
 }
 
 function initCommand(args: readonly string[], io: CliIO): number {

@@ -104,6 +104,28 @@ export {
   type VariantDefinition,
   type VariantResult,
 } from './scenario.js';
+export { aggregate, type SweepPointResult, type SweepResult } from './sweep/aggregate.js';
+export {
+  deriveSeed,
+  type GridPoint,
+  gridPoints,
+  parseSeeds,
+  parseSweepValues,
+  SWEEP_MAX_ITEMS,
+} from './sweep/grid.js';
+export { mergeSweeps, type SweepShard } from './sweep/merge.js';
+export { type Mser5Result, mser5 } from './sweep/mser.js';
+export { runOutcome, runPoint, type SweepRun } from './sweep/run-point.js';
+export type { SweepPointSpec, SweepSpec } from './sweep/spec.js';
+export {
+  type ConfidenceInterval,
+  requiredReplications,
+  type SummarizeOptions,
+  type Summary,
+  studentTQuantile,
+  summarize,
+} from './sweep/stats.js';
+export { type SweepOptions, sweep, sweepDigest } from './sweep/sweep.js';
 export type { AmqpHandle } from './system/amqp.js';
 export {
   AMQP_DEFAULTS,

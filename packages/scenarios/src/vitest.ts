@@ -15,6 +15,8 @@
 import { expect } from 'vitest';
 import type { RunMetrics } from './request-stats.js';
 import type { ScenarioResult } from './scenario.js';
+import type { SweepResult } from './sweep/aggregate.js';
+import { studentTQuantile } from './sweep/stats.js';
 
 /** Which variant a matcher looks at. */
 export interface MatcherOptions {
@@ -42,6 +44,26 @@ export interface DsimMatchers<R = unknown> {
   toHaveAvailabilityAtLeast(ratio: number, options?: MatcherOptions): R;
   /** The run digest equals `digest`: the run is byte-for-byte the recorded one. */
   toHaveDigest(digest: string): R;
+  /**
+   * On a sweep result: the mean of `figure` is below `bound` with the given confidence at every point
+   * (or at `point`), that is the one-sided upper bound `mean + t(confidence, n − 1) · sd / √n` is
+   * below it. Fails for a point with fewer than two replications (no interval).
+   * @example
+   * ```ts
+   * expect(sweep(mmc, { seeds, grid })).toHaveMeanBelow('meanWait', 200, { confidence: 0.95 });
+   * ```
+   */
+  toHaveMeanBelow(figure: string, bound: number, options?: SweepMatcherOptions): R;
+  /** On a sweep result: the one-sided lower bound of `figure`'s mean is above `bound` (see toHaveMeanBelow). */
+  toHaveMeanAbove(figure: string, bound: number, options?: SweepMatcherOptions): R;
+}
+
+/** Options of the sweep matchers. */
+export interface SweepMatcherOptions {
+  /** Confidence of the one-sided bound, in (0, 1). @default the sweep's confidence level */
+  confidence?: number;
+  /** Check only this point (its id, e.g. `servers=3`). @default every point */
+  point?: string;
 }
 
 declare module 'vitest' {
@@ -107,6 +129,52 @@ function judge(
   };
 }
 
+/** The one-sided bound of each point's mean and whether it is on the right side of `bound`. */
+function meanBound(
+  received: unknown,
+  figure: string,
+  bound: number,
+  options: SweepMatcherOptions | undefined,
+  side: 'below' | 'above',
+  isNot: boolean,
+) {
+  const matcher = side === 'below' ? 'toHaveMeanBelow' : 'toHaveMeanAbove';
+  const r = received as Partial<SweepResult> | null;
+  if (r === null || typeof r !== 'object' || !Array.isArray(r.points) || r.spec === undefined)
+    throw new TypeError(`${matcher} expects a sweep result from sweep(), got ${typeof received}`);
+  const confidence = options?.confidence ?? r.spec.confidence;
+  if (!(confidence > 0 && confidence < 1))
+    throw new TypeError(`${matcher}: confidence must be in (0, 1), got ${String(confidence)}`);
+  const points = options?.point === undefined ? r.points : r.points.filter((p) => p.id === options.point);
+  if (points.length === 0)
+    throw new TypeError(
+      `${matcher}: no point ${JSON.stringify(options?.point)}; points: ${r.points.map((p) => p.id).join(', ')}`,
+    );
+  const rows = points.map((p) => {
+    const s = p.figures[figure];
+    if (s === undefined)
+      throw new TypeError(
+        `${matcher}: no figure ${JSON.stringify(figure)} at ${p.id || 'the point'}; figures: ${Object.keys(p.figures).join(', ')}`,
+      );
+    if (s.n < 2 || s.mean === null || s.sd === null) return { id: p.id, limit: null, ok: false };
+    const t = studentTQuantile(confidence, s.n - 1) * (s.sd / Math.sqrt(s.n));
+    const limit = side === 'below' ? s.mean + t : s.mean - t;
+    return { id: p.id, limit, ok: side === 'below' ? limit < bound : limit > bound };
+  });
+  const failing = rows.filter((x) => !x.ok);
+  const shown = rows.map(
+    (x) => `${x.id || '(all)'}: ${x.limit === null ? 'fewer than 2 runs' : Number(x.limit.toPrecision(6))}`,
+  );
+  const what = `the mean of ${figure} ${side} ${bound} with ${confidence} confidence`;
+  return {
+    pass: failing.length === 0,
+    message: () =>
+      isNot
+        ? `expected ${what} not to hold, but it held (${side === 'below' ? 'upper' : 'lower'} bounds ${shown.join(', ')})`
+        : `expected ${what}; ${side === 'below' ? 'upper' : 'lower'} bounds: ${shown.join(', ')}; reproduce with dsim sweep ${r.spec!.scenario}`,
+  };
+}
+
 /** The matcher implementations, for `expect.extend` in custom setups. */
 export const dsimMatchers = {
   toPassChecks(this: { isNot: boolean }, received: unknown) {
@@ -158,6 +226,25 @@ export const dsimMatchers = {
       message: () =>
         `expected digest ${received.digest} ${this.isNot ? 'not ' : ''}to be ${digest}: the run is ${this.isNot ? '' : 'no longer '}the recorded one ${where(received)}`,
     };
+  },
+
+  toHaveMeanBelow(
+    this: { isNot: boolean },
+    received: unknown,
+    figure: string,
+    bound: number,
+    options?: SweepMatcherOptions,
+  ) {
+    return meanBound(received, figure, bound, options, 'below', this.isNot);
+  },
+  toHaveMeanAbove(
+    this: { isNot: boolean },
+    received: unknown,
+    figure: string,
+    bound: number,
+    options?: SweepMatcherOptions,
+  ) {
+    return meanBound(received, figure, bound, options, 'above', this.isNot);
   },
 };
 

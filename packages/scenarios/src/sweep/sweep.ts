@@ -1,0 +1,188 @@
+import { DsimError, RollingDigest, showValue } from '@dsim/core';
+import type { ParamSchema } from '../params.js';
+import type { Scenario } from '../scenario.js';
+import { aggregate, type SweepResult } from './aggregate.js';
+import { gridPoints } from './grid.js';
+import { runPoint, type SweepRun } from './run-point.js';
+import type { SweepPointSpec, SweepSpec } from './spec.js';
+import { summarize } from './stats.js';
+
+/** Options of {@link sweep}. */
+export interface SweepOptions {
+  /** Seeds of the replications, the same for every point. */
+  seeds: readonly (string | number)[];
+  /** Swept parameters: each value list is crossed with the others. @default none (one point) */
+  grid?: Readonly<Record<string, readonly (string | number | boolean)[]>>;
+  /** Fixed parameters. @default none */
+  set?: Readonly<Record<string, string | number | boolean>>;
+  /** Variants to run. @default all */
+  variants?: readonly string[];
+  /** Confidence level of the intervals, in (0, 1). @default 0.95 */
+  confidence?: number;
+  /**
+   * Run only this deterministic slice of the runs: the runs are numbered in grid and replication order
+   * and run `i` belongs to shard `i mod count` (1-based `index`). Merge the shards' runs with
+   * {@link mergeSweeps}. @default the whole sweep
+   */
+  shard?: { index: number; count: number };
+  /** Runs already done (a resumed sweep): they are not run again. @default none */
+  done?: readonly SweepRun[];
+  /**
+   * Keep adding replications to a point (the next integer seeds) until the interval of `figure` has a
+   * relative half-width at most `relative`, or the point has `maxSeeds` replications. @default off
+   */
+  precision?: { figure: string; relative: number; maxSeeds: number };
+  /** Told every finished run as it finishes (stream it to a file), with the count so far. */
+  onRun?: (run: SweepRun, progress: { done: number; total: number }) => void;
+}
+
+const KEYS = ['seeds', 'grid', 'set', 'variants', 'confidence', 'shard', 'done', 'precision', 'onRun'];
+
+/**
+ * The digest over a sweep's runs, in order (`<point>#<replication>:<run digest>` each).
+ *
+ * @example
+ * ```ts
+ * sweepDigest(['servers=2#0:b04ea4d25472bd3b', 'servers=2#1:51f0a1c8e3d2a9c4']);
+ * ```
+ */
+export function sweepDigest(parts: readonly string[]): string {
+  const d = new RollingDigest();
+  for (const p of parts) d.addString(`${p};`);
+  return d.hex();
+}
+
+/**
+ * Runs a scenario over a grid of parameter values, each point with the same replications (seeds), and
+ * summarises every outcome figure per point: mean, standard deviation, a Student t interval at
+ * `confidence`, percentiles over the replications. Deterministic: the result depends on the scenario,
+ * the options and the seeds only, never on the order runs finish in (results are aggregated in grid and
+ * replication order), so shards merged and resumed sweeps give the same result as one run.
+ *
+ * @example
+ * ```ts
+ * const r = sweep(mmc, { seeds: [1, 2, 3, 4, 5], grid: { servers: [2, 3, 4] }, set: { lambda: 1.5 } });
+ * r.points[0].figures.meanWait.mean; // with r.points[0].figures.meanWait.ci
+ * ```
+ */
+export function sweep(scenario: Scenario<ParamSchema>, options: SweepOptions): SweepResult {
+  const where = `sweep(${scenario.name})`;
+  const bad = (field: string, value: unknown, want: string) =>
+    new DsimError('CONFIG_ERROR', `${where}: ${field} must be ${want}, got ${showValue(value)}`, {
+      details: { field, value },
+    });
+  if (options === null || typeof options !== 'object') throw bad('options', options, 'an object');
+  for (const k of Object.keys(options))
+    if (!KEYS.includes(k))
+      throw bad(
+        k,
+        (options as unknown as Record<string, unknown>)[k],
+        `one of the options ${KEYS.join(', ')}`,
+      );
+  const seeds = options.seeds.map(String);
+  if (seeds.length === 0) throw bad('seeds', options.seeds, 'at least one seed');
+  if (new Set(seeds).size !== seeds.length) throw bad('seeds', options.seeds, 'distinct seeds');
+  const confidence = options.confidence ?? 0.95;
+  if (!(confidence > 0 && confidence < 1)) throw bad('confidence', confidence, 'a number in (0, 1)');
+  const spec: SweepSpec = {
+    scenario: scenario.name,
+    set: Object.fromEntries(Object.entries(options.set ?? {}).map(([k, v]) => [k, String(v)])),
+    grid: Object.fromEntries(Object.entries(options.grid ?? {}).map(([k, v]) => [k, v.map(String)])),
+    seeds,
+    ...(options.variants === undefined ? {} : { variants: [...options.variants] }),
+    confidence,
+  };
+  const points = gridPoints(spec.grid);
+  const params = (p: SweepPointSpec) => resolvePoint(scenario, spec, p);
+  // Every point's parameters are checked before anything runs: a bad value fails at once.
+  const resolved = new Map(points.map((p) => [p.id, params(p)]));
+  const shard = options.shard;
+  if (
+    shard !== undefined &&
+    !(
+      Number.isInteger(shard.index) &&
+      Number.isInteger(shard.count) &&
+      shard.count >= 1 &&
+      shard.index >= 1 &&
+      shard.index <= shard.count
+    )
+  )
+    throw bad('shard', shard, 'whole numbers { index, count } with 1 <= index <= count');
+  const done = new Map((options.done ?? []).map((r) => [`${r.point}#${r.replication}`, r]));
+  const runs: SweepRun[] = [...done.values()];
+  const tasks: { point: SweepPointSpec; replication: number; seed: string }[] = [];
+  let i = 0;
+  for (const p of points)
+    seeds.forEach((seed, replication) => {
+      const mine = shard === undefined || i % shard.count === shard.index - 1;
+      i++;
+      if (mine && !done.has(`${p.id}#${replication}`)) tasks.push({ point: p, replication, seed });
+    });
+  let count = runs.length;
+  const total = runs.length + tasks.length;
+  const run = (t: (typeof tasks)[number]) => {
+    const r = runPoint(scenario, {
+      point: t.point.id,
+      replication: t.replication,
+      seed: t.seed,
+      params: resolved.get(t.point.id)!,
+      ...(spec.variants === undefined ? {} : { variants: spec.variants }),
+    });
+    runs.push(r);
+    options.onRun?.(r, { done: ++count, total });
+  };
+  for (const t of tasks) run(t);
+  const precision = options.precision;
+  if (precision !== undefined && shard === undefined) {
+    // Sequential stopping: one more replication at a time per point, until the interval is narrow enough.
+    for (const p of points) {
+      for (let n = seeds.length; n < precision.maxSeeds; n++) {
+        const values = runs
+          .filter((r) => r.point === p.id)
+          .flatMap((r) => {
+            const v = r.outcome[precision.figure];
+            return typeof v === 'number' && Number.isFinite(v) ? [v] : [];
+          });
+        const s = summarize(values, { confidence });
+        if (s.ci !== null && s.ci.relativeHalfWidth !== null && s.ci.relativeHalfWidth <= precision.relative)
+          break;
+        const replication = n;
+        if (done.has(`${p.id}#${replication}`)) continue;
+        run({ point: p, replication, seed: nextSeed(seeds, replication) });
+      }
+    }
+  }
+  return aggregate(spec, points, runs, sweepDigest);
+}
+
+/** The seed of replication `i` beyond the given list: the next integers after the largest integer seed. */
+function nextSeed(seeds: readonly string[], i: number): string {
+  if (i < seeds.length) return seeds[i]!;
+  const ints = seeds.filter((s) => /^\d+$/.test(s)).map(Number);
+  const top = ints.length === 0 ? 0 : Math.max(...ints);
+  return String(top + (i - seeds.length) + 1);
+}
+
+/** A point's parameters: the fixed ones and the point's values, parsed and checked by the scenario's schema. */
+function resolvePoint(
+  scenario: Scenario<ParamSchema>,
+  spec: SweepSpec,
+  p: SweepPointSpec,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, raw] of Object.entries({ ...spec.set, ...p.values })) {
+    const schema = scenario.params[k];
+    if (schema === undefined) {
+      const known = Object.keys(scenario.params).join(', ');
+      throw new DsimError(
+        'CONFIG_ERROR',
+        `${scenario.name} has no parameter ${JSON.stringify(k)}; its parameters: ${known}`,
+        {
+          details: { field: k, value: raw },
+        },
+      );
+    }
+    out[k] = schema.parse(raw, k);
+  }
+  return out;
+}
