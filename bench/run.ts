@@ -9,6 +9,7 @@
  *   pnpm bench --only lb       every lb-<policy> workload
  *   pnpm bench --only kafka    3 brokers, RF 3, an idempotent producer and a consumer group
  *   pnpm bench --only amqp     one queue, 4 consumers
+ *   pnpm bench --only sweep    dsim sweep on 1 worker thread and on every core
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
@@ -17,6 +18,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,7 +41,7 @@ import {
   zipfProbabilities,
 } from '@dsim/components';
 import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
-import { retryStorm, runScenario } from '@dsim/scenarios';
+import { mmc, retryStorm, runScenario, sweepInWorkers } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
 
 interface BenchLine {
@@ -48,7 +50,7 @@ interface BenchLine {
   ops: number;
   seconds: number;
   rate: number;
-  unit: 'events' | 'customers' | 'requests' | 'messages';
+  unit: 'events' | 'customers' | 'requests' | 'messages' | 'runs';
   peakRssMB?: number;
   [extra: string]: unknown;
 }
@@ -559,7 +561,38 @@ function amqpBench(): WorkloadLine & { run: () => void } {
   };
 }
 
-const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
+/**
+ * `sweep-1` and `sweep-all`: `dsim sweep mmc` over 4 server counts × 40 seeds (160 runs of 20 000
+ * customers) on 1 worker thread and on every core. Rate = runs per second, thread start-up included;
+ * the speed-up against the core count is in the notes.
+ */
+function sweepBench(workers: number | 'all') {
+  return (): WorkloadLine & { run: () => Promise<void> } => {
+    const n = workers === 'all' ? availableParallelism() : workers;
+    const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
+    const line = {
+      workload: workers === 'all' ? 'sweep-all' : `sweep-${workers}`,
+      engine: 'dsim',
+      ops: 160,
+      unit: 'runs' as const,
+      workers: n,
+    };
+    return {
+      ...line,
+      run: async () => {
+        const r = await sweepInWorkers(
+          'mmc',
+          mmc,
+          { seeds, grid: { servers: [2, 3, 4, 5] }, set: { lambda: 1.5, customers: 20_000 } },
+          n,
+        );
+        if (r.runs !== 160) throw new Error(`sweep bench: ${r.runs} runs`);
+      },
+    };
+  };
+}
+
+const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise<void> }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
   timeouts,
@@ -572,14 +605,16 @@ const workloads: Record<string, () => WorkloadLine & { run: () => void }> = {
   ...Object.fromEntries(Object.keys(LB_POLICIES).map((name) => [name, lbBench(name)] as const)),
   kafka: kafkaBench,
   amqp: amqpBench,
+  'sweep-1': sweepBench(1),
+  'sweep-all': sweepBench('all'),
 };
 
-function measure(name: string): BenchLine {
+async function measure(name: string): Promise<BenchLine> {
   let best: BenchLine | undefined;
   for (let i = 0; i < repeat; i++) {
     const w = workloads[name]!();
     const t0 = performance.now();
-    w.run();
+    await w.run();
     const seconds = (performance.now() - t0) / 1000;
     sampleRss();
     const { run: _run, ...rest } = w;
@@ -592,6 +627,13 @@ function measure(name: string): BenchLine {
   }
   best!.peakRssMB = Math.round(peakRss / 1e6);
   return best!;
+}
+
+/** On `sweep-all`: its speed-up over `sweep-1` against the number of cores. */
+function sweepNote(l: BenchLine, all: BenchLine[]): string {
+  const one = all.find((x) => x.workload === 'sweep-1');
+  if (l.workload !== 'sweep-all' || one === undefined) return `${l.workers} worker thread(s)`;
+  return `${l.workers} worker threads: ${(l.rate / one.rate).toFixed(2)}x one thread on ${l.workers} cores`;
 }
 
 function simpy(names: string[]): BenchLine[] {
@@ -619,7 +661,13 @@ function simpy(names: string[]): BenchLine[] {
 
 // `--only cache` stands for every cache-<policy> workload, `--only lb` for every lb-<policy> one.
 const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
-  n === 'cache' ? Object.keys(CACHE_POLICIES) : n === 'lb' ? Object.keys(LB_POLICIES) : [n],
+  n === 'cache'
+    ? Object.keys(CACHE_POLICIES)
+    : n === 'lb'
+      ? Object.keys(LB_POLICIES)
+      : n === 'sweep'
+        ? ['sweep-1', 'sweep-all']
+        : [n],
 );
 for (const n of names) {
   if (!(n in workloads)) {
@@ -631,7 +679,7 @@ for (const n of names) {
 }
 const lines: BenchLine[] = [];
 for (const n of names) {
-  const line = measure(n);
+  const line = await measure(n);
   lines.push(line);
   if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
 }
@@ -656,6 +704,7 @@ if (!values.json) {
         : '',
       l.unit === 'messages' && l.ok !== undefined ? `${l.ok} of ${l.ops} consumed` : '',
       l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
+      l.unit === 'runs' ? sweepNote(l, all) : '',
       l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
     ]
       .filter(Boolean)

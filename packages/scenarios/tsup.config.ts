@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cli.ts', 'src/vitest.ts'],
+  // The sweep's worker threads load dist/worker.js on their own.
+  entry: {
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+    vitest: 'src/vitest.ts',
+    worker: 'src/sweep/worker.ts',
+  },
   external: ['vitest'],
   format: ['esm'],
   dts: true,

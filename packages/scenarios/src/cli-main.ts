@@ -93,6 +93,9 @@ Options for sweep:
   --figure NAME       the outcome figure --precision watches
   --max-seeds N       at most this many seeds per point with --precision (default 1000)
   --shard K/N         run slice K of N (also JOB_COMPLETION_INDEX / JOB_COMPLETIONS); merge with dsim merge
+  --workers N         worker threads (default: the machine's cores); the result is the same for any N
+  --find SPEC         search a threshold: 'smallest servers in 1..32 where meanWait < 100'
+                      (--tolerance X, --max-steps N, --max-seeds N; see docs/sweeps.md)
   --out FILE          write the result (or shard) there; finished runs go to FILE.runs.ndjson, so
                       the same command again resumes where a killed sweep stopped
   --csv FILE          write one row per point and figure
@@ -485,6 +488,10 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       figure: { type: 'string', multiple: true },
       'max-seeds': { type: 'string', multiple: true },
       shard: { type: 'string', multiple: true },
+      workers: { type: 'string', multiple: true },
+      find: { type: 'string', multiple: true },
+      tolerance: { type: 'string', multiple: true },
+      'max-steps': { type: 'string', multiple: true },
       out: { type: 'string', multiple: true },
       csv: { type: 'string', multiple: true },
       json: { type: 'boolean' },
@@ -512,6 +519,10 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       figure: single(values.figure, '--figure'),
       maxSeeds: single(values['max-seeds'], '--max-seeds'),
       shard: single(values.shard, '--shard'),
+      workers: single(values.workers, '--workers'),
+      find: single(values.find, '--find'),
+      tolerance: single(values.tolerance, '--tolerance'),
+      maxSteps: single(values['max-steps'], '--max-steps'),
       json: values.json === true,
       csv: single(values.csv, '--csv'),
       out: single(values.out, '--out'),

@@ -106,6 +106,18 @@ export {
 } from './scenario.js';
 export { aggregate, type SweepPointResult, type SweepResult } from './sweep/aggregate.js';
 export {
+  type FindOp,
+  type FindOptions,
+  type FindPoint,
+  type FindResult,
+  type FindSpec,
+  type FindVerdict,
+  findThreshold,
+  findVerdict,
+  formatFind,
+  parseFind,
+} from './sweep/find.js';
+export {
   deriveSeed,
   type GridPoint,
   gridPoints,
@@ -115,6 +127,7 @@ export {
 } from './sweep/grid.js';
 export { mergeSweeps, type SweepShard } from './sweep/merge.js';
 export { type Mser5Result, mser5 } from './sweep/mser.js';
+export { defaultWorkers, sweepInWorkers } from './sweep/pool.js';
 export { runOutcome, runPoint, type SweepRun } from './sweep/run-point.js';
 export type { SweepPointSpec, SweepSpec } from './sweep/spec.js';
 export {
@@ -125,7 +138,7 @@ export {
   studentTQuantile,
   summarize,
 } from './sweep/stats.js';
-export { type SweepOptions, sweep, sweepDigest } from './sweep/sweep.js';
+export { type SweepOptions, SweepPlan, type SweepTask, sweep, sweepDigest } from './sweep/sweep.js';
 export type { AmqpHandle } from './system/amqp.js';
 export {
   AMQP_DEFAULTS,

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mmc } from '../src/catalogue/mmc.js';
 import { main } from '../src/cli-main.js';
 import { mergeSweeps, type SweepShard } from '../src/sweep/merge.js';
+import { sweepInWorkers } from '../src/sweep/pool.js';
 import type { SweepRun } from '../src/sweep/run-point.js';
 import { sweep } from '../src/sweep/sweep.js';
 import '../src/vitest.js';
@@ -225,5 +226,74 @@ describe('vitest matchers on sweeps', () => {
       /no point "servers=9"/,
     );
     expect(() => expect(r).toHaveMeanBelow('meanWait', 1)).toThrow(/upper bounds: servers=2: \d/);
+  });
+});
+
+describe('worker threads', () => {
+  it('gives the same result, byte for byte, for 1, 2 and 4 workers (and the in-thread sweep)', async () => {
+    const one = JSON.stringify(sweep(mmc, options));
+    for (const workers of [1, 2, 4]) {
+      const r = await sweepInWorkers('mmc', mmc, options, workers);
+      expect(JSON.stringify(r), `${workers} workers`).toBe(one);
+    }
+    // Precision rounds in parallel take the same replications as one at a time.
+    const precise = {
+      ...options,
+      seeds: [1, 2, 3],
+      precision: { figure: 'meanWait', relative: 0.2, maxSeeds: 40 },
+    };
+    expect(JSON.stringify(await sweepInWorkers('mmc', mmc, precise, 2))).toBe(
+      JSON.stringify(sweep(mmc, precise)),
+    );
+  }, 120_000);
+
+  it('--workers is checked', async () => {
+    const r = await cli('sweep', 'mmc', '--seeds', '1..2', '--workers', '0');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workers must be a whole number from 1 to 1024, got "0"/);
+  });
+});
+
+describe('dsim sweep --find', () => {
+  it('finds the smallest server count meeting a mean wait target, with its bracket', async () => {
+    const r = await cli(
+      'sweep',
+      'mmc',
+      '--find',
+      'smallest servers in 1..32 where meanWait < 100',
+      '--seeds',
+      '1..5',
+      '--set',
+      'lambda=4',
+      '--set',
+      'customers=5000',
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.answer).toBe(7); // Erlang C: 142 ms at 6 servers, 45 ms at 7
+    expect(doc.bracket).toEqual({ holds: 7, fails: 6 });
+    expect(doc.reproduce).toMatch(/--find 'smallest servers in 1\.\.32 where meanWait < 100'$/);
+  });
+
+  it.each([
+    [
+      ['--find', 'smallest servers in 1..32 where meanWait < 100', '--set', 'servers=3'],
+      /do not also --set it/,
+    ],
+    [
+      ['--find', 'smallest servers in 1..32 where meanWait < 100', '--set', 'lambda=1,2'],
+      /--find searches servers alone/,
+    ],
+    [
+      ['--find', 'smallest servers in 1..32 where meanWait < 100', '--shard', '1/2'],
+      /--shard does not go with --find/,
+    ],
+    [['--find', 'biggest servers in 1..32 where meanWait < 100'], /--find/],
+    [['--tolerance', '0.1'], /--tolerance goes with --find/],
+  ])('bad input %j exits 2', async (extra, message) => {
+    const r = await cli('sweep', 'mmc', '--seeds', '1..3', ...extra);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
   });
 });

@@ -1,10 +1,12 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Scenario } from '../scenario.js';
 import type { SweepResult } from '../sweep/aggregate.js';
+import { findThreshold, formatFind, parseFind } from '../sweep/find.js';
 import { parseSeeds, parseSweepValues } from '../sweep/grid.js';
 import { mergeSweeps, type SweepShard } from '../sweep/merge.js';
+import { defaultWorkers, sweepInWorkers } from '../sweep/pool.js';
 import type { SweepRun } from '../sweep/run-point.js';
-import { sweep } from '../sweep/sweep.js';
+import type { SweepOptions } from '../sweep/sweep.js';
 import { UsageError } from './failure.js';
 import { AtomicFile, preflightOutputs } from './output-file.js';
 import { printable, shellQuote } from './text.js';
@@ -22,6 +24,12 @@ export interface SweepCommand {
   figure: string | undefined;
   maxSeeds: string | undefined;
   shard: string | undefined;
+  /** Worker threads, as given. @default the machine's cores */
+  workers: string | undefined;
+  /** A threshold search, `smallest servers in 1..32 where meanWait < 100`. @default none */
+  find: string | undefined;
+  tolerance: string | undefined;
+  maxSteps: string | undefined;
   json: boolean;
   csv: string | undefined;
   out: string | undefined;
@@ -40,10 +48,10 @@ const DEFAULT_SEEDS = '1..10';
  * `--shard K/N` (or `JOB_COMPLETION_INDEX` / `JOB_COMPLETIONS`) runs a slice and writes a shard file
  * for `dsim merge`.
  */
-export function sweepCommand(
+export async function sweepCommand(
   c: SweepCommand,
   io: { stdout(t: string): void; stderr(t: string): void },
-): number {
+): Promise<number> {
   const seeds = parseSeeds(c.seeds ?? DEFAULT_SEEDS);
   const grid: Record<string, string[]> = {};
   const set: Record<string, string> = {};
@@ -65,6 +73,12 @@ export function sweepCommand(
     throw new UsageError(
       `--confidence must be a number in (0, 1) such as 0.95, got ${JSON.stringify(c.confidence)}`,
     );
+  if (c.find !== undefined) return findCommand(c, seeds, grid, set, confidence, io);
+  for (const [flag, v] of [
+    ['--tolerance', c.tolerance],
+    ['--max-steps', c.maxSteps],
+  ] as const)
+    if (v !== undefined) throw new UsageError(`${flag} goes with --find (the threshold search)`);
   const shard = shardOf(c.shard, c.env);
   const precision = precisionOf(c);
   if (precision !== undefined && shard !== undefined)
@@ -77,7 +91,10 @@ export function sweepCommand(
   if (done.length > 0 && c.isTTY)
     io.stderr(`dsim sweep: resuming, ${done.length} runs already in ${runsPath}\n`);
   const collected: SweepRun[] = [...done];
-  const result = sweep(c.scenario, {
+  const workers = c.workers === undefined ? defaultWorkers() : Number(c.workers);
+  if (!(Number.isInteger(workers) && workers >= 1 && workers <= 1024))
+    throw new UsageError(`--workers must be a whole number from 1 to 1024, got ${JSON.stringify(c.workers)}`);
+  const options: SweepOptions = {
     seeds,
     grid,
     set,
@@ -92,7 +109,8 @@ export function sweepCommand(
       collected.push(run);
       if (c.isTTY) io.stderr(`\rdsim sweep: ${progress.done}/${progress.total} runs`);
     },
-  });
+  };
+  const result = await sweepInWorkers(c.target, c.scenario, options, workers);
   if (c.isTTY) io.stderr('\n');
   const reproduce = reproduceLine(c);
   if (shard !== undefined) {
@@ -112,6 +130,59 @@ export function sweepCommand(
   }
   if (c.json) io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
   else io.stdout(sweepTable(result, reproduce));
+  return 0;
+}
+
+/** `dsim sweep X --find SPEC`: the threshold search, one point at a time in this thread. */
+function findCommand(
+  c: SweepCommand,
+  seeds: string[],
+  grid: Record<string, string[]>,
+  set: Record<string, string>,
+  confidence: number,
+  io: { stdout(t: string): void },
+): number {
+  const spec = parseFind(c.find!);
+  const swept = Object.keys(grid);
+  if (swept.length > 0)
+    throw new UsageError(
+      `--find searches ${spec.param} alone: give ${swept.join(', ')} one value each (--set ${swept[0]}=...)`,
+    );
+  if (spec.param in set) throw new UsageError(`--find searches ${spec.param}: do not also --set it`);
+  for (const [flag, v] of [
+    ['--shard', c.shard],
+    ['--precision', c.precision],
+    ['--figure', c.figure],
+    ['--csv', c.csv],
+  ] as const)
+    if (v !== undefined) throw new UsageError(`${flag} does not go with --find`);
+  const number = (flag: string, v: string | undefined, integer: boolean) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n))))
+      throw new UsageError(
+        `${flag} must be ${integer ? 'a whole number' : 'a number'} > 0, got ${JSON.stringify(v)}`,
+      );
+    return n;
+  };
+  const tolerance = number('--tolerance', c.tolerance, false);
+  const maxSteps = number('--max-steps', c.maxSteps, true);
+  const maxSeeds = number('--max-seeds', c.maxSeeds, true);
+  preflightOutputs({ '--out': c.out });
+  const result = findThreshold(c.scenario, {
+    ...spec,
+    seeds,
+    set,
+    ...(c.variants.length === 0 ? {} : { variants: c.variants }),
+    confidence,
+    ...(tolerance === undefined ? {} : { tolerance }),
+    ...(maxSteps === undefined ? {} : { maxSteps }),
+    ...(maxSeeds === undefined ? {} : { maxSeeds }),
+  });
+  const doc = { ...result, reproduce: reproduceLine(c) };
+  if (c.out !== undefined) writeJson(c.out, doc, io, false);
+  if (c.json) io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+  else io.stdout(`${formatFind(result)}\nreproduce: ${doc.reproduce}\n`);
   return 0;
 }
 
@@ -239,6 +310,9 @@ function reproduceLine(c: SweepCommand): string {
   for (const v of c.variants) parts.push('--variant', v);
   if (c.confidence !== undefined) parts.push('--confidence', c.confidence);
   if (c.precision !== undefined) parts.push('--precision', c.precision, '--figure', c.figure ?? '');
+  if (c.find !== undefined) parts.push('--find', c.find);
+  if (c.tolerance !== undefined) parts.push('--tolerance', c.tolerance);
+  if (c.maxSteps !== undefined) parts.push('--max-steps', c.maxSteps);
   if (c.maxSeeds !== undefined) parts.push('--max-seeds', c.maxSeeds);
   return `dsim sweep ${parts.map((p) => shellQuote(p)).join(' ')}`;
 }

@@ -66,93 +66,152 @@ export function sweepDigest(parts: readonly string[]): string {
  * ```
  */
 export function sweep(scenario: Scenario<ParamSchema>, options: SweepOptions): SweepResult {
-  const where = `sweep(${scenario.name})`;
-  const bad = (field: string, value: unknown, want: string) =>
-    new DsimError('CONFIG_ERROR', `${where}: ${field} must be ${want}, got ${showValue(value)}`, {
-      details: { field, value },
-    });
-  if (options === null || typeof options !== 'object') throw bad('options', options, 'an object');
-  for (const k of Object.keys(options))
-    if (!KEYS.includes(k))
-      throw bad(
-        k,
-        (options as unknown as Record<string, unknown>)[k],
-        `one of the options ${KEYS.join(', ')}`,
-      );
-  const seeds = options.seeds.map(String);
-  if (seeds.length === 0) throw bad('seeds', options.seeds, 'at least one seed');
-  if (new Set(seeds).size !== seeds.length) throw bad('seeds', options.seeds, 'distinct seeds');
-  const confidence = options.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw bad('confidence', confidence, 'a number in (0, 1)');
-  const spec: SweepSpec = {
-    scenario: scenario.name,
-    set: Object.fromEntries(Object.entries(options.set ?? {}).map(([k, v]) => [k, String(v)])),
-    grid: Object.fromEntries(Object.entries(options.grid ?? {}).map(([k, v]) => [k, v.map(String)])),
-    seeds,
-    ...(options.variants === undefined ? {} : { variants: [...options.variants] }),
-    confidence,
-  };
-  const points = gridPoints(spec.grid);
-  const params = (p: SweepPointSpec) => resolvePoint(scenario, spec, p);
-  // Every point's parameters are checked before anything runs: a bad value fails at once.
-  const resolved = new Map(points.map((p) => [p.id, params(p)]));
-  const shard = options.shard;
-  if (
-    shard !== undefined &&
-    !(
-      Number.isInteger(shard.index) &&
-      Number.isInteger(shard.count) &&
-      shard.count >= 1 &&
-      shard.index >= 1 &&
-      shard.index <= shard.count
+  const plan = new SweepPlan(scenario, options);
+  for (let tasks = plan.initial(); tasks.length > 0; tasks = plan.more())
+    for (const t of tasks) plan.record(runPoint(scenario, t));
+  return plan.result();
+}
+
+/** One run to do: everything a worker needs, as plain data. */
+export interface SweepTask {
+  point: string;
+  replication: number;
+  seed: string;
+  /** The point's parameters, resolved by the scenario's schema. */
+  params: Record<string, unknown>;
+  variants?: string[];
+}
+
+/**
+ * A sweep's plan: the checked spec, the points with their parameters, the runs done, and what to run
+ * next. {@link sweep} runs its tasks in this thread; `sweepInWorkers` sends them to worker threads.
+ * Either way the result comes from {@link SweepPlan.result}, so it is the same.
+ */
+export class SweepPlan {
+  readonly spec: SweepSpec;
+  readonly points: readonly SweepPointSpec[];
+  private readonly resolved: Map<string, Record<string, unknown>>;
+  private readonly runs = new Map<string, SweepRun>();
+  private readonly tasks: SweepTask[] = [];
+  private count = 0;
+  private total = 0;
+
+  constructor(
+    readonly scenario: Scenario<ParamSchema>,
+    private readonly options: SweepOptions,
+  ) {
+    const where = `sweep(${scenario.name})`;
+    const bad = (field: string, value: unknown, want: string) =>
+      new DsimError('CONFIG_ERROR', `${where}: ${field} must be ${want}, got ${showValue(value)}`, {
+        details: { field, value },
+      });
+    if (options === null || typeof options !== 'object') throw bad('options', options, 'an object');
+    for (const k of Object.keys(options))
+      if (!KEYS.includes(k))
+        throw bad(
+          k,
+          (options as unknown as Record<string, unknown>)[k],
+          `one of the options ${KEYS.join(', ')}`,
+        );
+    if (!Array.isArray(options.seeds)) throw bad('seeds', options.seeds, 'an array of seeds');
+    const seeds = options.seeds.map(String);
+    if (seeds.length === 0) throw bad('seeds', options.seeds, 'at least one seed');
+    if (new Set(seeds).size !== seeds.length) throw bad('seeds', options.seeds, 'distinct seeds');
+    const confidence = options.confidence ?? 0.95;
+    if (!(confidence > 0 && confidence < 1)) throw bad('confidence', confidence, 'a number in (0, 1)');
+    const shard = options.shard;
+    if (
+      shard !== undefined &&
+      !(
+        Number.isInteger(shard.index) &&
+        Number.isInteger(shard.count) &&
+        shard.count >= 1 &&
+        shard.index >= 1 &&
+        shard.index <= shard.count
+      )
     )
-  )
-    throw bad('shard', shard, 'whole numbers { index, count } with 1 <= index <= count');
-  const done = new Map((options.done ?? []).map((r) => [`${r.point}#${r.replication}`, r]));
-  const runs: SweepRun[] = [...done.values()];
-  const tasks: { point: SweepPointSpec; replication: number; seed: string }[] = [];
-  let i = 0;
-  for (const p of points)
-    seeds.forEach((seed, replication) => {
-      const mine = shard === undefined || i % shard.count === shard.index - 1;
-      i++;
-      if (mine && !done.has(`${p.id}#${replication}`)) tasks.push({ point: p, replication, seed });
-    });
-  let count = runs.length;
-  const total = runs.length + tasks.length;
-  const run = (t: (typeof tasks)[number]) => {
-    const r = runPoint(scenario, {
-      point: t.point.id,
-      replication: t.replication,
-      seed: t.seed,
-      params: resolved.get(t.point.id)!,
-      ...(spec.variants === undefined ? {} : { variants: spec.variants }),
-    });
-    runs.push(r);
-    options.onRun?.(r, { done: ++count, total });
-  };
-  for (const t of tasks) run(t);
-  const precision = options.precision;
-  if (precision !== undefined && shard === undefined) {
-    // Sequential stopping: one more replication at a time per point, until the interval is narrow enough.
-    for (const p of points) {
-      for (let n = seeds.length; n < precision.maxSeeds; n++) {
-        const values = runs
-          .filter((r) => r.point === p.id)
-          .flatMap((r) => {
-            const v = r.outcome[precision.figure];
-            return typeof v === 'number' && Number.isFinite(v) ? [v] : [];
-          });
-        const s = summarize(values, { confidence });
-        if (s.ci !== null && s.ci.relativeHalfWidth !== null && s.ci.relativeHalfWidth <= precision.relative)
-          break;
-        const replication = n;
-        if (done.has(`${p.id}#${replication}`)) continue;
-        run({ point: p, replication, seed: nextSeed(seeds, replication) });
-      }
-    }
+      throw bad('shard', shard, 'whole numbers { index, count } with 1 <= index <= count');
+    if (shard !== undefined && options.precision !== undefined)
+      throw bad(
+        'precision',
+        options.precision,
+        'left out with a shard (how many runs a point needs is decided as results come in)',
+      );
+    this.spec = {
+      scenario: scenario.name,
+      set: Object.fromEntries(Object.entries(options.set ?? {}).map(([k, v]) => [k, String(v)])),
+      grid: Object.fromEntries(Object.entries(options.grid ?? {}).map(([k, v]) => [k, v.map(String)])),
+      seeds,
+      ...(options.variants === undefined ? {} : { variants: [...options.variants] }),
+      confidence,
+    };
+    this.points = gridPoints(this.spec.grid);
+    // Every point's parameters are checked before anything runs: a bad value fails at once.
+    this.resolved = new Map(this.points.map((p) => [p.id, resolvePoint(scenario, this.spec, p)]));
+    for (const r of options.done ?? []) this.runs.set(`${r.point}#${r.replication}`, r);
+    this.count = this.runs.size;
+    let i = 0;
+    for (const p of this.points)
+      seeds.forEach((seed, replication) => {
+        const mine = shard === undefined || i % shard.count === shard.index - 1;
+        i++;
+        if (mine && !this.runs.has(`${p.id}#${replication}`))
+          this.tasks.push(this.task(p, replication, seed));
+      });
+    this.total = this.count + this.tasks.length;
   }
-  return aggregate(spec, points, runs, sweepDigest);
+
+  private task(p: SweepPointSpec, replication: number, seed: string): SweepTask {
+    return {
+      point: p.id,
+      replication,
+      seed,
+      params: this.resolved.get(p.id)!,
+      ...(this.spec.variants === undefined ? {} : { variants: this.spec.variants }),
+    };
+  }
+
+  /** The runs of the seeds given (less those already done, and those of other shards). */
+  initial(): SweepTask[] {
+    return this.tasks.splice(0);
+  }
+
+  /**
+   * With a precision target, one more replication for every point whose interval is still too wide
+   * (and that has fewer than the maximum): a round. Empty when nothing more is needed. Each point's
+   * decision depends on its own runs only, so rounds give the same runs in any execution order.
+   */
+  more(): SweepTask[] {
+    const precision = this.options.precision;
+    if (precision === undefined) return [];
+    const out: SweepTask[] = [];
+    for (const p of this.points) {
+      const mine = [...this.runs.values()].filter((r) => r.point === p.id);
+      const n = mine.length;
+      if (n >= precision.maxSeeds) continue;
+      const values = mine.flatMap((r) => {
+        const v = r.outcome[precision.figure];
+        return typeof v === 'number' && Number.isFinite(v) ? [v] : [];
+      });
+      const s = summarize(values, { confidence: this.spec.confidence });
+      if (s.ci !== null && s.ci.relativeHalfWidth !== null && s.ci.relativeHalfWidth <= precision.relative)
+        continue;
+      if (!this.runs.has(`${p.id}#${n}`)) out.push(this.task(p, n, nextSeed(this.spec.seeds, n)));
+    }
+    this.total += out.length;
+    return out;
+  }
+
+  /** Records a finished run and tells `onRun`. */
+  record(run: SweepRun): void {
+    this.runs.set(`${run.point}#${run.replication}`, run);
+    this.options.onRun?.(run, { done: ++this.count, total: this.total });
+  }
+
+  /** The result: every run so far, aggregated in grid and replication order. */
+  result(): SweepResult {
+    return aggregate(this.spec, this.points, [...this.runs.values()], sweepDigest);
+  }
 }
 
 /** The seed of replication `i` beyond the given list: the next integers after the largest integer seed. */
