@@ -9,10 +9,11 @@ import { initProject } from './cli/init.js';
 import { loadScenario } from './cli/load-scenario.js';
 import { AtomicFile, preflightOutputs } from './cli/output-file.js';
 import { ProgressLine } from './cli/progress.js';
-import { hasSeries, readSavedResult, writeReportFile } from './cli/report.js';
+import { hasSeries, readSavedResult, readSavedSweep, writeReportFile } from './cli/report.js';
 import { mergeCommand, sweepCommand } from './cli/sweep.js';
 import { printable, shellQuote } from './cli/text.js';
 import { formatResult, table } from './format.js';
+import { renderSweepReport } from './report/sweep-report.js';
 import { type ParamSchema, parseAssignments } from './params.js';
 import { defineScenario, runScenario, type Scenario, type ScenarioResult } from './scenario.js';
 import { wallClock } from './wall-clock.js';
@@ -59,7 +60,7 @@ const USAGE = `Usage:
   dsim list [--json]                          list built-in scenarios
   dsim run NAME|FILE [options]                run a scenario (see below)
   dsim run NAME|FILE --help [--json]          list a scenario's parameters and variants
-  dsim report RESULT.json -o FILE.html        render a result saved with 'run --json --detail' as HTML
+  dsim report RESULT.json -o FILE.html        render a result saved with 'run --json --detail' (or a sweep's --out) as HTML
   dsim check FILE.ts                          type-check a scenario file with the TypeScript compiler
   dsim init [DIR]                             write a starter scenario project (default: the current folder)
   dsim graph FILE [--format F] [-o OUT]       draw a system file (.yaml/.yml/.json) as svg, mermaid or dot
@@ -99,6 +100,7 @@ Options for sweep:
   --out FILE          write the result (or shard) there; finished runs go to FILE.runs.ndjson, so
                       the same command again resumes where a killed sweep stopped
   --csv FILE          write one row per point and figure
+  --report FILE       write an HTML page: each figure against the swept parameter, with bands
   --json              print the result as JSON
 
 Exit codes: 0 ok, 1 a scenario check failed, 2 usage or configuration error,
@@ -418,6 +420,13 @@ function reportCommand(args: readonly string[], io: CliIO): number {
   if (resolve(output) === resolve(input))
     throw new UsageError(`--output ${JSON.stringify(output)} is the result file itself; give another path`);
   preflightOutputs({ '--output': output });
+  const sweepDoc = readSavedSweep(input);
+  if (sweepDoc !== null) {
+    const html = new AtomicFile(output);
+    html.write(renderSweepReport(sweepDoc));
+    html.commit();
+    return 0;
+  }
   const result = readSavedResult(input);
   if (!hasSeries(result))
     io.stderr(
@@ -494,6 +503,7 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       'max-steps': { type: 'string', multiple: true },
       out: { type: 'string', multiple: true },
       csv: { type: 'string', multiple: true },
+      report: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       debug: { type: 'boolean' },
     },
@@ -525,6 +535,7 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       maxSteps: single(values['max-steps'], '--max-steps'),
       json: values.json === true,
       csv: single(values.csv, '--csv'),
+      report: single(values.report, '--report'),
       out: single(values.out, '--out'),
       env: io.env ?? {},
       isTTY: io.stderrIsTTY === true,

@@ -88,6 +88,7 @@ export {
   reportWindows,
   writeReport,
 } from './report/render.js';
+export { MAX_SWEEP_CHARTS, renderSweepReport, type SweepChart, sweepCharts } from './report/sweep-report.js';
 export { type TopologyView, topologyFigures, topologyViews } from './report/topology.js';
 export { ReportInputError, validateResult } from './report/validate.js';
 export { RequestStats, type RunMetrics } from './request-stats.js';

@@ -40,6 +40,7 @@ describe.runIf(available)('report in a browser', () => {
   const markup = join(dir, 'hostile.html');
   const renamed = join(dir, 'renamed.html');
   const system = join(dir, 'system.html');
+  const swept = join(dir, 'sweep.html');
   let browser: Browser;
   /** The retry-storm report, opened once for the tests that only read it. */
   let stormPage: Awaited<ReturnType<typeof open>>;
@@ -52,6 +53,20 @@ describe.runIf(available)('report in a browser', () => {
       cli('run', 'retry-storm', '--seed', '1', '--report', storm),
       cli('run', hostile, '--seed', '1', '--report', markup),
       cli('run', systemStorm, '--seed', '1', '--report', system),
+      cli(
+        'sweep',
+        'mmc',
+        '--seeds',
+        '1..4',
+        '--set',
+        'servers=2,3,4',
+        '--set',
+        'customers=300',
+        '--workers',
+        '1',
+        '--report',
+        swept,
+      ),
     ]);
     // A saved result edited by hand: markup in the scenario name and a param, rendered by `dsim report`.
     const json = join(dir, 'hostile.json');
@@ -246,6 +261,22 @@ describe.runIf(available)('report in a browser', () => {
     expect(a3).toBeGreaterThan(5);
     expect(Math.abs(r3! - g3!)).toBeLessThan(4);
     expect(Math.abs(g3! - b3!)).toBeLessThan(4);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('draws a sweep: one chart per varying figure, its band under the line, values on hover', async () => {
+    const { page, problems } = await open(swept);
+    const data = JSON.parse((await page.locator('#dsim-sweep').textContent()) ?? '{}');
+    const sizes = await canvases(page, '#charts');
+    expect(sizes.length).toBe(data.charts.length);
+    expect(sizes.length).toBeGreaterThan(3);
+    const over = page.locator('#charts .u-over').first();
+    await over.scrollIntoViewIfNeeded();
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + 2, box.y + box.height / 2, { steps: 4 });
+    const values = await page.locator('#charts .uplot').first().locator('.u-legend .u-value').allInnerTexts();
+    expect(values[0]).toBe('2'); // the first server count
     expect(problems).toEqual([]);
     await page.close();
   });

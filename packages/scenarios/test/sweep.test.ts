@@ -297,3 +297,65 @@ describe('dsim sweep --find', () => {
     expect(r.stderr).toMatch(message);
   });
 });
+
+describe('the sweep report', () => {
+  const hostile = resolve(import.meta.dirname, 'fixtures/hostile.scenario.ts');
+
+  it('charts every varying figure with its band; dsim report on the saved sweep writes the same page', async () => {
+    const r = await cli(
+      ...[
+        'sweep',
+        'mmc',
+        '--seeds',
+        '1..4',
+        '--set',
+        'servers=2,3,4',
+        '--set',
+        'customers=300',
+        '--workers',
+        '1',
+      ],
+      '--report',
+      at('s.html'),
+      '--out',
+      at('saved.json'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(at('s.html'), 'utf8');
+    const data = JSON.parse(
+      /<script type="application\/json" id="dsim-sweep">(.*?)<\/script>/s.exec(html)![1]!,
+    );
+    const wait = data.charts.find((c: { figure: string }) => c.figure === 'meanWait');
+    expect(wait.x).toEqual([2, 3, 4]);
+    expect(wait.lines).toHaveLength(1);
+    const saved = JSON.parse(readFileSync(at('saved.json'), 'utf8'));
+    const p3 = saved.points.find((p: { id: string }) => p.id === 'servers=3').figures.meanWait;
+    // Six significant digits on the page.
+    expect(Math.abs(wait.lines[0].mean[1] - p3.mean) / p3.mean).toBeLessThan(1e-5);
+    expect(Math.abs(wait.lines[0].low[1] - p3.ci.low) / p3.ci.low).toBeLessThan(1e-5);
+    // Constant figures (customers) are not charted.
+    expect(data.charts.some((c: { figure: string }) => c.figure === 'customers')).toBe(false);
+    expect((await cli('report', at('saved.json'), '-o', at('again.html'))).code).toBe(0);
+    expect(readFileSync(at('again.html'), 'utf8')).toBe(html);
+  });
+
+  it('shows markup in swept values as text', async () => {
+    const r = await cli(
+      'sweep',
+      hostile,
+      '--seeds',
+      '1..2',
+      '--set',
+      'label=<b>x</b>,<i>y</i>',
+      '--workers',
+      '1',
+      '--report',
+      at('h.html'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(at('h.html'), 'utf8');
+    expect(html).not.toMatch(/<b>x|<i>y/);
+    expect(html).toContain('&#60;b&#62;x&#60;/b&#62;');
+    expect(html.match(/<script/g)).toHaveLength(3);
+  });
+});

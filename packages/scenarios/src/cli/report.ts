@@ -4,6 +4,7 @@ import { resultParts } from '../report/data.js';
 import { writeReport } from '../report/render.js';
 import { ReportInputError, validateResult } from '../report/validate.js';
 import type { ScenarioResult } from '../scenario.js';
+import type { SweepResult } from '../sweep/aggregate.js';
 import { UsageError } from './failure.js';
 import type { AtomicFile } from './output-file.js';
 
@@ -42,6 +43,45 @@ export function readSavedResult(path: string): ScenarioResult {
     if (error instanceof ReportInputError) throw new UsageError(`report: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * A sweep result saved by `dsim sweep --out` or `--json`, or null when the file holds something else
+ * (a scenario result: {@link readSavedResult} reads it and names what is wrong). A sweep result with a
+ * wrong shape is a {@link UsageError} naming the field.
+ *
+ * @example
+ * ```ts
+ * const sweep = readSavedSweep('sweep.json');
+ * ```
+ */
+export function readSavedSweep(path: string): (SweepResult & { reproduce?: string }) | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null; // readSavedResult reports the file
+  }
+  const d = doc as Partial<SweepResult> | null;
+  if (d === null || typeof d !== 'object' || !('spec' in d) || !('points' in d)) return null;
+  const fail = (field: string, want: string): never => {
+    throw new UsageError(`report: ${path}: ${field} ${want} (expected the JSON of 'dsim sweep ... --out FILE')`);
+  };
+  if ((d as { kind?: unknown }).kind === 'dsim-sweep-shard')
+    fail('kind', "is a shard: merge the shards first with 'dsim merge'");
+  const spec = d.spec as Partial<SweepResult['spec']> | undefined;
+  if (spec === undefined || typeof spec !== 'object' || typeof spec.scenario !== 'string') fail('spec.scenario', 'must be a string');
+  if (typeof spec!.confidence !== 'number') fail('spec.confidence', 'must be a number');
+  if (spec!.grid === null || typeof spec!.grid !== 'object') fail('spec.grid', 'must be an object');
+  if (!Array.isArray(spec!.seeds)) fail('spec.seeds', 'must be an array');
+  if (!Array.isArray(d.points)) fail('points', 'must be an array');
+  for (const [i, p] of d.points!.entries()) {
+    if (typeof p?.id !== 'string') fail(`points[${i}].id`, 'must be a string');
+    if (p.figures === null || typeof p.figures !== 'object') fail(`points[${i}].figures`, 'must be an object');
+    if (!Array.isArray(p.checks)) fail(`points[${i}].checks`, 'must be an array');
+  }
+  if (typeof d.digest !== 'string') fail('digest', 'must be a string');
+  return d as SweepResult & { reproduce?: string };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import type { Scenario } from '../scenario.js';
 import type { SweepResult } from '../sweep/aggregate.js';
+import { renderSweepReport } from '../report/sweep-report.js';
 import { findThreshold, formatFind, parseFind } from '../sweep/find.js';
 import { parseSeeds, parseSweepValues } from '../sweep/grid.js';
 import { mergeSweeps, type SweepShard } from '../sweep/merge.js';
@@ -32,6 +33,8 @@ export interface SweepCommand {
   maxSteps: string | undefined;
   json: boolean;
   csv: string | undefined;
+  /** The HTML report to write. @default none */
+  report: string | undefined;
   out: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
   isTTY: boolean;
@@ -85,7 +88,7 @@ export async function sweepCommand(
     throw new UsageError(
       '--precision decides how many seeds to run as results come in: it cannot be split into --shard slices',
     );
-  preflightOutputs({ '--out': c.out, '--csv': c.csv });
+  preflightOutputs({ '--out': c.out, '--csv': c.csv, '--report': c.report });
   const runsPath = c.out === undefined ? undefined : `${c.out}.runs.ndjson`;
   const done = runsPath === undefined ? [] : readRuns(runsPath);
   if (done.length > 0 && c.isTTY)
@@ -122,6 +125,11 @@ export async function sweepCommand(
     return 0;
   }
   const doc = { ...result, reproduce };
+  if (c.report !== undefined) {
+    const f = new AtomicFile(c.report);
+    f.write(renderSweepReport(doc));
+    f.commit();
+  }
   if (c.out !== undefined) writeJson(c.out, doc, io, false);
   if (c.csv !== undefined) {
     const f = new AtomicFile(c.csv);
@@ -154,6 +162,7 @@ function findCommand(
     ['--precision', c.precision],
     ['--figure', c.figure],
     ['--csv', c.csv],
+    ['--report', c.report],
   ] as const)
     if (v !== undefined) throw new UsageError(`${flag} does not go with --find`);
   const number = (flag: string, v: string | undefined, integer: boolean) => {

@@ -302,7 +302,8 @@ function unique(names: string[]): string[] {
   return [...new Set(names)];
 }
 
-const PAGE_STYLE = `
+/** The report pages' own stylesheet (the sweep report shares it). */
+export const PAGE_STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0 auto; padding: 16px 24px 48px; max-width: 1240px; }
 h1 { margin: 8px 0 4px; font-size: 24px; }
 h2 { margin: 28px 0 8px; font-size: 18px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
