@@ -12,9 +12,10 @@ import { ProgressLine } from './cli/progress.js';
 import { hasSeries, readSavedResult, readSavedSweep, writeReportFile } from './cli/report.js';
 import { mergeCommand, sweepCommand } from './cli/sweep.js';
 import { printable, shellQuote } from './cli/text.js';
+import { workerCommand } from './cli/worker.js';
 import { formatResult, table } from './format.js';
-import { renderSweepReport } from './report/sweep-report.js';
 import { type ParamSchema, parseAssignments } from './params.js';
+import { renderSweepReport } from './report/sweep-report.js';
 import { defineScenario, runScenario, type Scenario, type ScenarioResult } from './scenario.js';
 import { wallClock } from './wall-clock.js';
 
@@ -66,6 +67,7 @@ const USAGE = `Usage:
   dsim graph FILE [--format F] [-o OUT]       draw a system file (.yaml/.yml/.json) as svg, mermaid or dot
   dsim sweep NAME|FILE [options]              run a grid of parameter values × seeds, with intervals
   dsim merge SHARD.json ... [-o OUT]          combine the shards of a sweep into its result
+  dsim worker --queue URL [--concurrency N]   run the jobs of sweeps started with --queue URL, until stopped
   dsim help                                   show this help
 
 Options for run:
@@ -95,13 +97,21 @@ Options for sweep:
   --max-seeds N       at most this many seeds per point with --precision (default 1000)
   --shard K/N         run slice K of N (also JOB_COMPLETION_INDEX / JOB_COMPLETIONS); merge with dsim merge
   --workers N         worker threads (default: the machine's cores); the result is the same for any N
+  --queue URL         run on a BullMQ queue in Redis (redis://host:6379/0) by 'dsim worker' processes
   --find SPEC         search a threshold: 'smallest servers in 1..32 where meanWait < 100'
                       (--tolerance X, --max-steps N, --max-seeds N; see docs/sweeps.md)
   --out FILE          write the result (or shard) there; finished runs go to FILE.runs.ndjson, so
                       the same command again resumes where a killed sweep stopped
   --csv FILE          write one row per point and figure
   --report FILE       write an HTML page: each figure against the swept parameter, with bands
+  --steady NODE/METRIC a counter's rate or a gauge's mean over each run, warm-up cut by MSER-5 (repeatable)
   --json              print the result as JSON
+
+Options for worker:
+  --queue URL         the Redis of the sweeps to serve: redis://[user:password@]host[:port][/db], rediss:// for TLS
+  --concurrency N     runs at a time, each on a thread (default: the machine's cores)
+  --lock-duration D   how long a run's job lock lasts, renewed at half (default 30s)
+  --stalled-interval D  how often jobs of dead workers go back to waiting (default 30s)
 
 Exit codes: 0 ok, 1 a scenario check failed, 2 usage or configuration error,
 3 the scenario or model raised an error (or hit --max-events / --max-wall).`;
@@ -135,7 +145,10 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
-      io.stderr(`${USAGE}\n`);
+      // The commands only: the options of each are a 'dsim help' away.
+      io.stderr(
+        `${USAGE.slice(0, USAGE.indexOf('\n\nOptions for run:'))}\n\nRun 'dsim help' for the options of each command.\n`,
+      );
       return 2;
     case 'help':
     case '--help':
@@ -158,6 +171,8 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
       return sweepCliCommand(rest, io);
     case 'merge':
       return mergeCliCommand(rest, io);
+    case 'worker':
+      return workerCliCommand(rest, io);
     default: {
       const guess = didYouMean(command, [
         'list',
@@ -168,11 +183,12 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
         'graph',
         'sweep',
         'merge',
+        'worker',
         'help',
       ]);
       const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
       throw new UsageError(
-        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, sweep, merge, help`,
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, sweep, merge, worker, help`,
       );
     }
   }
@@ -498,12 +514,14 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       'max-seeds': { type: 'string', multiple: true },
       shard: { type: 'string', multiple: true },
       workers: { type: 'string', multiple: true },
+      queue: { type: 'string', multiple: true },
       find: { type: 'string', multiple: true },
       tolerance: { type: 'string', multiple: true },
       'max-steps': { type: 'string', multiple: true },
       out: { type: 'string', multiple: true },
       csv: { type: 'string', multiple: true },
       report: { type: 'string', multiple: true },
+      steady: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       debug: { type: 'boolean' },
     },
@@ -530,12 +548,14 @@ async function sweepCliCommand(args: readonly string[], io: CliIO): Promise<numb
       maxSeeds: single(values['max-seeds'], '--max-seeds'),
       shard: single(values.shard, '--shard'),
       workers: single(values.workers, '--workers'),
+      queue: single(values.queue, '--queue'),
       find: single(values.find, '--find'),
       tolerance: single(values.tolerance, '--tolerance'),
       maxSteps: single(values['max-steps'], '--max-steps'),
       json: values.json === true,
       csv: single(values.csv, '--csv'),
       report: single(values.report, '--report'),
+      steady: values.steady ?? [],
       out: single(values.out, '--out'),
       env: io.env ?? {},
       isTTY: io.stderrIsTTY === true,
@@ -552,6 +572,31 @@ function mergeCliCommand(args: readonly string[], io: CliIO): number {
     true,
   );
   return mergeCommand(positionals, single(values.output, '--output'), io);
+}
+
+function workerCliCommand(args: readonly string[], io: CliIO): Promise<number> {
+  const { values } = parseFlags(
+    args,
+    {
+      queue: { type: 'string', multiple: true },
+      concurrency: { type: 'string', multiple: true },
+      'lock-duration': { type: 'string', multiple: true },
+      'stalled-interval': { type: 'string', multiple: true },
+      debug: { type: 'boolean' },
+    },
+    'worker',
+    false,
+  );
+  return workerCommand(
+    {
+      queue: single(values.queue, '--queue'),
+      concurrency: single(values.concurrency, '--concurrency'),
+      lockDuration: single(values['lock-duration'], '--lock-duration'),
+      stalledInterval: single(values['stalled-interval'], '--stalled-interval'),
+      env: io.env ?? {},
+    },
+    io,
+  );
 }
 
 function initCommand(args: readonly string[], io: CliIO): number {

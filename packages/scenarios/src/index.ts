@@ -129,7 +129,22 @@ export {
 export { mergeSweeps, type SweepShard } from './sweep/merge.js';
 export { type Mser5Result, mser5 } from './sweep/mser.js';
 export { defaultWorkers, sweepInWorkers } from './sweep/pool.js';
-export { runOutcome, runPoint, type SweepRun } from './sweep/run-point.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  parseQueueUrl,
+  QUEUE_WORKER_DEFAULTS,
+  type QueueSweepSettings,
+  type QueueWorkerEvent,
+  type QueueWorkerHandle,
+  type QueueWorkerOptions,
+  type RedisTarget,
+  SWEEP_REGISTRY,
+  serveQueue,
+  sweepJobId,
+  sweepOnQueue,
+  sweepQueueName,
+} from './sweep/queue.js';
+export { runOutcome, runPoint, type SweepRun, steadyFigures } from './sweep/run-point.js';
 export type { SweepPointSpec, SweepSpec } from './sweep/spec.js';
 export {
   type ConfidenceInterval,

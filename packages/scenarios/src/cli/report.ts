@@ -65,19 +65,23 @@ export function readSavedSweep(path: string): (SweepResult & { reproduce?: strin
   const d = doc as Partial<SweepResult> | null;
   if (d === null || typeof d !== 'object' || !('spec' in d) || !('points' in d)) return null;
   const fail = (field: string, want: string): never => {
-    throw new UsageError(`report: ${path}: ${field} ${want} (expected the JSON of 'dsim sweep ... --out FILE')`);
+    throw new UsageError(
+      `report: ${path}: ${field} ${want} (expected the JSON of 'dsim sweep ... --out FILE')`,
+    );
   };
   if ((d as { kind?: unknown }).kind === 'dsim-sweep-shard')
     fail('kind', "is a shard: merge the shards first with 'dsim merge'");
   const spec = d.spec as Partial<SweepResult['spec']> | undefined;
-  if (spec === undefined || typeof spec !== 'object' || typeof spec.scenario !== 'string') fail('spec.scenario', 'must be a string');
+  if (spec === undefined || typeof spec !== 'object' || typeof spec.scenario !== 'string')
+    fail('spec.scenario', 'must be a string');
   if (typeof spec!.confidence !== 'number') fail('spec.confidence', 'must be a number');
   if (spec!.grid === null || typeof spec!.grid !== 'object') fail('spec.grid', 'must be an object');
   if (!Array.isArray(spec!.seeds)) fail('spec.seeds', 'must be an array');
   if (!Array.isArray(d.points)) fail('points', 'must be an array');
   for (const [i, p] of d.points!.entries()) {
     if (typeof p?.id !== 'string') fail(`points[${i}].id`, 'must be a string');
-    if (p.figures === null || typeof p.figures !== 'object') fail(`points[${i}].figures`, 'must be an object');
+    if (p.figures === null || typeof p.figures !== 'object')
+      fail(`points[${i}].figures`, 'must be an object');
     if (!Array.isArray(p.checks)) fail(`points[${i}].checks`, 'must be an array');
   }
   if (typeof d.digest !== 'string') fail('digest', 'must be a string');

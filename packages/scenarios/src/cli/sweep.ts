@@ -1,16 +1,18 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { renderSweepReport } from '../report/sweep-report.js';
 import type { Scenario } from '../scenario.js';
 import type { SweepResult } from '../sweep/aggregate.js';
-import { renderSweepReport } from '../report/sweep-report.js';
 import { findThreshold, formatFind, parseFind } from '../sweep/find.js';
 import { parseSeeds, parseSweepValues } from '../sweep/grid.js';
 import { mergeSweeps, type SweepShard } from '../sweep/merge.js';
 import { defaultWorkers, sweepInWorkers } from '../sweep/pool.js';
+import { sweepOnQueue } from '../sweep/queue.js';
 import type { SweepRun } from '../sweep/run-point.js';
 import type { SweepOptions } from '../sweep/sweep.js';
 import { UsageError } from './failure.js';
 import { AtomicFile, preflightOutputs } from './output-file.js';
 import { printable, shellQuote } from './text.js';
+import { connectTimeoutFromEnv, parseQueue } from './worker.js';
 
 /** What `dsim sweep` was asked, flags already split. */
 export interface SweepCommand {
@@ -27,6 +29,8 @@ export interface SweepCommand {
   shard: string | undefined;
   /** Worker threads, as given. @default the machine's cores */
   workers: string | undefined;
+  /** A Redis URL: run on a BullMQ queue there, by `dsim worker` processes. @default here */
+  queue?: string | undefined;
   /** A threshold search, `smallest servers in 1..32 where meanWait < 100`. @default none */
   find: string | undefined;
   tolerance: string | undefined;
@@ -35,6 +39,8 @@ export interface SweepCommand {
   csv: string | undefined;
   /** The HTML report to write. @default none */
   report: string | undefined;
+  /** Steady-state figures, `node/metric` each. @default none */
+  steady: readonly string[];
   out: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
   isTTY: boolean;
@@ -83,6 +89,17 @@ export async function sweepCommand(
   ] as const)
     if (v !== undefined) throw new UsageError(`${flag} goes with --find (the threshold search)`);
   const shard = shardOf(c.shard, c.env);
+  if (c.queue !== undefined) {
+    parseQueue(c.queue);
+    if (shard !== undefined)
+      throw new UsageError(
+        `--queue does not go with --shard${c.shard === undefined ? ' (JOB_COMPLETION_INDEX is set)' : ''}: the queue hands every run to whichever worker is free, so there is nothing to slice`,
+      );
+    if (c.workers !== undefined)
+      throw new UsageError(
+        '--queue does not go with --workers: the runs go to dsim worker processes (set their --concurrency)',
+      );
+  }
   const precision = precisionOf(c);
   if (precision !== undefined && shard !== undefined)
     throw new UsageError(
@@ -105,6 +122,7 @@ export async function sweepCommand(
     confidence,
     ...(shard === undefined ? {} : { shard }),
     ...(precision === undefined ? {} : { precision }),
+    ...(c.steady.length === 0 ? {} : { steady: c.steady }),
     done,
     onRun: (run, progress) => {
       // One line per finished run, appended at once: a killed sweep loses only the runs in flight.
@@ -113,7 +131,17 @@ export async function sweepCommand(
       if (c.isTTY) io.stderr(`\rdsim sweep: ${progress.done}/${progress.total} runs`);
     },
   };
-  const result = await sweepInWorkers(c.target, c.scenario, options, workers);
+  const result =
+    c.queue === undefined
+      ? await sweepInWorkers(c.target, c.scenario, options, workers)
+      : await sweepOnQueue(c.target, c.scenario, options, c.queue, {
+          field: '--queue',
+          connectTimeoutMs: connectTimeoutFromEnv(c.env),
+          onQueued: (q) =>
+            io.stderr(
+              `dsim sweep: ${q.runs} runs on queue ${q.queue} at ${q.url}; start workers with: dsim worker --queue ${q.url}\n`,
+            ),
+        });
   if (c.isTTY) io.stderr('\n');
   const reproduce = reproduceLine(c);
   if (shard !== undefined) {
@@ -159,6 +187,7 @@ function findCommand(
   if (spec.param in set) throw new UsageError(`--find searches ${spec.param}: do not also --set it`);
   for (const [flag, v] of [
     ['--shard', c.shard],
+    ['--queue', c.queue],
     ['--precision', c.precision],
     ['--figure', c.figure],
     ['--csv', c.csv],
@@ -317,6 +346,7 @@ function reproduceLine(c: SweepCommand): string {
   const parts = [c.target, '--seeds', c.seeds ?? DEFAULT_SEEDS];
   for (const s of c.set) parts.push('--set', s);
   for (const v of c.variants) parts.push('--variant', v);
+  for (const v of c.steady) parts.push('--steady', v);
   if (c.confidence !== undefined) parts.push('--confidence', c.confidence);
   if (c.precision !== undefined) parts.push('--precision', c.precision, '--figure', c.figure ?? '');
   if (c.find !== undefined) parts.push('--find', c.find);

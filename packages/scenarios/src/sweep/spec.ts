@@ -15,6 +15,8 @@ export interface SweepSpec {
   variants?: string[];
   /** Confidence level of the intervals. @default 0.95 */
   confidence: number;
+  /** Steady-state figures taken from each run's series, `node/metric` (MSER-5). @default none */
+  steady?: string[];
 }
 
 /** One point of a sweep: its id (`lambda=10,servers=3`) and its swept parameter values, as given. */

@@ -32,11 +32,28 @@ export interface SweepOptions {
    * relative half-width at most `relative`, or the point has `maxSeeds` replications. @default off
    */
   precision?: { figure: string; relative: number; maxSeeds: number };
+  /**
+   * Steady-state figures: for each `node/metric` (a counter or a gauge the scenario records), the run's
+   * series per interval with its warm-up cut by MSER-5, as the figure `steady.<node/metric>` (and
+   * `.cutMs`, the warm-up cut). @default none
+   */
+  steady?: readonly string[];
   /** Told every finished run as it finishes (stream it to a file), with the count so far. */
   onRun?: (run: SweepRun, progress: { done: number; total: number }) => void;
 }
 
-const KEYS = ['seeds', 'grid', 'set', 'variants', 'confidence', 'shard', 'done', 'precision', 'onRun'];
+const KEYS = [
+  'seeds',
+  'grid',
+  'set',
+  'variants',
+  'confidence',
+  'shard',
+  'done',
+  'precision',
+  'steady',
+  'onRun',
+];
 
 /**
  * The digest over a sweep's runs, in order (`<point>#<replication>:<run digest>` each).
@@ -80,6 +97,7 @@ export interface SweepTask {
   /** The point's parameters, resolved by the scenario's schema. */
   params: Record<string, unknown>;
   variants?: string[];
+  steady?: string[];
 }
 
 /**
@@ -144,6 +162,7 @@ export class SweepPlan {
       seeds,
       ...(options.variants === undefined ? {} : { variants: [...options.variants] }),
       confidence,
+      ...(options.steady === undefined || options.steady.length === 0 ? {} : { steady: [...options.steady] }),
     };
     this.points = gridPoints(this.spec.grid);
     // Every point's parameters are checked before anything runs: a bad value fails at once.
@@ -168,6 +187,7 @@ export class SweepPlan {
       seed,
       params: this.resolved.get(p.id)!,
       ...(this.spec.variants === undefined ? {} : { variants: this.spec.variants }),
+      ...(this.spec.steady === undefined ? {} : { steady: this.spec.steady }),
     };
   }
 
