@@ -9,14 +9,14 @@
  *   pnpm bench --only lb       every lb-<policy> workload
  *   pnpm bench --only kafka    3 brokers, RF 3, an idempotent producer and a consumer group
  *   pnpm bench --only amqp     one queue, 4 consumers
- *   pnpm bench --only sweep    dsim sweep on 1 worker thread and on every core
+ *   pnpm bench --only sweep    dsim sweep on 1 worker thread, on every core, and through a Redis queue
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
  * (Run on source through tsx, every closure is wrapped by esbuild's keepNames helper, which halves the
  * speed of closure-heavy paths such as RPC; that is a property of the dev loader, not of dsim.)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,7 +41,7 @@ import {
   zipfProbabilities,
 } from '@dsim/components';
 import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
-import { mmc, retryStorm, runScenario, sweepInWorkers } from '@dsim/scenarios';
+import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
 
 interface BenchLine {
@@ -592,6 +592,54 @@ function sweepBench(workers: number | 'all') {
   };
 }
 
+/**
+ * `sweep-queue`: the `sweep-all` workload through a BullMQ queue on a local `redis-server` (Debian's;
+ * skipped without it), served by one in-process `dsim worker` with a thread per core. Its time against
+ * `sweep-all` is the queue's overhead per run (Redis round trips, job bookkeeping, the workers' 1 s
+ * registry poll at the start).
+ */
+function sweepQueueBench(): WorkloadLine & { run: () => Promise<void> } {
+  const line = {
+    workload: 'sweep-queue',
+    engine: 'dsim',
+    ops: 160,
+    unit: 'runs' as const,
+    workers: availableParallelism(),
+  };
+  return {
+    ...line,
+    run: async () => {
+      const port = 16_379;
+      const redis = spawn(
+        '/usr/bin/redis-server',
+        ['--port', String(port), '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const url = `redis://127.0.0.1:${port}/0`;
+        const worker = await serveQueue(url, { concurrency: line.workers });
+        try {
+          const seeds = Array.from({ length: 40 }, (_, i) => i + 1);
+          const r = await sweepOnQueue(
+            'mmc',
+            mmc,
+            { seeds, grid: { servers: [2, 3, 4, 5] }, set: { lambda: 1.5, customers: 20_000 } },
+            url,
+          );
+          if (r.runs !== 160) throw new Error(`sweep-queue bench: ${r.runs} runs`);
+        } finally {
+          await worker.close();
+        }
+      } finally {
+        redis.kill('SIGKILL');
+      }
+    },
+  };
+}
+
 const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise<void> }> = {
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
@@ -607,6 +655,7 @@ const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise
   amqp: amqpBench,
   'sweep-1': sweepBench(1),
   'sweep-all': sweepBench('all'),
+  ...(existsSync('/usr/bin/redis-server') ? { 'sweep-queue': sweepQueueBench } : {}),
 };
 
 async function measure(name: string): Promise<BenchLine> {
@@ -629,9 +678,12 @@ async function measure(name: string): Promise<BenchLine> {
   return best!;
 }
 
-/** On `sweep-all`: its speed-up over `sweep-1` against the number of cores. */
+/** On `sweep-all`: its speed-up over `sweep-1` against the number of cores; on `sweep-queue`, its overhead per run. */
 function sweepNote(l: BenchLine, all: BenchLine[]): string {
   const one = all.find((x) => x.workload === 'sweep-1');
+  const local = all.find((x) => x.workload === 'sweep-all');
+  if (l.workload === 'sweep-queue' && local !== undefined)
+    return `${l.workers} threads behind Redis: ${(((l.seconds - local.seconds) * 1000) / l.ops).toFixed(1)} ms more per run than sweep-all`;
   if (l.workload !== 'sweep-all' || one === undefined) return `${l.workers} worker thread(s)`;
   return `${l.workers} worker threads: ${(l.rate / one.rate).toFixed(2)}x one thread on ${l.workers} cores`;
 }
@@ -666,7 +718,7 @@ const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
     : n === 'lb'
       ? Object.keys(LB_POLICIES)
       : n === 'sweep'
-        ? ['sweep-1', 'sweep-all']
+        ? ['sweep-1', 'sweep-all', ...('sweep-queue' in workloads ? ['sweep-queue'] : [])]
         : [n],
 );
 for (const n of names) {

@@ -397,3 +397,16 @@ describe('steady-state figures (MSER-5 on each run)', () => {
     );
   });
 });
+
+describe('progress', () => {
+  const args = ['sweep', 'mmc', '--seeds', '1..4', '--set', 'customers=200', '--workers', '1'];
+  it('draws runs done, running and the time left on a terminal, nothing on a pipe', async () => {
+    let tty = '';
+    expect(await main(args, { stdout: () => {}, stderr: (t) => (tty += t), stderrIsTTY: true })).toBe(0);
+    expect(tty).toMatch(/\rdsim sweep: 1\/4 runs, 1 running, ETA \d+ s/);
+    expect(tty).toMatch(/\rdsim sweep: 4\/4 runs {3}\n$/);
+    let pipe = '';
+    expect(await main(args, { stdout: () => {}, stderr: (t) => (pipe += t) })).toBe(0);
+    expect(pipe).toBe('');
+  });
+});

@@ -9,6 +9,7 @@ import { defaultWorkers, sweepInWorkers } from '../sweep/pool.js';
 import { sweepOnQueue } from '../sweep/queue.js';
 import type { SweepRun } from '../sweep/run-point.js';
 import type { SweepOptions } from '../sweep/sweep.js';
+import { wallClock } from '../wall-clock.js';
 import { UsageError } from './failure.js';
 import { AtomicFile, preflightOutputs } from './output-file.js';
 import { printable, shellQuote } from './text.js';
@@ -114,6 +115,9 @@ export async function sweepCommand(
   const workers = c.workers === undefined ? defaultWorkers() : Number(c.workers);
   if (!(Number.isInteger(workers) && workers >= 1 && workers <= 1024))
     throw new UsageError(`--workers must be a whole number from 1 to 1024, got ${JSON.stringify(c.workers)}`);
+  // Progress on a terminal only: real time never reaches the result.
+  const started = wallClock.now();
+  const startedDone = done.length;
   const options: SweepOptions = {
     seeds,
     grid,
@@ -128,7 +132,7 @@ export async function sweepCommand(
       // One line per finished run, appended at once: a killed sweep loses only the runs in flight.
       if (runsPath !== undefined) appendFileSync(runsPath, `${JSON.stringify(run)}\n`);
       collected.push(run);
-      if (c.isTTY) io.stderr(`\rdsim sweep: ${progress.done}/${progress.total} runs`);
+      if (c.isTTY) io.stderr(`\r${progressLine(progress, startedDone, started, workers)}`);
     },
   };
   const result =
@@ -222,6 +226,29 @@ function findCommand(
   if (c.json) io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
   else io.stdout(`${formatFind(result)}\nreproduce: ${doc.reproduce}\n`);
   return 0;
+}
+
+/**
+ * The progress line: runs done of the total, how many are running, and the time left at the pace of
+ * the runs done in this process (resumed runs are not counted in the pace).
+ */
+function progressLine(
+  p: { done: number; total: number },
+  resumed: number,
+  startedMs: number,
+  workers: number,
+): string {
+  const left = p.total - p.done;
+  const ranHere = p.done - resumed;
+  const elapsed = wallClock.now() - startedMs;
+  const eta = ranHere > 0 && left > 0 ? `, ETA ${formatSeconds((elapsed / ranHere) * left)}` : '';
+  const running = Math.min(workers, left);
+  return `dsim sweep: ${p.done}/${p.total} runs${running > 0 ? `, ${running} running` : ''}${eta}   `;
+}
+
+function formatSeconds(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
 /** `dsim merge a.json b.json ... [-o out.json]`: shards of one sweep into its result. */
