@@ -685,7 +685,8 @@ function sweepNote(l: BenchLine, all: BenchLine[]): string {
   if (l.workload === 'sweep-queue' && local !== undefined)
     return `${l.workers} threads behind Redis: ${(((l.seconds - local.seconds) * 1000) / l.ops).toFixed(1)} ms more per run than sweep-all`;
   if (l.workload !== 'sweep-all' || one === undefined) return `${l.workers} worker thread(s)`;
-  return `${l.workers} worker threads: ${(l.rate / one.rate).toFixed(2)}x one thread on ${l.workers} cores`;
+  // From the times: the rates are rounded to whole runs per second.
+  return `${l.workers} worker threads: ${(one.seconds / l.seconds).toFixed(2)}x one thread on ${l.workers} cores`;
 }
 
 function simpy(names: string[]): BenchLine[] {
