@@ -143,7 +143,13 @@ export {
   type ResourceRequestStatus,
 } from './resource.js';
 export { type CallOptions, type Reply, RpcEndpoint, type RpcStats } from './rpc/endpoint.js';
-export type { RpcError, RpcErrorKind, RpcRequest, RpcResponse } from './rpc/types.js';
+export {
+  RPC_ERROR_KINDS,
+  type RpcError,
+  type RpcErrorKind,
+  type RpcRequest,
+  type RpcResponse,
+} from './rpc/types.js';
 export {
   type FaultLogEntry,
   isSimulation,

@@ -186,7 +186,6 @@ export {
   durationSchema,
   toDistribution,
 } from './system/distributions.js';
-export { RPC_ERROR_KINDS } from './system/error-kinds.js';
 export { toDot } from './system/graph/dot.js';
 export {
   SYSTEM_EDGE_LABELS,

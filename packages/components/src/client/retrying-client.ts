@@ -19,6 +19,7 @@ import {
   type NodeTimer,
   optionKeys,
   type RandomStream,
+  RPC_ERROR_KINDS,
   type RpcEndpoint,
   type RpcError,
   type RpcErrorKind,
@@ -70,18 +71,6 @@ export {
 // ---------------------------------------------------------------------------------------------------------
 
 const C = 'RetryingClient';
-
-// A record, not a list, so that a new RpcErrorKind in core fails to compile here until it is added.
-const ERROR_KIND_SET: Record<RpcErrorKind, true> = {
-  timeout: true,
-  rejected: true,
-  unavailable: true,
-  overloaded: true,
-  'gateway-timeout': true,
-  'deadline-exceeded': true,
-  error: true,
-};
-const ERROR_KINDS = Object.keys(ERROR_KIND_SET) as RpcErrorKind[];
 
 const OPTION_KEYS = optionKeys<RetryingClientOptions>()({
   name: true,
@@ -803,8 +792,8 @@ function optionalPositive(field: string, value: Duration | undefined): number | 
 /** A list of error kinds, each known (with a "did you mean" for a misspelt one). */
 function errorKinds(field: string, kinds: unknown): ReadonlySet<RpcErrorKind> {
   if (!Array.isArray(kinds))
-    throw invalidOption(C, field, kinds, `an array of error kinds (${ERROR_KINDS.join(', ')})`);
-  return new Set(kinds.map((kind, i) => checkEnum(C, `${field}[${i}]`, kind, ERROR_KINDS)));
+    throw invalidOption(C, field, kinds, `an array of error kinds (${RPC_ERROR_KINDS.join(', ')})`);
+  return new Set(kinds.map((kind, i) => checkEnum(C, `${field}[${i}]`, kind, RPC_ERROR_KINDS)));
 }
 
 /** The budget option when it is not a ready budget: a `{ kind: 'ratio', ... }` spec or an error. */

@@ -32,6 +32,30 @@ export type RpcErrorKind =
   /** The handler failed. */
   | 'error';
 
+// A record, not a list, so that a new RpcErrorKind fails to compile here until it is added.
+const RPC_ERROR_KIND_SET: Record<RpcErrorKind, true> = {
+  timeout: true,
+  rejected: true,
+  unavailable: true,
+  overloaded: true,
+  'gateway-timeout': true,
+  'deadline-exceeded': true,
+  error: true,
+};
+
+/**
+ * Every {@link RpcErrorKind}, in the order of the table above (`retryOn: RPC_ERROR_KINDS` retries any
+ * failure).
+ *
+ * @example
+ * ```ts
+ * RPC_ERROR_KINDS.includes('timeout'); // true
+ * ```
+ */
+export const RPC_ERROR_KINDS: readonly RpcErrorKind[] = Object.freeze(
+  Object.keys(RPC_ERROR_KIND_SET) as RpcErrorKind[],
+);
+
 /** The error half of a response. */
 export interface RpcError {
   readonly kind: RpcErrorKind;

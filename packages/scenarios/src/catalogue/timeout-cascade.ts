@@ -1,8 +1,7 @@
-import { RpcEndpoint } from '@dsim/core';
+import { RPC_ERROR_KINDS, RpcEndpoint } from '@dsim/core';
 import { param } from '../params.js';
 import { meanRate, recoveryAfter } from '../recovery.js';
 import type { VariantResult } from '../scenario.js';
-import { RPC_ERROR_KINDS } from '../system/error-kinds.js';
 import type { ServiceDescription } from '../system/schema.js';
 import { defineSystemScenario } from '../system/system-scenario.js';
 import { limitOffered, MAX_FACTOR, MAX_MS, MAX_RATE, MAX_SECONDS, MAX_WORKERS } from './limits.js';

@@ -205,8 +205,15 @@ export class SweepPlan {
     const precision = this.options.precision;
     if (precision === undefined) return [];
     const out: SweepTask[] = [];
+    // One pass over the runs, not one per point: a sweep may have many points.
+    const byPoint = new Map<string, SweepRun[]>();
+    for (const r of this.runs.values()) {
+      const list = byPoint.get(r.point);
+      if (list === undefined) byPoint.set(r.point, [r]);
+      else list.push(r);
+    }
     for (const p of this.points) {
-      const mine = [...this.runs.values()].filter((r) => r.point === p.id);
+      const mine = byPoint.get(p.id) ?? [];
       const n = mine.length;
       if (n >= precision.maxSeeds) continue;
       const values = mine.flatMap((r) => {

@@ -5,10 +5,10 @@ import {
   MAGLEV_MAX_TABLE_SIZE,
   RING_MAX_POINTS,
 } from '@dsim/components';
-import { didYouMean, type RpcErrorKind } from '@dsim/core';
+import { didYouMean, RPC_ERROR_KINDS, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
-import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
-import { RPC_ERROR_KINDS } from './error-kinds.js';
+import { BACKOFF_VARIANTS } from './backoff-schema.js';
+import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 
 // The balancer node (LoadBalancer): every field maps onto one LoadBalancer option, or onto the options
 // of one of its health hooks (ActiveHealthCheck, OutlierDetection, MaxFails). Defaults are the
@@ -18,15 +18,9 @@ const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
 const percent = z.number().min(0).max(100);
 
-/** Whether a duration is above `min` ms (true when it is no duration: durationSchema reports that). */
-function above(d: unknown, min: number): boolean {
-  try {
-    return durationMs(d as DurationData) > min;
-  } catch {
-    return true;
-  }
-}
-const positiveDuration = durationSchema.refine((d) => above(d, 0), { error: 'must be a duration > 0' });
+const positiveDuration = durationSchema.refine((d) => durationWithin(d, 0, Number.POSITIVE_INFINITY, true), {
+  error: 'must be a duration > 0',
+});
 
 const errorKind = z.enum(RPC_ERROR_KINDS as [RpcErrorKind, ...RpcErrorKind[]]);
 
@@ -190,14 +184,7 @@ const lbBudgetSchema = z.strictObject({
 
 /** Retry backoff at the balancer, as the components' BackoffSpec (Envoy's by default). */
 const lbBackoffSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('none') }),
-  z.strictObject({ kind: z.literal('fixed'), delayMs: z.number().min(0) }),
-  z.strictObject({
-    kind: z.literal('exponential'),
-    baseMs: z.number().positive(),
-    capMs: z.number().positive(),
-    jitter: z.enum(['none', 'full', 'equal', 'decorrelated']),
-  }),
+  ...BACKOFF_VARIANTS,
   z.strictObject({
     kind: z.literal('envoy'),
     /** @default 25 */

@@ -101,3 +101,22 @@ export function toDistribution(d: DistributionData): Distribution {
 export function durationMs(d: DurationData): number {
   return toMs(d);
 }
+
+/**
+ * Whether a duration lies in [min, max] ms (`(min, max]` with `minExclusive`). True when it is no
+ * duration at all: `durationSchema` reports that, and a refinement on top must not report it twice.
+ *
+ * @example
+ * ```ts
+ * durationSchema.refine((d) => durationWithin(d, 1000, 60_000), { error: 'must be from 1 s to 60 s' });
+ * ```
+ */
+export function durationWithin(d: unknown, min: number, max: number, minExclusive = false): boolean {
+  let ms: number;
+  try {
+    ms = durationMs(d as DurationData);
+  } catch {
+    return true;
+  }
+  return (minExclusive ? ms > min : ms >= min) && ms <= max;
+}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { backoffSchema } from './backoff-schema.js';
 import { distributionSchema, durationSchema } from './distributions.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
-import { backoffSchema, systemSchema } from './schema.js';
+import { systemSchema } from './schema.js';
 
 /** The schemas written once under `$defs`, by name: used in many places, and large or worth a name. */
 function named() {

@@ -1,47 +1,17 @@
 import { EVICTION_KINDS, PLACEMENT_KINDS } from '@dsim/components';
-import { didYouMean, type RpcErrorKind } from '@dsim/core';
+import { didYouMean, RPC_ERROR_KINDS, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { amqpSchema, workerSchema } from './amqp-schema.js';
+import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
-import { type DurationData, distributionSchema, durationMs, durationSchema } from './distributions.js';
-import { RPC_ERROR_KINDS } from './error-kinds.js';
+import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
 const probability = z.number().min(0).max(1);
-
-/** Whether a duration is in [min, max] ms; true when it is no duration (durationSchema reports that). */
-function within(d: unknown, min: number, max: number): boolean {
-  let ms: number;
-  try {
-    ms = durationMs(d as DurationData);
-  } catch {
-    return true;
-  }
-  return ms >= min && ms <= max;
-}
-
-/**
- * Retry backoff, as the components' BackoffSpec.
- *
- * @example
- * ```ts
- * backoffSchema.parse({ kind: 'exponential', baseMs: 50, capMs: 2000, jitter: 'full' });
- * ```
- */
-export const backoffSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('none') }),
-  z.strictObject({ kind: z.literal('fixed'), delayMs: z.number().min(0) }),
-  z.strictObject({
-    kind: z.literal('exponential'),
-    baseMs: z.number().positive(),
-    capMs: z.number().positive(),
-    jitter: z.enum(['none', 'full', 'equal', 'decorrelated']),
-  }),
-]);
 
 /** What a caller (clients, or a service's downstream call) does per call: RetryingClient options. */
 const callPolicy = {
@@ -75,7 +45,7 @@ const callPolicy = {
         minPerSecond: int(0).optional(),
         /** How long a request's deposit lasts, 1 s to 60 s. @default 10 s */
         ttl: durationSchema
-          .refine((d) => within(d, 1000, 60_000), { error: 'must be a duration from 1 s to 60 s' })
+          .refine((d) => durationWithin(d, 1000, 60_000), { error: 'must be a duration from 1 s to 60 s' })
           .optional(),
       }),
     ])
