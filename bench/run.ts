@@ -43,6 +43,7 @@ import {
 import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
 import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
+import { buildTopology } from './topology.js';
 
 interface BenchLine {
   workload: string;
@@ -640,7 +641,55 @@ function sweepQueueBench(): WorkloadLine & { run: () => Promise<void> } {
   };
 }
 
+/**
+ * `topology-hour`: the 20-node topology (bench/topology.ts) for 60 simulated seconds (about 600 000
+ * requests). Rate = client requests per wall second; the notes extrapolate the wall time of one
+ * simulated hour and print the mean latency and digest, which must not change when only speed does.
+ */
+function topologyHour(): WorkloadLine & { run: () => void } {
+  const seconds = 60;
+  const run = buildTopology(seconds);
+  const line = {
+    workload: 'topology-hour',
+    engine: 'dsim',
+    ops: 0,
+    unit: 'requests' as const,
+    meanLatency: 0,
+    events: 0,
+    digest: '',
+    peakHeapMB: 0,
+    simulatedSeconds: seconds,
+  };
+  return {
+    ...line,
+    run: () => {
+      const r = run();
+      line.ops = r.requests;
+      line.meanLatency = Number(r.meanLatency.toFixed(4));
+      line.events = r.events;
+      line.digest = r.digest;
+      line.peakHeapMB = r.peakHeapMB;
+    },
+    get ops() {
+      return line.ops;
+    },
+    get meanLatency() {
+      return line.meanLatency;
+    },
+    get events() {
+      return line.events;
+    },
+    get digest() {
+      return line.digest;
+    },
+    get peakHeapMB() {
+      return line.peakHeapMB;
+    },
+  };
+}
+
 const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise<void> }> = {
+  'topology-hour': topologyHour,
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
   timeouts,

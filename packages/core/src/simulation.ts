@@ -412,7 +412,7 @@ export class Simulation {
           reason = 'maxEvents';
           break;
         }
-        queue.pop();
+        queue.pop(slot);
         const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
         if (fn === null) {
           queue.free(slot);
@@ -449,8 +449,9 @@ export class Simulation {
     if (this.running) throw new DsimError('INVALID_STATE', 'step() called while the simulation is running');
     const queue = this.queue;
     for (;;) {
-      if (queue.size === 0) return false;
-      const slot = queue.pop();
+      const slot = queue.peek();
+      if (slot < 0) return false;
+      queue.pop(slot);
       const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
       if (fn === null) {
         queue.free(slot);
@@ -531,7 +532,8 @@ export class Simulation {
       const slot = queue.peek();
       if (slot < 0) return Infinity;
       if (queue.fn[slot] !== null) return queue.time[slot]!;
-      queue.free(queue.pop());
+      queue.pop(slot);
+      queue.free(slot);
     }
   }
 
@@ -593,6 +595,9 @@ export class Simulation {
     kind: number,
     tag: number,
   ): number {
+    // Due now at the default priority: the FIFO now lane, no heap operation (see EventQueue).
+    if (t === this._now && priority === NORMAL)
+      return this.queue.pushNow(t, packOrder(NORMAL, this.seq++), fn, arg, kind, tag);
     return this.queue.push(t, packOrder(priority, this.seq++), fn, arg, kind, tag);
   }
 

@@ -269,7 +269,9 @@ export class ConnectionPool {
 
   private nextWaiter(): PoolWaiter | undefined {
     while (this.head < this.waiters.length) {
-      const w = this.waiters[this.head++]!;
+      const w = this.waiters[this.head]!;
+      // Let go of it now, not at the next compaction, so it does not outlive young GCs.
+      this.waiters[this.head++] = undefined as unknown as PoolWaiter;
       if (w.waiting) {
         // Drop the dead prefix now and then so a pool that is never idle does not grow for ever.
         if (this.head > 1024 && this.head * 2 > this.waiters.length) {

@@ -279,6 +279,8 @@ export function resolveDownstream(
       'left out unless onFailure is "fallback" (onFailure is "fail")',
     );
   if (spec.client !== undefined) checkFunction(C, 'downstream.client', spec.client, '(endpoint) => caller');
+  // Calls given by address resolve the same way every time: resolved once per address.
+  const byAddress = new Map<string, ResolvedCall>();
   const calls =
     typeof given === 'function'
       ? (request: RpcRequest): ResolvedCall[] => {
@@ -291,7 +293,16 @@ export function resolveDownstream(
               'an array of addresses or { to, ... } calls',
             );
           // Per request: only what is needed to make the call safely, no key audit on the hot path.
-          return list.map((c, i) => resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false));
+          return list.map((c, i) => {
+            if (typeof c !== 'string' || c === '')
+              return resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
+            let resolved = byAddress.get(c);
+            if (resolved === undefined) {
+              resolved = resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
+              byAddress.set(c, resolved);
+            }
+            return resolved;
+          });
         }
       : given.map((c, i) => resolveCall(c, `downstream.calls[${i}]`, spec, timeout, true));
   return {

@@ -29,6 +29,15 @@ interface Job {
   priority: number;
 }
 
+/** What a queue slot holds once its job was taken (same shape as a job, so the array stays monomorphic). */
+const TAKEN: Job = Object.freeze({
+  request: undefined as unknown as RpcRequest,
+  reply: undefined as unknown as Reply<unknown>,
+  enqueuedAt: 0,
+  seq: -1,
+  priority: 0,
+}) as Job;
+
 /**
  * A service on a node: a pool of workers, a bounded queue with a discipline, a service-time
  * distribution, load-dependent latency, load shedding, downstream calls through connection pools, an
@@ -350,33 +359,14 @@ export class Service {
     spec: ResolvedDownstream,
     done: (error: RpcError | undefined, deadlineBound: boolean) => void,
   ): void {
-    const send = (): void => {
-      const payload = call.hasPayload ? call.payload : job.request.payload;
-      const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
-      if (call.timeout !== undefined) options.timeout = call.timeout;
-      if (!spec.propagate) options.deadline = Infinity;
-      spec.caller.call(call.to, payload, options).onProcessed((e) => {
-        call.pool?.release();
-        const res = e.value!;
-        if (res.ok) {
-          done(undefined, false);
-          return;
-        }
-        const sent = res.request;
-        done(
-          res.error ?? { kind: 'error', message: 'failed' },
-          sent !== undefined && sent.deadline >= job.request.deadline,
-        );
-      });
-    };
     const pool = call.pool;
     if (pool === undefined) {
-      send();
+      this.send(job, call, spec, done);
       return;
     }
     pool.acquire().onProcessed((e) => {
       const grant = e.value as PoolGrant;
-      if (grant === 'acquired') send();
+      if (grant === 'acquired') this.send(job, call, spec, done);
       else
         done(
           {
@@ -386,6 +376,39 @@ export class Service {
           false,
         );
     });
+  }
+
+  /** Makes the call (a connection, if pooled, is held) and reports its outcome to `done`. */
+  private send(
+    job: Job,
+    call: ResolvedCall,
+    spec: ResolvedDownstream,
+    done: (error: RpcError | undefined, deadlineBound: boolean) => void,
+  ): void {
+    const payload = call.hasPayload ? call.payload : job.request.payload;
+    const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
+    if (call.timeout !== undefined) options.timeout = call.timeout;
+    if (!spec.propagate) options.deadline = Infinity;
+    const answered = (res: {
+      readonly ok: boolean;
+      readonly error?: RpcError;
+      readonly request?: RpcRequest | undefined;
+    }): void => {
+      call.pool?.release();
+      if (res.ok) {
+        done(undefined, false);
+        return;
+      }
+      const sent = res.request;
+      done(
+        res.error ?? { kind: 'error', message: 'failed' },
+        sent !== undefined && sent.deadline >= job.request.deadline,
+      );
+    };
+    // The service's own endpoint answers in the response's event; another caller through its event.
+    const caller = spec.caller;
+    if (caller instanceof RpcEndpoint) caller.callThen(call.to, payload, options, answered);
+    else caller.call(call.to, payload, options).onProcessed((e) => answered(e.value!));
   }
 
   private next(): void {
@@ -445,7 +468,9 @@ export class Service {
       this.queue[best] = this.queue[this.head]!;
       this.queue[this.head] = job;
     }
-    const job = this.queue[this.head++]!;
+    const job = this.queue[this.head]!;
+    // Let go of the job now: a taken job kept in the array until compaction would outlive young GCs.
+    this.queue[this.head++] = TAKEN;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;

@@ -66,7 +66,15 @@ const NETWORK_KEYS = optionKeys<NetworkOptions>()({ defaults: true, name: true }
 const SEND_KEYS = optionKeys<SendOptions>()({ size: true });
 const BIDIRECTIONAL_KEYS = ['bidirectional'] as const;
 
-interface LinkState {
+/** A sender's cached way to one address: its link, the receiving node and its digest tag. @internal */
+export interface Route {
+  readonly link: LinkState;
+  readonly dest: NetNode<any>;
+  readonly tag: number;
+}
+
+/** @internal */
+export interface LinkState {
   /** null: follow the network defaults. */
   own: LinkConfig | null;
   rng: RandomStream;
@@ -417,10 +425,17 @@ export class Network {
     const from = sender.address;
     if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
     if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
-    const dest = this.nodes.get(to);
-    if (dest === undefined) return this.drop(id, from, to, 'unknown-address');
+    // One map lookup per message: the sender's cached route (link state, receiver, digest tag).
+    let route = sender._routes.get(to);
+    if (route === undefined) {
+      const dest = this.nodes.get(to);
+      if (dest === undefined) return this.drop(id, from, to, 'unknown-address');
+      route = { link: this.link(from, to), dest, tag: this.nodeIds.get(to)! };
+      sender._routes.set(to, route);
+    }
     if (this.isBlocked(from, to)) return this.drop(id, from, to, 'partition');
-    const link = this.link(from, to);
+    const link = route.link;
+    const dest = route.dest;
     const config = link.own ?? this.defaults;
     if (config.loss > 0 && link.rng.next() < config.loss) return this.drop(id, from, to, 'loss');
     let departs = sim.now;
@@ -428,7 +443,7 @@ export class Network {
       departs = Math.max(departs, link.busyUntil) + (size / config.bandwidth) * 1000;
       link.busyUntil = departs;
     }
-    const tag = this.nodeIds.get(to)!;
+    const tag = route.tag;
     const delay = config.latency.sample(link.rng);
     // Also catches NaN. A message cannot arrive before it was sent.
     if (!(delay >= 0)) throw this.negativeDelay(from, to, config.latency, delay);

@@ -1,7 +1,8 @@
 import { type Duration, toMs } from '../duration.js';
 import { DsimError, invalidArgument } from '../errors.js';
+import { EventKind, NORMAL } from '../event-queue.js';
 import { NodeClock } from './clock.js';
-import type { Message, Network, SendOptions } from './network.js';
+import type { Message, Network, Route, SendOptions } from './network.js';
 
 /** Life state of a node: running, crashed, or stopped the world (GC-style pause). */
 export type NodeState = 'up' | 'down' | 'paused';
@@ -48,6 +49,8 @@ export class NetNode<P = unknown> {
   private readonly crashHooks: Array<() => void> = [];
   private readonly restartHooks: Array<(info: RestartInfo) => void> = [];
   private readonly capacityHooks: Array<(factor: number) => void> = [];
+  /** @internal Routes from this node by destination address, filled by the network on first send. */
+  readonly _routes = new Map<string, Route>();
 
   constructor(
     readonly network: Network,
@@ -126,13 +129,9 @@ export class NetNode<P = unknown> {
       typeof delay === 'number' && delay >= 0 && delay !== Infinity
         ? delay
         : toMs(delay, `NetNode '${this.address}': setTimer(delay)`);
-    const incarnation = this._incarnation;
-    const fire = (): void => {
-      if (this._incarnation !== incarnation || this._state === 'down') return;
-      if (this._state === 'paused') this.stalled.push(fn);
-      else fn();
-    };
-    return this.network.sim.schedule(this.clock.toTrue(local), fire);
+    const timer = new Timer(this, fn, false);
+    timer.arm(this.clock.toTrue(local));
+    return timer;
   }
 
   /**
@@ -153,37 +152,43 @@ export class NetNode<P = unknown> {
       typeof duration === 'number' && duration >= 0 && duration !== Infinity
         ? duration
         : toMs(duration, `NetNode '${this.address}': work(duration)`);
+    const timer = new Timer(this, fn, true);
+    timer.arm(this.clock.toTrue(local));
+    return timer;
+  }
+
+  /** @internal A timer came due: run it, stall it while paused, or drop it after a crash. */
+  _fire(timer: Timer): void {
+    if (timer.cancelled || timer.incarnation !== this._incarnation || this._state === 'down') return;
+    if (!timer.work) {
+      // A timer cancelled while stalled (its response arrived first) must not run at the resume.
+      if (this._state === 'paused') this.stalled.push(() => timer.cancelled || timer.fn());
+      else timer.fn();
+      return;
+    }
     const sim = this.network.sim;
-    const incarnation = this._incarnation;
-    let seen = this.pausedTotal;
-    let cancelled = false;
-    let handle = sim.schedule(this.clock.toTrue(local), () => fire());
-    const fire = (): void => {
-      if (cancelled || this._incarnation !== incarnation || this._state === 'down') return;
-      if (this._state === 'paused') {
-        // Due during a pause: what was left when it began (plus earlier pauses) runs after the resume.
-        const remaining = sim.now - this.pausedAt + (this.pausedTotal - seen);
-        this.stalled.push(() => {
-          seen = this.pausedTotal;
-          handle = sim.schedule(remaining, fire);
-        });
-        return;
-      }
-      const extra = this.pausedTotal - seen;
-      if (extra > 0) {
-        // Pauses came and went while working: the work is that much later.
-        seen = this.pausedTotal;
-        handle = sim.schedule(extra, fire);
-        return;
-      }
-      fn();
-    };
-    return {
-      cancel: () => {
-        cancelled = true;
-        handle.cancel();
-      },
-    };
+    if (this._state === 'paused') {
+      // Due during a pause: what was left when it began (plus earlier pauses) runs after the resume.
+      const remaining = sim.now - this.pausedAt + (this.pausedTotal - timer.seen);
+      this.stalled.push(() => {
+        timer.seen = this.pausedTotal;
+        timer.arm(remaining);
+      });
+      return;
+    }
+    const extra = this.pausedTotal - timer.seen;
+    if (extra > 0) {
+      // Pauses came and went while working: the work is that much later.
+      timer.seen = this.pausedTotal;
+      timer.arm(extra);
+      return;
+    }
+    timer.fn();
+  }
+
+  /** @internal Pause time so far, for work timers. */
+  get _pausedTotal(): number {
+    return this.pausedTotal;
   }
 
   /** @internal Hands a message that reached this node to its handler (or queues it while paused). */
@@ -249,4 +254,46 @@ export class NetNode<P = unknown> {
       seed: sim.seed,
     });
   }
+}
+
+/**
+ * A node's timer: one object per timer (no closures), queued as a plain callback entry. A work timer
+ * (`work: true`) also tracks the node's pause time it has seen, so pauses stretch it.
+ * @internal
+ */
+class Timer implements NodeTimer {
+  /** Queue slot while armed, -1 otherwise. */
+  _slot = -1;
+  /** True once `cancel()` was called: a stalled or re-armed timer then never runs. */
+  cancelled = false;
+  readonly incarnation: number;
+  /** The node's pause total when the work was (re)armed. */
+  seen: number;
+
+  constructor(
+    readonly node: NetNode<any>,
+    readonly fn: () => void,
+    readonly work: boolean,
+  ) {
+    this.incarnation = node.incarnation;
+    this.seen = node._pausedTotal;
+  }
+
+  /** Queues the timer `delay` true ms from now. */
+  arm(delay: number): void {
+    const sim = this.node.network.sim;
+    this._slot = sim._push(sim.now + delay, NORMAL, fireTimer, this, EventKind.callback, 0);
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    if (this._slot >= 0) this.node.network.sim._cancelIfHolds(this._slot, this);
+    this._slot = -1;
+  }
+}
+
+function fireTimer(timer: Timer): void {
+  timer._slot = -1;
+  timer.node._fire(timer);
 }

@@ -394,7 +394,8 @@ export class ConnectionClient {
       return;
     }
     while (this.head < this.queue.length) {
-      const p = this.queue[this.head++]!;
+      const p = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as typeof p;
       this.compactQueue();
       if (p.settled) continue;
       this.setPending(this.counts.pending - 1);
@@ -409,7 +410,8 @@ export class ConnectionClient {
   /** `http1.1`: opens connections for waiting requests, up to the pool's size. */
   private openForWaiting(): void {
     while (this.head < this.queue.length && this.links.size < this.size && this.node.isUp) {
-      const p = this.queue[this.head++]!;
+      const p = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as typeof p;
       this.compactQueue();
       if (p.settled) continue;
       this.setPending(this.counts.pending - 1);

@@ -1,0 +1,99 @@
+/**
+ * `topology-hour` and `topology-linear`: the 20-node topology of docs/performance.md. One open-loop
+ * client population (Poisson, 10 000 requests/s) calls one of 4 api services at random; each api worker
+ * calls 2 distinct backends of 15, chosen at random, in parallel, then computes for exponential(0.5 ms)
+ * and answers; each backend computes for exponential(2 ms) on 4 workers (utilisation 2/3). Every link
+ * is a constant 0.2 ms. bench/simpy_bench.py runs the same model in SimPy.
+ */
+import { openLoop, Service } from '@dsim/components';
+import { constant, exponential, Network, RpcEndpoint, Simulation } from '@dsim/core';
+
+/** The model's parameters, shared with the SimPy script through its defaults. */
+export const TOPOLOGY = {
+  rate: 10_000,
+  apis: 4,
+  backends: 15,
+  fanout: 2,
+  apiWorkers: 32,
+  apiServiceMs: 0.5,
+  backendWorkers: 4,
+  backendServiceMs: 2,
+  linkMs: 0.2,
+} as const;
+
+/** What one run of the topology measured. */
+export interface TopologyRun {
+  requests: number;
+  ok: number;
+  meanLatency: number;
+  events: number;
+  digest: string;
+  /** Largest heap seen while it ran (sampled every 200 000 events), MB. */
+  peakHeapMB: number;
+}
+
+/** Builds the topology and returns a function that runs it for `seconds` of simulated time. */
+export function buildTopology(seconds: number, seed = 1): () => TopologyRun {
+  const sim = new Simulation({ seed });
+  const net = new Network(sim, { defaults: { latency: constant(TOPOLOGY.linkMs) } });
+  const backends = Array.from({ length: TOPOLOGY.backends }, (_, i) => `backend-${i + 1}`);
+  const apis = Array.from({ length: TOPOLOGY.apis }, (_, i) => `api-${i + 1}`);
+  for (const name of backends) {
+    new Service(net.addNode(name), {
+      concurrency: TOPOLOGY.backendWorkers,
+      serviceTime: exponential({ mean: TOPOLOGY.backendServiceMs }),
+    });
+  }
+  for (const name of apis) {
+    const pick = sim.rng(`${name}/fanout`);
+    new Service(net.addNode(name), {
+      concurrency: TOPOLOGY.apiWorkers,
+      serviceTime: exponential({ mean: TOPOLOGY.apiServiceMs }),
+      downstream: {
+        mode: 'parallel',
+        // Two distinct backends, uniformly.
+        calls: () => {
+          const i = Math.floor(pick.next() * TOPOLOGY.backends);
+          let j = Math.floor(pick.next() * (TOPOLOGY.backends - 1));
+          if (j >= i) j++;
+          return [backends[i]!, backends[j]!];
+        },
+      },
+    });
+  }
+  const client = new RpcEndpoint(net.addNode('client'));
+  const route = sim.rng('client/route');
+  let latency = 0;
+  let ok = 0;
+  const record = (e: { value: { ok: boolean; latency: number } | undefined }): void => {
+    const res = e.value!;
+    if (res.ok) {
+      ok++;
+      latency += res.latency;
+    }
+  };
+  const load = openLoop(sim, {
+    arrivals: { kind: 'poisson', rate: TOPOLOGY.rate },
+    until: seconds * 1000,
+    stream: 'client/arrivals',
+    onArrival: (index) => {
+      client.call(apis[Math.floor(route.next() * TOPOLOGY.apis)]!, index).onProcessed(record);
+    },
+  });
+  return () => {
+    let peakHeap = process.memoryUsage().heapUsed;
+    const off = sim.watch(200_000, () => {
+      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+    });
+    sim.run();
+    off();
+    return {
+      requests: load.count,
+      ok,
+      meanLatency: ok === 0 ? 0 : latency / ok,
+      events: sim.eventCount,
+      digest: sim.digest(),
+      peakHeapMB: Math.round(peakHeap / 1e6),
+    };
+  };
+}
