@@ -12,9 +12,11 @@
  *   pnpm bench --only sweep    dsim sweep on 1 worker thread, on every core, and through a Redis queue
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
- * `pnpm bench` builds the packages first and measures the built `dist` code: what users import from npm.
- * (Run on source through tsx, every closure is wrapped by esbuild's keepNames helper, which halves the
- * speed of closure-heavy paths such as RPC; that is a property of the dev loader, not of dsim.)
+ * `pnpm bench` builds the packages first, bundles this script with esbuild (packages left external) and
+ * runs it with plain node, so it measures the built `dist` code: what users import from npm. (Through
+ * tsx, every file outside node_modules, the workspace's dist included, is recompiled with esbuild's
+ * keepNames, which wraps each closure creation in a `__name()` call; that is a property of the dev
+ * loader, not of dsim.)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -740,8 +742,10 @@ function sweepNote(l: BenchLine, all: BenchLine[]): string {
 
 function simpy(names: string[]): BenchLine[] {
   const python = '/usr/bin/python3';
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'simpy_bench.py');
-  const wanted = names.filter((n) => n === 'timeouts' || n === 'mm1');
+  // Run from bench/.out (the bundled bench) or from bench/ itself.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = join(here.endsWith('.out') ? dirname(here) : here, 'simpy_bench.py');
+  const wanted = names.filter((n) => n === 'timeouts' || n === 'mm1' || n === 'topology-hour');
   if (values['no-simpy'] || wanted.length === 0 || !existsSync(python)) return [];
   const probe = spawnSync(python, ['-c', 'import simpy'], { encoding: 'utf8' });
   if (probe.status !== 0) {

@@ -34,3 +34,22 @@ describe.runIf(existsSync(DIST))('a second copy of @dsim/core', () => {
     expect(served).toEqual([5, 10, 15]);
   });
 });
+
+describe.runIf(existsSync(DIST))('RPC between two copies of @dsim/core', () => {
+  it('a client of one copy and a server of the other answer each other, late answers included', async () => {
+    const other = (await import(pathToFileURL(DIST).href)) as typeof here;
+    const sim = new here.Simulation({ seed: 1 });
+    const net = new here.Network(sim, { defaults: { latency: 1 } });
+    const serverNode = net.addNode('server');
+    new other.RpcEndpoint(serverNode as never).serve((req, reply) => {
+      serverNode.setTimer(req.payload === 'slow' ? 50 : 1, () => reply.ok(`${req.payload}!`));
+    });
+    const client = new here.RpcEndpoint(net.addNode('client'));
+    const answers: unknown[] = [];
+    client.callThen('server', 'fast', undefined, (res) => answers.push(res.ok && res.value));
+    client.callThen('server', 'slow', { timeout: 10 }, (res) => answers.push(res.ok || res.error.kind));
+    sim.run();
+    expect(answers).toEqual(['fast!', 'timeout']);
+    expect(client.stats).toMatchObject({ sent: 2, ok: 1, failed: 1, late: 1, inFlight: 0 });
+  });
+});

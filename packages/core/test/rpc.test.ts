@@ -217,3 +217,51 @@ describe('one endpoint per node', () => {
     expect(answers).toEqual(['a!', 'b!']);
   });
 });
+
+describe('callThen: the answer in the response event itself', () => {
+  it('answers at the same time as call() with the same response, one event sooner', () => {
+    const viaEvent = setup();
+    const viaCallback = setup();
+    const events: RpcResponse<string>[] = [];
+    const callbacks: RpcResponse<string>[] = [];
+    viaEvent.client.call('server', 'hi').onProcessed((e) => events.push(e.value!));
+    viaCallback.client.callThen('server', 'hi', undefined, (res) => callbacks.push(res));
+    viaEvent.sim.run();
+    viaCallback.sim.run();
+    expect(callbacks).toHaveLength(1);
+    expect(callbacks[0]).toMatchObject({ ok: true, value: 'echo hi', latency: 7 });
+    expect(callbacks[0]!.latency).toBe(events[0]!.latency);
+    expect(viaCallback.sim.eventCount).toBe(viaEvent.sim.eventCount - 1);
+  });
+
+  it('times out, counts a later answer as late, and fails waiting calls in call order on a crash', () => {
+    const slow = setup(100);
+    const seen: string[] = [];
+    slow.client.callThen('server', 'a', { timeout: 50 }, (res) => seen.push(res.ok ? 'ok' : res.error.kind));
+    slow.sim.run();
+    expect(seen).toEqual(['timeout']);
+    expect(slow.client.stats).toMatchObject({ sent: 1, failed: 1, late: 1, inFlight: 0 });
+
+    const crash = setup(100);
+    const order: string[] = [];
+    for (const p of ['a', 'b', 'c'])
+      crash.client.callThen('server', p, undefined, (res) =>
+        order.push(`${res.request.payload}:${res.ok ? 'ok' : res.error.kind}`),
+      );
+    crash.sim.schedule(10, () => crash.net.crash('client'));
+    crash.sim.run();
+    expect(order).toEqual(['a:unavailable', 'b:unavailable', 'c:unavailable']);
+    // The three answers came back to a crashed node: dropped, never counted as success.
+    expect(crash.client.stats).toMatchObject({ sent: 3, ok: 0, failed: 3, inFlight: 0 });
+  });
+
+  it('rejects a missing callback and bad options with errors naming them', () => {
+    const { client } = setup();
+    expect(thrown(() => client.callThen('server', 1, undefined, undefined as never)).message).toMatch(
+      /done.*a function/,
+    );
+    expect(thrown(() => client.callThen('server', 1, { timout: 5 } as never, () => {})).message).toMatch(
+      /RpcEndpoint.callThen: unknown option "timout".*timeout/,
+    );
+  });
+});

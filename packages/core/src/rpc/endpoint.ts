@@ -62,12 +62,21 @@ export interface RpcStats {
   late: number;
 }
 
-/** A call waiting for its response: answered through its event (`call`) or its callback (`callThen`). */
-interface Pending {
-  request: RpcRequest;
-  event: SimEvent<RpcResponse<any>> | null;
-  done: ((response: RpcResponse<any>) => void) | null;
-  timer: NodeTimer | null;
+/**
+ * A call waiting for its response: answered through its event (`call`) or its callback (`callThen`).
+ * The request carries it to the server and the response brings it back, so settling needs no lookup;
+ * waiting calls form a list in call order, for a crash to fail them all.
+ */
+class Pending {
+  timer: NodeTimer | null = null;
+  settled = false;
+  prev: Pending | null = null;
+  next: Pending | null = null;
+  constructor(
+    readonly request: RpcRequest,
+    readonly event: SimEvent<RpcResponse<any>> | null,
+    readonly done: ((response: RpcResponse<any>) => void) | null,
+  ) {}
 }
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
@@ -75,7 +84,11 @@ const NO_OPTIONS: CallOptions = Object.freeze({});
 /** A request on the wire. Classes, so telling RPC traffic from plain messages is one `instanceof`. */
 class RequestWire {
   readonly rpc = 'req';
-  constructor(readonly request: RpcRequest) {}
+  constructor(
+    readonly request: RpcRequest,
+    /** The caller's waiting call, handed back in the response. */
+    readonly pending: Pending | undefined,
+  ) {}
 }
 
 /** A response on the wire. */
@@ -86,6 +99,7 @@ class ResponseWire {
     readonly ok: boolean,
     readonly value: unknown,
     readonly error: RpcError | undefined,
+    readonly pending: Pending | undefined,
   ) {}
 }
 
@@ -97,6 +111,7 @@ class ServerReply<R> implements Reply<R> {
   constructor(
     private readonly node: NetNode<any>,
     private readonly request: RpcRequest,
+    private readonly pending: Pending | undefined,
   ) {}
 
   ok(value: R, options?: { size?: number }): void {
@@ -129,7 +144,7 @@ class ServerReply<R> implements Reply<R> {
       );
     }
     this.answered = true;
-    this.node._sendSized(request.from, new ResponseWire(request.id, ok, value, error), size);
+    this.node._sendSized(request.from, new ResponseWire(request.id, ok, value, error, this.pending), size);
   }
 }
 
@@ -160,7 +175,9 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
   private handler: ((request: RpcRequest<Req>, reply: Reply<Res>) => void) | null = null;
   private plain: ((message: Message<unknown>) => void) | null = null;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** Calls waiting for a response, oldest first. */
+  private first: Pending | null = null;
+  private last: Pending | null = null;
   private readonly counts: RpcStats = {
     sent: 0,
     ok: 0,
@@ -252,7 +269,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
   /** Sends a request to `to`; the event resolves with the response (never fails: errors are values). */
   call<R = Res>(to: string, payload: unknown, options?: CallOptions): SimEvent<RpcResponse<R>> {
     const event = this.node.network.sim.event<RpcResponse<R>>();
-    this.start(to, payload, options ?? NO_OPTIONS, event, null);
+    this.start('RpcEndpoint.call', to, payload, options ?? NO_OPTIONS, event, null);
     return event;
   }
 
@@ -277,10 +294,18 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
   ): void {
     if (typeof done !== 'function')
       throw invalidArgument('done', done, 'a function (response) => void', 'RpcEndpoint.callThen');
-    this.start(to, payload, options ?? NO_OPTIONS, null, done as (response: RpcResponse<any>) => void);
+    this.start(
+      'RpcEndpoint.callThen',
+      to,
+      payload,
+      options ?? NO_OPTIONS,
+      null,
+      done as (response: RpcResponse<any>) => void,
+    );
   }
 
   private start(
+    component: string,
     to: string,
     payload: unknown,
     options: CallOptions,
@@ -290,25 +315,24 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     const node = this.node;
     const sim = node.network.sim;
     const now = sim.now;
-    checkCallOptions('RpcEndpoint.call', options, CALL_KEYS);
-    const timeout =
-      options.timeout === undefined ? Infinity : toMs(options.timeout, 'RpcEndpoint.call: timeout');
+    checkCallOptions(component, options, CALL_KEYS);
+    const timeout = options.timeout === undefined ? Infinity : toMs(options.timeout, `${component}: timeout`);
     const parent = options.parent;
     if (parent !== undefined && (parent === null || typeof parent !== 'object'))
-      throw invalidArgument('parent', parent, 'the RpcRequest being served', 'RpcEndpoint.call');
+      throw invalidArgument('parent', parent, 'the RpcRequest being served', component);
     let deadline = options.deadline ?? parent?.deadline ?? Infinity;
     if (typeof deadline !== 'number' || Number.isNaN(deadline))
-      throw invalidArgument('deadline', deadline, 'an absolute time in ms', 'RpcEndpoint.call');
+      throw invalidArgument('deadline', deadline, 'an absolute time in ms', component);
     if (options.origin !== undefined && !(typeof options.origin === 'number' && options.origin <= now))
-      throw invalidArgument('origin', options.origin, `a time <= now (${now})`, 'RpcEndpoint.call');
+      throw invalidArgument('origin', options.origin, `a time <= now (${now})`, component);
     const attempt = options.attempt ?? 1;
     if (!Number.isInteger(attempt) || attempt < 1)
-      throw invalidArgument('attempt', attempt, 'an integer >= 1', 'RpcEndpoint.call');
+      throw invalidArgument('attempt', attempt, 'an integer >= 1', component);
     if (options.key !== undefined && typeof options.key !== 'string')
-      throw invalidArgument('key', options.key, 'a string', 'RpcEndpoint.call');
+      throw invalidArgument('key', options.key, 'a string', component);
     const size = options.size ?? 0;
     if (typeof size !== 'number' || !(size >= 0) || size === Infinity)
-      throw invalidArgument('size', size, 'a finite number of bytes >= 0', 'RpcEndpoint.call');
+      throw invalidArgument('size', size, 'a finite number of bytes >= 0', component);
     if (timeout !== Infinity) deadline = Math.min(deadline, now + node.clock.toTrue(timeout));
     const request: RpcRequest = {
       id: this.nextId++,
@@ -335,45 +359,51 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         deadline,
         key: request.key ?? null,
       });
-    const entry: Pending = { request, event, done, timer: null };
-    this.pending.set(request.id, entry);
+    const entry = new Pending(request, event, done);
+    if (this.last === null) this.first = entry;
+    else {
+      this.last.next = entry;
+      entry.prev = this.last;
+    }
+    this.last = entry;
     if (deadline !== Infinity) {
       // The caller's own timer: it fires whatever happens to the server or the network.
       // setTimer takes the node's local time; this fires at the true-time deadline under the current drift.
       entry.timer = node.setTimer((deadline - now) * (1 + node.clock.driftRate), () =>
-        this.settle(request.id, false, undefined, {
+        this.settle(entry, request.id, false, undefined, {
           kind: 'timeout',
           message: `no response within ${deadline - now} ms`,
         }),
       );
     }
-    node._sendSized(to, new RequestWire(request), size);
+    node._sendSized(to, new RequestWire(request, entry), size);
   }
 
   private receive(message: Message<unknown>): void {
     const wire = message.payload as Wire | { rpc?: unknown } | null;
     if (wire instanceof RequestWire) {
-      this.handle(wire.request as RpcRequest<Req>);
+      this.handle(wire.request as RpcRequest<Req>, wire.pending);
       return;
     }
     if (wire instanceof ResponseWire) {
-      this.settle(wire.id, wire.ok, wire.value, wire.error);
+      this.settle(wire.pending ?? this.find(wire.id), wire.id, wire.ok, wire.value, wire.error);
       return;
     }
     // Wire objects of another copy of @dsim/core on the same network: same shape, other classes.
     if (wire !== null && typeof wire === 'object' && 'rpc' in wire) {
-      if ((wire as Wire).rpc === 'req') this.handle((wire as RequestWire).request as RpcRequest<Req>);
+      if ((wire as Wire).rpc === 'req')
+        this.handle((wire as RequestWire).request as RpcRequest<Req>, undefined);
       else {
         const res = wire as ResponseWire;
-        this.settle(res.id, res.ok, res.value, res.error);
+        this.settle(this.find(res.id), res.id, res.ok, res.value, res.error);
       }
       return;
     }
     this.plain?.(message);
   }
 
-  private handle(request: RpcRequest<Req>): void {
-    const reply = new ServerReply<Res>(this.node, request);
+  private handle(request: RpcRequest<Req>, pending: Pending | undefined): void {
+    const reply = new ServerReply<Res>(this.node, request, pending);
     this.meters.served.inc();
     if (this.handler === null) {
       reply.error('unavailable', `${this.node.address} serves no requests`);
@@ -382,17 +412,34 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     this.handler(request, reply);
   }
 
-  private settle(id: number, ok: boolean, value: unknown, error: RpcError | undefined): void {
-    const entry = this.pending.get(id);
+  /** The waiting call with request id `id`, for responses that carry no handle (another copy of dsim). */
+  private find(id: number): Pending | undefined {
+    for (let p = this.first; p !== null; p = p.next) if (p.request.id === id) return p;
+    return undefined;
+  }
+
+  private settle(
+    entry: Pending | undefined,
+    id: number,
+    ok: boolean,
+    value: unknown,
+    error: RpcError | undefined,
+  ): void {
     const sim = this.node.network.sim;
-    if (entry === undefined) {
+    if (entry === undefined || entry.settled) {
       // The caller already gave up (timeout) or crashed: the server's work was wasted.
       this.counts.late++;
       this.meters.late.inc();
       if (sim.tracing) sim.emit('@dsim.rpc.late', { id, at: this.node.address });
       return;
     }
-    this.pending.delete(id);
+    entry.settled = true;
+    if (entry.prev === null) this.first = entry.next;
+    else entry.prev.next = entry.next;
+    if (entry.next === null) this.last = entry.prev;
+    else entry.next.prev = entry.prev;
+    entry.prev = null;
+    entry.next = null;
     entry.timer?.cancel();
     this.counts.inFlight--;
     const latency = sim.now - entry.request.sentAt;
@@ -425,6 +472,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
   }
 
   private failAll(kind: RpcErrorKind, message: string): void {
-    for (const id of [...this.pending.keys()]) this.settle(id, false, undefined, { kind, message });
+    // Oldest first, as they were called; settling unlinks each one.
+    while (this.first !== null)
+      this.settle(this.first, this.first.request.id, false, undefined, { kind, message });
   }
 }
