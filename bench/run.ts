@@ -10,6 +10,8 @@
  *   pnpm bench --only kafka    3 brokers, RF 3, an idempotent producer and a consumer group
  *   pnpm bench --only amqp     one queue, 4 consumers
  *   pnpm bench --only sweep    dsim sweep on 1 worker thread, on every core, and through a Redis queue
+ *   pnpm bench --only topology-linear   the 20-node topology for 1, 10 and 60 simulated minutes (slow)
+ *   pnpm bench --only rpc-costs         events, bytes and metric records per RPC
  *   pnpm bench --no-simpy      skip the SimPy side-by-side run
  *
  * `pnpm bench` builds the packages first, bundles this script with esbuild (packages left external) and
@@ -45,6 +47,7 @@ import {
 import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
 import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
+import { measureRpcCosts } from './costs.js';
 import { buildTopology } from './topology.js';
 
 interface BenchLine {
@@ -229,6 +232,8 @@ function pingPong(traced: boolean): () => WorkloadLine & { run: () => void } {
 /**
  * `mm1-components`: the M/M/1 queue from a Service component and an RPC client over a zero-latency
  * network, lambda 0.9, mu 1 (per ms), 200 000 requests; prints the measured mean latency (theory 10).
+ * The client takes its answers with `callThen`, the callback form components use; `call()` answers
+ * through an event, one more queued event per request.
  */
 function mm1Components(): WorkloadLine & { run: () => void } {
   const requests = 200_000;
@@ -247,12 +252,12 @@ function mm1Components(): WorkloadLine & { run: () => void } {
     meanLatency: 0,
     theoryMeanLatency: 10,
   };
-  const record = (e: { value: { latency: number } | undefined }): void => {
-    total += e.value!.latency;
+  const record = (response: { latency: number }): void => {
+    total += response.latency;
   };
   let sent = 0;
   const arrive = (): void => {
-    client.call('server', sent).onProcessed(record);
+    client.callThen('server', sent, undefined, record);
     if (++sent < requests) sim.schedule(gaps.sample(rng), arrive);
   };
   return {
@@ -690,6 +695,35 @@ function topologyHour(): WorkloadLine & { run: () => void } {
   };
 }
 
+/**
+ * `topology-linear`: the 20-node topology for 1, 10 and 60 simulated minutes, one line each: wall time
+ * per request and peak heap should not grow with the span. Opt-in (`--only topology-linear`): the hour
+ * alone is 36 million requests. Run once (no repeats).
+ */
+function topologyLinear(): Array<WorkloadLine & { seconds: number; rate: number }> {
+  const out: Array<WorkloadLine & { seconds: number; rate: number }> = [];
+  for (const minutes of [1, 10, 60]) {
+    const run = buildTopology(minutes * 60);
+    const t0 = performance.now();
+    const r = run();
+    const seconds = (performance.now() - t0) / 1000;
+    sampleRss();
+    out.push({
+      workload: `topology-${minutes}m`,
+      engine: 'dsim',
+      ops: r.requests,
+      unit: 'requests',
+      seconds: Number(seconds.toFixed(2)),
+      rate: Math.round(r.requests / seconds),
+      microsecondsPerRequest: Number(((seconds * 1e6) / r.requests).toFixed(3)),
+      peakHeapMB: r.peakHeapMB,
+      meanLatency: Number(r.meanLatency.toFixed(4)),
+      digest: r.digest,
+    });
+  }
+  return out;
+}
+
 const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise<void> }> = {
   'topology-hour': topologyHour,
   'mm1-components': mm1Components,
@@ -775,19 +809,32 @@ const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
         ? ['sweep-1', 'sweep-all', ...('sweep-queue' in workloads ? ['sweep-queue'] : [])]
         : [n],
 );
+const SPECIAL = new Set(['topology-linear', 'rpc-costs']);
 for (const n of names) {
-  if (!(n in workloads)) {
+  if (!(n in workloads) && !SPECIAL.has(n)) {
     process.stderr.write(
-      `bench: unknown workload ${JSON.stringify(n)}; known: ${Object.keys(workloads).join(', ')}\n`,
+      `bench: unknown workload ${JSON.stringify(n)}; known: ${[...Object.keys(workloads), ...SPECIAL].join(', ')}\n`,
     );
     process.exit(2);
   }
 }
 const lines: BenchLine[] = [];
 for (const n of names) {
-  const line = await measure(n);
-  lines.push(line);
-  if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+  if (n === 'rpc-costs') {
+    const costs = measureRpcCosts();
+    if (values.json) process.stdout.write(`${JSON.stringify({ workload: 'rpc-costs', ...costs })}\n`);
+    else
+      process.stdout.write(
+        `rpc-costs: ${costs.eventsPerRpc} events and ${costs.bytesPerRpc} bytes allocated per RPC (Service, zero-latency network, metrics on); ` +
+          `counter.inc ${costs.counterIncNs} ns, gauge.set ${costs.gaugeSetNs} ns, histogram.record ${costs.histogramRecordNs} ns\n`,
+      );
+    continue;
+  }
+  const measured = n === 'topology-linear' ? (topologyLinear() as BenchLine[]) : [await measure(n)];
+  for (const line of measured) {
+    lines.push(line);
+    if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
 }
 const simpyLines = simpy(names);
 for (const line of simpyLines) {
@@ -795,7 +842,7 @@ for (const line of simpyLines) {
   if (ours !== undefined) line.dsimSpeedup = Number((ours.rate / line.rate).toFixed(2));
   if (values.json) process.stdout.write(`${JSON.stringify(line)}\n`);
 }
-if (!values.json) {
+if (!values.json && lines.length > 0) {
   const all = [...lines, ...simpyLines];
   const rows = [['workload', 'engine', 'ops', 'seconds', 'rate/s', 'unit', 'notes']];
   for (const l of all) {
@@ -811,6 +858,12 @@ if (!values.json) {
       l.unit === 'messages' && l.ok !== undefined ? `${l.ok} of ${l.ops} consumed` : '',
       l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
       l.unit === 'runs' ? sweepNote(l, all) : '',
+      l.workload === 'topology-hour' && l.engine === 'dsim'
+        ? `one simulated hour in ${(36_000_000 / l.rate / 60).toFixed(1)} min, peak heap ${l.peakHeapMB} MB`
+        : '',
+      l.microsecondsPerRequest !== undefined
+        ? `${l.microsecondsPerRequest} µs per request, peak heap ${l.peakHeapMB} MB`
+        : '',
       l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
     ]
       .filter(Boolean)

@@ -65,8 +65,7 @@ export function buildTopology(seconds: number, seed = 1): () => TopologyRun {
   const route = sim.rng('client/route');
   let latency = 0;
   let ok = 0;
-  const record = (e: { value: { ok: boolean; latency: number } | undefined }): void => {
-    const res = e.value!;
+  const record = (res: { ok: boolean; latency: number }): void => {
     if (res.ok) {
       ok++;
       latency += res.latency;
@@ -77,7 +76,7 @@ export function buildTopology(seconds: number, seed = 1): () => TopologyRun {
     until: seconds * 1000,
     stream: 'client/arrivals',
     onArrival: (index) => {
-      client.call(apis[Math.floor(route.next() * TOPOLOGY.apis)]!, index).onProcessed(record);
+      client.callThen(apis[Math.floor(route.next() * TOPOLOGY.apis)]!, index, undefined, record);
     },
   });
   return () => {

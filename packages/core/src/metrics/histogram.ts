@@ -1,19 +1,23 @@
 import { invalidArgument } from '../errors.js';
 import { LatencyHistogram, type LatencySummary } from '../stats/histogram.js';
+import { LogBuckets } from '../stats/log-buckets.js';
 import type { IntervalGrid, MetricsClock } from './grid.js';
-import { LogBuckets } from './log-buckets.js';
 
 /**
  * A latency histogram (ms) with run-wide percentiles and per-interval count, p50 and p99.
  *
  * - Run-wide: a {@link LatencyHistogram} with 3 significant digits, so p50/p90/p99/p99.9 are within
- *   0.1% (relative) of the exact sample percentiles, independent of insertion order and mergeable;
- *   mean and max are exact.
- * - Per interval: one reusable {@link LogBuckets} sketch (HDR layout, 128 buckets per power of two, so
- *   p50/p99 within 0.78%), cleared when the interval closes; each closed interval keeps three numbers
- *   (count, p50, p99). Memory: about 10 KB per histogram for latencies up to 10 s, plus 3 numbers per
- *   elapsed interval, instead of a histogram per interval. It adds a few ns per record to the ~130 ns
- *   of the run-wide HDR histogram; a second hdr-histogram-js histogram would add ~85 ns.
+ *   0.1% (relative) of the exact sample percentiles (bit-identical to hdr-histogram-js's), independent
+ *   of insertion order and mergeable; mean and max are exact.
+ * - Per interval: one reusable {@link LogBuckets} sketch (HDR layout at 2 digits, 128 buckets per power
+ *   of two, so p50/p99 within 0.78%), cleared when the interval closes; each closed interval keeps three
+ *   numbers (count, p50, p99), instead of a histogram per interval.
+ *
+ * Cost: `record()` takes about 25 ns (Node 20, x64, 10^7 lognormal latencies), of which about 15 ns
+ * for the run-wide histogram and 7 ns for the sketch; it took about 190 ns when the run-wide histogram
+ * was an hdr-histogram-js one. The value is validated and rounded to µs once for both. Memory: about
+ * 130 KB (run-wide) and 20 KB (sketch) for latencies up to 10 s, growing with the largest latency seen,
+ * plus 3 numbers per elapsed interval.
  *
  * Values are recorded as whole microseconds (1 µs absolute resolution). Get one from
  * {@link MetricsRegistry.histogram}; it reads the clock and never schedules events.
@@ -55,9 +59,10 @@ export class Histogram {
     }
     const t = this.clock.now;
     if (t >= this.end) this.roll(t);
-    this.all.record(ms);
-    // Whole microseconds, as in LatencyHistogram.
-    (this.interval ??= new LogBuckets()).record(Math.round(ms * 1000));
+    // Validated and rounded to whole µs once, for both.
+    const us = Math.round(ms * 1000);
+    this.all._record(ms, us);
+    this.interval!.record(us);
     if (ms > this.intervalMax) this.intervalMax = ms;
   }
 
@@ -128,6 +133,8 @@ export class Histogram {
     if (!(t >= grid.start))
       throw invalidArgument('clock.now', t, `a time >= the registry start (${grid.start})`);
     const k = grid.indexOf(t);
+    // The first record() always rolls: create the sketch here, off the per-record path.
+    this.interval ??= new LogBuckets();
     if (this.index >= 0) {
       this.counts.push(this.intervalCount);
       this.p50s.push(this.intervalPercentile(50));

@@ -1,0 +1,229 @@
+import { invalidArgument } from '../errors.js';
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * Sub-bucket bits of HdrHistogram's layout for `significantDigits` (0 to 5) and lowest discernible value
+ * 1: log2 of half the sub-bucket count, where the sub-bucket count is 2^ceil(log2(2·10^d)), the smallest
+ * power of two that keeps unit resolution up to 2·10^d. 1 → 4, 2 → 7, 3 → 10, 4 → 14, 5 → 17.
+ *
+ * @example
+ * ```ts
+ * const buckets = new LogBuckets(subBucketBits(3)); // hdr-histogram-js's layout at 3 digits
+ * ```
+ */
+export function subBucketBits(significantDigits: number): number {
+  if (!Number.isInteger(significantDigits) || significantDigits < 0 || significantDigits > 5) {
+    throw invalidArgument('significantDigits', significantDigits, 'an integer from 0 to 5', 'subBucketBits');
+  }
+  // hdr-histogram-js's JsHistogram.init, term for term (lowestDiscernibleValue 1, unitMagnitude 0).
+  const magnitude = Math.ceil(Math.log2(2 * Math.floor(10 ** significantDigits)));
+  return (magnitude > 1 ? magnitude : 1) - 1;
+}
+
+/**
+ * A log-linear histogram of non-negative integers in HdrHistogram's bucket layout, with the precision
+ * (`subBits`, see {@link subBucketBits}) chosen at construction: values below 2^(subBits+1) are exact;
+ * above, each power of two is cut into 2^subBits equal buckets, so a bucket spans at most 2^-subBits of
+ * its values (7 bits: 0.78%; 10 bits, HdrHistogram's 3 digits: 0.098%). Bucket indices and
+ * {@link LogBuckets.percentile} are those of hdr-histogram-js, so the same values give the same
+ * percentiles, bit for bit.
+ *
+ * `record()` costs about 7 ns (Node 20, x64; hdr-histogram-js: 85 to 160 ns): a `clz32`, a shift and an
+ * increment, no allocation. Counts are a `Float64Array` grown to the highest bucket used (about 10 KB at 7 bits and
+ * 130 KB at 10 bits for values up to 10^7), exact up to 2^53 per bucket: a `Uint32Array` would halve the
+ * memory but silently wrap after 2^32 records into one bucket, which a long run can reach, and
+ * incrementing either costs the same. Values above 2^53 - 1 count in the top bucket (hdr-histogram-js
+ * loses them).
+ *
+ * @example
+ * ```ts
+ * const b = new LogBuckets(); // 7 bits: 128 buckets per power of two
+ * b.record(1500);
+ * b.percentile(50); // 1503: the upper edge of 1500's bucket
+ * ```
+ */
+export class LogBuckets {
+  /** Sub-bucket bits: each power of two above 2^(subBits+1) has 2^subBits buckets. */
+  readonly subBits: number;
+  private readonly half: number;
+  /** Length that holds the bucket of 2^53 - 1, the largest value kept apart. */
+  private readonly cap: number;
+  private counts = new Float64Array(0);
+  private n = 0;
+  private lo: number;
+  private hi = -1;
+
+  /** @param subBits - sub-bucket bits, an integer from 0 to 17 (HdrHistogram's 0 to 5 digits); default 7 */
+  constructor(subBits = 7) {
+    if (!Number.isInteger(subBits) || subBits < 0 || subBits > 17) {
+      throw invalidArgument('subBits', subBits, 'an integer from 0 to 17', 'LogBuckets');
+    }
+    this.subBits = subBits;
+    this.half = 2 ** subBits;
+    this.cap = bucketIndex(Number.MAX_SAFE_INTEGER, subBits) + 1;
+    this.lo = this.cap;
+  }
+
+  /** Adds one value: an integer >= 0 (not checked: this is the hot path). */
+  record(value: number): void {
+    const i = bucketIndex(value, this.subBits);
+    if (i >= this.counts.length) this.grow(i);
+    this.counts[i]!++;
+    this.n++;
+    if (i < this.lo) this.lo = i;
+    if (i > this.hi) this.hi = i;
+  }
+
+  /** Adds `count` (an integer >= 1) occurrences of `value` (an integer >= 0). */
+  recordCount(value: number, count: number): void {
+    const i = bucketIndex(value, this.subBits);
+    if (i >= this.counts.length) this.grow(i);
+    this.counts[i]! += count;
+    this.n += count;
+    if (i < this.lo) this.lo = i;
+    if (i > this.hi) this.hi = i;
+  }
+
+  /**
+   * Adds every count of `other`. Same `subBits`: bucket by bucket, exact. Otherwise each of `other`'s
+   * buckets is re-recorded at its upper edge: a finer `other` loses nothing (its buckets nest in
+   * ours); a coarser one keeps its own precision, 2^-other.subBits, and its percentiles stay upper
+   * bounds.
+   */
+  merge(other: LogBuckets): void {
+    const lo = other.lo;
+    const hi = other.hi;
+    if (hi < 0) return;
+    if (other.subBits !== this.subBits) {
+      for (let i = lo; i <= hi; i++) {
+        const c = other.counts[i]!;
+        if (c > 0) this.recordCount(other.highestValue(i), c);
+      }
+      return;
+    }
+    if (hi >= this.counts.length) this.grow(hi);
+    const mine = this.counts;
+    const theirs = other.counts;
+    for (let i = lo; i <= hi; i++) mine[i]! += theirs[i]!;
+    this.n += other.n;
+    if (lo < this.lo) this.lo = lo;
+    if (hi > this.hi) this.hi = hi;
+  }
+
+  /** Values recorded since the last reset. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Lowest non-empty bucket index; greater than {@link LogBuckets.lastIndex} when empty. */
+  get firstIndex(): number {
+    return this.lo;
+  }
+
+  /** Highest non-empty bucket index, -1 when empty. */
+  get lastIndex(): number {
+    return this.hi;
+  }
+
+  /** Count in bucket `index`. */
+  countAt(index: number): number {
+    return index < this.counts.length ? this.counts[index]! : 0;
+  }
+
+  /** Bucket index of `value` (an integer >= 0), hdr-histogram-js's `countsArrayIndex`. */
+  indexOf(value: number): number {
+    return bucketIndex(value, this.subBits);
+  }
+
+  /** Smallest value in bucket `index` (hdr-histogram-js's `valueFromIndex`). */
+  lowestValue(index: number): number {
+    const half = this.half;
+    let bucket = Math.floor(index / half) - 1;
+    let sub = (index % half) + half;
+    if (bucket < 0) {
+      sub -= half;
+      bucket = 0;
+    }
+    return sub * 2 ** bucket;
+  }
+
+  /** Largest value in bucket `index` (hdr-histogram-js's `highestEquivalentValue`, same rounding). */
+  highestValue(index: number): number {
+    const bucket = Math.max(Math.floor(index / this.half) - 1, 0);
+    return this.lowestValue(index) + 2 ** bucket - 1;
+  }
+
+  /**
+   * hdr-histogram-js's `getValueAtPercentile(p)` (p from 0 to 100) over these buckets: the upper edge of
+   * the bucket holding the value of rank max(1, ceil(p·n/100 - ulp)), or, for p = 0, the lower edge of
+   * the first non-empty bucket; NaN when empty.
+   */
+  percentile(p: number): number {
+    const n = this.n;
+    if (n === 0) return Number.NaN;
+    // Term for term as hdr-histogram-js, so the float rounding of the rank is the same.
+    const fpCount = (Math.min(p, 100) / 100) * n;
+    const rank = Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
+    const counts = this.counts;
+    let seen = 0;
+    for (let i = this.lo; i <= this.hi; i++) {
+      seen += counts[i]!;
+      if (seen >= rank) return p === 0 ? this.lowestValue(i) : this.highestValue(i);
+    }
+    return 0; // hdr-histogram-js's answer when the rank is never reached (counts sum to n: unreachable)
+  }
+
+  /** Forgets every value; keeps the buckets allocated and clears only the range used. */
+  reset(): void {
+    if (this.hi >= 0) this.counts.fill(0, this.lo, this.hi + 1);
+    this.n = 0;
+    this.lo = this.cap;
+    this.hi = -1;
+  }
+
+  private grow(index: number): void {
+    const half = this.half;
+    let length: number;
+    if (index < 2 * half) {
+      // Exact range: powers of two, so small values stay small even at 17 bits (2^18 exact slots).
+      length = 64;
+      while (length <= index) length *= 2;
+    } else {
+      // To the end of the next octave: few regrowths, little slack.
+      length = (Math.floor(index / half) + 2) * half;
+    }
+    const next = new Float64Array(Math.max(Math.min(length, this.cap), index + 1));
+    next.set(this.counts);
+    this.counts = next;
+  }
+}
+
+/**
+ * hdr-histogram-js's `countsArrayIndex` at lowest discernible value 1: `v` below 2^(s+1), else
+ * b·2^s + floor(v / 2^b) with b = floor(log2 v) - s. Below 2^32 (every latency under 71 minutes in µs)
+ * `clz32` gives floor(log2 v) exactly, without `Math.log2`.
+ */
+function bucketIndex(v: number, s: number): number {
+  if (v < TWO_32) {
+    const shift = 31 - Math.clz32(v) - s;
+    // `| 0`: an int32 index either way (v < 2^18 here), so V8 keeps one small-integer representation.
+    return shift <= 0 ? v | 0 : (shift << s) + (v >>> shift);
+  }
+  return wideIndex(v, s);
+}
+
+/**
+ * Index of `v` >= 2^32, with hdr-histogram-js's own `Math.log2`: it can round up just below a power of
+ * two from 2^49, and the overlapping layout maps that to the same index anyway.
+ */
+function wideIndex(v: number, s: number): number {
+  if (!(v <= Number.MAX_SAFE_INTEGER)) v = Number.MAX_SAFE_INTEGER;
+  const bucket = Math.floor(Math.log2(v)) - s;
+  return bucket * 2 ** s + Math.floor(v / 2 ** bucket);
+}
+
+/** hdr-histogram-js's `ulp`, to round percentile ranks the same way. */
+function ulp(x: number): number {
+  return 2 ** (Math.floor(Math.log2(x)) - 52);
+}

@@ -1,0 +1,94 @@
+/**
+ * Summarises a V8 CPU profile (`node --cpu-prof`): where the time went, by function, self time and
+ * total (inclusive) time, as percentages of the samples. A docs and profiling helper, not part of the
+ * library; docs/performance.md shows how to use it.
+ *
+ *   node --cpu-prof --cpu-prof-dir=prof packages/scenarios/bin/dsim.js run retry-storm --seed 1
+ *   npx tsx tools/profile-summary.ts prof            # the largest profile in the folder
+ *   npx tsx tools/profile-summary.ts prof/CPU.x.cpuprofile --top 40
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '30' } },
+});
+const top = Number(values.top);
+if (!Number.isInteger(top) || top < 1) {
+  process.stderr.write(`profile-summary: --top must be an integer >= 1, got ${values.top}\n`);
+  process.exit(2);
+}
+const target = positionals[0];
+if (target === undefined) {
+  process.stderr.write('usage: profile-summary <profile.cpuprofile | folder of profiles> [--top N]\n');
+  process.exit(2);
+}
+
+/** The file itself, or the largest `.cpuprofile` in a folder (the main thread's, not a loader's). */
+function profileFile(path: string): string {
+  if (!statSync(path).isDirectory()) return path;
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(path, f))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (files.length === 0) {
+    process.stderr.write(`profile-summary: no .cpuprofile in ${path}\n`);
+    process.exit(2);
+  }
+  return files[0]!;
+}
+
+const file = profileFile(target);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+/** Function name and where it is: the last two path segments and the line. */
+const where = (n: ProfileNode): string => {
+  const { functionName, url, lineNumber } = n.callFrame;
+  const path = url.split('/').slice(-2).join('/');
+  return `${functionName || '(anonymous)'} ${path}${path === '' ? '' : `:${lineNumber + 1}`}`;
+};
+
+const self = new Map<string, number>();
+const total = new Map<string, number>();
+let all = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const dt = profile.timeDeltas[i] ?? 0;
+  all += dt;
+  let id: number | undefined = profile.samples[i]!;
+  const leaf = where(byId.get(id)!);
+  self.set(leaf, (self.get(leaf) ?? 0) + dt);
+  // Each function once per sample, however deep it recurses.
+  const seen = new Set<string>();
+  while (id !== undefined) {
+    const key = where(byId.get(id)!);
+    if (!seen.has(key)) {
+      seen.add(key);
+      total.set(key, (total.get(key) ?? 0) + dt);
+    }
+    id = parent.get(id);
+  }
+}
+
+const pct = (t: number): string => `${((100 * t) / all).toFixed(1).padStart(5)}%`;
+process.stdout.write(`${basename(file)}: ${(all / 1e6).toFixed(2)} s sampled\n\nself time\n`);
+for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${pct(t)}  ${key}\n`);
+process.stdout.write('\ntotal time (the function and what it calls)\n');
+for (const [key, t] of [...total].sort((a, b) => b[1] - a[1]).slice(0, top))
+  process.stdout.write(`${pct(t)}  ${key}\n`);
