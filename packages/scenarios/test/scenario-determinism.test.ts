@@ -3,68 +3,51 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { builtinScenarios } from '../src/catalogue/index.js';
 import type { ParamSchema } from '../src/params.js';
 import { runScenario, type ScenarioResult } from '../src/scenario.js';
+import { SMALL } from './support/small-runs.js';
 
-/** A short run of one scenario: small parameters and, where it has many, the variants worth seeing. */
-interface SmallRun {
-  readonly params: Record<string, unknown>;
-  readonly variants?: readonly string[];
-}
-
-// Every built-in scenario must be listed: a new one fails the test below until it is.
-const SMALL: Record<string, SmallRun> = {
-  mmc: { params: { customers: 2000 } },
-  'l4-vs-l7': { params: { seconds: 20 } },
-  'health-checks': { params: { seconds: 15, rate: 100 }, variants: ['passive'] },
-  'hash-affinity': {
-    params: { keys: 1000, rate: 500, seconds: 4, removeAtSeconds: 2 },
-    variants: ['bounded-125'],
-  },
-  'connection-draining': { params: { seconds: 20, rate: 100 }, variants: ['short-drain'] },
-  'slow-start': { params: { seconds: 30, rate: 200 }, variants: ['envoy'] },
-  'stale-load-herding': { params: { servers: 8, customers: 2000 }, variants: ['full-scan-T5'] },
-  'lb-algorithms': { params: { servers: 10, customers: 2000 }, variants: ['power-of-two'] },
-  'least-conn-black-hole': { params: { seconds: 15, rate: 200 }, variants: ['full-scan-outlier-detection'] },
-  'retry-storm': { params: { seconds: 30 }, variants: ['naive'] },
-  'backoff-jitter': { params: { clients: 20, runs: 2 }, variants: ['full-jitter'] },
-  'rate-limiting': { params: { seconds: 30 }, variants: ['leaky-bucket-queue'] },
-  'tail-at-scale': { params: { fanout: 20, requests: 200 }, variants: ['hedged'] },
-  bulkhead: { params: { seconds: 30 }, variants: ['shared'] },
-  'circuit-breaker': { params: { faultSeconds: 5, afterSeconds: 5 }, variants: ['count-based'] },
-  'goodput-collapse': { params: { peakSeconds: 10, afterSeconds: 5 }, variants: ['fifo'] },
-  'timeout-cascade': { params: { seconds: 25, lambda: 50 }, variants: ['uniform-timeouts'] },
-  'gc-death-spiral': { params: { seconds: 20 }, variants: ['no-protection'] },
-  'connection-pool-exhaustion': { params: { seconds: 25, lambda: 100 }, variants: ['acquire-timeout'] },
-  'cache-stampede': { params: { seconds: 30 }, variants: ['xfetch'] },
-  // Two sub-models with nothing in common: one variant of each.
-  'thundering-herd': {
-    params: { keys: 200, readRate: 1000, ttlMs: 5000, clients: 100, outageMs: 3000 },
-    variants: ['ttl-jitter', 'reconnect-backoff-jitter'],
-  },
-  'cache-flush': {
-    params: { readRate: 500, keys: 1000, cacheCapacity: 600, flushAtMs: 5000, seconds: 10 },
-    variants: ['coalescing'],
-  },
-  'eviction-policies': { params: { requests: 5000, warmup: 1000 }, variants: ['w-tinylfu'] },
-  'distributed-cache': {
-    params: { keys: 1000, rate: 300, seconds: 12, crashAt: 6, downFor: 0 },
-    variants: ['ring'],
-  },
-  cdn: { params: { objects: 2000, rate: 200, seconds: 10 }, variants: ['shield'] },
-  'write-policies': { params: { seconds: 10, crashes: 2, writeRate: 100, readRate: 100 } },
-  prefetch: { params: { messages: 110 }, variants: ['prefetch-1-far'] },
-  backpressure: { params: { seconds: 15, warmupSeconds: 5 }, variants: ['credit'] },
-  'event-sourcing-cqrs': { params: { seconds: 10, rebuildEvents: 150 }, variants: ['poll-100ms'] },
-  'kafka-durability': { params: { rate: 100, crashAtS: 5, loadAfterS: 5 }, variants: ['acks-1'] },
-  'consumer-lag': { params: { seconds: 20, burstAtS: 8, burst: 600 }, variants: ['enough'] },
-  'consumer-rebalance': {
-    params: { seconds: 30, joinAtS: 8, crashAtS: 12, sessionTimeoutMs: 10_000 },
-    variants: ['cooperative'],
-  },
-  'delivery-guarantees': { params: { messages: 400 }, variants: ['at-least-once'] },
-  'poison-message': {
-    params: { messages: 300, tailS: 8 },
-    variants: ['kafka-retry-topics', 'rabbit-quorum'],
-  },
+/**
+ * The digest of each scenario's short run with seed 1, pinned: same code, same seed, same digest, byte
+ * for byte, on every machine. Changed on purpose only, each change explained in its commit:
+ * - Services' downstream calls and load balancers' forwards are answered inside the response's event
+ *   (RpcEndpoint.callThen), one event fewer per call: connection-draining, connection-pool-exhaustion,
+ *   hash-affinity, health-checks, l4-vs-l7, lb-algorithms, least-conn-black-hole, slow-start and
+ *   stale-load-herding changed digest (8-14% fewer events); every outcome stayed identical.
+ */
+const PINNED_DIGESTS: Record<string, string> = {
+  'backoff-jitter': '291a31066d3a3147',
+  backpressure: '6eae15c98fccbef8',
+  bulkhead: '52a8c70637660697',
+  'cache-flush': '8dad99bb7b6ea3da',
+  'cache-stampede': '9284a0adb847cb4d',
+  cdn: 'c9d95c5c95d0cb11',
+  'circuit-breaker': '2e0bca3a55af64b3',
+  'connection-draining': '14db7c56344b83d2',
+  'connection-pool-exhaustion': 'd1bb1996cf0fa515',
+  'consumer-lag': 'efef65a94594d92e',
+  'consumer-rebalance': 'a993d72595ba50ab',
+  'delivery-guarantees': '012a4e3537a4de91',
+  'distributed-cache': '76ee9d1b2d6b344f',
+  'event-sourcing-cqrs': '848fdb6977b940e6',
+  'eviction-policies': 'f0d03a98edfdac94',
+  'gc-death-spiral': '7a8ca59061b7e21b',
+  'goodput-collapse': '4926f70f2326a458',
+  'hash-affinity': 'fb206151591aebb1',
+  'health-checks': '10c99863f448cd43',
+  'kafka-durability': '1c8cbbe9336b3cb5',
+  'l4-vs-l7': 'b12997a83a703337',
+  'lb-algorithms': '49231d212303a8b1',
+  'least-conn-black-hole': '658fef9cdd322df0',
+  mmc: '417523d95fa1e92d',
+  'poison-message': '6aa5ec48b8b6da19',
+  prefetch: 'c27730c92910875d',
+  'rate-limiting': '6c4bb871024f78e5',
+  'retry-storm': 'e9300d8c425f6e3d',
+  'slow-start': '49670913092ec071',
+  'stale-load-herding': 'e999e476ebfcd813',
+  'tail-at-scale': 'c1a255e1f4437242',
+  'thundering-herd': '60289ffde5ca2f88',
+  'timeout-cascade': '62bfbda2458d19cf',
+  'write-policies': '0ab0a558a4671b8b',
 };
 
 // Scenarios whose outcome may legitimately be the same for two seeds. None today: each one's outcome
@@ -113,6 +96,12 @@ describe('every built-in scenario is deterministic and seed-driven', () => {
       if (!runs.has(seed)) runs.set(seed, run(name, seed));
       return runs.get(seed)!;
     };
+
+    it('seed 1: the pinned digest', () => {
+      // A change here means the order of events changed. That is allowed only when the change is
+      // understood: update PINNED_DIGESTS and say why in the commit message.
+      expect(seeded(1).digest).toBe(PINNED_DIGESTS[name]);
+    });
 
     it('same seed: same digest, events and outcome', () => {
       const first = seeded(1);

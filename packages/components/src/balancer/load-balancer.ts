@@ -858,9 +858,10 @@ export class LoadBalancer {
     backend.inflight.add(fwd);
     ex.live.push(fwd);
     if (hedging && perTry < left) fwd.perTry = this.node.setTimer(perTry, () => this.perTryTimeout(fwd));
-    this.endpoint.call(backend.address, request.payload, options).onProcessed((e) => {
+    // Answered inside the response's event: no event per forward.
+    this.endpoint.callThen(backend.address, request.payload, options, (response) => {
       if (this.node.incarnation !== incarnation || fwd.cut) return;
-      this.settle(fwd, e.value!);
+      this.settle(fwd, response);
     });
   }
 
