@@ -60,15 +60,25 @@ export class EventQueue {
     });
   }
 
+  /**
+   * True while the heap's top is an entry already taken (`pop`) but not yet removed: the next push
+   * replaces it in one sift-down (`replaceTop`) instead of a sift-down now and a sift-up then. Most
+   * events schedule the next one, and most new entries are due soon, so they settle near the top.
+   */
+  private held = false;
+
   /** Number of queued slots, cancelled ones included. */
   get size(): number {
-    return this.heap.size + (this.laneTail - this.laneHead);
+    return this.heap.size - (this.held ? 1 : 0) + (this.laneTail - this.laneHead);
   }
 
   /** Queues an entry on the heap and returns its slot. */
   push(t: number, order: number, fn: (arg: any) => void, arg: unknown, kind: number, tag: number): number {
     const slot = this.fill(t, order, fn, arg, kind, tag);
-    this.heap.add(slot);
+    if (this.held) {
+      this.held = false;
+      this.heap.replaceTop(slot);
+    } else this.heap.add(slot);
     return slot;
   }
 
@@ -86,6 +96,10 @@ export class EventQueue {
   /** Slot of the earliest entry, or -1 when empty. */
   peek(): number {
     const heap = this.heap;
+    if (this.held) {
+      this.held = false;
+      heap.poll();
+    }
     if (this.laneTail === this.laneHead) return heap.size === 0 ? -1 : heap.peek()!;
     const now = this.lane[this.laneHead & this.laneMask]!;
     if (heap.size === 0) return now;
@@ -98,7 +112,7 @@ export class EventQueue {
   /** Removes `slot`, which `peek()` just returned; the caller must then read it and call `free(slot)`. */
   pop(slot: number): void {
     if (this.laneTail !== this.laneHead && this.lane[this.laneHead & this.laneMask] === slot) this.laneHead++;
-    else this.heap.poll();
+    else this.held = true;
   }
 
   /** Returns a slot to the pool; bumps its generation so old handles become inert. */

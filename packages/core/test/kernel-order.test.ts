@@ -555,3 +555,56 @@ describe('queue storage', () => {
     expect(ran).toEqual(['reuser']);
   });
 });
+
+describe('the now lane and the held heap top keep the order exact', () => {
+  it('random schedules, same-time chains, priorities and cancellations: each event runs when it is the least pending (time, priority, seq)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const next = lcg(seed);
+      const sim = new Simulation({ seed });
+      const keys: Array<{ t: number; priority: number; seq: number }> = [];
+      // The reference queue: every scheduled, not yet run, not cancelled callback.
+      const pending = new Set<number>();
+      const less = (a: number, b: number): boolean => {
+        const x = keys[a]!;
+        const y = keys[b]!;
+        return (
+          x.t < y.t ||
+          (x.t === y.t && (x.priority < y.priority || (x.priority === y.priority && x.seq < y.seq)))
+        );
+      };
+      let runs = 0;
+      let budget = 3000;
+      const schedule = (): void => {
+        if (budget-- <= 0) return;
+        const r = next() % 10;
+        // Half due now (the lane, or the heap for other priorities), the rest a little later.
+        const delay = r < 5 ? 0 : (next() % 4) * 0.5;
+        const priority = r === 0 ? 0 : r === 1 ? 2 : 1;
+        const id = keys.length;
+        keys.push({ t: sim.now + delay, priority, seq: id });
+        pending.add(id);
+        const handle = sim.schedule(
+          delay,
+          () => {
+            let least = -1;
+            for (const p of pending) if (least < 0 || less(p, least)) least = p;
+            expect(id, `seed ${seed}: ran ${id} while ${least} was due first`).toBe(least);
+            pending.delete(id);
+            runs++;
+            const children = next() % 3;
+            for (let c = 0; c < children; c++) schedule();
+          },
+          { priority },
+        );
+        if (next() % 11 === 0) {
+          handle.cancel();
+          pending.delete(id);
+        }
+      };
+      for (let i = 0; i < 20; i++) schedule();
+      sim.run();
+      expect(pending.size).toBe(0);
+      expect(runs, `seed ${seed}`).toBeGreaterThan(20);
+    }
+  });
+});
