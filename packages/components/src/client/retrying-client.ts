@@ -112,12 +112,14 @@ const RATIO = 4;
 
 /** One attempt the call is still waiting for. */
 interface Attempt {
-  readonly event: SimEvent<RpcResponse<unknown>>;
   /** A retry or a hedge: holds one of the client's active-retry slots (Envoy accounting). */
   readonly extra: boolean;
 }
 
-/** State of one call. Its closures are made once per call (lazily for timers), never per attempt. */
+/**
+ * State of one call. Its closures are made once per call (lazily for timers), and one per attempt: the
+ * callback that takes the attempt's answer inside the response's event (`RpcEndpoint.callThen`).
+ */
 class ClientCall<R> {
   done = false;
   attempts = 0;
@@ -135,10 +137,8 @@ class ClientCall<R> {
   failError: RpcError | null = null;
   failReason: GiveUpReason = 'exhausted';
   lastRequest: RpcRequest | undefined = undefined;
-  onAttempt: (event: SimEvent<RpcResponse<unknown>>) => void;
 
   constructor(
-    client: RetryingClient<R>,
     readonly id: number,
     readonly to: string,
     readonly payload: unknown,
@@ -146,9 +146,7 @@ class ClientCall<R> {
     readonly start: number,
     readonly deadline: number,
     readonly event: SimEvent<ClientResponse<R>>,
-  ) {
-    this.onAttempt = (ev) => client._attemptDone(this, ev);
-  }
+  ) {}
 }
 
 /**
@@ -436,7 +434,7 @@ export class RetryingClient<R = unknown> {
     if (options.timeout !== undefined && options.timeout !== Infinity)
       deadline = Math.min(deadline, now + this.node.clock.toTrue(options.timeout));
     const event = sim.event<ClientResponse<R>>();
-    const call = new ClientCall<R>(this, this.nextId++, to, payload, options, now, deadline, event);
+    const call = new ClientCall<R>(this.nextId++, to, payload, options, now, deadline, event);
     this.counts.requests++;
     this.counts.inFlight++;
     this.meters.requests.inc();
@@ -523,10 +521,15 @@ export class RetryingClient<R = unknown> {
         throw invalidArgument(`target(${n}, ${JSON.stringify(call.to)})`, to, 'a node address');
     }
     this.onAttempt?.(n, to, kind === FIRST ? 'first' : kind === RETRY ? 'retry' : 'hedge');
-    const event = this.endpoint.call<unknown>(to, call.payload, callOptions);
-    call.outstanding.push({ event, extra: kind !== FIRST });
+    const attempt: Attempt = { extra: kind !== FIRST };
+    call.outstanding.push(attempt);
     this.inFlightAttempts++;
-    event.onProcessed(call.onAttempt);
+    const done = (response: RpcResponse<unknown>): void => this._attemptDone(call, attempt, response);
+    // An endpoint-like wrapper with only `call` (one that observes calls) answers through its event.
+    const endpoint = this.endpoint;
+    if (typeof endpoint.callThen === 'function')
+      endpoint.callThen<unknown>(to, call.payload, callOptions, done);
+    else endpoint.call<unknown>(to, call.payload, callOptions).onProcessed((e) => done(e.value!));
     // The next hedge is due `after` the latest attempt (gRPC's hedging delay between attempts).
     if (this.maxHedges > 0 && call.hedges < this.maxHedges && call.attempts < this.maxAttempts) {
       call.hedgeTimer?.cancel();
@@ -545,18 +548,16 @@ export class RetryingClient<R = unknown> {
     this.settleIfIdle(call);
   }
 
-  /** @internal An attempt's response was processed. */
-  _attemptDone(call: ClientCall<R>, event: SimEvent<RpcResponse<unknown>>): void {
+  /** @internal An attempt's response arrived. */
+  _attemptDone(call: ClientCall<R>, attempt: Attempt, response: RpcResponse<unknown>): void {
     const outstanding = call.outstanding;
     let i = 0;
-    while (i < outstanding.length && outstanding[i]!.event !== event) i++;
+    while (i < outstanding.length && outstanding[i] !== attempt) i++;
     // Not found: the call ended before this answer (a losing hedge); the endpoint counted it.
     if (i === outstanding.length) return;
-    const attempt = outstanding[i]!;
     outstanding.splice(i, 1);
     this.inFlightAttempts--;
     if (attempt.extra) this.activeRetries--;
-    const response = event.value!;
     const now = this.sim.now;
     if (this.breaker !== undefined) {
       if (response.ok) this.breaker.onSuccess(response.latency);

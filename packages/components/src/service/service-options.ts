@@ -53,6 +53,20 @@ export interface DownstreamCaller {
     payload: unknown,
     options: { parent: RpcRequest; timeout?: number; deadline?: number },
   ): SimEvent<{ readonly ok: boolean; readonly error?: RpcError; readonly request?: RpcRequest | undefined }>;
+  /**
+   * The callback form, when the caller has one ({@link RpcEndpoint.callThen}): the answer inside the
+   * response's event, one event fewer per call.
+   */
+  callThen?(
+    to: string,
+    payload: unknown,
+    options: { parent: RpcRequest; timeout?: number; deadline?: number },
+    done: (response: {
+      readonly ok: boolean;
+      readonly error?: RpcError;
+      readonly request?: RpcRequest | undefined;
+    }) => void,
+  ): void;
 }
 
 /** One downstream call made for every request. */

@@ -405,9 +405,9 @@ export class Service {
         sent !== undefined && sent.deadline >= job.request.deadline,
       );
     };
-    // The service's own endpoint answers in the response's event; another caller through its event.
+    // An endpoint (or a wrapper with callThen) answers in the response's event; a client through its event.
     const caller = spec.caller;
-    if (caller instanceof RpcEndpoint) caller.callThen(call.to, payload, options, answered);
+    if (typeof caller.callThen === 'function') caller.callThen(call.to, payload, options, answered);
     else caller.call(call.to, payload, options).onProcessed((e) => answered(e.value!));
   }
 

@@ -35,6 +35,7 @@ import {
   Network,
   RpcEndpoint,
   type RpcError,
+  type RpcResponse,
   type ScheduledFault,
   type SimEvent,
   type Simulation,
@@ -464,7 +465,7 @@ function build(
 
 /**
  * The endpoint as callers see it, with every call told to `onEdge` as it ends (the endpoint itself when
- * there is no hook). RetryingClient, RemoteCache and services use only `node` and `call`.
+ * there is no hook). RetryingClient, RemoteCache and services use only `node`, `call` and `callThen`.
  */
 function observed(endpoint: RpcEndpoint, from: string, onEdge: EdgeHook | undefined): RpcEndpoint {
   if (onEdge === undefined) return endpoint;
@@ -479,6 +480,13 @@ function observed(endpoint: RpcEndpoint, from: string, onEdge: EdgeHook | undefi
         onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
       });
       return ev;
+    },
+    callThen(to: string, payload: unknown, o: object | undefined, done: (r: RpcResponse) => void) {
+      const started = sim.now;
+      endpoint.callThen(to, payload, o as never, (r) => {
+        onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
+        done(r);
+      });
     },
   };
   return wrapper as unknown as RpcEndpoint;
