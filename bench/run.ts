@@ -667,6 +667,8 @@ function topologyHour(): WorkloadLine & { run: () => void } {
     events: 0,
     digest: '',
     peakHeapMB: 0,
+    retainedHeapMB: 0,
+    peakRunRssMB: 0,
     simulatedSeconds: seconds,
   };
   return {
@@ -678,6 +680,8 @@ function topologyHour(): WorkloadLine & { run: () => void } {
       line.events = r.events;
       line.digest = r.digest;
       line.peakHeapMB = r.peakHeapMB;
+      line.retainedHeapMB = r.retainedHeapMB;
+      line.peakRunRssMB = r.peakRssMB;
     },
     get ops() {
       return line.ops;
@@ -693,6 +697,12 @@ function topologyHour(): WorkloadLine & { run: () => void } {
     },
     get peakHeapMB() {
       return line.peakHeapMB;
+    },
+    get retainedHeapMB() {
+      return line.retainedHeapMB;
+    },
+    get peakRunRssMB() {
+      return line.peakRunRssMB;
     },
   };
 }
@@ -719,6 +729,8 @@ function topologyLinear(): Array<WorkloadLine & { seconds: number; rate: number 
       rate: Math.round(r.requests / seconds),
       microsecondsPerRequest: Number(((seconds * 1e6) / r.requests).toFixed(3)),
       peakHeapMB: r.peakHeapMB,
+      peakRunRssMB: r.peakRssMB,
+      retainedHeapMB: r.retainedHeapMB,
       meanLatency: Number(r.meanLatency.toFixed(4)),
       digest: r.digest,
     });
@@ -861,10 +873,10 @@ if (!values.json && lines.length > 0) {
       l.dsimSpeedup !== undefined ? `dsim is ${l.dsimSpeedup}x` : '',
       l.unit === 'runs' ? sweepNote(l, all) : '',
       l.workload === 'topology-hour' && l.engine === 'dsim'
-        ? `one simulated hour in ${(36_000_000 / l.rate / 60).toFixed(1)} min, peak heap ${l.peakHeapMB} MB`
+        ? `one simulated hour in ${(36_000_000 / l.rate / 60).toFixed(1)} min, heap peak ${l.peakHeapMB} MB, ${l.retainedHeapMB} MB kept, RSS peak ${l.peakRunRssMB} MB`
         : '',
       l.microsecondsPerRequest !== undefined
-        ? `${l.microsecondsPerRequest} µs per request, peak heap ${l.peakHeapMB} MB`
+        ? `${l.microsecondsPerRequest} µs per request, heap peak ${l.peakHeapMB} MB (garbage included), ${l.retainedHeapMB} MB kept at the end, RSS peak ${l.peakRunRssMB} MB`
         : '',
       l.peakRssMB !== undefined ? `peak RSS ${l.peakRssMB} MB` : '',
     ]

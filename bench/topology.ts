@@ -5,6 +5,8 @@
  * and answers; each backend computes for exponential(2 ms) on 4 workers (utilisation 2/3). Every link
  * is a constant 0.2 ms. bench/simpy_bench.py runs the same model in SimPy.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { openLoop, Service } from '@dsim/components';
 import { constant, exponential, Network, RpcEndpoint, Simulation } from '@dsim/core';
 
@@ -21,6 +23,10 @@ export const TOPOLOGY = {
   linkMs: 0.2,
 } as const;
 
+// A full collection at the end of a run, so the heap it reports is what the run keeps, not garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
 /** What one run of the topology measured. */
 export interface TopologyRun {
   requests: number;
@@ -28,8 +34,12 @@ export interface TopologyRun {
   meanLatency: number;
   events: number;
   digest: string;
-  /** Largest heap seen while it ran (sampled every 200 000 events), MB. */
+  /** Largest heap seen while it ran (sampled every 200 000 events), garbage included, MB. */
   peakHeapMB: number;
+  /** Largest resident set seen while it ran (sampled with the heap), MB. */
+  peakRssMB: number;
+  /** Heap after a full collection at the end of the run: what the simulation keeps, MB. */
+  retainedHeapMB: number;
 }
 
 /** Builds the topology and returns a function that runs it for `seconds` of simulated time. */
@@ -80,12 +90,18 @@ export function buildTopology(seconds: number, seed = 1): () => TopologyRun {
     },
   });
   return () => {
-    let peakHeap = process.memoryUsage().heapUsed;
-    const off = sim.watch(200_000, () => {
-      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    });
+    let peakHeap = 0;
+    let peakRss = 0;
+    const sample = (): void => {
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed);
+      peakRss = Math.max(peakRss, m.rss);
+    };
+    sample();
+    const off = sim.watch(200_000, sample);
     sim.run();
     off();
+    gc();
     return {
       requests: load.count,
       ok,
@@ -93,6 +109,8 @@ export function buildTopology(seconds: number, seed = 1): () => TopologyRun {
       events: sim.eventCount,
       digest: sim.digest(),
       peakHeapMB: Math.round(peakHeap / 1e6),
+      peakRssMB: Math.round(peakRss / 1e6),
+      retainedHeapMB: Math.round(process.memoryUsage().heapUsed / 1e6),
     };
   };
 }
