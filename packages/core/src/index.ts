@@ -42,6 +42,14 @@ export {
   recordPerfetto,
   type TraceEvent,
 } from './export/perfetto.js';
+export {
+  allowedDowntime,
+  availabilityFromMttf,
+  kOfNAvailability,
+  nines,
+  parallelAvailability,
+  serialAvailability,
+} from './fundamentals/availability.js';
 export { Counter } from './metrics/counter.js';
 export { Gauge } from './metrics/gauge.js';
 export type { MetricsClock } from './metrics/grid.js';
