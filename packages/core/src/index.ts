@@ -49,6 +49,8 @@ export {
   nines,
   parallelAvailability,
   serialAvailability,
+  type ZonalAvailabilityOptions,
+  zonalAvailability,
 } from './fundamentals/availability.js';
 export { Counter } from './metrics/counter.js';
 export { Gauge } from './metrics/gauge.js';

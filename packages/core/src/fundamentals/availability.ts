@@ -1,5 +1,6 @@
 import { type Duration, toMs } from '../duration.js';
 import { invalidArgument } from '../errors.js';
+import { checkOptions, optionKeys } from '../options.js';
 import { logGamma } from '../random/special.js';
 
 /**
@@ -147,4 +148,83 @@ export function allowedDowntime(a: number, period: Duration = '30d'): number {
   const ms = toMs(period, `${C}: period`);
   if (!(ms > 0) || ms === Infinity) throw invalidArgument('period', period, 'a finite duration > 0', C);
   return (1 - a) * ms;
+}
+
+/** Options of {@link zonalAvailability}. */
+export interface ZonalAvailabilityOptions {
+  /** Zones the replicas are spread over, an integer >= 1. */
+  zones: number;
+  /** Replicas in each zone, an integer >= 1. */
+  replicasPerZone: number;
+  /**
+   * Replicas that must be up for the service to be up, an integer in [0, zones × replicasPerZone].
+   * @default 1
+   */
+  need?: number;
+  /** Each replica's own availability while its zone is up, in [0, 1]. */
+  replica: number;
+  /** Each zone's availability, in [0, 1]: a zone that is down takes all its replicas with it. */
+  zone: number;
+}
+
+const ZONAL_KEYS = optionKeys<ZonalAvailabilityOptions>()({
+  zones: true,
+  replicasPerZone: true,
+  need: true,
+  replica: true,
+  zone: true,
+});
+
+/**
+ * Availability of replicas spread over zones, with correlated failures: a zone that is down takes all
+ * of its replicas down together, and within an up zone replicas fail independently. The service is up
+ * when at least `need` replicas are: Σ_j C(Z, j) zʲ (1 − z)^(Z−j) · P(at least `need` of j·r replicas
+ * up). With `zone: 1` it is {@link kOfNAvailability}; a shared zone is what caps redundancy.
+ *
+ * @example
+ * ```ts
+ * // Two replicas at 99%: 99.99% apart, but in one 99.9% zone only 99.89%.
+ * zonalAvailability({ zones: 1, replicasPerZone: 2, replica: 0.99, zone: 0.999 }); // 0.9989001
+ * zonalAvailability({ zones: 2, replicasPerZone: 1, replica: 0.99, zone: 0.999 }); // 0.99987922
+ * ```
+ */
+export function zonalAvailability(options: ZonalAvailabilityOptions): number {
+  const C = 'zonalAvailability';
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument(
+      'options',
+      options,
+      'an object { zones, replicasPerZone, replica, zone, need? }',
+      C,
+    );
+  checkOptions(C, options, ZONAL_KEYS);
+  const { zones, replicasPerZone } = options;
+  if (!Number.isInteger(zones) || zones < 1 || zones > 1000)
+    throw invalidArgument('zones', zones, 'an integer in [1, 1000]', C);
+  if (!Number.isInteger(replicasPerZone) || replicasPerZone < 1 || replicasPerZone > 1000)
+    throw invalidArgument('replicasPerZone', replicasPerZone, 'an integer in [1, 1000]', C);
+  const total = zones * replicasPerZone;
+  const need = options.need ?? 1;
+  if (!Number.isInteger(need) || need < 0 || need > total)
+    throw invalidArgument('need', need, `an integer in [0, ${total}] (zones × replicasPerZone)`, C);
+  const replica = checkAvailability('replica', options.replica, C);
+  const zone = checkAvailability('zone', options.zone, C);
+  let up = 0;
+  for (let j = 0; j <= zones; j++) {
+    const replicas = j * replicasPerZone;
+    if (replicas < need) continue;
+    // P(exactly j zones up) × P(at least `need` of their replicas up).
+    const zonesUp =
+      zone === 1 ? (j === zones ? 1 : 0) : zone === 0 ? (j === 0 ? 1 : 0) : binomialTerm(zones, j, zone);
+    if (zonesUp === 0) continue;
+    up += zonesUp * (replicas === 0 ? 1 : kOfNAvailability(need, replicas, replica));
+  }
+  return Math.min(1, up);
+}
+
+/** C(n, i) pⁱ (1 − p)ⁿ⁻ⁱ for p in (0, 1), in log space. */
+function binomialTerm(n: number, i: number, p: number): number {
+  return Math.exp(
+    logGamma(n + 1) - logGamma(i + 1) - logGamma(n - i + 1) + i * Math.log(p) + (n - i) * Math.log1p(-p),
+  );
 }
