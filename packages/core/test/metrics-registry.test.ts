@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { LogBuckets } from '../src/metrics/log-buckets.js';
 import { MetricsRegistry } from '../src/metrics/registry.js';
 import { compact } from '../src/metrics/round.js';
 import { lognormal } from '../src/random/continuous.js';
 import { Simulation } from '../src/simulation.js';
 import { LatencyHistogram } from '../src/stats/histogram.js';
+import { LogBuckets } from '../src/stats/log-buckets.js';
 import { thrown } from './support/thrown.js';
 
 /** Exact nearest-rank percentile, the definition HdrHistogram approximates. */

@@ -470,21 +470,20 @@ function build(
 function observed(endpoint: RpcEndpoint, from: string, onEdge: EdgeHook | undefined): RpcEndpoint {
   if (onEdge === undefined) return endpoint;
   const sim = endpoint.node.network.sim;
+  const report = (to: string, started: number, r: RpcResponse): void =>
+    onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
   const wrapper = {
     node: endpoint.node,
     call(to: string, payload: unknown, o?: object) {
       const started = sim.now;
       const ev = endpoint.call(to, payload, o as never);
-      ev.onProcessed((e) => {
-        const r = e.value!;
-        onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
-      });
+      ev.onProcessed((e) => report(to, started, e.value!));
       return ev;
     },
     callThen(to: string, payload: unknown, o: object | undefined, done: (r: RpcResponse) => void) {
       const started = sim.now;
       endpoint.callThen(to, payload, o as never, (r) => {
-        onEdge(from, to, started, r.ok, r.ok ? undefined : r.error.kind, sim.now - started);
+        report(to, started, r);
         done(r);
       });
     },
