@@ -44,7 +44,7 @@ import {
   Service,
   zipfProbabilities,
 } from '@dsim/components';
-import { exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
+import { didYouMean, exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
 import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
 import { measureRpcCosts } from './costs.js';
@@ -64,14 +64,32 @@ interface BenchLine {
 /** What a workload reports before it is timed (`Omit` would drop the named fields: BenchLine has an index signature). */
 type WorkloadLine = Pick<BenchLine, 'workload' | 'engine' | 'ops' | 'unit'> & { [extra: string]: unknown };
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    only: { type: 'string', multiple: true },
-    repeat: { type: 'string', default: '3' },
-    'no-simpy': { type: 'boolean', default: false },
-  },
-});
+const BENCH_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  only: { type: 'string', multiple: true },
+  repeat: { type: 'string', default: '3' },
+  'no-simpy': { type: 'boolean', default: false },
+} as const;
+
+/** The flags, or exit 2 naming the bad one (with a "did you mean") instead of a stack trace. */
+function parseFlags() {
+  try {
+    return parseArgs({ options: BENCH_OPTIONS }).values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'--?([^']+)'/.exec(message)?.[1];
+    const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(BENCH_OPTIONS));
+    process.stderr.write(
+      `bench: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: ${Object.keys(
+        BENCH_OPTIONS,
+      )
+        .map((k) => `--${k}`)
+        .join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+const values = parseFlags();
 const repeat = Number(values.repeat);
 if (!Number.isInteger(repeat) || repeat < 1) {
   process.stderr.write(`bench: --repeat must be an integer >= 1, got ${values.repeat}\n`);
@@ -800,8 +818,10 @@ const names = (values.only ?? Object.keys(workloads)).flatMap((n) =>
 const SPECIAL = new Set(['topology-linear', 'rpc-costs']);
 for (const n of names) {
   if (!(n in workloads) && !SPECIAL.has(n)) {
+    const known = [...Object.keys(workloads), ...SPECIAL, 'cache', 'lb', 'sweep'];
+    const near = didYouMean(n, known);
     process.stderr.write(
-      `bench: unknown workload ${JSON.stringify(n)}; known: ${[...Object.keys(workloads), ...SPECIAL].join(', ')}\n`,
+      `bench: unknown workload ${JSON.stringify(n)}${near === undefined ? '' : ` (did you mean ${JSON.stringify(near)}?)`}; known: ${known.join(', ')}\n`,
     );
     process.exit(2);
   }

@@ -7,7 +7,7 @@
  *   npx tsx tools/profile-summary.ts prof            # the largest profile in the folder
  *   npx tsx tools/profile-summary.ts prof/CPU.x.cpuprofile --top 40
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -39,6 +39,10 @@ if (target === undefined) {
 
 /** The file itself, or the largest `.cpuprofile` in a folder (the main thread's, not a loader's). */
 function profileFile(path: string): string {
+  if (!existsSync(path)) {
+    process.stderr.write(`profile-summary: ${path} does not exist; give a .cpuprofile file or its folder\n`);
+    process.exit(2);
+  }
   if (!statSync(path).isDirectory()) return path;
   const files = readdirSync(path)
     .filter((f) => f.endsWith('.cpuprofile'))
