@@ -254,6 +254,20 @@ export {
   type RetryingClientStats,
 } from './client/retrying-client.js';
 export {
+  ApiGateway,
+  type ApiGatewayStats,
+  type GatewayLimit,
+  type TenantStats,
+} from './gateway/api-gateway.js';
+export type {
+  ApiGatewayOptions,
+  GatewayAuth,
+  GatewayPart,
+  GatewayRequest,
+  GatewayRoute,
+} from './gateway/api-gateway-options.js';
+export { compilePathPattern, PathPattern } from './gateway/path-pattern.js';
+export {
   createPlacement,
   ModuloHash,
   type ModuloHashOptions,

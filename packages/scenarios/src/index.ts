@@ -3,6 +3,7 @@
  */
 export { BatchMeans } from './batch-means.js';
 export {
+  apiGateway,
   BROOKER_100_CLIENTS,
   backoffJitter,
   backpressure,

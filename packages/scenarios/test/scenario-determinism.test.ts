@@ -15,6 +15,7 @@ import { SMALL } from './support/small-runs.js';
  *   and timeout-cascade changed digest (up to 18% fewer events); every outcome stayed identical.
  */
 const PINNED_DIGESTS: Record<string, string> = {
+  'api-gateway': 'add3584059750bca',
   'backoff-jitter': '291a31066d3a3147',
   backpressure: '6eae15c98fccbef8',
   bulkhead: '45ec8e537ca39596',

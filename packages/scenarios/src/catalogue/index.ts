@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { apiGateway } from './api-gateway.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { backpressure } from './backpressure.js';
 import { bulkhead } from './bulkhead.js';
@@ -34,6 +35,7 @@ import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
 import { writePolicies } from './write-policies.js';
 
+export { apiGateway } from './api-gateway.js';
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { backpressure } from './backpressure.js';
 export { bulkhead } from './bulkhead.js';
@@ -122,4 +124,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [eventSourcingCqrs.name, eventSourcingCqrs],
   [deliveryGuarantees.name, deliveryGuarantees],
   [poisonMessage.name, poisonMessage],
+  [apiGateway.name, apiGateway],
 ]);
