@@ -553,6 +553,19 @@ export {
   type PipelineStats,
 } from './messaging/pipeline/pipeline.js';
 export { PipelineStage, type PipelineStageStats } from './messaging/pipeline/stage.js';
+export {
+  type CanaryAnalysis,
+  CanaryRollout,
+  type CanaryRolloutOptions,
+  type RolloutState,
+} from './migration/canary-rollout.js';
+export {
+  type AnswerObserver,
+  type RouteStats,
+  type SideStats,
+  StranglerFacade,
+} from './migration/strangler-facade.js';
+export type { MigratedRoute, StranglerFacadeOptions } from './migration/strangler-facade-options.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,

@@ -61,6 +61,7 @@ export {
   slowStart,
   slowStartSpec,
   staleLoadHerding,
+  stranglerFig,
   tailAtScale,
   thunderingHerd,
   timeoutCascade,

@@ -55,7 +55,7 @@ describe('api-gateway scenario', () => {
       const lifo = outcome('deadline-and-lifo', seed);
       expect(plain.backendServed).toBe(plain.sent); // the backend serves everything, 504 or not
       expect(plain.wastedShare).toBeGreaterThan(0.8);
-      expect(deadline.backendServed).toBeLessThan(deadline.sent);
+      expect(deadline.backendServed).toBeLessThan(deadline.sent!);
       expect(lifo.goodputPerSecond).toBeGreaterThanOrEqual(36);
       expect(lifo.goodputPerSecond).toBeLessThanOrEqual(40 * 1.05); // never above capacity (plus Poisson noise)
       expect(plain.goodputPerSecond).toBeLessThan(deadline.goodputPerSecond!);

@@ -16,6 +16,7 @@ import { SMALL } from './support/small-runs.js';
  */
 const PINNED_DIGESTS: Record<string, string> = {
   'api-gateway': 'add3584059750bca',
+  'strangler-fig': 'fa426a9bce984bfe',
   'backoff-jitter': '291a31066d3a3147',
   backpressure: '6eae15c98fccbef8',
   bulkhead: '45ec8e537ca39596',

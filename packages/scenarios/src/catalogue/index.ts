@@ -30,6 +30,7 @@ import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { slowStart } from './slow-start.js';
 import { staleLoadHerding } from './stale-load-herding.js';
+import { stranglerFig } from './strangler-fig.js';
 import { tailAtScale } from './tail-at-scale.js';
 import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
@@ -78,6 +79,7 @@ export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { expectedShare, slowStart, slowStartSpec } from './slow-start.js';
 export { staleLoadHerding } from './stale-load-herding.js';
+export { stranglerFig } from './strangler-fig.js';
 export { tailAtScale } from './tail-at-scale.js';
 export {
   type ExpiryHerdModel,
@@ -125,4 +127,5 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [deliveryGuarantees.name, deliveryGuarantees],
   [poisonMessage.name, poisonMessage],
   [apiGateway.name, apiGateway],
+  [stranglerFig.name, stranglerFig],
 ]);

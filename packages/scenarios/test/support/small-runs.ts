@@ -55,6 +55,7 @@ export const SMALL: Record<string, SmallRun> = {
     variants: ['cooperative'],
   },
   'delivery-guarantees': { params: { messages: 400 }, variants: ['at-least-once'] },
+  'strangler-fig': { params: { rate: 5, intervalS: 5, gapMinutes: 1 }, variants: ['canary'] },
   'api-gateway': { params: { seconds: 5, noisyRate: 300 }, variants: ['tenant-limits', 'deadline-and-lifo'] },
   'poison-message': {
     params: { messages: 300, tailS: 8 },
