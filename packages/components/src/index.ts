@@ -253,6 +253,56 @@ export {
   type RetryingClientOptions,
   type RetryingClientStats,
 } from './client/retrying-client.js';
+export { DnsResolver, type DnsResolverOptions, type DnsResolverStats } from './discovery/dns-resolver.js';
+export { type DnsAnswer, DnsServer, type DnsServerOptions } from './discovery/dns-server.js';
+export {
+  EndpointList,
+  type EndpointListener,
+  type EndpointSource,
+  type EndpointTarget,
+  type FeedOptions,
+  feedLoadBalancer,
+} from './discovery/endpoint-source.js';
+export { EurekaClient, type EurekaClientStats } from './discovery/eureka-client.js';
+export { EurekaInstance, type EurekaInstanceStats } from './discovery/eureka-instance.js';
+export type {
+  EurekaClientOptions,
+  EurekaInstanceOptions,
+  EurekaRegistration,
+  EurekaServerOptions,
+  LeaseExpiry,
+  ResolvedEurekaClient,
+  ResolvedEurekaInstance,
+  ResolvedEurekaServer,
+} from './discovery/eureka-options.js';
+export type { EurekaRequest } from './discovery/eureka-protocol.js';
+export { EurekaServer, type EurekaServerStats } from './discovery/eureka-server.js';
+export {
+  ReadinessProbe,
+  type ReadinessProbeOptions,
+  type ReadinessProbeStats,
+  type ResolvedReadinessProbe,
+} from './discovery/readiness-probe.js';
+export {
+  ServiceEndpoints,
+  type ServiceEndpointsOptions,
+  type TerminateOptions,
+} from './discovery/service-endpoints.js';
+export {
+  type EurekaDrop,
+  type EurekaIntervals,
+  type EurekaSchedule,
+  eurekaCrashTimeline,
+  eurekaShutdownTimeline,
+  leaseExpiresAfter,
+  type ReadinessSchedule,
+  readinessBounds,
+  readinessTimeline,
+  type StoppedLease,
+  stalenessBounds,
+  tickAfter,
+  tickAtOrAfter,
+} from './discovery/staleness.js';
 export {
   ApiGateway,
   type ApiGatewayStats,
@@ -566,6 +616,32 @@ export {
   StranglerFacade,
 } from './migration/strangler-facade.js';
 export type { MigratedRoute, StranglerFacadeOptions } from './migration/strangler-facade-options.js';
+export { AimdLimit, type AimdLimitOptions } from './resilience/adaptive/aimd-limit.js';
+export {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type ConcurrencyLimiterStats,
+  type LimiterGroupStats,
+  LimiterPermit,
+} from './resilience/adaptive/concurrency-limiter.js';
+export {
+  CRITICALITIES,
+  type Criticality,
+  type CriticalityShares,
+  DEFAULT_CRITICALITY_SHARES,
+} from './resilience/adaptive/criticality.js';
+export { FixedLimit } from './resilience/adaptive/fixed-limit.js';
+export { Gradient2Limit, type Gradient2LimitOptions } from './resilience/adaptive/gradient2-limit.js';
+export { type ConcurrencyLimit, log10Root } from './resilience/adaptive/limit.js';
+export {
+  ConcurrencyLimitProxy,
+  type ConcurrencyLimitProxyOptions,
+  type LimitRejection,
+} from './resilience/adaptive/limit-proxy.js';
+export { LimitedCaller, type LimitedCallerOptions } from './resilience/adaptive/limited-caller.js';
+export { DEFAULT_DROP_ON } from './resilience/adaptive/outcome.js';
+export { VegasLimit, type VegasLimitOptions } from './resilience/adaptive/vegas-limit.js';
+export { WindowedLimit, type WindowedLimitOptions } from './resilience/adaptive/windowed-limit.js';
 export { type Backoff, type BackoffSpec, createBackoff } from './resilience/backoff.js';
 export {
   SemaphoreBulkhead,
@@ -586,6 +662,39 @@ export {
   type CircuitBreakerTotals,
   type SlidingWindowType,
 } from './resilience/circuit-breaker.js';
+export {
+  WindowAccuracy,
+  type WindowAccuracyOptions,
+  type WindowFigures,
+} from './resilience/distributed-rate-limit/accuracy.js';
+export { CentralLimiter, type CentralLimiterOptions } from './resilience/distributed-rate-limit/central.js';
+export {
+  LocalShareLimiter,
+  type LocalShareLimiterOptions,
+  localShare,
+} from './resilience/distributed-rate-limit/local-share.js';
+export {
+  RateLimitStore,
+  type RateLimitStoreOptions,
+  type RateLimitStoreRequest,
+  type RateLimitStoreStats,
+  type SyncEntry,
+  type SyncTotals,
+} from './resilience/distributed-rate-limit/store.js';
+export { SyncedLimiter, type SyncedLimiterOptions } from './resilience/distributed-rate-limit/synced.js';
+export {
+  localAdmitted,
+  type SyncedBoundInputs,
+  syncedOverAdmissionBound,
+} from './resilience/distributed-rate-limit/theory.js';
+export {
+  ADMIT_LOCAL,
+  type AdmitDecision,
+  type AdmitReason,
+  type DistributedLimiter,
+  type DistributedLimiterStats,
+  REJECT_LOCAL,
+} from './resilience/distributed-rate-limit/types.js';
 export { compareLimiters, type LimiterComparison } from './resilience/rate-limiters/compare.js';
 export { createRateLimiter, type RateLimiterSpec } from './resilience/rate-limiters/factory.js';
 export { FixedWindow, type FixedWindowOptions } from './resilience/rate-limiters/fixed-window.js';
@@ -619,6 +728,42 @@ export {
   RetryQuota,
   type RetryQuotaOptions,
 } from './resilience/retry-budget.js';
+export {
+  SagaChoreography,
+  type SagaChoreographyOptions,
+  type SagaChoreographyStats,
+} from './saga/saga-choreography.js';
+export {
+  defineSaga,
+  isSagaDefinition,
+  type ResolvedSagaRetry,
+  resolveSagaRetry,
+  SAGA_MAX_STEPS,
+  SAGA_STEP_KINDS,
+  type SagaCompensation,
+  type SagaCompensationSpec,
+  type SagaDefinition,
+  type SagaRetryPolicy,
+  type SagaSpec,
+  type SagaStep,
+  type SagaStepKind,
+  type SagaStepSpec,
+} from './saga/saga-definition.js';
+export {
+  type SagaAudit,
+  SagaLedger,
+  type SagaLedgerStats,
+  type SagaOutcome,
+  type SagaRecord,
+} from './saga/saga-ledger.js';
+export {
+  SagaOrchestrator,
+  type SagaOrchestratorOptions,
+  type SagaOrchestratorStats,
+} from './saga/saga-orchestrator.js';
+export { SagaParticipant, type SagaParticipantStats } from './saga/saga-participant.js';
+export { type SagaCommand, serveSagaParticipant } from './saga/saga-participant-server.js';
+export { type SagaTheory, sagaTheory } from './saga/saga-theory.js';
 export {
   ConnectionPool,
   type ConnectionPoolOptions,

@@ -43,6 +43,35 @@ export {
   type TraceEvent,
 } from './export/perfetto.js';
 export {
+  type AlertEvaluation,
+  type EvaluateAlertsOptions,
+  evaluateAlerts,
+  type FiringInterval,
+  type RuleEvaluation,
+  windowBurnRates,
+} from './fundamentals/alert-evaluation.js';
+export {
+  type AlertComparison,
+  type AlertPolicy,
+  type AlertSeverity,
+  type BurnRateRule,
+  budgetSpent,
+  burnRateFor,
+  WORKBOOK_ALERT_TABLE,
+  WORKBOOK_APPROACHES,
+  type WorkbookAlertRow,
+  type WorkbookApproach,
+  windowLabel,
+  workbookPolicy,
+} from './fundamentals/alert-policy.js';
+export {
+  type AlertScore,
+  type Incident,
+  type IncidentScore,
+  type ScoreAlertsOptions,
+  scoreAlerts,
+} from './fundamentals/alert-score.js';
+export {
   allowedDowntime,
   availabilityFromMttf,
   kOfNAvailability,
@@ -52,6 +81,43 @@ export {
   type ZonalAvailabilityOptions,
   zonalAvailability,
 } from './fundamentals/availability.js';
+export {
+  type AvailabilityReplicasAnswer,
+  type AvailabilityReplicasOptions,
+  type CapacityObjective,
+  type CapacityPlan,
+  type CapacityPlanOptions,
+  planCapacity,
+  type ReplicasAnswer,
+  type ReplicasOptions,
+  replicasForAvailability,
+  replicasForObjective,
+} from './fundamentals/capacity.js';
+export {
+  type Estimate,
+  type EstimateOptions,
+  type EstimateRow,
+  estimate,
+  formatEstimate,
+} from './fundamentals/estimate.js';
+export {
+  LATENCY_NUMBERS,
+  type LatencyNumber,
+  LINK_LATENCY,
+  type LinkLatencyPreset,
+  type LognormalPercentiles,
+  latencyPreset,
+  lognormalFromPercentiles,
+  OPERATION_LATENCY,
+  type OperationLatencyPreset,
+} from './fundamentals/latency.js';
+export { erlangB, erlangC, type MmcOptions, type MmcQueue, mmcQueue } from './fundamentals/queueing.js';
+export {
+  type BudgetOptions,
+  budgetConsumed,
+  type SliSeries,
+  sliSeriesFromSlo,
+} from './fundamentals/sli-series.js';
 export { Counter } from './metrics/counter.js';
 export { Gauge } from './metrics/gauge.js';
 export type { MetricsClock } from './metrics/grid.js';
@@ -152,7 +218,13 @@ export {
   ResourceRequest,
   type ResourceRequestStatus,
 } from './resource.js';
-export { type CallOptions, type Reply, RpcEndpoint, type RpcStats } from './rpc/endpoint.js';
+export {
+  type CallOptions,
+  type Reply,
+  type ReplyErrorOptions,
+  RpcEndpoint,
+  type RpcStats,
+} from './rpc/endpoint.js';
 export {
   RPC_ERROR_KINDS,
   type RpcError,

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { didYouMean, METRICS_CSV_HEADER, PerfettoBuilder, toMs, writeMetricsCsv } from '@dsim/core';
 import { builtinScenarios } from './catalogue/index.js';
 import { typecheckScenario } from './cli/check.js';
+import { ESTIMATE_HELP, ESTIMATE_OPTIONS, estimateCommand } from './cli/estimate.js';
 import { describeFailure, exitCodeFor, UsageError } from './cli/failure.js';
 import { graphCommand } from './cli/graph.js';
 import { initProject } from './cli/init.js';
@@ -68,6 +69,8 @@ const USAGE = `Usage:
   dsim sweep NAME|FILE [options]              run a grid of parameter values × seeds, with intervals
   dsim merge SHARD.json ... [-o OUT]          combine the shards of a sweep into its result
   dsim worker --queue URL [--concurrency N]   run the jobs of sweeps started with --queue URL, until stopped
+  dsim estimate --users N --requests-per-user N --peak-factor F [options]
+                                              back-of-envelope QPS, bandwidth, storage and servers, with formulas
   dsim help                                   show this help
 
 Options for run:
@@ -106,6 +109,9 @@ Options for sweep:
   --report FILE       write an HTML page: each figure against the swept parameter, with bands
   --steady NODE/METRIC a counter's rate or a gauge's mean over each run, warm-up cut by MSER-5 (repeatable)
   --json              print the result as JSON
+
+Options for estimate (counts take 10M, 1.5k; sizes 1KB, 4KiB; shares 0.7 or 70%):
+${ESTIMATE_HELP}
 
 Options for worker:
   --queue URL         the Redis of the sweeps to serve: redis://[user:password@]host[:port][/db], rediss:// for TLS
@@ -173,6 +179,8 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
       return mergeCliCommand(rest, io);
     case 'worker':
       return workerCliCommand(rest, io);
+    case 'estimate':
+      return estimateCommand(parseFlags(rest, ESTIMATE_OPTIONS, 'estimate', false).values, io);
     default: {
       const guess = didYouMean(command, [
         'list',
@@ -184,11 +192,12 @@ async function dispatch(argv: readonly string[], io: CliIO, context: RunContext)
         'sweep',
         'merge',
         'worker',
+        'estimate',
         'help',
       ]);
       const hint = builtinScenarios.has(command) ? ` (to run it: dsim run ${command})` : '';
       throw new UsageError(
-        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, sweep, merge, worker, help`,
+        `unknown command ${JSON.stringify(command)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}${hint}; commands: list, run, report, check, init, graph, sweep, merge, worker, estimate, help`,
       );
     }
   }

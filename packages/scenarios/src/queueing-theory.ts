@@ -1,39 +1,11 @@
-import { invalidArgument } from '@dsim/core';
+import { erlangC, invalidArgument } from '@dsim/core';
 
 /**
  * Closed-form queueing results used to validate simulations. Rates are per unit time; results are in
- * the same time unit (callers convert).
+ * the same time unit (callers convert). Erlang B and C live in `@dsim/core` (with the whole M/M/c
+ * steady state, `mmcQueue`); they are re-exported here for the scenarios that have always used them.
  */
-
-/**
- * Erlang B blocking probability for `c` servers and offered load `a = λ/μ`, by the stable recursion
- * B(0) = 1, B(k) = a·B(k−1) / (k + a·B(k−1)).
- *
- * @example
- * ```ts
- * erlangB(10, 8); // 0.1217
- * ```
- */
-export function erlangB(c: number, a: number): number {
-  let b = 1;
-  for (let k = 1; k <= c; k++) b = (a * b) / (k + a * b);
-  return b;
-}
-
-/**
- * Erlang C: probability that an arrival waits in an M/M/c queue, with `a = λ/μ < c`.
- * C = c·B / (c − a·(1 − B)) where B is Erlang B.
- *
- * @example
- * ```ts
- * erlangC(2, 1.5); // 0.6429
- * ```
- */
-export function erlangC(c: number, a: number): number {
-  if (a >= c) return 1;
-  const b = erlangB(c, a);
-  return (c * b) / (c - a * (1 - b));
-}
+export { erlangB, erlangC } from '@dsim/core';
 
 /** Steady-state figures of a queue. Times in the rate's time unit. */
 export interface QueueTheory {

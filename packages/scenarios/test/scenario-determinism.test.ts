@@ -15,6 +15,13 @@ import { SMALL } from './support/small-runs.js';
  *   and timeout-cascade changed digest (up to 18% fewer events); every outcome stayed identical.
  */
 const PINNED_DIGESTS: Record<string, string> = {
+  'availability-math': '8c2c1c78e6b48c66',
+  'slo-burn-alerts': 'c24496a4a5b14c2f',
+  'adaptive-concurrency': '8920a7f3b3853a87',
+  'discovery-staleness': 'e1d287d6fd25885b',
+  'distributed-rate-limit': 'f5508ace87ff7683',
+  'capacity-planning': 'f67e664292cf6dce',
+  saga: '7459933d708b04fb',
   'api-gateway': 'add3584059750bca',
   'strangler-fig': 'fa426a9bce984bfe',
   'backoff-jitter': '291a31066d3a3147',

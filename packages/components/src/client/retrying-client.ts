@@ -86,7 +86,13 @@ const OPTION_KEYS = optionKeys<RetryingClientOptions>()({
   fallback: true,
   target: true,
   onAttempt: true,
+  retryAfter: true,
 });
+
+const RETRY_AFTER_MODES = ['ignore', 'at-least', 'pushback'] as const;
+const IGNORE_HINT = 0;
+const AT_LEAST = 1;
+const PUSHBACK = 2;
 
 const HEDGE_KEYS = optionKeys<HedgeOptions>()({ after: true, maxHedges: true });
 
@@ -223,6 +229,7 @@ export class RetryingClient<R = unknown> {
   private readonly node: NetNode<any>;
   private readonly rng: RandomStream;
   private readonly backoff: Backoff | null;
+  private readonly retryAfterMode: number;
   private readonly budgetKind: number;
   private readonly hedgeAfter: number;
   private readonly maxHedges: number;
@@ -323,6 +330,9 @@ export class RetryingClient<R = unknown> {
     else this.backoff = resolveBackoff(backoff as BackoffSpec, C, 'backoff');
 
     this.retryOn = errorKinds('retryOn', options.retryOn ?? DEFAULT_RETRY_ON);
+    const retryAfter = checkEnum(C, 'retryAfter', options.retryAfter ?? 'ignore', RETRY_AFTER_MODES);
+    this.retryAfterMode =
+      retryAfter === 'ignore' ? IGNORE_HINT : retryAfter === 'at-least' ? AT_LEAST : PUSHBACK;
 
     const budget = options.budget;
     if (budget === undefined) {
@@ -586,7 +596,12 @@ export class RetryingClient<R = unknown> {
       this.settleIfIdle(call);
       return;
     }
-    const delay = this.backoff === null ? 0 : this.backoff.delay(call.retries + 1, this.rng, call.lastDelay);
+    const backoff =
+      this.backoff === null ? 0 : this.backoff.delay(call.retries + 1, this.rng, call.lastDelay);
+    // The server's retry-after hint, when honoured: a floor under the backoff, or (gRPC pushback) instead of it.
+    const hint = this.retryAfterMode === IGNORE_HINT ? undefined : response.error.retryAfterMs;
+    const delay =
+      hint === undefined ? backoff : this.retryAfterMode === AT_LEAST ? Math.max(backoff, hint) : hint;
     if (now + this.node.clock.toTrue(delay) >= call.deadline) {
       call.failReason = 'deadline';
       this.settleIfIdle(call);
@@ -597,7 +612,8 @@ export class RetryingClient<R = unknown> {
       this.settleIfIdle(call);
       return;
     }
-    call.lastDelay = delay;
+    // The backoff's own delay, so that a hint does not stretch the decorrelated-jitter sequence.
+    call.lastDelay = backoff;
     if (this.sim.tracing) {
       this.sim.emit('@dsim.client.retry', {
         client: this.name,

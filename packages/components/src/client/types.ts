@@ -192,6 +192,23 @@ export interface RetryingClientOptions<R = unknown> {
    * @default none
    */
   onAttempt?: (attempt: number, to: string, kind: 'first' | 'retry' | 'hedge') => void;
+  /**
+   * What to do with a failed attempt's retry-after hint (`error.retryAfterMs`, set by a server's
+   * `reply.error(kind, message, { retryAfter })`: HTTP `Retry-After` on a 503 or 429, gRPC's
+   * `grpc-retry-pushback-ms`):
+   *
+   * - `ignore`: retry after the backoff alone, as most SDKs do;
+   * - `at-least`: wait max(backoff, hint), never retrying earlier than the server asked (RFC 9110
+   *   §10.2.3: how long the user agent ought to wait before a follow-up request);
+   * - `pushback`: wait exactly the hint instead of the backoff (gRPC's retry design, A6 "Pushback").
+   *
+   * Only a retry is affected (the kind must still be in `retryOn`; a 429 is `rejected`, which is not
+   * retried by default), and a hint that would end past the call's deadline gives up with reason
+   * `deadline`. The backoff sequence itself (decorrelated jitter's previous delay) is not stretched by
+   * the hint. Hedges are not delayed.
+   * @default 'ignore'
+   */
+  retryAfter?: 'ignore' | 'at-least' | 'pushback';
 }
 
 /**

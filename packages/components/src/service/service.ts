@@ -166,7 +166,12 @@ export class Service {
         this.meters.throttled.inc();
         this.trace('@dsim.svc.throttle', request, this.rateLimit.kind);
         const after = decision.retryAfterMs === undefined ? '' : `, retry after ${decision.retryAfterMs} ms`;
-        reply.error('rejected', `${this.node.address}: rate limited (${this.rateLimit.kind}${after})`);
+        // The limiter's retry-after travels with the 429, as HTTP's Retry-After header does.
+        reply.error(
+          'rejected',
+          `${this.node.address}: rate limited (${this.rateLimit.kind}${after})`,
+          decision.retryAfterMs === undefined ? undefined : { retryAfter: decision.retryAfterMs },
+        );
         return;
       }
       if (decision.delayMs > 0) {

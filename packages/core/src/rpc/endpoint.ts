@@ -44,11 +44,29 @@ const CALL_KEYS = optionKeys<CallOptions>()({
   size: true,
 });
 const REPLY_KEYS = ['size'] as const;
+const REPLY_ERROR_KEYS = ['retryAfter'] as const;
+
+/**
+ * Options of {@link Reply.error}.
+ *
+ * @example
+ * ```ts
+ * reply.error('overloaded', 'concurrency limit reached', { retryAfter: '100ms' });
+ * ```
+ */
+export interface ReplyErrorOptions {
+  /**
+   * A retry-after hint for the caller (HTTP `Retry-After`, gRPC `grpc-retry-pushback-ms`): a duration
+   * >= 0, carried on the response as `error.retryAfterMs`.
+   * @default none
+   */
+  retryAfter?: Duration;
+}
 
 /** How a server answers one request. Exactly one of `ok` or `error` may be called. */
 export interface Reply<R> {
   ok(value: R, options?: { size?: number }): void;
-  error(kind: Exclude<RpcErrorKind, 'timeout'>, message?: string): void;
+  error(kind: Exclude<RpcErrorKind, 'timeout'>, message?: string, options?: ReplyErrorOptions): void;
 }
 
 /** Caller-side accounting. At every moment: sent = ok + failed + inFlight. */
@@ -126,8 +144,18 @@ class ServerReply<R> implements Reply<R> {
     this.send(true, value, undefined, size);
   }
 
-  error(kind: Exclude<RpcErrorKind, 'timeout'>, message: string = kind): void {
-    this.send(false, undefined, { kind, message }, 0);
+  error(kind: Exclude<RpcErrorKind, 'timeout'>, message: string = kind, options?: ReplyErrorOptions): void {
+    if (options === undefined) {
+      this.send(false, undefined, { kind, message }, 0);
+      return;
+    }
+    checkCallOptions('Reply.error', options, REPLY_ERROR_KEYS);
+    if (options.retryAfter === undefined) {
+      this.send(false, undefined, { kind, message }, 0);
+      return;
+    }
+    const retryAfterMs = toMs(options.retryAfter, 'Reply.error: retryAfter');
+    this.send(false, undefined, { kind, message, retryAfterMs }, 0);
   }
 
   private send(ok: boolean, value: unknown, error: RpcError | undefined, size: number): void {

@@ -60,6 +60,12 @@ export const RPC_ERROR_KINDS: readonly RpcErrorKind[] = Object.freeze(
 export interface RpcError {
   readonly kind: RpcErrorKind;
   readonly message: string;
+  /**
+   * The server's hint of how long (ms) the caller should wait before trying again: HTTP's `Retry-After`
+   * on a 503 or 429 (RFC 9110 §10.2.3), gRPC's `grpc-retry-pushback-ms`. Absent when the server gave
+   * none. A client honours it only when told to (`RetryingClient`'s `retryAfter` option).
+   */
+  readonly retryAfterMs?: number;
 }
 
 /** A request as the server sees it. */

@@ -1,10 +1,13 @@
 import type { Scenario } from '../scenario.js';
+import { adaptiveConcurrency } from './adaptive-concurrency.js';
 import { apiGateway } from './api-gateway.js';
+import { availabilityMath } from './availability-math.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { backpressure } from './backpressure.js';
 import { bulkhead } from './bulkhead.js';
 import { cacheFlush } from './cache-flush.js';
 import { cacheStampede } from './cache-stampede.js';
+import { capacityPlanning } from './capacity-planning.js';
 import { cdn } from './cdn.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { connectionDraining } from './connection-draining.js';
@@ -12,7 +15,9 @@ import { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 import { consumerLag } from './consumer-lag.js';
 import { consumerRebalance } from './consumer-rebalance.js';
 import { deliveryGuarantees } from './delivery-guarantees.js';
+import { discoveryStaleness } from './discovery-staleness.js';
 import { distributedCache } from './distributed-cache.js';
+import { distributedRateLimit } from './distributed-rate-limit.js';
 import { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 import { evictionPolicies } from './eviction-policies.js';
 import { gcDeathSpiral } from './gc-death-spiral.js';
@@ -28,6 +33,8 @@ import { poisonMessage } from './poison-message.js';
 import { prefetch } from './prefetch.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
+import { saga } from './saga.js';
+import { sloBurnAlerts } from './slo-burn-alerts.js';
 import { slowStart } from './slow-start.js';
 import { staleLoadHerding } from './stale-load-herding.js';
 import { stranglerFig } from './strangler-fig.js';
@@ -36,7 +43,9 @@ import { thunderingHerd } from './thundering-herd.js';
 import { timeoutCascade } from './timeout-cascade.js';
 import { writePolicies } from './write-policies.js';
 
+export { adaptiveConcurrency } from './adaptive-concurrency.js';
 export { apiGateway } from './api-gateway.js';
+export { availabilityMath } from './availability-math.js';
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { backpressure } from './backpressure.js';
 export { bulkhead } from './bulkhead.js';
@@ -47,6 +56,7 @@ export {
   cacheFlushTheory,
 } from './cache-flush.js';
 export { cacheStampede } from './cache-stampede.js';
+export { capacityPlanning } from './capacity-planning.js';
 export { cdn } from './cdn.js';
 export { circuitBreaker } from './circuit-breaker.js';
 export { connectionDraining, lognormalExcessMean } from './connection-draining.js';
@@ -54,7 +64,9 @@ export { connectionPoolExhaustion } from './connection-pool-exhaustion.js';
 export { consumerLag, lagFluidModel } from './consumer-lag.js';
 export { consumerRebalance } from './consumer-rebalance.js';
 export { deliveryGuarantees } from './delivery-guarantees.js';
+export { discoveryStaleness } from './discovery-staleness.js';
 export { distributedCache } from './distributed-cache.js';
+export { distributedRateLimit } from './distributed-rate-limit.js';
 export { eventSourcingCqrs } from './event-sourcing-cqrs.js';
 export { evictionPolicies } from './eviction-policies.js';
 export {
@@ -77,6 +89,13 @@ export { poisonMessage } from './poison-message.js';
 export { prefetch, prefetchBurstTheory } from './prefetch.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
+export { saga } from './saga.js';
+export {
+  type AlertPrediction,
+  type InjectedIncident,
+  predictAlert,
+  sloBurnAlerts,
+} from './slo-burn-alerts.js';
 export { expectedShare, slowStart, slowStartSpec } from './slow-start.js';
 export { staleLoadHerding } from './stale-load-herding.js';
 export { stranglerFig } from './strangler-fig.js';
@@ -128,4 +147,11 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [poisonMessage.name, poisonMessage],
   [apiGateway.name, apiGateway],
   [stranglerFig.name, stranglerFig],
+  [availabilityMath.name, availabilityMath],
+  [sloBurnAlerts.name, sloBurnAlerts],
+  [adaptiveConcurrency.name, adaptiveConcurrency],
+  [discoveryStaleness.name, discoveryStaleness],
+  [distributedRateLimit.name, distributedRateLimit],
+  [capacityPlanning.name, capacityPlanning],
+  [saga.name, saga],
 ]);

@@ -56,6 +56,22 @@ export const SMALL: Record<string, SmallRun> = {
   },
   'delivery-guarantees': { params: { messages: 400 }, variants: ['at-least-once'] },
   'strangler-fig': { params: { rate: 5, intervalS: 5, gapMinutes: 1 }, variants: ['canary'] },
+  'slo-burn-alerts': { params: {}, variants: ['multiwindow-multi-burn-rate'] },
+  'availability-math': { params: { hours: 20000 }, variants: ['parallel-one-zone'] },
+  'adaptive-concurrency': { params: { phaseSeconds: 1 }, variants: ['gradient2'] },
+  'discovery-staleness': {
+    params: { rate: 1, afterSeconds: 95 },
+    variants: ['eureka-shutdown', 'k8s-crash'],
+  },
+  'distributed-rate-limit': {
+    params: { limit: 200, windowSeconds: 1, windowsPerPhase: 1 },
+    variants: ['central-fail-open', 'synced-100ms'],
+  },
+  'capacity-planning': { params: { replicas: 5, requests: 1000 }, variants: ['least-request'] },
+  saga: {
+    params: { sagas: 200, tailSeconds: 20 },
+    variants: ['orchestration', 'choreography-at-least-once'],
+  },
   'api-gateway': { params: { seconds: 5, noisyRate: 300 }, variants: ['tenant-limits', 'deadline-and-lifo'] },
   'poison-message': {
     params: { messages: 300, tailS: 8 },
