@@ -15,6 +15,65 @@
  * (exchanges, prefetch, dead lettering, quorum queues).
  */
 
+export { Activator, type ActivatorOptions, type ActivatorStats } from './autoscaling/activator.js';
+export {
+  Autoscaler,
+  type AutoscalerOptions,
+  type ScaleRecord,
+  type SyncRecord,
+} from './autoscaling/autoscaler.js';
+export { type HpaOptions, HpaPolicy } from './autoscaling/hpa.js';
+export {
+  type HpaBehavior,
+  type HpaRatePolicy,
+  type HpaScalingRules,
+  type ResolvedRatePolicy,
+  type ResolvedScalingRules,
+  resolveBehavior,
+  resolveScalingRules,
+  type ScaleEvent,
+  scaleDownLimit,
+  scaleUpLimit,
+} from './autoscaling/hpa-behavior.js';
+export {
+  type CustomMetric,
+  type ReplicaMetricSpec,
+  type ResolvedReplicaMetric,
+  type RpsMetric,
+  resolveReplicaMetric,
+  type UtilizationMetric,
+} from './autoscaling/replica-metrics.js';
+export {
+  type Replica,
+  ReplicaPool,
+  type ReplicaPoolOptions,
+  type ReplicaPoolStats,
+  type ReplicaState,
+} from './autoscaling/replica-pool.js';
+export type {
+  MetricKind,
+  PodSample,
+  PodState,
+  ScalingInput,
+  ScalingPolicy,
+} from './autoscaling/scaling-policy.js';
+export {
+  type ScheduledScalingOptions,
+  ScheduledScalingPolicy,
+  type ScheduleEntry,
+} from './autoscaling/scheduled-scaling.js';
+export {
+  type StepAdjustment,
+  type StepAlarm,
+  type StepScalingOptions,
+  StepScalingPolicy,
+} from './autoscaling/step-scaling.js';
+export {
+  type ResolvedWarmup,
+  resolveWarmup,
+  type WarmupOptions,
+  warmupFactor,
+} from './autoscaling/warmup.js';
 export { ActiveHealthCheck, type CheckedState } from './balancer/health/active-health-check.js';
 export type {
   ActiveHealthCheckOptions,
@@ -348,6 +407,41 @@ export {
   type PlacementKind,
   type PlacementNode,
 } from './hashing/types.js';
+export {
+  fitPassLatency,
+  hopQuantile,
+  normalCdf,
+  type PassLatencyFit,
+  presetPassLatency,
+  sumOfTwoLognormalsCdf,
+  sumOfTwoLognormalsQuantile,
+} from './mesh/latency-fit.js';
+export { MeshConnection, type MeshConnectionStats } from './mesh/mesh-connection.js';
+export { MeshEnvelope } from './mesh/mesh-envelope.js';
+export {
+  ISTIO_DEFAULT_RETRY,
+  type MeshClusterOptions,
+  type MeshConnectionOptions,
+  type MeshInstanceOptions,
+  type MeshMode,
+  type MeshProfile,
+  type MeshProxyOptions,
+  type MeshProxyProfile,
+  type MeshServiceOptions,
+  type ServiceMeshOptions,
+} from './mesh/mesh-options.js';
+export { type MeshEndpoint, MeshProxy, type MeshProxyStats, type MeshSideStats } from './mesh/mesh-proxy.js';
+export { ProxyCpu, type ProxyCpuStats } from './mesh/proxy-cpu.js';
+export {
+  cpuMsPerRequest,
+  type MeshProxyKind,
+  PROXY_PRESET_NAMES,
+  PROXY_PRESETS,
+  type ProxyPreset,
+  type ProxyPresetName,
+  type PublishedHopLatency,
+} from './mesh/proxy-presets.js';
+export { ServiceMesh } from './mesh/service-mesh.js';
 export { AmqpBroker, type AmqpBrokerStats } from './messaging/amqp/broker.js';
 export {
   AmqpClient,

@@ -15,6 +15,8 @@ import { SMALL } from './support/small-runs.js';
  *   and timeout-cascade changed digest (up to 18% fewer events); every outcome stayed identical.
  */
 const PINNED_DIGESTS: Record<string, string> = {
+  autoscaling: '542d2ed392169944',
+  'mesh-overhead': '55a668fae121b94f',
   'availability-math': '8c2c1c78e6b48c66',
   'slo-burn-alerts': 'c24496a4a5b14c2f',
   'adaptive-concurrency': '8920a7f3b3853a87',

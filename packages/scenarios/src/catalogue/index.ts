@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.js';
 import { adaptiveConcurrency } from './adaptive-concurrency.js';
 import { apiGateway } from './api-gateway.js';
+import { autoscaling } from './autoscaling.js';
 import { availabilityMath } from './availability-math.js';
 import { backoffJitter } from './backoff-jitter.js';
 import { backpressure } from './backpressure.js';
@@ -28,6 +29,7 @@ import { kafkaDurability } from './kafka-durability.js';
 import { l4VsL7 } from './l4-vs-l7.js';
 import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
+import { meshOverhead } from './mesh-overhead.js';
 import { mmc } from './mmc.js';
 import { poisonMessage } from './poison-message.js';
 import { prefetch } from './prefetch.js';
@@ -45,6 +47,7 @@ import { writePolicies } from './write-policies.js';
 
 export { adaptiveConcurrency } from './adaptive-concurrency.js';
 export { apiGateway } from './api-gateway.js';
+export { autoscaling, steadyReplicas } from './autoscaling.js';
 export { availabilityMath } from './availability-math.js';
 export { BROOKER_100_CLIENTS, backoffJitter } from './backoff-jitter.js';
 export { backpressure } from './backpressure.js';
@@ -84,6 +87,7 @@ export { durabilityTable, kafkaDurability } from './kafka-durability.js';
 export { connectionShares, l4VsL7 } from './l4-vs-l7.js';
 export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
+export { meshOverhead } from './mesh-overhead.js';
 export { mmc } from './mmc.js';
 export { poisonMessage } from './poison-message.js';
 export { prefetch, prefetchBurstTheory } from './prefetch.js';
@@ -154,4 +158,6 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [distributedRateLimit.name, distributedRateLimit],
   [capacityPlanning.name, capacityPlanning],
   [saga.name, saga],
+  [meshOverhead.name, meshOverhead],
+  [autoscaling.name, autoscaling],
 ]);

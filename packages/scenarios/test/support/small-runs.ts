@@ -72,6 +72,22 @@ export const SMALL: Record<string, SmallRun> = {
     params: { sagas: 200, tailSeconds: 20 },
     variants: ['orchestration', 'choreography-at-least-once'],
   },
+  'mesh-overhead': {
+    params: { seconds: 0.5, hops: 2, failRequests: 1 },
+    variants: ['istio-1.12.3', 'retry-amplification'],
+  },
+  autoscaling: {
+    params: {
+      leadSeconds: 15,
+      rampSeconds: 30,
+      holdSeconds: 30,
+      spikes: 1,
+      spikeEverySeconds: 30,
+      spikeSeconds: 10,
+      tailSeconds: 15,
+    },
+    variants: ['hpa-default'],
+  },
   'api-gateway': { params: { seconds: 5, noisyRate: 300 }, variants: ['tenant-limits', 'deadline-and-lifo'] },
   'poison-message': {
     params: { messages: 300, tailS: 8 },
