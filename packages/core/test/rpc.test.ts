@@ -93,6 +93,34 @@ describe('request/response', () => {
     expect(seenByB[0]).toMatchObject({ origin: 100, deadline: 150, sentAt: 104 });
   });
 
+  it('a call whose propagated deadline has already passed fails at once with timeout, unsent (as gRPC does)', () => {
+    const sim = new Simulation();
+    const net = new Network(sim, { defaults: { latency: 1 } });
+    const seenByB: RpcRequest[] = [];
+    const b = new RpcEndpoint(net.addNode('b')).serve((req, reply) => {
+      seenByB.push(req);
+      reply.ok('b');
+    });
+    const inner: RpcResponse[] = [];
+    const a = new RpcEndpoint(net.addNode('a')).serve((req, reply) => {
+      // The caller gave up at 150; a works until 200, then calls b with the request as parent.
+      sim.schedule(99, () =>
+        a.callThen('b', 'inner', { parent: req }, (res) => {
+          inner.push(res);
+          reply.ok('late');
+        }),
+      );
+    });
+    void b;
+    const client = new RpcEndpoint(net.addNode('c'));
+    sim.schedule(100, () => client.call('a', 'outer', { timeout: 50 }));
+    sim.run();
+    expect(seenByB).toHaveLength(0);
+    expect(inner).toHaveLength(1);
+    expect(inner[0]).toMatchObject({ ok: false, latency: 0, error: { kind: 'timeout' } });
+    expect(!inner[0]!.ok && inner[0]!.error.message).toBe('deadline passed 50 ms before the call');
+    expect(a.stats).toMatchObject({ sent: 1, failed: 1, inFlight: 0 });
+  });
   it('a retry without a parent can carry the origin of the call it retries', () => {
     const sim = new Simulation();
     const net = new Network(sim);

@@ -394,6 +394,16 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
       entry.prev = this.last;
     }
     this.last = entry;
+    if (deadline < now) {
+      // The propagated deadline has already passed: like a gRPC client, fail the call at once, unsent.
+      entry.timer = node.setTimer(0, () =>
+        this.settle(entry, request.id, false, undefined, {
+          kind: 'timeout',
+          message: `deadline passed ${now - deadline} ms before the call`,
+        }),
+      );
+      return;
+    }
     if (deadline !== Infinity) {
       // The caller's own timer: it fires whatever happens to the server or the network.
       // setTimer takes the node's local time; this fires at the true-time deadline under the current drift.
