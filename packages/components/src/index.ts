@@ -375,7 +375,12 @@ export type {
   GatewayRequest,
   GatewayRoute,
 } from './gateway/api-gateway-options.js';
-export { compilePathPattern, PathPattern } from './gateway/path-pattern.js';
+export {
+  checkMethods,
+  compilePathPattern,
+  PathPattern,
+  proxiedErrorKind,
+} from './gateway/path-pattern.js';
 export {
   createPlacement,
   ModuloHash,

@@ -14,7 +14,7 @@ import {
 import { createRateLimiter, type RateLimiterSpec } from '../resilience/rate-limiters/factory.js';
 import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import type { ApiGatewayOptions, GatewayAuth, GatewayPart, GatewayRoute } from './api-gateway-options.js';
-import { compilePathPattern, type PathPattern } from './path-pattern.js';
+import { checkMethods, compilePathPattern, type PathPattern } from './path-pattern.js';
 
 // Validation of ApiGatewayOptions, at construction: the gateway only reads the resolved values.
 
@@ -194,22 +194,7 @@ function resolveRoute(route: GatewayRoute, at: string, defaultTimeout: number): 
   if (typeof route.name !== 'string' || route.name === '')
     throw invalidOption(C, `${at}.name`, route.name, 'a non-empty string');
   const pattern = compilePathPattern(C, `${at}.path`, route.path);
-  let methods: string[] | undefined;
-  if (route.method !== undefined) {
-    const list = typeof route.method === 'string' ? [route.method] : route.method;
-    if (
-      !Array.isArray(list) ||
-      list.length === 0 ||
-      list.some((m) => typeof m !== 'string' || !/^[A-Z]+$/.test(m))
-    )
-      throw invalidOption(
-        C,
-        `${at}.method`,
-        route.method,
-        'an upper-case HTTP method such as "GET", or a non-empty array of them',
-      );
-    methods = [...list];
-  }
+  const methods = checkMethods(C, `${at}.method`, route.method);
   if ((route.to === undefined) === (route.aggregate === undefined))
     throw invalidOption(C, at, route, 'a route with exactly one of to (one backend) and aggregate (several)');
   let parts: ResolvedRoute['parts'];

@@ -14,6 +14,7 @@ import { createRateLimiter } from '../resilience/rate-limiters/factory.js';
 import type { RateLimiter } from '../resilience/rate-limiters/types.js';
 import { type ResolvedGateway, type ResolvedRoute, resolveGateway } from './api-gateway-config.js';
 import type { ApiGatewayOptions, GatewayRequest } from './api-gateway-options.js';
+import { proxiedErrorKind } from './path-pattern.js';
 
 /** Which limit refused a request. */
 export type GatewayLimit = 'tenant' | 'route' | 'account';
@@ -373,7 +374,7 @@ export class ApiGateway {
     const route = ex.route;
     if (!route.aggregate) {
       if (res.ok) this.succeed(ex, res.value);
-      else this.finish(ex, passOn(res.error.kind), res.error.message);
+      else this.finish(ex, proxiedErrorKind(res.error.kind), res.error.message);
       return;
     }
     const part = route.parts[i]!;
@@ -382,7 +383,7 @@ export class ApiGateway {
       ex.got[i] = 1;
     } else if (part.optional) ex.degraded = true;
     else {
-      this.finish(ex, passOn(res.error.kind), `part ${i} (${part.to}): ${res.error.message}`);
+      this.finish(ex, proxiedErrorKind(res.error.kind), `part ${i} (${part.to}): ${res.error.message}`);
       return;
     }
     if (--ex.left === 0) {
@@ -444,9 +445,4 @@ export class ApiGateway {
     this.meters.failed.inc();
     reply.error(kind, message);
   }
-}
-
-/** A backend's failure as the gateway answers it: its own timeout is the gateway's 504. */
-function passOn(kind: RpcErrorKind): Exclude<RpcErrorKind, 'timeout'> {
-  return kind === 'timeout' ? 'gateway-timeout' : kind;
 }

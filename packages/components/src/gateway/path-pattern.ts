@@ -1,4 +1,4 @@
-import { invalidOption, type OptionOwner } from '@dsim/core';
+import { invalidOption, type OptionOwner, type RpcErrorKind } from '@dsim/core';
 
 /**
  * A route's path pattern, compiled once: segments split on `/`, where a segment is a literal, a
@@ -70,4 +70,44 @@ function splitPath(path: string): string[] {
   const out: string[] = [];
   for (const s of p.split('/')) if (s !== '') out.push(s);
   return out;
+}
+
+/**
+ * A route's `method` option: undefined (any method), one upper-case method, or a non-empty array of
+ * them; anything else is an INVALID_ARGUMENT naming `field`.
+ *
+ * @example
+ * ```ts
+ * checkMethods('ApiGateway', 'routes[0].method', ['GET', 'HEAD']); // ['GET', 'HEAD']
+ * checkMethods('ApiGateway', 'routes[0].method', undefined);       // undefined: any method
+ * ```
+ */
+export function checkMethods(where: OptionOwner, field: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some((m) => typeof m !== 'string' || !/^[A-Z]+$/.test(m))
+  )
+    throw invalidOption(
+      where,
+      field,
+      value,
+      'an upper-case HTTP method such as "GET", or a non-empty array of them',
+    );
+  return [...(list as string[])];
+}
+
+/**
+ * How a proxy answers its caller when its own call to a backend failed with `kind`: the proxy's own
+ * timeout becomes a 504 (`gateway-timeout`), as Envoy and API Gateway answer; other kinds pass through.
+ *
+ * @example
+ * ```ts
+ * reply.error(proxiedErrorKind(res.error.kind), res.error.message);
+ * ```
+ */
+export function proxiedErrorKind(kind: RpcErrorKind): Exclude<RpcErrorKind, 'timeout'> {
+  return kind === 'timeout' ? 'gateway-timeout' : kind;
 }

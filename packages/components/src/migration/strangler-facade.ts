@@ -12,12 +12,16 @@ import {
   type RandomStream,
   type Reply,
   RpcEndpoint,
-  type RpcErrorKind,
   type RpcRequest,
   type RpcResponse,
 } from '@dsim/core';
 import type { GatewayRequest } from '../gateway/api-gateway-options.js';
-import { compilePathPattern, type PathPattern } from '../gateway/path-pattern.js';
+import {
+  checkMethods,
+  compilePathPattern,
+  type PathPattern,
+  proxiedErrorKind,
+} from '../gateway/path-pattern.js';
 import { hash53 } from '../hashing/hash.js';
 import type { MigratedRoute, StranglerFacadeOptions } from './strangler-facade-options.js';
 
@@ -159,22 +163,7 @@ export class StranglerFacade {
       throw invalidOption(C, `${at}.name`, route.name, 'a name no other route has');
     if (typeof route.to !== 'string' || route.to === '')
       throw invalidOption(C, `${at}.to`, route.to, "the new service's address (a non-empty string)");
-    let methods: string[] | undefined;
-    if (route.method !== undefined) {
-      const list = typeof route.method === 'string' ? [route.method] : route.method;
-      if (
-        !Array.isArray(list) ||
-        list.length === 0 ||
-        list.some((m) => typeof m !== 'string' || !/^[A-Z]+$/.test(m))
-      )
-        throw invalidOption(
-          C,
-          `${at}.method`,
-          route.method,
-          'an upper-case HTTP method such as "GET", or a non-empty array of them',
-        );
-      methods = [...list];
-    }
+    const methods = checkMethods(C, `${at}.method`, route.method);
     const r: Route = {
       name: route.name,
       methods,
@@ -328,7 +317,7 @@ export class StranglerFacade {
         reply.ok(res.value);
       } else {
         stats.failed++;
-        reply.error(passOn(res.error.kind), res.error.message);
+        reply.error(proxiedErrorKind(res.error.kind), res.error.message);
       }
       if (shadowOf !== undefined) {
         primary = res;
@@ -354,8 +343,4 @@ function sameValue(a: unknown, b: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function passOn(kind: RpcErrorKind): Exclude<RpcErrorKind, 'timeout'> {
-  return kind === 'timeout' ? 'gateway-timeout' : kind;
 }
