@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
 import blackHole from '../black-hole.scenario.js';
 import cdnCrash from '../cdn.scenario.js';
+import fullSystem from '../full-system.scenario.js';
 import orders from '../orders.scenario.js';
 import retryStorm from '../retry-storm.scenario.js';
 import threeTier from '../three-tier.scenario.js';
@@ -51,5 +52,31 @@ describe('example: systems described as data', () => {
     expect(plain!['us.during.availability'] as number).toBeLessThan(0.4);
     expect(stale!['us.during.availability'] as number).toBeGreaterThan(0.7);
     expect(plain!['cdn->origin.during.errorRate'] as number).toBe(1);
+  }, 60_000);
+
+  it('a whole system in one file: a tenant quota keeps the database under capacity while the cache is down', () => {
+    const r = runScenario(fullSystem, { seed: 1 });
+    expect(r).toPassChecks();
+    const [quota, open] = r.variants.map((v) => v.outcome);
+    expect(r.topology?.nodes.map((n) => [n.name, n.kind])).toEqual([
+      ['partner', 'clients'],
+      ['web', 'clients'],
+      ['gateway', 'gateway'],
+      ['lb', 'balancer'],
+      ['orders', 'service'],
+      ['catalog', 'service'],
+      ['rabbit', 'amqp'],
+      ['cache', 'cache'],
+      ['db', 'database'],
+      ['fulfilment', 'worker'],
+    ]);
+    // The partner offers 150/s against a bucket refilling 25/s: 1 - 25/150 of it is refused (429).
+    const refused =
+      (quota!['partner.before.errors.rejected'] as number) / (quota!['partner.before.requests'] as number);
+    expect(refused).toBeCloseTo(1 - 25 / 150, 2);
+    expect(quota!['web.during.availability']).toBe(1);
+    // Without the quota the database saturates and the web tenant's reads time out at the gateway.
+    expect(open!['web.during.errors.gateway-timeout'] as number).toBeGreaterThan(500);
+    expect(open!['gateway.during.timedOut'] as number).toBeGreaterThan(100);
   }, 60_000);
 });

@@ -225,6 +225,20 @@ describe('ApiGateway rate limits', () => {
     expect(gw.stats.rejectedBy).toEqual({ tenant: 0, route: 2, account: 3 });
     expect(gw.stats.ok).toBe(7);
   });
+  it('a shaping limit (leaky bucket as a queue) delays what it admits instead of refusing it', () => {
+    const { sim, gw, answers, send } = setup(
+      {
+        routes: [{ name: 'a', path: '/a', to: 'svc' }],
+        tenantLimit: { kind: 'leaky-bucket-queue', capacity: 10, leakPerSecond: 100 },
+      },
+      { svc: { serviceTime: 1, concurrency: 100 } },
+    );
+    // Five at once: the bucket lets one through every 10 ms.
+    send([0, 0, 0, 0, 0].map((at) => ({ at, request: GET('/a', 't') })));
+    sim.run();
+    expect(answers.map((a) => a.at)).toEqual([1, 11, 21, 31, 41]);
+    expect(gw.stats).toMatchObject({ ok: 5, rejected: 0 });
+  });
 });
 
 describe('ApiGateway aggregation (backend for frontend)', () => {

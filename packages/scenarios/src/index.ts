@@ -201,6 +201,12 @@ export {
   durationSchema,
   toDistribution,
 } from './system/distributions.js';
+export { type GatewayReading, gatewayReading } from './system/gateway.js';
+export type {
+  ClientRequestDescription,
+  GatewayDescription,
+  GatewayRouteDescription,
+} from './system/gateway-schema.js';
 export { toDot } from './system/graph/dot.js';
 export {
   SYSTEM_EDGE_LABELS,
@@ -237,6 +243,8 @@ export {
   type SystemDescription,
   systemSchema,
 } from './system/schema.js';
+export { type StranglerReading, stranglerReading } from './system/strangler.js';
+export type { StranglerDescription } from './system/strangler-schema.js';
 export {
   type CheckFn,
   defineSystemScenario,

@@ -103,7 +103,8 @@ class Exchange {
  * (`rejected`); an integration that does not answer within the timeout (29 s by default) is a 504
  * (`gateway-timeout`), and the backend is not cancelled; a failing authorizer is a 500 (`error`), and an
  * authorizer's answer is cached per tenant for `cacheTtl`. A limit that admits a request charges it even
- * if a later limit refuses it, as real gateways do (each limit is checked and charged in turn).
+ * if a later limit refuses it, as real gateways do (each limit is checked and charged in turn). A shaping
+ * limit (`leaky-bucket-queue`) delays the requests it admits instead of refusing them at once.
  *
  * A request is a {@link GatewayRequest} `{ method, path, tenant, body }`; the backend receives `body`
  * (or the request itself when there is no body). An aggregating route answers an array of its parts'
@@ -130,6 +131,8 @@ export class ApiGateway {
   private readonly config: ResolvedGateway;
   private readonly rng: RandomStream;
   private readonly tenantLimiters = new Map<string, RateLimiter | null>();
+  /** The delay the last admitted request's shaping limits asked for (ms). */
+  private shapeDelay = 0;
   private readonly tenants = new Map<string, TenantStats>();
   /** Authorizer "allowed" answers per tenant: until when they hold. */
   private readonly authCache = new Map<string, number>();
@@ -287,18 +290,33 @@ export class ApiGateway {
       if (route.auth && this.config.authService !== undefined) this.authorize(ex, tenantName);
       else this.forward(ex);
     };
-    if (own + local > 0) this.node.work(own + local, go);
-    else go();
+    const work = (): void => {
+      if (own + local > 0) this.node.work(own + local, go);
+      else go();
+    };
+    // A shaping limit holds the request first (it waits in the bucket), then the gateway works on it.
+    if (this.shapeDelay > 0) this.node.setTimer(this.shapeDelay, work);
+    else work();
   }
 
-  /** Checks and charges the limits in API Gateway's order; returns the one that refused, if any. */
+  /**
+   * Checks and charges the limits in API Gateway's order; returns the one that refused, if any. A
+   * shaping limit (a leaky bucket as a queue) admits with a delay: the longest is kept in `shapeDelay`.
+   */
   private limit(tenant: string, route: ResolvedRoute, now: number): GatewayLimit | undefined {
+    this.shapeDelay = 0;
     const t = this.tenantLimiter(tenant);
-    if (t !== null && !t.tryAcquire(now).allowed) return 'tenant';
-    if (route.limiter !== undefined && !route.limiter.tryAcquire(now).allowed) return 'route';
+    if (t !== null && !this.admits(t, now)) return 'tenant';
+    if (route.limiter !== undefined && !this.admits(route.limiter, now)) return 'route';
     const account = this.config.accountLimiter;
-    if (account !== undefined && !account.tryAcquire(now).allowed) return 'account';
+    if (account !== undefined && !this.admits(account, now)) return 'account';
     return undefined;
+  }
+
+  private admits(limiter: RateLimiter, now: number): boolean {
+    const d = limiter.tryAcquire(now);
+    if (d.delayMs > this.shapeDelay) this.shapeDelay = d.delayMs;
+    return d.allowed;
   }
 
   private tenantLimiter(tenant: string): RateLimiter | null {

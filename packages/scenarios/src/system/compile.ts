@@ -1,5 +1,6 @@
 import {
   type AmqpClient,
+  type ApiGateway,
   type ArrivalSpec,
   CacheAside,
   CacheServer,
@@ -28,6 +29,7 @@ import {
   SemaphoreBulkhead,
   Service,
   type ServiceOptions,
+  type StranglerFacade,
 } from '@dsim/components';
 import {
   type Duration,
@@ -48,6 +50,7 @@ import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
 import { clean } from './clean.js';
 import { durationMs, toDistribution } from './distributions.js';
+import { buildGateway, requestMix } from './gateway.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
 import type {
@@ -57,6 +60,7 @@ import type {
   ServiceDescription,
   SystemDescription,
 } from './schema.js';
+import { buildStrangler } from './strangler.js';
 import { addressesOf, cachePlacement, SystemError, validateSystem } from './validate.js';
 
 /** Options of {@link compileSystem}: where to count the client requests. */
@@ -153,6 +157,10 @@ export interface CompiledSystem {
   readonly consumers: Readonly<Record<string, ConsumerGroupHandle>>;
   /** CDNs by cdn node name: the PoPs' and the shield's CdnCaches. */
   readonly cdns: Readonly<Record<string, CdnHandle>>;
+  /** API gateways by gateway node name. */
+  readonly gateways: Readonly<Record<string, ApiGateway>>;
+  /** Strangler-fig facades by strangler node name. */
+  readonly stranglers: Readonly<Record<string, StranglerFacade>>;
   /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
@@ -224,6 +232,8 @@ export function compileSystem(
     workers: {} as Record<string, readonly AmqpClient[]>,
     consumers: {} as Record<string, ConsumerGroupHandle>,
     cdns: {} as Record<string, CdnHandle>,
+    gateways: {} as Record<string, ApiGateway>,
+    stranglers: {} as Record<string, StranglerFacade>,
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -447,6 +457,18 @@ function build(
     case 'clients':
       out.clients[name] = clients(sim, name, node, out, options);
       return;
+    case 'gateway':
+    case 'strangler': {
+      const onEdge = options.onEdge;
+      const onCall =
+        onEdge === undefined
+          ? undefined
+          : (to: string, t: number, ok: boolean, kind: string | undefined, latency: number) =>
+              onEdge(name, to, t, ok, kind, latency);
+      if (node.kind === 'gateway') out.gateways[name] = buildGateway(nodes[name]!, node, onCall);
+      else out.stranglers[name] = buildStrangler(nodes[name]!, node, onCall);
+      return;
+    }
     case 'cdn': {
       const onEdge = options.onEdge;
       out.cdns[name] = buildCdnNode(
@@ -661,6 +683,8 @@ function clients(
   // A cdn with several PoPs, targeted by its name: the PoP a hash of the key picks.
   const route = cdnRoute(out.description as SystemDescription, node.target);
   const rng = sim.rng(`${name}/keys`);
+  // For a gateway or strangler: a GatewayRequest per call, its key (if any) as the body.
+  const mix = node.requests === undefined ? undefined : requestMix(node, sim.rng(`${name}/requests`));
   const send = (i: number): SimEvent<ClientResponse<unknown>> => {
     const started = sim.now;
     const sinks = [...every, ...windows.filter(([a, b]) => started >= a && started < b).map((w) => w[2])];
@@ -668,7 +692,11 @@ function clients(
     // With keys the payload is also the request's key (hash policies balance on it; it travels down).
     const key = keys?.next(rng);
     const ev =
-      key === undefined ? client.call(node.target, i) : call(client, route?.(key) ?? node.target, key);
+      mix !== undefined
+        ? client.call(node.target, mix(key), key === undefined ? undefined : { key })
+        : key === undefined
+          ? client.call(node.target, i)
+          : call(client, route?.(key) ?? node.target, key);
     ev.onProcessed((e) => {
       for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
       options.onResponse?.(name, started, e.value!);

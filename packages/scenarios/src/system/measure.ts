@@ -3,8 +3,10 @@ import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } f
 import type { Outcome } from '../scenario.js';
 import { type BalancerHandle, type BalancerReading, balancerReading } from './balancer.js';
 import type { CompiledSystem } from './compile.js';
+import { type GatewayReading, gatewayReading } from './gateway.js';
 import { systemGraph } from './graph/graph.js';
 import type { Phase } from './phases.js';
+import { type StranglerReading, stranglerReading } from './strangler.js';
 import { addressesOf } from './validate.js';
 
 interface Tally {
@@ -139,6 +141,11 @@ export class SystemMeasurement {
   /** Cdn nodes: their PoPs, their shield, and the tiers that call the origin. */
   private cdns: Array<{ name: string; pops: string[]; shield: string | null; fetchers: string[] }> = [];
   private readonly cdnReadings = new Map<number, Map<string, CdnReading>>();
+  /** Gateway and strangler nodes, read at every phase boundary. */
+  private gateways: Array<{ name: string; read: () => GatewayReading }> = [];
+  private readonly gatewayReadings = new Map<number, Map<string, GatewayReading>>();
+  private stranglers: Array<{ name: string; routes: readonly string[]; read: () => StranglerReading }> = [];
+  private readonly stranglerReadings = new Map<number, Map<string, StranglerReading>>();
 
   constructor(
     private readonly sim: Simulation,
@@ -253,6 +260,14 @@ export class SystemMeasurement {
         const fetchers = h.originCallers.map((c) => c.address);
         this.cdns.push({ name, pops: h.pops.map((c) => c.address), shield, fetchers });
       }
+      if (node.kind === 'gateway') {
+        const gateway = sys.gateways[name]!;
+        this.gateways.push({ name, read: () => gatewayReading(gateway) });
+      }
+      if (node.kind === 'strangler') {
+        const facade = sys.stranglers[name]!;
+        this.stranglers.push({ name, routes: facade.routeNames, read: () => stranglerReading(facade) });
+      }
       if (node.kind === 'worker') {
         this.consumed.set(name, new Map());
         this.workers.push({ name, node: `${sys.amqp[node.source]!.entry}/${node.queue}` });
@@ -329,6 +344,8 @@ export class SystemMeasurement {
     const ready = new Map<string, number>();
     for (const w of this.workers) ready.set(w.name, m.gauge(w.node, 'amqp.ready').integral());
     this.ready.set(t, ready);
+    this.gatewayReadings.set(t, new Map(this.gateways.map((g) => [g.name, g.read()])));
+    this.stranglerReadings.set(t, new Map(this.stranglers.map((g) => [g.name, g.read()])));
   }
 
   /** The flat outcome: `<clients>.<phase>.<figure>` and `<service>.<phase>.<figure>`. */
@@ -425,6 +442,53 @@ export class SystemMeasurement {
         out[`${k}offload`] = num(1 - (per(d('originFetches'), requests) ?? Number.NaN));
         out[`${k}originRate`] = num(d('originFetches') / ((p.toMs - p.fromMs) / 1000));
         out[`${k}errorRate`] = num(per(d('errors'), requests) ?? Number.NaN);
+      }
+    }
+    for (const g of this.gateways) {
+      for (const p of this.phases) {
+        const x = this.gatewayReadings.get(p.fromMs)?.get(g.name);
+        const y = this.gatewayReadings.get(p.toMs)?.get(g.name);
+        const k = `${g.name}.${p.name}.`;
+        const s = (p.toMs - p.fromMs) / 1000;
+        const d = (f: keyof GatewayReading) =>
+          x === undefined || y === undefined ? Number.NaN : y[f] - x[f];
+        out[`${k}rate`] = num(d('requests') / s);
+        out[`${k}goodput`] = num(d('ok') / s);
+        out[`${k}errorRate`] = num(per(d('failed'), d('requests')) ?? Number.NaN);
+        out[`${k}rejected`] = num(d('rejected') / s);
+        out[`${k}timedOut`] = num(d('timedOut') / s);
+        out[`${k}late`] = num(d('late') / s);
+        out[`${k}degraded`] = num(d('degraded') / s);
+      }
+    }
+    for (const f of this.stranglers) {
+      for (const p of this.phases) {
+        const x = this.stranglerReadings.get(p.fromMs)?.get(f.name);
+        const y = this.stranglerReadings.get(p.toMs)?.get(f.name);
+        const k = `${f.name}.${p.name}.`;
+        const s = (p.toMs - p.fromMs) / 1000;
+        const d = (g: (r: StranglerReading) => number) =>
+          x === undefined || y === undefined ? Number.NaN : g(y) - g(x);
+        out[`${k}rate`] = num(d((r) => r.requests) / s);
+        out[`${k}errorRate`] = num(
+          per(
+            d((r) => r.failed),
+            d((r) => r.requests),
+          ) ?? Number.NaN,
+        );
+        out[`${k}shadowRate`] = num(d((r) => r.shadowSent) / s);
+        out[`${k}shadowErrorRate`] = num(
+          per(
+            d((r) => r.shadowFailed),
+            d((r) => r.shadowSent),
+          ) ?? Number.NaN,
+        );
+        for (const route of f.routes) {
+          const modern = d((r) => r.routes[route]!.modern);
+          out[`${k}modernShare.${route}`] = num(
+            per(modern, modern + d((r) => r.routes[route]!.legacy)) ?? Number.NaN,
+          );
+        }
       }
     }
     for (const w of this.workers) {

@@ -6,8 +6,10 @@ import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
+import { clientRequestSchema, gatewaySchema } from './gateway-schema.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
+import { stranglerSchema } from './strangler-schema.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
@@ -68,7 +70,7 @@ const region = z.string().min(1).optional();
 
 const clientsSchema = z.strictObject({
   kind: z.literal('clients'),
-  /** The node the requests go to: a balancer, service or database. */
+  /** The node the requests go to: a balancer, service, database, cdn, gateway or strangler. */
   target: name,
   workload: z.discriminatedUnion('kind', [
     z.strictObject({
@@ -91,6 +93,15 @@ const clientsSchema = z.strictObject({
       z.strictObject({ kind: z.literal('zipf'), count: int(1), s: z.number().min(0) }),
     ])
     .optional(),
+  /**
+   * For a gateway or strangler target: the requests sent, `{ method?, path, weight? }`, one drawn per
+   * request in proportion to its weight; each is sent as a GatewayRequest `{ method, path, tenant, body }`
+   * (with `keys`, the key is the body and the request's key). Required for a gateway target.
+   * @default none
+   */
+  requests: z.array(clientRequestSchema).min(1).optional(),
+  /** The tenant of every request (whose limits apply at a gateway). @default none (the gateway's `anonymous`) */
+  tenant: z.string().min(1).optional(),
   ...callPolicy,
   region,
 });
@@ -283,6 +294,8 @@ export const nodeSchema = z.discriminatedUnion('kind', [
   amqpSchema,
   workerSchema,
   cdnSchema,
+  gatewaySchema,
+  stranglerSchema,
 ]);
 
 const linkSchema = z.strictObject({

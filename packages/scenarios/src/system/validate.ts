@@ -6,6 +6,7 @@ import type { BalancerDescription } from './balancer-schema.js';
 import { cdnOfTarget } from './cdn.js';
 import { cdnAddresses } from './cdn-schema.js';
 import { durationMs } from './distributions.js';
+import { checkClientRequests, checkGateway, checkStrangler } from './gateway-check.js';
 import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
 import { DEFAULT_CACHE_PLACEMENT, type SystemDescription, systemSchema } from './schema.js';
 
@@ -283,7 +284,14 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       case 'clients': {
         // A cdn's PoP (`cdn-1`) is a target too: the clients near that PoP.
         const cdn = cdnOfTarget(system, node.target);
-        ref(`${at}.target`, name, cdn ?? node.target, [...callable, 'cdn'], 'a target');
+        ref(
+          `${at}.target`,
+          name,
+          cdn ?? node.target,
+          [...callable, 'cdn', 'gateway', 'strangler'],
+          'a target',
+        );
+        checkClientRequests(system, at, node, push);
         if (cdn !== null && node.keys === undefined)
           push(
             `${at}.keys`,
@@ -295,6 +303,12 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       }
       case 'cdn':
         ref(`${at}.origin`, name, node.origin, callable, 'a cdn origin');
+        break;
+      case 'gateway':
+        checkGateway(at, name, node, ref, push);
+        break;
+      case 'strangler':
+        checkStrangler(at, name, node, ref, push);
         break;
       case 'balancer': {
         const seen = new Set<string>();

@@ -15,6 +15,8 @@ const SHAPES: Record<SystemNodeKind, string> = {
   amqp: 'shape=cylinder, fillcolor="#fff5f7", color="#b83280"',
   worker: 'shape=cds, fillcolor="#fefcbf", color="#975a16"',
   cdn: 'shape=doubleoctagon, fillcolor="#ebf8ff", color="#2b6cb0"',
+  gateway: 'shape=hexagon, fillcolor="#faf5ff", color="#553c9a"',
+  strangler: 'shape=invtrapezium, fillcolor="#f0fff4", color="#276749"',
 };
 
 /**
@@ -28,7 +30,8 @@ export function dotString(text: string): string {
 /**
  * The graph as Graphviz DOT (`dot -Tsvg`): a `digraph` laid out left to right, a shape per kind (clients
  * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram, kafka a
- * 3-D box, amqp a cylinder, consumer and worker a cds shape, cdn a double octagon), the
+ * 3-D box, amqp a cylinder, consumer and worker a cds shape, cdn a double octagon, gateway a hexagon,
+ * strangler an inverted trapezium), the
  * call kind on each edge. Every id and label is a quoted, escaped string. Deterministic.
  *
  * @example

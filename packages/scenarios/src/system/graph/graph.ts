@@ -15,6 +15,8 @@ export const SYSTEM_NODE_KINDS = [
   'amqp',
   'worker',
   'cdn',
+  'gateway',
+  'strangler',
 ] as const;
 /** A node's kind. */
 export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
@@ -23,7 +25,9 @@ export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
  * What a call is: `request` (clients → target), `backend` (balancer → backend), `cache-aside`
  * (service → its cache), `downstream` (service → a downstream call; with cache-aside, the miss load),
  * `publish` (service → kafka or amqp), `consume` (kafka → a consumer group, amqp → its workers),
- * `origin` (cdn → its origin: the misses).
+ * `origin` (cdn → its origin: the misses), `route` (gateway → a route's backend or part, strangler → a
+ * migrated route's new service), `auth` (gateway → its authorizer), `legacy` (strangler → the legacy
+ * system).
  */
 export const SYSTEM_EDGE_LABELS = [
   'request',
@@ -33,6 +37,9 @@ export const SYSTEM_EDGE_LABELS = [
   'publish',
   'consume',
   'origin',
+  'route',
+  'auth',
+  'legacy',
 ] as const;
 /** An edge's label. */
 export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
@@ -123,6 +130,16 @@ export function systemGraph(description: SystemDescription): SystemGraph {
         add(name, call.to, call.topic === undefined && call.queue === undefined ? 'downstream' : 'publish');
     } else if (node.kind === 'consumer' || node.kind === 'worker') add(node.source, name, 'consume');
     else if (node.kind === 'cdn') add(name, node.origin, 'origin');
+    else if (node.kind === 'gateway') {
+      for (const r of node.routes) {
+        if (r.to !== undefined) add(name, r.to, 'route');
+        for (const p of r.aggregate ?? []) add(name, p.to, 'route');
+      }
+      if (node.auth?.service !== undefined) add(name, node.auth.service, 'auth');
+    } else if (node.kind === 'strangler') {
+      add(name, node.legacy, 'legacy');
+      for (const r of node.routes) add(name, r.to, 'route');
+    }
   }
   // Depth: the longest call path from a node nobody calls (calls form no cycle: validateSystem).
   const depth = new Map<string, number>(names.map((n) => [n, 0]));

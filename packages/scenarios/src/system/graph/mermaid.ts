@@ -17,6 +17,8 @@ const SHAPES: Record<SystemNodeKind, readonly [string, string]> = {
   amqp: ['[(', ')]'], // cylinder: a store of messages
   worker: ['>', ']'], // asymmetric: takes from a queue
   cdn: ['((', '))'], // circle: PoPs spread around the clients
+  gateway: ['{{', '}}'], // hexagon: a proxy, as a balancer
+  strangler: ['[\\', '/]'], // trapezoid: a facade narrowing onto two sides
 };
 
 /** Fill and stroke of each kind (a classDef per kind). */
@@ -31,6 +33,8 @@ const STYLES: Record<SystemNodeKind, string> = {
   amqp: 'fill:#fff5f7,stroke:#b83280',
   worker: 'fill:#fefcbf,stroke:#975a16',
   cdn: 'fill:#ebf8ff,stroke:#2b6cb0',
+  gateway: 'fill:#faf5ff,stroke:#553c9a',
+  strangler: 'fill:#f0fff4,stroke:#276749',
 };
 
 /** Words a flowchart node id must not be (the parser reads them as keywords). */
@@ -61,7 +65,8 @@ export function mermaidText(text: string): string {
 /**
  * The graph as a mermaid `flowchart LR` (GitHub renders it in a ```` ```mermaid ```` block): a shape
  * per kind (clients a stadium, balancer a hexagon, service a rectangle, database a cylinder, cache a
- * parallelogram, kafka a subroutine box, amqp a cylinder, consumer and worker an asymmetric shape, cdn a circle), a classDef colour per kind, the call kind on each edge, the system's name as the
+ * parallelogram, kafka a subroutine box, amqp a cylinder, consumer and worker an asymmetric shape, cdn a circle, gateway a hexagon, strangler an inverted
+ * trapezoid), a classDef colour per kind, the call kind on each edge, the system's name as the
  * title. Ids are the names made safe (`[A-Za-z0-9_]`, never a keyword); every label is quoted and
  * escaped. Deterministic: the same graph gives the same text.
  *

@@ -13,6 +13,8 @@ const STYLES: Record<SystemNodeKind, { fill: string; stroke: string; rx: number 
   amqp: { fill: '#fff5f7', stroke: '#b83280', rx: 14 },
   worker: { fill: '#fefcbf', stroke: '#975a16', rx: 6 },
   cdn: { fill: '#ebf8ff', stroke: '#2b6cb0', rx: 18 },
+  gateway: { fill: '#faf5ff', stroke: '#553c9a', rx: 4 },
+  strangler: { fill: '#f0fff4', stroke: '#276749', rx: 4 },
 };
 
 const NOT_XML =
