@@ -15,6 +15,8 @@ import { SMALL } from './support/small-runs.js';
  *   and timeout-cascade changed digest (up to 18% fewer events); every outcome stayed identical.
  */
 const PINNED_DIGESTS: Record<string, string> = {
+  'monolith-vs-microservices': '07b47d5d0b6a8155',
+  'service-boundaries': 'ee194bd67ce702c8',
   autoscaling: '542d2ed392169944',
   'mesh-overhead': '55a668fae121b94f',
   'availability-math': '8c2c1c78e6b48c66',

@@ -31,11 +31,13 @@ import { lbAlgorithms } from './lb-algorithms.js';
 import { leastConnBlackHole } from './least-conn-black-hole.js';
 import { meshOverhead } from './mesh-overhead.js';
 import { mmc } from './mmc.js';
+import { monolithVsMicroservices } from './monolith-vs-microservices.js';
 import { poisonMessage } from './poison-message.js';
 import { prefetch } from './prefetch.js';
 import { rateLimiting } from './rate-limiting.js';
 import { retryStorm } from './retry-storm.js';
 import { saga } from './saga.js';
+import { serviceBoundaries } from './service-boundaries.js';
 import { sloBurnAlerts } from './slo-burn-alerts.js';
 import { slowStart } from './slow-start.js';
 import { staleLoadHerding } from './stale-load-herding.js';
@@ -89,11 +91,13 @@ export { lbAlgorithms, roundRobinMeanTime } from './lb-algorithms.js';
 export { leastConnBlackHole } from './least-conn-black-hole.js';
 export { meshOverhead } from './mesh-overhead.js';
 export { mmc } from './mmc.js';
+export { monolithVsMicroservices } from './monolith-vs-microservices.js';
 export { poisonMessage } from './poison-message.js';
 export { prefetch, prefetchBurstTheory } from './prefetch.js';
 export { rateLimiting } from './rate-limiting.js';
 export { retryStorm } from './retry-storm.js';
 export { saga } from './saga.js';
+export { serviceBoundaries } from './service-boundaries.js';
 export {
   type AlertPrediction,
   type InjectedIncident,
@@ -160,4 +164,6 @@ export const builtinScenarios: ReadonlyMap<string, Scenario<any>> = new Map<stri
   [saga.name, saga],
   [meshOverhead.name, meshOverhead],
   [autoscaling.name, autoscaling],
+  [monolithVsMicroservices.name, monolithVsMicroservices],
+  [serviceBoundaries.name, serviceBoundaries],
 ]);

@@ -88,6 +88,8 @@ export const SMALL: Record<string, SmallRun> = {
     },
     variants: ['hpa-default'],
   },
+  'monolith-vs-microservices': { params: { seconds: 20 }, variants: ['microservices-leak'] },
+  'service-boundaries': { params: { seconds: 10 }, variants: ['coarse'] },
   'api-gateway': { params: { seconds: 5, noisyRate: 300 }, variants: ['tenant-limits', 'deadline-and-lifo'] },
   'poison-message': {
     params: { messages: 300, tailS: 8 },
