@@ -1,6 +1,7 @@
 import { runScenario } from '@dsim/scenarios';
 import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
+import autoscaling from '../autoscaling.scenario.js';
 import blackHole from '../black-hole.scenario.js';
 import cdnCrash from '../cdn.scenario.js';
 import fullSystem from '../full-system.scenario.js';
@@ -78,5 +79,14 @@ describe('example: systems described as data', () => {
     // Without the quota the database saturates and the web tenant's reads time out at the gateway.
     expect(open!['web.during.errors.gateway-timeout'] as number).toBeGreaterThan(500);
     expect(open!['gateway.during.timedOut'] as number).toBeGreaterThan(100);
+  }, 60_000);
+
+  it('an HPA on a ramp: over-scales on the backlog, settles at ceil(load / (μ × target)) with a short window', () => {
+    const r = runScenario(autoscaling, { seed: 1 });
+    expect(r).toPassChecks();
+    const [defaults, short] = r.variants.map((v) => v.outcome);
+    expect(defaults!['app.steady.replicas'] as number).toBeGreaterThan(9);
+    expect(short!['app.steady.replicas']).toBe(Math.ceil(100 / (20 * 0.6)));
+    expect(short!['app.steady.maxReplicas']).toBe(9);
   }, 60_000);
 });

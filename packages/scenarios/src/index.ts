@@ -179,6 +179,8 @@ export {
   amqpAddresses,
   type WorkerDescription,
 } from './system/amqp-schema.js';
+export type { AutoscaleHandle } from './system/autoscale.js';
+export type { AutoscaleDescription } from './system/autoscale-schema.js';
 export { type BalancerHandle, type BalancerReading, balancerReading } from './system/balancer.js';
 export type { BalancerDescription } from './system/balancer-schema.js';
 export type { CdnHandle } from './system/cdn.js';

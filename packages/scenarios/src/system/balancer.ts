@@ -105,8 +105,13 @@ export function buildBalancer(
 /** The backends' addresses, with `{ address, weight }` where a weight is given (an address wins over its name). */
 function backends(system: SystemDescription, d: BalancerDescription): (string | BackendSpec)[] {
   const weights = d.weights ?? {};
+  // An autoscaled service's pool adds its replicas as they become ready.
+  const pooled = (b: string): boolean => {
+    const n = system.nodes[b];
+    return n?.kind === 'service' && n.autoscale !== undefined;
+  };
   return d.backends.flatMap((b) =>
-    addressesOf(system, b).map((address) => {
+    (pooled(b) ? [] : addressesOf(system, b)).map((address) => {
       const weight = weights[address] ?? weights[b];
       return weight === undefined ? address : { address, weight };
     }),

@@ -46,6 +46,8 @@ import {
 import { RequestStats } from '../request-stats.js';
 import { type AmqpHandle, amqpPublisher, buildAmqp, buildWorkers } from './amqp.js';
 import { AMQP_DEFAULTS } from './amqp-schema.js';
+import { type AutoscaleHandle, buildAutoscaled } from './autoscale.js';
+import { balancersOf } from './autoscale-check.js';
 import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
 import { clean } from './clean.js';
@@ -162,6 +164,11 @@ export interface CompiledSystem {
   /** Strangler-fig facades by strangler node name. */
   readonly stranglers: Readonly<Record<string, StranglerFacade>>;
   /**
+   * Autoscaled services by service node name: the ReplicaPool and its Autoscaler. Their replicas at the
+   * start are in `nodes` and `services` too; later ones only in the pool (`pool.members`).
+   */
+  readonly autoscaled: Readonly<Record<string, AutoscaleHandle>>;
+  /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
    */
@@ -211,8 +218,14 @@ export function compileSystem(
   const names = Object.keys(system.nodes).sort();
   const nodes: Record<string, NetNode> = {};
   // A kafka cluster adds its own nodes (brokers, controller); the rest are added here.
+  // So does an autoscaled service's pool, for its replicas.
+  const autoscaled = (n: string): boolean => {
+    const d = system.nodes[n]!;
+    return d.kind === 'service' && d.autoscale !== undefined;
+  };
   for (const n of names)
-    if (system.nodes[n]!.kind !== 'kafka') for (const a of addressesOf(system, n)) nodes[a] = net.addNode(a);
+    if (system.nodes[n]!.kind !== 'kafka' && !autoscaled(n))
+      for (const a of addressesOf(system, n)) nodes[a] = net.addNode(a);
   const out = {
     description: system,
     net,
@@ -234,6 +247,7 @@ export function compileSystem(
     cdns: {} as Record<string, CdnHandle>,
     gateways: {} as Record<string, ApiGateway>,
     stranglers: {} as Record<string, StranglerFacade>,
+    autoscaled: {} as Record<string, AutoscaleHandle>,
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -265,6 +279,28 @@ export function compileSystem(
   for (const name of names) {
     const node = system.nodes[name]!;
     at(`nodes.${name}`, () => build(sim, system, name, node, out, options, stopAt));
+  }
+  // After the balancers: a pool's replicas join its balancer as they become ready.
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    if (node.kind !== 'service' || node.autoscale === undefined) continue;
+    const lb = out.balancers[balancersOf(system, name)[0]!]!;
+    const h = at(`nodes.${name}.autoscale`, () =>
+      buildAutoscaled(
+        net,
+        name,
+        node.replicas ?? 1,
+        node.autoscale!,
+        lb,
+        serviceOptions(sim, system, name, node, name, out, options),
+        stopAt,
+      ),
+    );
+    out.autoscaled[name] = h;
+    for (const r of h.pool.members) {
+      nodes[r.address] = r.node;
+      out.services[r.address] = r.service;
+    }
   }
   links(system, net);
   if (system.faults !== undefined)
@@ -363,80 +399,12 @@ function build(
       });
       return;
     case 'service':
-      for (const address of addressesOf(system, name)) {
-        const downstream = node.downstream;
-        const aside = node.cacheAside;
-        out.services[address] = new Service(nodes[address]!, {
-          ...serverOptions(node),
-          serviceTime: toDistribution(node.serviceTime),
-          ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
-          ...(node.queueCapacity === undefined ? {} : { queueCapacity: node.queueCapacity }),
-          ...(downstream === undefined || downstream.length === 0
-            ? {}
-            : {
-                downstream: {
-                  calls: routed(
-                    system,
-                    downstream,
-                    downstream.map((c, i) =>
-                      at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c, out.pools)),
-                    ),
-                  ),
-                  ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
-                  ...(node.propagateDeadline === undefined
-                    ? {}
-                    : { propagateDeadline: node.propagateDeadline }),
-                  client: (own: RpcEndpoint) => {
-                    const endpoint = observed(own, name, options.onEdge);
-                    const publishers = new Map<string, DownstreamCaller>();
-                    for (const c of downstream) {
-                      const onSettled =
-                        options.onEdge === undefined
-                          ? undefined
-                          : (t: number, ok: boolean, kind: string | undefined, latency: number) =>
-                              options.onEdge!(name, c.to, t, ok, kind, latency);
-                      if (c.queue !== undefined)
-                        publishers.set(
-                          c.to,
-                          amqpPublisher(sim, own, out.amqp[c.to]!, c.queue, c.persistent ?? false, onSettled),
-                        );
-                      // The producer talks to the brokers on the service's own endpoint, unobserved:
-                      // the edge counts records, not produce requests.
-                      if (c.topic !== undefined)
-                        publishers.set(
-                          c.to,
-                          kafkaPublisher(
-                            sim,
-                            own,
-                            out.kafka[c.to]!,
-                            c.topic,
-                            c.acks ?? KAFKA_DEFAULTS.acks,
-                            onSettled,
-                          ),
-                        );
-                    }
-                    const caller = dispatcher(sim, endpoint, downstream, node.bulkhead, publishers);
-                    if (aside === undefined) return caller;
-                    const placement = out.placements[aside.cache];
-                    const reader = new CacheAside<unknown>(sim, {
-                      name: `${address}/aside`,
-                      cache: new RemoteCache(endpoint, {
-                        // Fixed membership, as a ketama client's server list: a down shard's keys miss.
-                        servers: placement === undefined ? aside.cache : (key) => placement.lookup(key)!,
-                        ...(aside.timeout === undefined ? {} : { timeout: aside.timeout }),
-                      }),
-                      // The origin call has no parent request: a cache-aside load carries no deadline.
-                      load: (key) => caller.call(downstream[0]!.to, key, {} as never) as SimEvent<never>,
-                      ...(aside.ttl === undefined ? {} : { ttl: aside.ttl }),
-                      ...(aside.coalesce === undefined ? {} : { coalesce: aside.coalesce }),
-                    });
-                    out.asides[address] = reader;
-                    return cacheAsideCaller(sim, reader);
-                  },
-                },
-              }),
-        });
-      }
+      if (node.autoscale !== undefined) return; // built after the balancers
+      for (const address of addressesOf(system, name))
+        out.services[address] = new Service(
+          nodes[address]!,
+          serviceOptions(sim, system, name, node, address, out, options),
+        );
       return;
     case 'balancer': {
       const onEdge = options.onEdge;
@@ -483,6 +451,91 @@ function build(
       return;
     }
   }
+}
+
+/**
+ * The Service options of one replica of a service node at `address` (for an autoscaled service, its
+ * name: one options object shared by the pool's replicas, each Service still building its own callers).
+ */
+function serviceOptions(
+  sim: Simulation,
+  system: SystemDescription,
+  name: string,
+  node: ServiceDescription,
+  address: string,
+  out: Out,
+  options: CompileOptions,
+): ServiceOptions {
+  const downstream = node.downstream;
+  const aside = node.cacheAside;
+  return {
+    ...serverOptions(node),
+    serviceTime: toDistribution(node.serviceTime),
+    ...(node.concurrency === undefined ? {} : { concurrency: node.concurrency }),
+    ...(node.queueCapacity === undefined ? {} : { queueCapacity: node.queueCapacity }),
+    ...(downstream === undefined || downstream.length === 0
+      ? {}
+      : {
+          downstream: {
+            calls: routed(
+              system,
+              downstream,
+              downstream.map((c, i) =>
+                at(`nodes.${name}.downstream[${i}]`, () => downstreamCall(sim, address, c, out.pools)),
+              ),
+            ),
+            ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
+            ...(node.propagateDeadline === undefined ? {} : { propagateDeadline: node.propagateDeadline }),
+            client: (own: RpcEndpoint) => {
+              const endpoint = observed(own, name, options.onEdge);
+              const publishers = new Map<string, DownstreamCaller>();
+              for (const c of downstream) {
+                const onSettled =
+                  options.onEdge === undefined
+                    ? undefined
+                    : (t: number, ok: boolean, kind: string | undefined, latency: number) =>
+                        options.onEdge!(name, c.to, t, ok, kind, latency);
+                if (c.queue !== undefined)
+                  publishers.set(
+                    c.to,
+                    amqpPublisher(sim, own, out.amqp[c.to]!, c.queue, c.persistent ?? false, onSettled),
+                  );
+                // The producer talks to the brokers on the service's own endpoint, unobserved:
+                // the edge counts records, not produce requests.
+                if (c.topic !== undefined)
+                  publishers.set(
+                    c.to,
+                    kafkaPublisher(
+                      sim,
+                      own,
+                      out.kafka[c.to]!,
+                      c.topic,
+                      c.acks ?? KAFKA_DEFAULTS.acks,
+                      onSettled,
+                    ),
+                  );
+              }
+              const caller = dispatcher(sim, endpoint, downstream, node.bulkhead, publishers);
+              if (aside === undefined) return caller;
+              const placement = out.placements[aside.cache];
+              const reader = new CacheAside<unknown>(sim, {
+                name: `${address}/aside`,
+                cache: new RemoteCache(endpoint, {
+                  // Fixed membership, as a ketama client's server list: a down shard's keys miss.
+                  servers: placement === undefined ? aside.cache : (key) => placement.lookup(key)!,
+                  ...(aside.timeout === undefined ? {} : { timeout: aside.timeout }),
+                }),
+                // The origin call has no parent request: a cache-aside load carries no deadline.
+                load: (key) => caller.call(downstream[0]!.to, key, {} as never) as SimEvent<never>,
+                ...(aside.ttl === undefined ? {} : { ttl: aside.ttl }),
+                ...(aside.coalesce === undefined ? {} : { coalesce: aside.coalesce }),
+              });
+              out.asides[address] = reader;
+              return cacheAsideCaller(sim, reader);
+            },
+          },
+        }),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ClientResponse } from '@dsim/components';
 import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
+import { type AutoscaleHandle, poolReading, scaleSummary } from './autoscale.js';
 import { type BalancerHandle, type BalancerReading, balancerReading } from './balancer.js';
 import type { CompiledSystem } from './compile.js';
 import { type GatewayReading, gatewayReading } from './gateway.js';
@@ -42,6 +43,9 @@ interface Reading {
   errors: number;
   busy: number;
   queue: number;
+  /** An autoscaled service's replica-ms counted and ready (zero otherwise). */
+  replicasMs: number;
+  readyMs: number;
   /** Cache-aside reads and hits (zero without cache-aside). */
   reads: number;
   hits: number;
@@ -122,6 +126,8 @@ export class SystemMeasurement {
     addresses: string[];
     aside: boolean;
     limited: boolean;
+    /** An autoscaled service: its pool and autoscaler, and one replica's workers. */
+    scaled: { handle: AutoscaleHandle; start: number; perReplica: number } | undefined;
   }> = [];
   private readonly edges = new Map<string, Map<string, EdgeTally>>();
   private readonly owner = new Map<string, string>();
@@ -275,7 +281,21 @@ export class SystemMeasurement {
       if (node.kind !== 'service' && node.kind !== 'database') continue;
       const concurrency = addresses.reduce((s, a) => s + sys.services[a]!.concurrency, 0);
       const aside = node.kind === 'service' && node.cacheAside !== undefined;
-      this.services.push({ name, concurrency, addresses, aside, limited: node.rateLimit !== undefined });
+      const handle = sys.autoscaled[name];
+      // Replicas created later are edge targets too (balancer -> replica counts as balancer -> service).
+      handle?.pool.onReady((r) => this.owner.set(r.address, name));
+      const scaled =
+        handle === undefined
+          ? undefined
+          : { handle, start: addresses.length, perReplica: concurrency / addresses.length };
+      this.services.push({
+        name,
+        concurrency,
+        addresses,
+        aside,
+        limited: node.rateLimit !== undefined,
+        scaled,
+      });
     }
     for (const e of systemGraph(sys.description).edges)
       if (!this.edges.has(`${e.from}->${e.to}`)) this.edges.set(`${e.from}->${e.to}`, new Map());
@@ -297,10 +317,19 @@ export class SystemMeasurement {
         errors: 0,
         busy: 0,
         queue: 0,
+        replicasMs: 0,
+        readyMs: 0,
         reads: 0,
         hits: 0,
       };
-      for (const a of s.addresses) {
+      const pool = s.scaled?.handle.pool;
+      if (pool !== undefined) Object.assign(r, poolReading(this.sim, pool));
+      // Every replica the pool ever created (`<name>-0` ...): terminated ones served until then.
+      const addresses =
+        pool === undefined
+          ? s.addresses
+          : Array.from({ length: pool.stats.created }, (_, i) => `${pool.name}-${i}`);
+      for (const a of addresses) {
         if (s.aside) {
           r.reads += m.counter(`${a}/aside`, 'aside.reads').value;
           r.hits += m.counter(`${a}/aside`, 'aside.hits').value;
@@ -383,7 +412,19 @@ export class SystemMeasurement {
         if (svc.limited) out[`${k}throttled`] = num(per(d('throttled'), ms / 1000) ?? Number.NaN);
         out[`${k}errorRate`] = num(per(d('errors'), d('arrived')) ?? Number.NaN);
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
-        out[`${k}utilisation`] = num(per(d('busy'), ms * svc.concurrency) ?? Number.NaN);
+        const scaled = svc.scaled;
+        if (scaled === undefined)
+          out[`${k}utilisation`] = num(per(d('busy'), ms * svc.concurrency) ?? Number.NaN);
+        else {
+          // Busy workers over the workers of the ready replicas, time-averaged; then the replica counts.
+          out[`${k}utilisation`] = num(per(d('busy'), d('readyMs') * scaled.perReplica) ?? Number.NaN);
+          out[`${k}replicas`] = num(d('replicasMs') / ms);
+          out[`${k}readyReplicas`] = num(d('readyMs') / ms);
+          const e = scaleSummary(scaled.handle.autoscaler.events, scaled.start, p.fromMs, p.toMs);
+          out[`${k}maxReplicas`] = e.max;
+          out[`${k}scaleUps`] = e.ups;
+          out[`${k}scaleDowns`] = e.downs;
+        }
         if (svc.aside) out[`${k}hitRatio`] = num(per(d('hits'), d('reads')) ?? Number.NaN);
       }
     }

@@ -2,6 +2,7 @@ import { EVICTION_KINDS, PLACEMENT_KINDS } from '@dsim/components';
 import { didYouMean, RPC_ERROR_KINDS, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { amqpSchema, workerSchema } from './amqp-schema.js';
+import { autoscaleSchema } from './autoscale-schema.js';
 import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
@@ -174,6 +175,13 @@ const serviceSchema = z.strictObject({
   kind: z.literal('service'),
   /** Copies named `<name>-0` ... `<name>-(n-1)`; a balancer's backend `<name>` means all of them. @default 1 */
   replicas: int(1).max(1000).optional(),
+  /**
+   * Scale the replicas with load (a ReplicaPool behind the one balancer that lists this service, sized by
+   * an Autoscaler): `{ policy?: 'hpa' | 'step' | 'scheduled', ... }`; `replicas` is then the count at the
+   * start. See autoscale-schema.ts.
+   * @default none (a fixed `replicas`)
+   */
+  autoscale: autoscaleSchema.optional(),
   ...serverFields,
   /** Calls made for every request (on a miss only, with `cacheAside`). @default none */
   downstream: z.array(downstreamCallSchema).optional(),

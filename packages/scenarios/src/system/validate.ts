@@ -2,6 +2,7 @@ import { createPlacement, type KeyPlacement, type PlacementSpec } from '@dsim/co
 import { DsimError, showValue } from '@dsim/core';
 import type { z } from 'zod';
 import { AMQP_DEFAULTS, type AmqpDescription, amqpAddresses } from './amqp-schema.js';
+import { checkAutoscale } from './autoscale-check.js';
 import type { BalancerDescription } from './balancer-schema.js';
 import { cdnOfTarget } from './cdn.js';
 import { cdnAddresses } from './cdn-schema.js';
@@ -193,8 +194,9 @@ export function validateSystem(data: unknown): SystemDescription {
  */
 export function addressesOf(system: SystemDescription, name: string): string[] {
   const n = system.nodes[name];
-  if (n?.kind === 'service' && (n.replicas ?? 1) > 1)
-    return Array.from({ length: n.replicas! }, (_, i) => `${name}-${i}`);
+  // An autoscaled service: the replicas at the start (its pool names them `<name>-i`, even one).
+  if (n?.kind === 'service' && (n.autoscale !== undefined || (n.replicas ?? 1) > 1))
+    return Array.from({ length: n.replicas ?? 1 }, (_, i) => `${name}-${i}`);
   if (n?.kind === 'consumer' && (n.instances ?? 1) > 1)
     return Array.from({ length: n.instances! }, (_, i) => `${name}-${i}`);
   if (n?.kind === 'cache' && (n.shards ?? 1) > 1)
@@ -252,6 +254,10 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
     }
     if (what !== 'a backend' && node.kind === 'service' && (node.replicas ?? 1) > 1) {
       push(path, `"${to}" has ${node.replicas} replicas; put a balancer in front of it`);
+      return;
+    }
+    if (what !== 'a backend' && node.kind === 'service' && node.autoscale !== undefined) {
+      push(path, `"${to}" is autoscaled; call the balancer in front of it`);
       return;
     }
     let list = edges.get(from);
@@ -321,6 +327,7 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
         break;
       }
       case 'service': {
+        checkAutoscale(system, at, name, node, push);
         node.downstream?.forEach((c, i) => {
           const path = `${at}.downstream[${i}]`;
           const target = system.nodes[c.to];
