@@ -234,6 +234,8 @@ export {
 } from './system/kafka-schema.js';
 export { loadSystem, parseSystem } from './system/load.js';
 export { type ClientSeconds, SystemMeasurement } from './system/measure.js';
+export { type MeshHandle, type MeshReading, meshReading } from './system/mesh.js';
+export type { MeshDescription, MeshProfileDescription } from './system/mesh-schema.js';
 export { windowOutcome } from './system/outcome.js';
 export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
 export type { RateLimitDescription } from './system/rate-limit-schema.js';

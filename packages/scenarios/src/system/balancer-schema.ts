@@ -137,7 +137,7 @@ export const policySchema = z.union(
 );
 
 /** Envoy's outlier detection (OutlierDetection), with Envoy's defaults. */
-const outlierSchema = z.strictObject({
+export const outlierSchema = z.strictObject({
   /** Consecutive 5xx answers that eject a backend at once. @default 5 */
   consecutive5xx: int(1).optional(),
   /** Consecutive gateway failures (502/503/504, the balancer's own timeouts). @default 5 */
@@ -195,7 +195,7 @@ const lbBackoffSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** Envoy's router retry policy (LoadBalancer's `retry`). */
-const lbRetrySchema = z.strictObject({
+export const lbRetrySchema = z.strictObject({
   /** Envoy's `num_retries`: retries after the first attempt. @default 1 */
   attempts: int(0).max(100).optional(),
   /**

@@ -83,7 +83,7 @@ export function buildBalancer(
     ...(d.slowStart === undefined
       ? {}
       : { slowStart: clean(d.slowStart as EnvoySlowStartSpec) as SlowStartSpec }),
-    ...(d.retry === undefined ? {} : { retry: retry(d.retry) }),
+    ...(d.retry === undefined ? {} : { retry: lbRetry(d.retry) }),
     ...(d.hedge === undefined ? {} : { hedge: clean(d.hedge) }),
     ...(d.loadReport === undefined ? {} : { loadReport: d.loadReport }),
   };
@@ -118,7 +118,15 @@ function backends(system: SystemDescription, d: BalancerDescription): (string | 
   );
 }
 
-function retry(r: NonNullable<BalancerDescription['retry']>): LoadBalancerRetryOptions {
+/**
+ * A described retry policy (a balancer's `retry`, a mesh's `retry`) as LoadBalancer's retry options.
+ *
+ * @example
+ * ```ts
+ * lbRetry({ attempts: 2, backoff: { kind: 'envoy' } }); // { attempts: 2, backoff: { kind: 'envoy' } }
+ * ```
+ */
+export function lbRetry(r: NonNullable<BalancerDescription['retry']>): LoadBalancerRetryOptions {
   const { backoff, budget, ...rest } = r;
   return {
     ...clean(rest),

@@ -33,6 +33,7 @@ import {
 } from '@dsim/components';
 import {
   type Duration,
+  type LinkOptions,
   type NetNode,
   Network,
   RpcEndpoint,
@@ -55,6 +56,7 @@ import { durationMs, toDistribution } from './distributions.js';
 import { buildGateway, requestMix } from './gateway.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
+import { buildMesh, type MeshHandle, meshEndpoint, meshLinks } from './mesh.js';
 import type {
   ClientsDescription,
   DownstreamCallDescription,
@@ -169,6 +171,11 @@ export interface CompiledSystem {
    */
   readonly autoscaled: Readonly<Record<string, AutoscaleHandle>>;
   /**
+   * The service mesh (`mesh`): the ServiceMesh and the nodes in it; calls between its members go through
+   * its proxies. Undefined without a mesh.
+   */
+  readonly mesh: MeshHandle | undefined;
+  /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
    */
@@ -248,6 +255,8 @@ export function compileSystem(
     gateways: {} as Record<string, ApiGateway>,
     stranglers: {} as Record<string, StranglerFacade>,
     autoscaled: {} as Record<string, AutoscaleHandle>,
+    // Before the services: their callers route calls to other members through it.
+    mesh: at('mesh', () => buildMesh(net, system)),
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -302,7 +311,8 @@ export function compileSystem(
       out.services[r.address] = r.service;
     }
   }
-  links(system, net);
+  const settings = links(system, net);
+  if (out.mesh !== undefined) at('mesh', () => meshLinks(out.mesh!, system, settings));
   if (system.faults !== undefined)
     at('faults', () => scheduleFaults(net, system.faults as unknown as ScheduledFault[]));
   return out;
@@ -487,7 +497,7 @@ function serviceOptions(
             ...(node.downstreamMode === undefined ? {} : { mode: node.downstreamMode }),
             ...(node.propagateDeadline === undefined ? {} : { propagateDeadline: node.propagateDeadline }),
             client: (own: RpcEndpoint) => {
-              const endpoint = observed(own, name, options.onEdge);
+              const endpoint = observed(meshEndpoint(out.mesh, own, name), name, options.onEdge);
               const publishers = new Map<string, DownstreamCaller>();
               for (const c of downstream) {
                 const onSettled =
@@ -778,8 +788,17 @@ function clients(
   return { client, stats, load };
 }
 
-/** Link settings: region pairs first, then edges (an edge wins). Both directions. */
-function links(system: SystemDescription, net: Network): void {
+/**
+ * Link settings: region pairs first, then edges (an edge wins). Both directions. Returns what was set,
+ * by `<from address>\u0000<to address>`, for the mesh's connections to follow.
+ */
+function links(system: SystemDescription, net: Network): Map<string, LinkOptions> {
+  const set = new Map<string, LinkOptions>();
+  const apply = (x: string, y: string, l: LinkOptions): void => {
+    net.setLink(x, y, l, { bidirectional: true });
+    set.set(`${x}\u0000${y}`, l);
+    set.set(`${y}\u0000${x}`, l);
+  };
   const link = (l: { latency?: unknown; loss?: number | undefined }) => ({
     ...(l.latency === undefined ? {} : { latency: toDistribution(l.latency as never) }),
     ...(l.loss === undefined ? {} : { loss: l.loss }),
@@ -791,12 +810,13 @@ function links(system: SystemDescription, net: Network): void {
       for (const b of names)
         if (system.nodes[a]!.region === ra && system.nodes[b]!.region === rb)
           for (const x of addressesOf(system, a))
-            for (const y of addressesOf(system, b)) net.setLink(x, y, link(l), { bidirectional: true });
+            for (const y of addressesOf(system, b)) apply(x, y, link(l));
   }
   for (const [key, l] of Object.entries(system.network?.edges ?? {}).sort()) {
     const [a, b] = key.split('->') as [string, string];
     for (const x of a in system.nodes ? addressesOf(system, a) : [a])
       for (const y of b in system.nodes ? addressesOf(system, b) : [b])
-        at(`network.edges.${key}`, () => net.setLink(x, y, link(l), { bidirectional: true }));
+        at(`network.edges.${key}`, () => apply(x, y, link(l)));
   }
+  return set;
 }

@@ -6,6 +6,7 @@ import { type BalancerHandle, type BalancerReading, balancerReading } from './ba
 import type { CompiledSystem } from './compile.js';
 import { type GatewayReading, gatewayReading } from './gateway.js';
 import { systemGraph } from './graph/graph.js';
+import { type MeshReading, meshReading } from './mesh.js';
 import type { Phase } from './phases.js';
 import { type StranglerReading, stranglerReading } from './strangler.js';
 import { addressesOf } from './validate.js';
@@ -152,6 +153,9 @@ export class SystemMeasurement {
   private readonly gatewayReadings = new Map<number, Map<string, GatewayReading>>();
   private stranglers: Array<{ name: string; routes: readonly string[]; read: () => StranglerReading }> = [];
   private readonly stranglerReadings = new Map<number, Map<string, StranglerReading>>();
+  /** The mesh's reader, if the system has one, and its readings by time. */
+  private meshRead: (() => MeshReading) | undefined;
+  private readonly meshReadings = new Map<number, MeshReading>();
 
   constructor(
     private readonly sim: Simulation,
@@ -297,6 +301,8 @@ export class SystemMeasurement {
         scaled,
       });
     }
+    const mesh = sys.mesh?.mesh;
+    if (mesh !== undefined) this.meshRead = () => meshReading(mesh);
     for (const e of systemGraph(sys.description).edges)
       if (!this.edges.has(`${e.from}->${e.to}`)) this.edges.set(`${e.from}->${e.to}`, new Map());
     const times = [...new Set(this.phases.flatMap((p) => [p.fromMs, p.toMs]))].sort((a, b) => a - b);
@@ -375,6 +381,7 @@ export class SystemMeasurement {
     this.ready.set(t, ready);
     this.gatewayReadings.set(t, new Map(this.gateways.map((g) => [g.name, g.read()])));
     this.stranglerReadings.set(t, new Map(this.stranglers.map((g) => [g.name, g.read()])));
+    if (this.meshRead !== undefined) this.meshReadings.set(t, this.meshRead());
   }
 
   /** The flat outcome: `<clients>.<phase>.<figure>` and `<service>.<phase>.<figure>`. */
@@ -532,6 +539,17 @@ export class SystemMeasurement {
         }
       }
     }
+    if (this.meshRead !== undefined)
+      for (const p of this.phases) {
+        const x = this.meshReadings.get(p.fromMs);
+        const y = this.meshReadings.get(p.toMs);
+        const k = `mesh.${p.name}.`;
+        const ms = p.toMs - p.fromMs;
+        const d = (f: keyof MeshReading) => (x === undefined || y === undefined ? Number.NaN : y[f] - x[f]);
+        out[`${k}proxyCpu`] = num(d('cpuMs') / ms);
+        out[`${k}hops`] = num(d('hops') / (ms / 1000));
+        out[`${k}hopMean`] = num(per(d('hopMs'), d('hops')) ?? Number.NaN);
+      }
     for (const w of this.workers) {
       const byPhase = this.consumed.get(w.name)!;
       for (const p of this.phases) {

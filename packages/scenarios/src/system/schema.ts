@@ -9,6 +9,7 @@ import { cdnSchema } from './cdn-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { clientRequestSchema, gatewaySchema } from './gateway-schema.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
+import { meshSchema } from './mesh-schema.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
 import { stranglerSchema } from './strangler-schema.js';
 
@@ -341,6 +342,12 @@ export const systemSchema = z.strictObject({
       regions: z.record(z.string(), linkSchema).optional(),
     })
     .optional(),
+  /**
+   * A service mesh (ServiceMesh, sidecar or ambient) over the services and databases: their calls to
+   * each other go through its proxies. See mesh-schema.ts.
+   * @default none
+   */
+  mesh: meshSchema.optional(),
   /** Faults at absolute times, as core's scheduleFaults entries. */
   faults: z.array(faultSchema).optional(),
 });

@@ -9,6 +9,7 @@ import { cdnAddresses } from './cdn-schema.js';
 import { durationMs } from './distributions.js';
 import { checkClientRequests, checkGateway, checkStrangler } from './gateway-check.js';
 import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
+import { checkMesh } from './mesh-check.js';
 import { DEFAULT_CACHE_PLACEMENT, type SystemDescription, systemSchema } from './schema.js';
 
 /** One defect of a description: where (`nodes.app.downstream[1].timeout`) and what. */
@@ -469,6 +470,7 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
   };
   for (const n of names) if (!state.has(n)) visit(n, [n]);
   checkClientsReachable(system, issues);
+  checkMesh(system, push);
   const net = system.network;
   for (const key of Object.keys(net?.edges ?? {})) {
     const pair = key.split('->');
