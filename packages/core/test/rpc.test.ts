@@ -121,6 +121,25 @@ describe('request/response', () => {
     expect(!inner[0]!.ok && inner[0]!.error.message).toBe('deadline passed 50 ms before the call');
     expect(a.stats).toMatchObject({ sent: 1, failed: 1, inFlight: 0 });
   });
+  it('serving returns the handler given to serve(), so a filter can wrap it', () => {
+    const { sim, client, server } = setup(5);
+    expect(new RpcEndpoint(new Network(new Simulation()).addNode('idle')).serving).toBeNull();
+    const inner = server.serving!;
+    let refused = 0;
+    server.serve((req, reply) => {
+      if (req.payload === 'no') {
+        refused++;
+        reply.error('overloaded');
+      } else inner(req, reply);
+    });
+    const answers: RpcResponse<string>[] = [];
+    client.call('server', 'yes').onProcessed((e) => answers.push(e.value!));
+    client.call('server', 'no').onProcessed((e) => answers.push(e.value!));
+    sim.run();
+    expect(refused).toBe(1);
+    expect(answers.map((a) => (a.ok ? a.value : a.error.kind))).toEqual(['overloaded', 'echo yes']);
+  });
+
   it('a retry without a parent can carry the origin of the call it retries', () => {
     const sim = new Simulation();
     const net = new Network(sim);

@@ -198,6 +198,8 @@ export {
   compileSystem,
   type EdgeHook,
 } from './system/compile.js';
+export type { HostedLimit } from './system/concurrency-limit.js';
+export type { ConcurrencyLimitDescription } from './system/concurrency-limit-schema.js';
 export {
   type DistributionData,
   type DurationData,

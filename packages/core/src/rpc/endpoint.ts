@@ -281,6 +281,20 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     return { ...this.counts, failedBy: { ...this.counts.failedBy } };
   }
 
+  /**
+   * The handler given to {@link RpcEndpoint.serve}, or null: for a filter that wraps a component's
+   * handling (an in-process admission limit, a fault injector) and calls it for what it lets through.
+   *
+   * @example
+   * ```ts
+   * const inner = service.endpoint.serving!;
+   * service.endpoint.serve((req, reply) => (admit(req) ? inner(req, reply) : reply.error('overloaded')));
+   * ```
+   */
+  get serving(): ((request: RpcRequest<Req>, reply: Reply<Res>) => void) | null {
+    return this.handler;
+  }
+
   /** Serves requests: `handler(request, reply)` must eventually call `reply.ok()` or `reply.error()`. */
   serve(handler: (request: RpcRequest<Req>, reply: Reply<Res>) => void): this {
     if (typeof handler !== 'function') throw invalidArgument('serve(handler)', handler, 'a function');

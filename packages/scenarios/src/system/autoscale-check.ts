@@ -75,6 +75,8 @@ export function checkAutoscale(
   }
   const shared = 'one would be shared by every replica of an autoscaled service';
   if (node.rateLimit !== undefined) push(`${at}.rateLimit`, `${shared}: not supported with \`autoscale\``);
+  if (node.concurrencyLimit !== undefined)
+    push(`${at}.concurrencyLimit`, `${shared}: not supported with \`autoscale\``);
   if (node.cacheAside !== undefined) push(`${at}.cacheAside`, `not supported with \`autoscale\``);
   node.downstream?.forEach((c, i) => {
     if (c.pool !== undefined)

@@ -52,6 +52,7 @@ import { balancersOf } from './autoscale-check.js';
 import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
 import { clean } from './clean.js';
+import { type HostedLimit, hostLimit, limitAlgorithm } from './concurrency-limit.js';
 import { durationMs, toDistribution } from './distributions.js';
 import { buildGateway, requestMix } from './gateway.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
@@ -175,6 +176,8 @@ export interface CompiledSystem {
    * its proxies. Undefined without a mesh.
    */
   readonly mesh: MeshHandle | undefined;
+  /** The concurrency limits of services with `concurrencyLimit`, by replica address. */
+  readonly limits: Readonly<Record<string, HostedLimit>>;
   /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
@@ -257,6 +260,7 @@ export function compileSystem(
     autoscaled: {} as Record<string, AutoscaleHandle>,
     // Before the services: their callers route calls to other members through it.
     mesh: at('mesh', () => buildMesh(net, system)),
+    limits: {} as Record<string, HostedLimit>,
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -410,11 +414,18 @@ function build(
       return;
     case 'service':
       if (node.autoscale !== undefined) return; // built after the balancers
-      for (const address of addressesOf(system, name))
-        out.services[address] = new Service(
+      for (const address of addressesOf(system, name)) {
+        const service = new Service(
           nodes[address]!,
           serviceOptions(sim, system, name, node, address, out, options),
         );
+        out.services[address] = service;
+        const limit = node.concurrencyLimit;
+        if (limit !== undefined)
+          out.limits[address] = at(`nodes.${name}.concurrencyLimit`, () =>
+            hostLimit(service, () => limitAlgorithm(sim, address, limit), limit.rejectWith ?? 'overloaded'),
+          );
+      }
       return;
     case 'balancer': {
       const onEdge = options.onEdge;

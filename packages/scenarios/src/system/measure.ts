@@ -50,6 +50,10 @@ interface Reading {
   /** Cache-aside reads and hits (zero without cache-aside). */
   reads: number;
   hits: number;
+  /** Admitted and refused by the `concurrencyLimit`, and its limit's time integral (zero without one). */
+  limitAdmitted: number;
+  limitRefused: number;
+  limitMs: number;
 }
 
 /** A cdn node's cumulative counters at one instant (PoPs summed). */
@@ -127,6 +131,8 @@ export class SystemMeasurement {
     addresses: string[];
     aside: boolean;
     limited: boolean;
+    /** With a `concurrencyLimit`: its refusals and mean limit are measured. */
+    concurrencyLimited: boolean;
     /** An autoscaled service: its pool and autoscaler, and one replica's workers. */
     scaled: { handle: AutoscaleHandle; start: number; perReplica: number } | undefined;
   }> = [];
@@ -298,6 +304,7 @@ export class SystemMeasurement {
         addresses,
         aside,
         limited: node.rateLimit !== undefined,
+        concurrencyLimited: node.kind === 'service' && node.concurrencyLimit !== undefined,
         scaled,
       });
     }
@@ -327,6 +334,9 @@ export class SystemMeasurement {
         readyMs: 0,
         reads: 0,
         hits: 0,
+        limitAdmitted: 0,
+        limitRefused: 0,
+        limitMs: 0,
       };
       const pool = s.scaled?.handle.pool;
       if (pool !== undefined) Object.assign(r, poolReading(this.sim, pool));
@@ -346,6 +356,11 @@ export class SystemMeasurement {
         for (const e of SVC_ERRORS) r.errors += m.counter(a, e).value;
         r.busy += m.gauge(a, 'svc.busy').integral();
         r.queue += m.gauge(a, 'svc.queue').integral();
+        if (s.concurrencyLimited) {
+          r.limitAdmitted += m.counter(a, 'limiter.admitted').value;
+          r.limitRefused += m.counter(a, 'limiter.rejected').value;
+          r.limitMs += m.gauge(a, 'limiter.limit').integral();
+        }
       }
       at.set(s.name, r);
     }
@@ -417,6 +432,14 @@ export class SystemMeasurement {
         out[`${k}rate`] = num(per(d('arrived'), ms / 1000) ?? Number.NaN);
         out[`${k}goodput`] = num(per(d('completed'), ms / 1000) ?? Number.NaN);
         if (svc.limited) out[`${k}throttled`] = num(per(d('throttled'), ms / 1000) ?? Number.NaN);
+        if (svc.concurrencyLimited) {
+          // Refused by the concurrency limit, of the requests offered to it; the limit per replica, time-averaged.
+          out[`${k}limitRefused`] = num(d('limitRefused'));
+          out[`${k}limitRefusedShare`] = num(
+            per(d('limitRefused'), d('limitRefused') + d('limitAdmitted')) ?? Number.NaN,
+          );
+          out[`${k}meanLimit`] = num(per(d('limitMs'), ms * svc.addresses.length) ?? Number.NaN);
+        }
         out[`${k}errorRate`] = num(per(d('errors'), d('arrived')) ?? Number.NaN);
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
         const scaled = svc.scaled;

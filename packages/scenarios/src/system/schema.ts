@@ -6,6 +6,7 @@ import { autoscaleSchema } from './autoscale-schema.js';
 import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
+import { concurrencyLimitSchema } from './concurrency-limit-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { clientRequestSchema, gatewaySchema } from './gateway-schema.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
@@ -184,6 +185,15 @@ const serviceSchema = z.strictObject({
    */
   autoscale: autoscaleSchema.optional(),
   ...serverFields,
+  /**
+   * A concurrency limit in front of the workers (one ConcurrencyLimiter per replica, in its node, as
+   * Netflix concurrency-limits' server filter): `{ limit: 'fixed', max }` or `{ limit: 'aimd' |
+   * 'gradient2' | 'vegas', ...that limit's options }`. A refused request is answered `rejectWith`
+   * (default `overloaded`) and counted as `<service>.<phase>.limitRefused`. See
+   * concurrency-limit-schema.ts.
+   * @default none
+   */
+  concurrencyLimit: concurrencyLimitSchema.optional(),
   /** Calls made for every request (on a miss only, with `cacheAside`). @default none */
   downstream: z.array(downstreamCallSchema).optional(),
   /** @default 'sequential' */
