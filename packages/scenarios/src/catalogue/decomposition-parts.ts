@@ -211,3 +211,15 @@ export function samplePercentile(xs: readonly number[], q: number): number {
   const sorted = Float64Array.from(xs).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+/**
+ * A figure for a check's detail: `digits` decimals, or the value as is when it is not finite.
+ *
+ * @default digits 3
+ * @example
+ * ```ts
+ * fmt(16.6349); // '16.635'
+ * fmt(Infinity); // 'Infinity'
+ * ```
+ */
+export const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));

@@ -16,6 +16,7 @@ import { type CheckResult, defineScenario, type VariantResult } from '../scenari
 import {
   crashLoop,
   FallbackRoute,
+  fmt,
   MAX_CRASH_CYCLES,
   MeteredWork,
   samplePercentile,
@@ -105,8 +106,6 @@ interface Deployable {
   /** Its p99 objective (ms), or null when it is not sized by queueing (the checkout service's threads). */
   readonly objectiveMs: number | null;
 }
-
-const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
 /**
  * `monolith-vs-microservices`: one checkout flow (auth, cart, pricing, inventory, payment, order write,

@@ -11,7 +11,14 @@ import {
 import { BatchMeans } from '../batch-means.js';
 import { param } from '../params.js';
 import { type CheckResult, defineScenario, type VariantResult } from '../scenario.js';
-import { crashLoop, MAX_CRASH_CYCLES, MeteredWork, samplePercentile, sumOf } from './decomposition-parts.js';
+import {
+  crashLoop,
+  fmt,
+  MAX_CRASH_CYCLES,
+  MeteredWork,
+  samplePercentile,
+  sumOf,
+} from './decomposition-parts.js';
 import {
   mmcP99StandardError,
   processAvailability,
@@ -97,8 +104,6 @@ interface Deployable {
   readonly replicas: number;
   readonly objectiveMs: number | null;
 }
-
-const fmt = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 
 /**
  * `service-boundaries`: placing an order under two decompositions. Fine-grained: the order service calls
