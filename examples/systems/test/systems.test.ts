@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import '@dsim/scenarios/vitest';
 import autoscaling from '../autoscaling.scenario.js';
 import blackHole from '../black-hole.scenario.js';
+import canary from '../canary.scenario.js';
 import cdnCrash from '../cdn.scenario.js';
 import fullSystem from '../full-system.scenario.js';
 import orders from '../orders.scenario.js';
@@ -14,6 +15,15 @@ describe('example: systems described as data', () => {
     const r = runScenario(threeTier, { seed: 1 });
     expect(r).toPassChecks();
     expect(r.outcome['users.during.availability'] as number).toBeLessThan(0.5);
+  }, 60_000);
+
+  it('a canary rollout promotes a good release and rolls a bad one back', () => {
+    const r = runScenario(canary, { seed: 1 });
+    expect(r).toPassChecks();
+    const [good, bad] = r.variants.map((v) => v.outcome);
+    expect(good!['facade.rollout.invoices.state']).toBe('promoted');
+    expect(bad!['facade.rollout.invoices.state']).toBe('rolled-back');
+    expect(bad!['users.rest.errorRate']).toBe(0);
   }, 60_000);
 
   it('the retry storm stays down after the pause', () => {

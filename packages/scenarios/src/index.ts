@@ -172,6 +172,8 @@ export {
   summarize,
 } from './sweep/stats.js';
 export { type SweepOptions, SweepPlan, type SweepTask, sweep, sweepDigest } from './sweep/sweep.js';
+export { type ActivatorReading, activatorReading, zeroSummary } from './system/activator.js';
+export { ACTIVATOR_DEFAULTS, type ActivatorDescription } from './system/activator-schema.js';
 export type { AmqpHandle } from './system/amqp.js';
 export {
   AMQP_DEFAULTS,
@@ -200,6 +202,12 @@ export {
 } from './system/compile.js';
 export type { HostedLimit } from './system/concurrency-limit.js';
 export type { ConcurrencyLimitDescription } from './system/concurrency-limit-schema.js';
+export type { Departure, DiscoveryHandle } from './system/discovery.js';
+export {
+  type BalancerDiscoveryDescription,
+  DISCOVERY_KINDS,
+  type EurekaDescription,
+} from './system/discovery-schema.js';
 export {
   type DistributionData,
   type DurationData,
@@ -213,6 +221,16 @@ export type {
   GatewayDescription,
   GatewayRouteDescription,
 } from './system/gateway-schema.js';
+export {
+  type GlobalLimitHandle,
+  type GlobalLimitReading,
+  globalLimitReading,
+} from './system/global-rate-limit.js';
+export {
+  GLOBAL_RATE_LIMIT_KINDS,
+  type GlobalRateLimitDescription,
+  type RateLimitStoreDescription,
+} from './system/global-rate-limit-schema.js';
 export { toDot } from './system/graph/dot.js';
 export {
   SYSTEM_EDGE_LABELS,
@@ -241,6 +259,10 @@ export type { MeshDescription, MeshProfileDescription } from './system/mesh-sche
 export { windowOutcome } from './system/outcome.js';
 export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
 export type { RateLimitDescription } from './system/rate-limit-schema.js';
+export { rolloutOutcome } from './system/rollout.js';
+export { DEFAULT_ROLLOUT_STEPS, type RolloutDescription } from './system/rollout-schema.js';
+export { type SagaHandle, sagaOutcome } from './system/saga.js';
+export type { SagaDescription } from './system/saga-schema.js';
 export {
   type CacheDescription,
   type ClientsDescription,

@@ -11,8 +11,11 @@ const positiveDuration = durationSchema.refine((d) => durationWithin(d, 0, Numbe
   error: 'must be a duration > 0',
 });
 
-/** Scale-to-zero needs an activator in front of the pool, which a description cannot place yet. */
-const minReplicas = int(1).optional();
+/**
+ * Fewest replicas. 0 lets the service scale to zero (Kubernetes' HPAScaleToZero): it then needs an
+ * `activator` node in front of its balancer, which wakes it (activator-check.ts).
+ */
+const minReplicas = int(0).optional();
 
 /** ReplicaPool's start-up, warm-up and drain: what every policy shares. */
 const poolFields = {

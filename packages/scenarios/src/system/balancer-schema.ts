@@ -8,6 +8,7 @@ import {
 import { didYouMean, RPC_ERROR_KINDS, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
 import { BACKOFF_VARIANTS } from './backoff-schema.js';
+import { balancerDiscoverySchema } from './discovery-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 
 // The balancer node (LoadBalancer): every field maps onto one LoadBalancer option, or onto the options
@@ -231,6 +232,14 @@ export const balancerSchema = z.strictObject({
    * @default 1 each
    */
   weights: z.record(name, z.number().positive()).optional(),
+  /**
+   * Take the backends from service discovery instead of the fixed list: `{ kind: 'eureka', server, ... }`
+   * or `{ kind: 'kubernetes', ... }`. `backends` names the services whose replicas register; the balancer
+   * routes to what discovery lists, so a crashed or stopped replica keeps getting calls until every
+   * layer has refreshed. See discovery-schema.ts.
+   * @default none (the fixed `backends`)
+   */
+  discovery: balancerDiscoverySchema.optional(),
   /** A policy kind, or `{ kind, ...options }`. @default 'round-robin' */
   policy: policySchema.optional(),
   /** Wait for a backend's answer (Envoy's route timeout), retries included. @default 15 s */

@@ -1,9 +1,11 @@
 import {
+  type Activator,
   type AmqpClient,
   type ApiGateway,
   type ArrivalSpec,
   CacheAside,
   CacheServer,
+  type CanaryRollout,
   CircuitBreaker,
   type ClientResponse,
   type ClosedLoopHandle,
@@ -15,6 +17,7 @@ import {
   type DownstreamCall,
   type DownstreamCaller,
   type DownstreamSpec,
+  type EurekaServer,
   type EvictionSpec,
   type KafkaConsumer,
   type KeyPlacement,
@@ -22,6 +25,7 @@ import {
   type OpenLoopHandle,
   openLoop,
   type RateLimiterSpec,
+  type RateLimitStore,
   type RatioBudgetSpec,
   RemoteCache,
   RetryingClient,
@@ -45,6 +49,8 @@ import {
   scheduleFaults,
 } from '@dsim/core';
 import { RequestStats } from '../request-stats.js';
+import { buildActivator } from './activator.js';
+import { autoscaledBackends } from './activator-check.js';
 import { type AmqpHandle, amqpPublisher, buildAmqp, buildWorkers } from './amqp.js';
 import { AMQP_DEFAULTS } from './amqp-schema.js';
 import { type AutoscaleHandle, buildAutoscaled } from './autoscale.js';
@@ -53,11 +59,17 @@ import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
 import { clean } from './clean.js';
 import { type HostedLimit, hostLimit, limitAlgorithm } from './concurrency-limit.js';
-import { durationMs, toDistribution } from './distributions.js';
+import { buildDiscovery, buildEurekaServer, type DiscoveryHandle } from './discovery.js';
+import { DISCOVERY_DEFAULTS, type EurekaDescription } from './discovery-schema.js';
+import { type DurationData, durationMs, toDistribution } from './distributions.js';
 import { buildGateway, requestMix } from './gateway.js';
+import { buildRateLimitStore, type GlobalLimitHandle, hostGlobalLimit } from './global-rate-limit.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
 import { buildMesh, type MeshHandle, meshEndpoint, meshLinks } from './mesh.js';
+import { buildRollouts } from './rollout.js';
+import { buildSaga, type SagaHandle } from './saga.js';
+import { SAGA_DEFAULTS } from './saga-schema.js';
 import type {
   ClientsDescription,
   DownstreamCallDescription,
@@ -166,6 +178,8 @@ export interface CompiledSystem {
   readonly gateways: Readonly<Record<string, ApiGateway>>;
   /** Strangler-fig facades by strangler node name. */
   readonly stranglers: Readonly<Record<string, StranglerFacade>>;
+  /** Canary rollouts by strangler node name, then route name (routes with a `rollout` only). */
+  readonly rollouts: Readonly<Record<string, Readonly<Record<string, CanaryRollout>>>>;
   /**
    * Autoscaled services by service node name: the ReplicaPool and its Autoscaler. Their replicas at the
    * start are in `nodes` and `services` too; later ones only in the pool (`pool.members`).
@@ -176,6 +190,18 @@ export interface CompiledSystem {
    * its proxies. Undefined without a mesh.
    */
   readonly mesh: MeshHandle | undefined;
+  /** Global rate limits of services with `globalRateLimit`, by service node name. */
+  readonly globalLimits: Readonly<Record<string, GlobalLimitHandle>>;
+  /** Rate limit stores by rate-limit-store node name. */
+  readonly rateLimitStores: Readonly<Record<string, RateLimitStore>>;
+  /** Eureka servers by eureka node name. */
+  readonly eurekaServers: Readonly<Record<string, EurekaServer>>;
+  /** The discovery of balancers with `discovery`, by balancer node name. */
+  readonly discovery: Readonly<Record<string, DiscoveryHandle>>;
+  /** Sagas by saga node name: the definition and its orchestrator (with the ledger). */
+  readonly sagas: Readonly<Record<string, SagaHandle>>;
+  /** Activators (scale to zero) by activator node name. */
+  readonly activators: Readonly<Record<string, Activator>>;
   /** The concurrency limits of services with `concurrencyLimit`, by replica address. */
   readonly limits: Readonly<Record<string, HostedLimit>>;
   /**
@@ -257,10 +283,17 @@ export function compileSystem(
     cdns: {} as Record<string, CdnHandle>,
     gateways: {} as Record<string, ApiGateway>,
     stranglers: {} as Record<string, StranglerFacade>,
+    rollouts: {} as Record<string, Readonly<Record<string, CanaryRollout>>>,
     autoscaled: {} as Record<string, AutoscaleHandle>,
     // Before the services: their callers route calls to other members through it.
     mesh: at('mesh', () => buildMesh(net, system)),
     limits: {} as Record<string, HostedLimit>,
+    activators: {} as Record<string, Activator>,
+    sagas: {} as Record<string, SagaHandle>,
+    eurekaServers: {} as Record<string, EurekaServer>,
+    discovery: {} as Record<string, DiscoveryHandle>,
+    globalLimits: {} as Record<string, GlobalLimitHandle>,
+    rateLimitStores: {} as Record<string, RateLimitStore>,
     runUntil: null as number | null,
   };
   const stopAt = Math.max(
@@ -315,10 +348,52 @@ export function compileSystem(
       out.services[r.address] = r.service;
     }
   }
+  // After the pools: an activator waits for (and wakes) the pool behind its balancer.
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    if (node.kind !== 'activator') continue;
+    const onEdge = options.onEdge;
+    const scaled = out.autoscaled[autoscaledBackends(system, node.target)[0]!]!;
+    out.activators[name] = at(`nodes.${name}`, () =>
+      buildActivator(
+        nodes[name]!,
+        node,
+        scaled,
+        onEdge === undefined
+          ? undefined
+          : (to, t, ok, kind, latency) => onEdge(name, to, t, ok, kind, latency),
+      ),
+    );
+  }
+  // After the services and balancers: discovery wraps the replicas' handlers and feeds the balancer.
+  for (const name of names) {
+    const node = system.nodes[name]!;
+    if (node.kind !== 'balancer' || node.discovery === undefined) continue;
+    const d = node.discovery;
+    const app = node.backends[0]!;
+    const replicas = Object.fromEntries(addressesOf(system, app).map((a) => [a, out.services[a]!]));
+    const eureka = d.kind === 'eureka' ? (system.nodes[d.server] as EurekaDescription) : undefined;
+    out.discovery[name] = at(`nodes.${name}.discovery`, () =>
+      buildDiscovery(net, nodes[name]!, out.balancers[name]!, d, app, replicas, eureka),
+    );
+    // Discovery's timers run for ever: stop with the drain, as for kafka.
+    out.runUntil = Math.max(out.runUntil ?? 0, stopAt + durationMs(d.drain ?? DISCOVERY_DEFAULTS.drain));
+  }
   const settings = links(system, net);
   if (out.mesh !== undefined) at('mesh', () => meshLinks(out.mesh!, system, settings));
-  if (system.faults !== undefined)
-    at('faults', () => scheduleFaults(net, system.faults as unknown as ScheduledFault[]));
+  // A graceful shutdown is the system layer's (discovery tells it from a crash); the rest are core's.
+  const faults = system.faults ?? [];
+  const core = faults.filter((f) => (f.fault as { kind: string }).kind !== 'shutdown');
+  if (core.length > 0) at('faults', () => scheduleFaults(net, core as unknown as ScheduledFault[]));
+  faults.forEach((f, i) => {
+    const fault = f.fault as { kind: string; node: string; preStop?: DurationData };
+    if (fault.kind !== 'shutdown') return;
+    const lb = Object.keys(out.discovery).find(
+      (b) => fault.node in out.discovery[b]!.instances || fault.node in out.discovery[b]!.probes,
+    )!;
+    const preStop = at(`faults[${i}].fault.preStop`, () => durationMs(fault.preStop ?? 0));
+    sim.scheduleAt(durationMs(f.at), () => out.discovery[lb]!.shutdown(fault.node, preStop));
+  });
   return out;
 }
 
@@ -352,6 +427,30 @@ function build(
     case 'kafka':
     case 'amqp':
       return; // built before the other nodes
+    case 'activator':
+      return; // built after the autoscaled services' pools
+    case 'eureka':
+      out.eurekaServers[name] = buildEurekaServer(nodes[name]!, node);
+      return;
+    case 'saga-participant':
+      return; // served by the sagas that name it
+    case 'saga': {
+      const onEdge = options.onEdge;
+      out.runUntil = Math.max(out.runUntil ?? 0, stopAt + durationMs(node.drain ?? SAGA_DEFAULTS.drain));
+      out.sagas[name] = buildSaga(
+        nodes[name]!,
+        name,
+        node,
+        node.choreography === undefined ? undefined : out.amqp[node.choreography.amqp],
+        onEdge === undefined
+          ? undefined
+          : (to, t, ok, kind, latency) => onEdge(name, to, t, ok, kind, latency),
+      );
+      return;
+    }
+    case 'rate-limit-store':
+      out.rateLimitStores[name] = buildRateLimitStore(nodes[name]!, name, node, system);
+      return;
     case 'worker': {
       const onConsume = options.onConsume;
       const onEdge = options.onEdge;
@@ -426,6 +525,21 @@ function build(
             hostLimit(service, () => limitAlgorithm(sim, address, limit), limit.rejectWith ?? 'overloaded'),
           );
       }
+      if (node.globalRateLimit !== undefined) {
+        const g = node.globalRateLimit;
+        const onEdge = options.onEdge;
+        const replicas = Object.fromEntries(addressesOf(system, name).map((a) => [a, out.services[a]!]));
+        out.globalLimits[name] = at(`nodes.${name}.globalRateLimit`, () =>
+          hostGlobalLimit(
+            name,
+            replicas,
+            g,
+            onEdge === undefined
+              ? undefined
+              : (to, t, ok, kind, latency) => onEdge(name, to, t, ok, kind, latency),
+          ),
+        );
+      }
       return;
     case 'balancer': {
       const onEdge = options.onEdge;
@@ -455,7 +569,12 @@ function build(
           : (to: string, t: number, ok: boolean, kind: string | undefined, latency: number) =>
               onEdge(name, to, t, ok, kind, latency);
       if (node.kind === 'gateway') out.gateways[name] = buildGateway(nodes[name]!, node, onCall);
-      else out.stranglers[name] = buildStrangler(nodes[name]!, node, onCall);
+      else {
+        const facade = buildStrangler(nodes[name]!, node, onCall);
+        out.stranglers[name] = facade;
+        const rollouts = buildRollouts(sim, facade, node);
+        if (Object.keys(rollouts).length > 0) out.rollouts[name] = rollouts;
+      }
       return;
     }
     case 'cdn': {

@@ -1,5 +1,6 @@
 import { compilePathPattern } from '@dsim/components';
 import type { GatewayDescription } from './gateway-schema.js';
+import { checkRollout } from './rollout-check.js';
 import type { ClientsDescription, SystemDescription } from './schema.js';
 import type { StranglerDescription } from './strangler-schema.js';
 
@@ -79,6 +80,7 @@ export function checkStrangler(
     if (r.to === node.legacy)
       push(`${rat}.to`, `"${r.to}" is the legacy system: a route moves to a new service`);
     else ref(`${rat}.to`, name, r.to, BACKENDS, 'a migrated route target');
+    checkRollout(rat, r.rollout, push);
   });
 }
 

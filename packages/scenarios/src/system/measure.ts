@@ -1,13 +1,19 @@
-import type { ClientResponse } from '@dsim/components';
+import type { CanaryRollout, ClientResponse } from '@dsim/components';
 import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
+import { type ActivatorReading, activatorReading, zeroSummary } from './activator.js';
 import { type AutoscaleHandle, poolReading, scaleSummary } from './autoscale.js';
+import { autoscaleBounds } from './autoscale-check.js';
 import { type BalancerHandle, type BalancerReading, balancerReading } from './balancer.js';
 import type { CompiledSystem } from './compile.js';
+import type { DiscoveryHandle } from './discovery.js';
 import { type GatewayReading, gatewayReading } from './gateway.js';
+import { type GlobalLimitHandle, type GlobalLimitReading, globalLimitReading } from './global-rate-limit.js';
 import { systemGraph } from './graph/graph.js';
 import { type MeshReading, meshReading } from './mesh.js';
 import type { Phase } from './phases.js';
+import { rolloutOutcome } from './rollout.js';
+import { type SagaHandle, sagaOutcome } from './saga.js';
 import { type StranglerReading, stranglerReading } from './strangler.js';
 import { addressesOf } from './validate.js';
 
@@ -133,8 +139,13 @@ export class SystemMeasurement {
     limited: boolean;
     /** With a `concurrencyLimit`: its refusals and mean limit are measured. */
     concurrencyLimited: boolean;
-    /** An autoscaled service: its pool and autoscaler, and one replica's workers. */
-    scaled: { handle: AutoscaleHandle; start: number; perReplica: number } | undefined;
+    /**
+     * An autoscaled service: its pool and autoscaler, and one replica's workers; `readyAt` (when each
+     * replica became ready) when it can scale to zero, for its cold starts.
+     */
+    scaled:
+      | { handle: AutoscaleHandle; start: number; perReplica: number; readyAt: number[] | undefined }
+      | undefined;
   }> = [];
   private readonly edges = new Map<string, Map<string, EdgeTally>>();
   private readonly owner = new Map<string, string>();
@@ -157,8 +168,26 @@ export class SystemMeasurement {
   /** Gateway and strangler nodes, read at every phase boundary. */
   private gateways: Array<{ name: string; read: () => GatewayReading }> = [];
   private readonly gatewayReadings = new Map<number, Map<string, GatewayReading>>();
-  private stranglers: Array<{ name: string; routes: readonly string[]; read: () => StranglerReading }> = [];
+  private stranglers: Array<{
+    name: string;
+    routes: readonly string[];
+    read: () => StranglerReading;
+    /** Its canary rollouts by route (none without `rollout`). */
+    rollouts: Readonly<Record<string, CanaryRollout>>;
+  }> = [];
   private readonly stranglerReadings = new Map<number, Map<string, StranglerReading>>();
+  /** Services with a `globalRateLimit`, read at every phase boundary. */
+  private globalLimits: Array<{ name: string; handle: GlobalLimitHandle }> = [];
+  private readonly globalReadings = new Map<number, Map<string, GlobalLimitReading>>();
+  /** Balancers with `discovery`: their handles, integrals by time, and stale calls by phase. */
+  private discovering = new Map<string, DiscoveryHandle>();
+  private readonly discoveryReadings = new Map<number, Map<string, { listedMs: number; staleMs: number }>>();
+  private readonly staleCalls = new Map<string, Map<string, { calls: number; failed: number }>>();
+  /** Saga nodes: their figures come from the ledger after the run. */
+  private sagas: Array<{ name: string; handle: SagaHandle }> = [];
+  /** Activator nodes, read at every phase boundary. */
+  private activators: string[] = [];
+  private readonly activatorReadings = new Map<number, Map<string, ActivatorReading>>();
   /** The mesh's reader, if the system has one, and its readings by time. */
   private meshRead: (() => MeshReading) | undefined;
   private readonly meshReadings = new Map<number, MeshReading>();
@@ -203,6 +232,19 @@ export class SystemMeasurement {
     kind: string | undefined,
     latency: number,
   ): void => {
+    const discovery = this.discovering.get(from);
+    if (discovery?.goneAt(to, startedAt)) {
+      // A call to an endpoint the balancer still listed after it went: stale discovery.
+      let byPhase = this.staleCalls.get(from);
+      if (byPhase === undefined) this.staleCalls.set(from, (byPhase = new Map()));
+      for (const p of this.phases) {
+        if (startedAt < p.fromMs || startedAt >= p.toMs) continue;
+        let t = byPhase.get(p.name);
+        if (t === undefined) byPhase.set(p.name, (t = { calls: 0, failed: 0 }));
+        t.calls++;
+        if (!ok) t.failed++;
+      }
+    }
     const key = `${from}->${this.owner.get(to) ?? to}`;
     let byPhase = this.edges.get(key);
     if (byPhase === undefined) this.edges.set(key, (byPhase = new Map()));
@@ -269,6 +311,8 @@ export class SystemMeasurement {
         this.groups.push({ name, node: `group:${sys.consumers[name]!.group}` });
       }
       if (node.kind === 'balancer') this.balancers.push({ name, handle: sys.balancerHandles[name]! });
+      const discovery = sys.discovery[name];
+      if (discovery !== undefined) this.discovering.set(name, discovery);
       if (node.kind === 'cache' && addresses.length > 1) this.shardedCaches.push({ name, shards: addresses });
       if (node.kind === 'cdn') {
         const h = sys.cdns[name]!;
@@ -282,8 +326,15 @@ export class SystemMeasurement {
       }
       if (node.kind === 'strangler') {
         const facade = sys.stranglers[name]!;
-        this.stranglers.push({ name, routes: facade.routeNames, read: () => stranglerReading(facade) });
+        this.stranglers.push({
+          name,
+          routes: facade.routeNames,
+          read: () => stranglerReading(facade),
+          rollouts: sys.rollouts[name] ?? {},
+        });
       }
+      if (node.kind === 'activator') this.activators.push(name);
+      if (node.kind === 'saga') this.sagas.push({ name, handle: sys.sagas[name]! });
       if (node.kind === 'worker') {
         this.consumed.set(name, new Map());
         this.workers.push({ name, node: `${sys.amqp[node.source]!.entry}/${node.queue}` });
@@ -294,10 +345,25 @@ export class SystemMeasurement {
       const handle = sys.autoscaled[name];
       // Replicas created later are edge targets too (balancer -> replica counts as balancer -> service).
       handle?.pool.onReady((r) => this.owner.set(r.address, name));
+      const global = sys.globalLimits[name];
+      if (global !== undefined) this.globalLimits.push({ name, handle: global });
+      const a = node.kind === 'service' ? node.autoscale : undefined;
+      const toZero = a !== undefined && a.policy !== 'scheduled' && autoscaleBounds(a).min === 0;
+      const readyAt = toZero ? ([] as number[]) : undefined;
+      if (readyAt !== undefined) handle?.pool.onReady(() => readyAt.push(this.sim.now));
       const scaled =
         handle === undefined
           ? undefined
-          : { handle, start: addresses.length, perReplica: concurrency / addresses.length };
+          : {
+              handle,
+              start: addresses.length,
+              // Started at zero: no replica to count the workers of, so the description's (Service's default 1).
+              perReplica:
+                addresses.length > 0
+                  ? concurrency / addresses.length
+                  : ((node as { concurrency?: number }).concurrency ?? 1),
+              readyAt,
+            };
       this.services.push({
         name,
         concurrency,
@@ -310,8 +376,18 @@ export class SystemMeasurement {
     }
     const mesh = sys.mesh?.mesh;
     if (mesh !== undefined) this.meshRead = () => meshReading(mesh);
-    for (const e of systemGraph(sys.description).edges)
+    // A choreographed saga's events go through the broker's queues, not calls: no edge figures for them.
+    const buses = new Set(
+      Object.values(sys.description.nodes).flatMap((n) =>
+        n.kind === 'saga' && n.choreography !== undefined ? [n.choreography.amqp] : [],
+      ),
+    );
+    for (const e of systemGraph(sys.description).edges) {
+      if (buses.has(e.to) && e.label === 'publish' && sys.description.nodes[e.from]?.kind === 'saga')
+        continue;
+      if (buses.has(e.from) && sys.description.nodes[e.to]?.kind === 'saga-participant') continue;
       if (!this.edges.has(`${e.from}->${e.to}`)) this.edges.set(`${e.from}->${e.to}`, new Map());
+    }
     const times = [...new Set(this.phases.flatMap((p) => [p.fromMs, p.toMs]))].sort((a, b) => a - b);
     for (const t of times) {
       if (t <= this.sim.now) this.read(t);
@@ -397,6 +473,9 @@ export class SystemMeasurement {
     this.gatewayReadings.set(t, new Map(this.gateways.map((g) => [g.name, g.read()])));
     this.stranglerReadings.set(t, new Map(this.stranglers.map((g) => [g.name, g.read()])));
     if (this.meshRead !== undefined) this.meshReadings.set(t, this.meshRead());
+    this.activatorReadings.set(t, new Map(this.activators.map((a) => [a, activatorReading(this.sim, a)])));
+    this.discoveryReadings.set(t, new Map([...this.discovering].map(([n, h]) => [n, h.integrals()])));
+    this.globalReadings.set(t, new Map(this.globalLimits.map((g) => [g.name, globalLimitReading(g.handle)])));
   }
 
   /** The flat outcome: `<clients>.<phase>.<figure>` and `<service>.<phase>.<figure>`. */
@@ -454,6 +533,22 @@ export class SystemMeasurement {
           out[`${k}maxReplicas`] = e.max;
           out[`${k}scaleUps`] = e.ups;
           out[`${k}scaleDowns`] = e.downs;
+          if (scaled.readyAt !== undefined) {
+            // Scale to zero: the share of the phase with no replica, the wakes and their cold starts.
+            const z = zeroSummary(
+              scaled.handle.autoscaler.events,
+              scaled.start,
+              scaled.readyAt,
+              p.fromMs,
+              p.toMs,
+            );
+            out[`${k}timeAtZero`] = num(z.zeroMs / ms);
+            out[`${k}coldStarts`] = z.wakes;
+            out[`${k}coldStartMs`] =
+              z.coldStartsMs.length === 0
+                ? null
+                : z.coldStartsMs.reduce((s, x) => s + x, 0) / z.coldStartsMs.length;
+          }
         }
         if (svc.aside) out[`${k}hitRatio`] = num(per(d('hits'), d('reads')) ?? Number.NaN);
       }
@@ -559,9 +654,75 @@ export class SystemMeasurement {
           out[`${k}modernShare.${route}`] = num(
             per(modern, modern + d((r) => r.routes[route]!.legacy)) ?? Number.NaN,
           );
+          // A rolled-out route's weight changes during the run: its weight as the phase ends.
+          if (route in f.rollouts) out[`${k}weight.${route}`] = y?.routes[route]?.weight ?? null;
         }
       }
+      Object.assign(out, rolloutOutcome(f.name, f.rollouts));
     }
+    for (const s of this.sagas) Object.assign(out, sagaOutcome(s.name, s.handle, this.phases));
+    for (const [name, handle] of this.discovering) {
+      for (const p of this.phases) {
+        const x = this.discoveryReadings.get(p.fromMs)?.get(name);
+        const y = this.discoveryReadings.get(p.toMs)?.get(name);
+        const k = `${name}.${p.name}.`;
+        const ms = p.toMs - p.fromMs;
+        out[`${k}endpoints`] =
+          x === undefined || y === undefined ? null : num((y.listedMs - x.listedMs) / ms);
+        out[`${k}staleEndpoints`] =
+          x === undefined || y === undefined ? null : num((y.staleMs - x.staleMs) / ms);
+        const s = this.staleCalls.get(name)?.get(p.name);
+        out[`${k}staleCalls`] = s?.calls ?? 0;
+        out[`${k}staleCallErrors`] = s?.failed ?? 0;
+      }
+      // The staleness windows of the run: from each departure to the balancer dropping the endpoint.
+      const windows = handle.departures.flatMap((d) =>
+        d.droppedAt === undefined ? [] : [d.droppedAt - d.at],
+      );
+      const k = `${name}.discovery.`;
+      out[`${k}departures`] = handle.departures.length;
+      // Neither dropped nor back (restarted) by the end of the run.
+      out[`${k}undropped`] = handle.departures.filter(
+        (d) => d.droppedAt === undefined && d.returnedAt === undefined,
+      ).length;
+      out[`${k}meanStaleMs`] =
+        windows.length === 0 ? null : windows.reduce((a, b) => a + b, 0) / windows.length;
+      out[`${k}maxStaleMs`] = windows.length === 0 ? null : Math.max(...windows);
+    }
+    for (const { name, handle } of this.globalLimits)
+      for (const p of this.phases) {
+        const x = this.globalReadings.get(p.fromMs)?.get(name);
+        const y = this.globalReadings.get(p.toMs)?.get(name);
+        const k = `${name}.${p.name}.`;
+        const d = (f: keyof GlobalLimitReading) =>
+          x === undefined || y === undefined ? Number.NaN : y[f] - x[f];
+        out[`${k}limitRejected`] = num(d('rejected'));
+        out[`${k}failedOpen`] = num(d('failedOpen'));
+        out[`${k}failedClosed`] = num(d('failedClosed'));
+        out[`${k}storeCalls`] = num(d('storeCalls'));
+        // Against the global limit, over the limit's windows that lie wholly in the phase (by arrival).
+        const w = handle.windowMs;
+        const from = Math.ceil(p.fromMs / w);
+        const to = Math.max(from, Math.floor(p.toMs / w));
+        const acc = handle.accuracy.totals(from, to);
+        out[`${k}limitWindows`] = acc.windows;
+        out[`${k}globalAdmitted`] = acc.windows === 0 ? null : acc.admitted / acc.windows;
+        out[`${k}overAdmitted`] = acc.over;
+        out[`${k}underAdmitted`] = acc.under;
+      }
+    for (const name of this.activators)
+      for (const p of this.phases) {
+        const x = this.activatorReadings.get(p.fromMs)?.get(name);
+        const y = this.activatorReadings.get(p.toMs)?.get(name);
+        const k = `${name}.${p.name}.`;
+        const d = (f: keyof ActivatorReading) =>
+          x === undefined || y === undefined ? Number.NaN : y[f] - x[f];
+        out[`${k}rate`] = num(d('requests') / ((p.toMs - p.fromMs) / 1000));
+        out[`${k}held`] = num(d('held'));
+        out[`${k}expired`] = num(d('expired'));
+        out[`${k}overflow`] = num(d('overflow'));
+        out[`${k}wakes`] = num(d('wakes'));
+      }
     if (this.meshRead !== undefined)
       for (const p of this.phases) {
         const x = this.meshReadings.get(p.fromMs);

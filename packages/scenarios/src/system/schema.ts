@@ -1,17 +1,21 @@
 import { EVICTION_KINDS, PLACEMENT_KINDS } from '@dsim/components';
 import { didYouMean, RPC_ERROR_KINDS, type RpcErrorKind } from '@dsim/core';
 import { z } from 'zod';
+import { activatorSchema } from './activator-schema.js';
 import { amqpSchema, workerSchema } from './amqp-schema.js';
 import { autoscaleSchema } from './autoscale-schema.js';
 import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
 import { concurrencyLimitSchema } from './concurrency-limit-schema.js';
+import { eurekaSchema } from './discovery-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { clientRequestSchema, gatewaySchema } from './gateway-schema.js';
+import { globalRateLimitSchema, rateLimitStoreSchema } from './global-rate-limit-schema.js';
 import { consumerSchema, kafkaSchema } from './kafka-schema.js';
 import { meshSchema } from './mesh-schema.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
+import { sagaParticipantSchema, sagaSchema } from './saga-schema.js';
 import { stranglerSchema } from './strangler-schema.js';
 
 const name = z.string().min(1, { error: 'must be a node name' });
@@ -73,7 +77,7 @@ const region = z.string().min(1).optional();
 
 const clientsSchema = z.strictObject({
   kind: z.literal('clients'),
-  /** The node the requests go to: a balancer, service, database, cdn, gateway or strangler. */
+  /** The node the requests go to: a balancer, service, database, cdn, gateway, strangler, activator or saga. */
   target: name,
   workload: z.discriminatedUnion('kind', [
     z.strictObject({
@@ -175,8 +179,12 @@ const serverFields = {
 
 const serviceSchema = z.strictObject({
   kind: z.literal('service'),
-  /** Copies named `<name>-0` ... `<name>-(n-1)`; a balancer's backend `<name>` means all of them. @default 1 */
-  replicas: int(1).max(1000).optional(),
+  /**
+   * Copies named `<name>-0` ... `<name>-(n-1)`; a balancer's backend `<name>` means all of them. 0 only
+   * for a service that scales to zero (`autoscale` with `minReplicas: 0`).
+   * @default 1
+   */
+  replicas: int(0).max(1000).optional(),
   /**
    * Scale the replicas with load (a ReplicaPool behind the one balancer that lists this service, sized by
    * an Autoscaler): `{ policy?: 'hpa' | 'step' | 'scheduled', ... }`; `replicas` is then the count at the
@@ -185,6 +193,14 @@ const serviceSchema = z.strictObject({
    */
   autoscale: autoscaleSchema.optional(),
   ...serverFields,
+  /**
+   * A rate limit over all the replicas together, in front of each replica's handler: `{ kind:
+   * 'local-share' | 'central' | 'synced', limit, window?, ... }` (LocalShareLimiter, CentralLimiter through
+   * a `rate-limit-store` node, SyncedLimiter). A refused request is answered `rejected`. An error with
+   * `rateLimit` (per replica) or `autoscale`. See global-rate-limit-schema.ts.
+   * @default none
+   */
+  globalRateLimit: globalRateLimitSchema.optional(),
   /**
    * A concurrency limit in front of the workers (one ConcurrencyLimiter per replica, in its node, as
    * Netflix concurrency-limits' server filter): `{ limit: 'fixed', max }` or `{ limit: 'aimd' |
@@ -315,6 +331,11 @@ export const nodeSchema = z.discriminatedUnion('kind', [
   cdnSchema,
   gatewaySchema,
   stranglerSchema,
+  activatorSchema,
+  rateLimitStoreSchema,
+  eurekaSchema,
+  sagaSchema,
+  sagaParticipantSchema,
 ]);
 
 const linkSchema = z.strictObject({
@@ -325,7 +346,10 @@ const linkSchema = z.strictObject({
 const faultSchema = z.strictObject({
   at: durationSchema,
   for: durationSchema.optional(),
-  /** A core fault (`{ kind: 'crash', node }`, ...), checked by scheduleFaults. */
+  /**
+   * A core fault (`{ kind: 'crash', node }`, ...), checked by scheduleFaults; or `{ kind: 'shutdown',
+   * node, preStop? }`, a graceful shutdown of a replica behind a balancer with `discovery`.
+   */
   fault: z.looseObject({ kind: z.string() }),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { methodSchema, pathPatternSchema } from './gateway-schema.js';
+import { rolloutSchema } from './rollout-schema.js';
 
 // The strangler node (StranglerFacade): every field maps onto one StranglerFacadeOptions field; the
 // defaults are the component's.
@@ -21,6 +22,13 @@ const migratedRouteSchema = z.strictObject({
   weight: share.optional(),
   /** Share of the legacy-bound requests also copied to the new service (shadow traffic). @default 0 */
   shadow: share.optional(),
+  /**
+   * Move the route in steps with canary analysis and automatic rollback (CanaryRollout): `{ steps?,
+   * interval?, minSuccessRate?, maxP99Ms?, minRequests?, inconclusiveLimit?, failureLimit?, start? }`.
+   * `weight` is then the route's weight until `start`. See rollout-schema.ts.
+   * @default none (the weight stays as given)
+   */
+  rollout: rolloutSchema.optional(),
 });
 
 /**

@@ -16,7 +16,8 @@ export function buildStrangler(
 ): StranglerFacade {
   const facade = new StranglerFacade(node, {
     legacy: d.legacy,
-    routes: d.routes.map((r) => clean(r) as MigratedRoute),
+    // A rollout is not the facade's: buildRollouts drives the route's weight.
+    routes: d.routes.map(({ rollout: _, ...r }) => clean(r) as MigratedRoute),
     ...(d.assignment === undefined ? {} : { assignment: d.assignment }),
   });
   if (onCall !== undefined) observeCallThen(facade.endpoint, onCall);
@@ -38,14 +39,14 @@ export function stranglerReading(facade: StranglerFacade): StranglerReading {
   let failed = facade.unrouted.failed;
   let shadowSent = 0;
   let shadowFailed = 0;
-  const routes: Record<string, { legacy: number; modern: number }> = {};
+  const routes: Record<string, { legacy: number; modern: number; weight: number }> = {};
   for (const name of facade.routeNames) {
     const s = facade.routeStats(name);
     requests += s.legacy.requests + s.modern.requests;
     failed += s.legacy.failed + s.modern.failed;
     shadowSent += s.shadowSent;
     shadowFailed += s.shadowFailed;
-    routes[name] = { legacy: s.legacy.requests, modern: s.modern.requests };
+    routes[name] = { legacy: s.legacy.requests, modern: s.modern.requests, weight: facade.weight(name) };
   }
   return { requests, failed, shadowSent, shadowFailed, routes };
 }
@@ -58,6 +59,8 @@ export interface StranglerReading {
   /** Shadow copies sent, and those the new service failed while the legacy answer was ok. */
   readonly shadowSent: number;
   readonly shadowFailed: number;
-  /** Per migrated route: requests sent to the legacy system and to the new service. */
-  readonly routes: Readonly<Record<string, { readonly legacy: number; readonly modern: number }>>;
+  /** Per migrated route: requests sent to the legacy system and to the new service, and its weight now. */
+  readonly routes: Readonly<
+    Record<string, { readonly legacy: number; readonly modern: number; readonly weight: number }>
+  >;
 }

@@ -1,15 +1,19 @@
 import { createPlacement, type KeyPlacement, type PlacementSpec } from '@dsim/components';
 import { DsimError, showValue } from '@dsim/core';
 import type { z } from 'zod';
+import { checkActivator, checkScaleToZero } from './activator-check.js';
 import { AMQP_DEFAULTS, type AmqpDescription, amqpAddresses } from './amqp-schema.js';
 import { checkAutoscale } from './autoscale-check.js';
 import type { BalancerDescription } from './balancer-schema.js';
 import { cdnOfTarget } from './cdn.js';
 import { cdnAddresses } from './cdn-schema.js';
+import { checkBalancerDiscovery, checkShutdownFaults } from './discovery-check.js';
 import { durationMs } from './distributions.js';
 import { checkClientRequests, checkGateway, checkStrangler } from './gateway-check.js';
+import { checkGlobalRateLimit, checkStoreLimits } from './global-rate-limit-check.js';
 import { KAFKA_DEFAULTS, type KafkaDescription, kafkaAddresses } from './kafka-schema.js';
 import { checkMesh } from './mesh-check.js';
+import { checkSaga } from './saga-check.js';
 import { DEFAULT_CACHE_PLACEMENT, type SystemDescription, systemSchema } from './schema.js';
 
 /** One defect of a description: where (`nodes.app.downstream[1].timeout`) and what. */
@@ -295,7 +299,7 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
           `${at}.target`,
           name,
           cdn ?? node.target,
-          [...callable, 'cdn', 'gateway', 'strangler'],
+          [...callable, 'cdn', 'gateway', 'strangler', 'activator', 'saga'],
           'a target',
         );
         checkClientRequests(system, at, node, push);
@@ -317,6 +321,12 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       case 'strangler':
         checkStrangler(at, name, node, ref, push);
         break;
+      case 'activator':
+        checkActivator(system, at, name, node, ref, push);
+        break;
+      case 'saga':
+        checkSaga(at, name, node, ref, push);
+        break;
       case 'balancer': {
         const seen = new Set<string>();
         node.backends.forEach((b, i) => {
@@ -325,10 +335,13 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
           ref(`${at}.backends[${i}]`, name, b, ['service', 'database'], 'a backend');
         });
         checkBalancer(system, at, node, push);
+        checkBalancerDiscovery(system, at, name, node, ref, push);
         break;
       }
       case 'service': {
         checkAutoscale(system, at, name, node, push);
+        checkScaleToZero(system, at, name, node, push);
+        checkGlobalRateLimit(at, name, node, ref, push);
         node.downstream?.forEach((c, i) => {
           const path = `${at}.downstream[${i}]`;
           const target = system.nodes[c.to];
@@ -409,7 +422,11 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
       case 'amqp': {
         const brokers = node.brokers ?? AMQP_DEFAULTS.brokers;
         const queues = Object.keys(node.queues);
-        if (queues.length === 0) push(`${at}.queues`, 'must name at least one queue');
+        // A choreographed saga declares its own queues on the broker.
+        const sagaBus = Object.values(system.nodes).some(
+          (n) => n.kind === 'saga' && n.choreography?.amqp === name,
+        );
+        if (queues.length === 0 && !sagaBus) push(`${at}.queues`, 'must name at least one queue');
         for (const [q, spec] of Object.entries(node.queues)) {
           const qat = `${at}.queues.${q}`;
           if (spec.deadLetter !== undefined) {
@@ -471,6 +488,8 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
   for (const n of names) if (!state.has(n)) visit(n, [n]);
   checkClientsReachable(system, issues);
   checkMesh(system, push);
+  checkStoreLimits(system, push);
+  checkShutdownFaults(system, push);
   const net = system.network;
   for (const key of Object.keys(net?.edges ?? {})) {
     const pair = key.split('->');

@@ -17,6 +17,11 @@ const SHAPES: Record<SystemNodeKind, string> = {
   cdn: 'shape=doubleoctagon, fillcolor="#ebf8ff", color="#2b6cb0"',
   gateway: 'shape=hexagon, fillcolor="#faf5ff", color="#553c9a"',
   strangler: 'shape=invtrapezium, fillcolor="#f0fff4", color="#276749"',
+  activator: 'shape=component, fillcolor="#fffff0", color="#744210"',
+  'rate-limit-store': 'shape=cylinder, fillcolor="#fff5f5", color="#9b2c2c"',
+  eureka: 'shape=tab, fillcolor="#f0f5ff", color="#434190"',
+  saga: 'shape=octagon, fillcolor="#fefcbf", color="#744210"',
+  'saga-participant': 'shape=box, fillcolor="#e6f4ea", color="#2f855a"',
 };
 
 /**
@@ -31,7 +36,7 @@ export function dotString(text: string): string {
  * The graph as Graphviz DOT (`dot -Tsvg`): a `digraph` laid out left to right, a shape per kind (clients
  * an oval, balancer a hexagon, service a rounded box, database a cylinder, cache a parallelogram, kafka a
  * 3-D box, amqp a cylinder, consumer and worker a cds shape, cdn a double octagon, gateway a hexagon,
- * strangler an inverted trapezium), the
+ * strangler an inverted trapezium, activator a component box), the
  * call kind on each edge. Every id and label is a quoted, escaped string. Deterministic.
  *
  * @example

@@ -17,6 +17,11 @@ export const SYSTEM_NODE_KINDS = [
   'cdn',
   'gateway',
   'strangler',
+  'activator',
+  'rate-limit-store',
+  'eureka',
+  'saga',
+  'saga-participant',
 ] as const;
 /** A node's kind. */
 export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
@@ -27,7 +32,10 @@ export type SystemNodeKind = (typeof SYSTEM_NODE_KINDS)[number];
  * `publish` (service → kafka or amqp), `consume` (kafka → a consumer group, amqp → its workers),
  * `origin` (cdn → its origin: the misses), `route` (gateway → a route's backend or part, strangler → a
  * migrated route's new service), `auth` (gateway → its authorizer), `legacy` (strangler → the legacy
- * system).
+ * system), `activate` (activator → the balancer it forwards to, waking the service behind it), `limit`
+ * (service → the rate limit store its global limit counts in), `discover` (balancer → the eureka server
+ * its client fetches from), `register` (service → the eureka server its replicas register with),
+ * `command` (saga → a participant of its steps).
  */
 export const SYSTEM_EDGE_LABELS = [
   'request',
@@ -40,6 +48,11 @@ export const SYSTEM_EDGE_LABELS = [
   'route',
   'auth',
   'legacy',
+  'activate',
+  'limit',
+  'discover',
+  'register',
+  'command',
 ] as const;
 /** An edge's label. */
 export type SystemEdgeLabel = (typeof SYSTEM_EDGE_LABELS)[number];
@@ -92,7 +105,8 @@ export function systemGraph(description: SystemDescription): SystemGraph {
     const node = system.nodes[name]!;
     const replicas =
       node.kind === 'service'
-        ? (node.replicas ?? 1)
+        ? // A service that scales to zero is drawn as one.
+          Math.max(1, node.replicas ?? 1)
         : node.kind === 'kafka'
           ? (node.brokers ?? KAFKA_DEFAULTS.brokers)
           : node.kind === 'consumer' || node.kind === 'worker'
@@ -123,9 +137,17 @@ export function systemGraph(description: SystemDescription): SystemGraph {
   for (const name of names) {
     const node = system.nodes[name]!;
     if (node.kind === 'clients') add(name, node.target, 'request');
-    else if (node.kind === 'balancer') for (const b of node.backends) add(name, b, 'backend');
-    else if (node.kind === 'service') {
+    else if (node.kind === 'balancer') {
+      for (const b of node.backends) add(name, b, 'backend');
+      const d = node.discovery;
+      if (d?.kind === 'eureka') {
+        add(name, d.server, 'discover');
+        for (const b of node.backends) add(b, d.server, 'register');
+      }
+    } else if (node.kind === 'service') {
       if (node.cacheAside !== undefined) add(name, node.cacheAside.cache, 'cache-aside');
+      const g = node.globalRateLimit;
+      if (g !== undefined && g.kind !== 'local-share') add(name, g.store, 'limit');
       for (const call of node.downstream ?? [])
         add(name, call.to, call.topic === undefined && call.queue === undefined ? 'downstream' : 'publish');
     } else if (node.kind === 'consumer' || node.kind === 'worker') add(node.source, name, 'consume');
@@ -139,6 +161,15 @@ export function systemGraph(description: SystemDescription): SystemGraph {
     } else if (node.kind === 'strangler') {
       add(name, node.legacy, 'legacy');
       for (const r of node.routes) add(name, r.to, 'route');
+    } else if (node.kind === 'activator') add(name, node.target, 'activate');
+    else if (node.kind === 'saga') {
+      const bus = node.choreography?.amqp;
+      // Orchestration commands each participant; choreography publishes events the participants consume.
+      if (bus === undefined) for (const s of node.steps) add(name, s.participant, 'command');
+      else {
+        add(name, bus, 'publish');
+        for (const s of node.steps) add(bus, s.participant, 'consume');
+      }
     }
   }
   // Depth: the longest call path from a node nobody calls (calls form no cycle: validateSystem).

@@ -19,6 +19,11 @@ const SHAPES: Record<SystemNodeKind, readonly [string, string]> = {
   cdn: ['((', '))'], // circle: PoPs spread around the clients
   gateway: ['{{', '}}'], // hexagon: a proxy, as a balancer
   strangler: ['[\\', '/]'], // trapezoid: a facade narrowing onto two sides
+  activator: ['[[', ']]'], // subroutine box: a proxy that holds requests
+  'rate-limit-store': ['[(', ')]'], // cylinder: a store of counters
+  eureka: ['[/', '\\]'], // trapezoid: a registry
+  saga: ['{{', '}}'], // hexagon: a coordinator
+  'saga-participant': ['[', ']'], // rectangle: a service
 };
 
 /** Fill and stroke of each kind (a classDef per kind). */
@@ -35,6 +40,11 @@ const STYLES: Record<SystemNodeKind, string> = {
   cdn: 'fill:#ebf8ff,stroke:#2b6cb0',
   gateway: 'fill:#faf5ff,stroke:#553c9a',
   strangler: 'fill:#f0fff4,stroke:#276749',
+  activator: 'fill:#fffff0,stroke:#744210',
+  'rate-limit-store': 'fill:#fff5f5,stroke:#9b2c2c',
+  eureka: 'fill:#f0f5ff,stroke:#434190',
+  saga: 'fill:#fefcbf,stroke:#744210',
+  'saga-participant': 'fill:#e6f4ea,stroke:#2f855a',
 };
 
 /** Words a flowchart node id must not be (the parser reads them as keywords). */
@@ -65,7 +75,7 @@ export function mermaidText(text: string): string {
 /**
  * The graph as a mermaid `flowchart LR` (GitHub renders it in a ```` ```mermaid ```` block): a shape
  * per kind (clients a stadium, balancer a hexagon, service a rectangle, database a cylinder, cache a
- * parallelogram, kafka a subroutine box, amqp a cylinder, consumer and worker an asymmetric shape, cdn a circle, gateway a hexagon, strangler an inverted
+ * parallelogram, kafka a subroutine box, amqp a cylinder, consumer and worker an asymmetric shape, cdn a circle, gateway a hexagon, activator a subroutine box, strangler an inverted
  * trapezoid), a classDef colour per kind, the call kind on each edge, the system's name as the
  * title. Ids are the names made safe (`[A-Za-z0-9_]`, never a keyword); every label is quoted and
  * escaped. Deterministic: the same graph gives the same text.
@@ -90,7 +100,9 @@ export function toMermaid(graph: SystemGraph): string {
   for (const kind of Object.keys(SHAPES) as SystemNodeKind[]) {
     const members = graph.nodes.filter((n) => n.kind === kind).map((n) => ids.get(n.name));
     if (members.length === 0) continue;
-    lines.push(`  classDef ${kind}Kind ${STYLES[kind]}`, `  class ${members.join(',')} ${kind}Kind`);
+    // A class name is a word: `rate-limit-store` becomes `rate_limit_storeKind`.
+    const cls = `${kind.replace(/-/g, '_')}Kind`;
+    lines.push(`  classDef ${cls} ${STYLES[kind]}`, `  class ${members.join(',')} ${cls}`);
   }
   return `${lines.join('\n')}\n`;
 }

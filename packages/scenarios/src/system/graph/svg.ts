@@ -15,6 +15,11 @@ const STYLES: Record<SystemNodeKind, { fill: string; stroke: string; rx: number 
   cdn: { fill: '#ebf8ff', stroke: '#2b6cb0', rx: 18 },
   gateway: { fill: '#faf5ff', stroke: '#553c9a', rx: 4 },
   strangler: { fill: '#f0fff4', stroke: '#276749', rx: 4 },
+  activator: { fill: '#fffff0', stroke: '#744210', rx: 2 },
+  'rate-limit-store': { fill: '#fff5f5', stroke: '#9b2c2c', rx: 14 },
+  eureka: { fill: '#f0f5ff', stroke: '#434190', rx: 6 },
+  saga: { fill: '#fefcbf', stroke: '#744210', rx: 4 },
+  'saga-participant': { fill: '#e6f4ea', stroke: '#2f855a', rx: 8 },
 };
 
 const NOT_XML =
