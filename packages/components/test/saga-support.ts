@@ -79,7 +79,7 @@ export interface Rig {
 }
 
 /** Network with every participant of `saga`, plus `extra` nodes. */
-function network(seed: number, saga: SagaDefinition, latency: Distribution | number, extra: string[]) {
+export function network(seed: number, saga: SagaDefinition, latency: Distribution | number, extra: string[]) {
   const sim = new Simulation({ seed });
   const net = new Network(sim, { defaults: { latency } });
   for (const p of saga.participants) net.addNode(p);

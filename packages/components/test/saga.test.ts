@@ -5,7 +5,7 @@ import { defineSaga, type SagaStepSpec } from '../src/saga/saga-definition.js';
 import { SagaLedger } from '../src/saga/saga-ledger.js';
 import { SagaOrchestrator } from '../src/saga/saga-orchestrator.js';
 import { sagaTheory } from '../src/saga/saga-theory.js';
-import { chain, runOrchestrated, zScore } from './saga-support.js';
+import { chain, network, runOrchestrated, zScore } from './saga-support.js';
 
 /** Standard errors allowed between a measured share and its theory. */
 const Z = 4;
@@ -351,6 +351,26 @@ describe('SagaOrchestrator', () => {
     // Crashes delay sagas but do not change how they end.
     expect(zScore(audit.completed, audit.started, t.pCompleted)).toBeLessThan(Z);
     expect(zScore(audit.stuck, audit.started, t.pStuck)).toBeLessThan(Z);
+  });
+
+  it('ledger.onEnd: each saga reported once as it ends, with its outcome, in end order', () => {
+    const saga = chain({ compensable: 2, pivot: true, retryable: 0, f: 0.2, fRetry: 0 });
+    const { sim, net } = network(4, saga, 1, ['orch']);
+    const orchestrator = new SagaOrchestrator(net.node('orch'), { saga, commandTimeout: 1000 });
+    const seen: { id: number; outcome: string; at: number }[] = [];
+    orchestrator.ledger.onEnd((r) => seen.push({ id: r.id, outcome: r.outcome, at: sim.now }));
+    for (let i = 0; i < 200; i++) sim.scheduleAt(i * 5, () => orchestrator.start());
+    sim.run();
+    const records = orchestrator.ledger.all;
+    expect(seen.map((s) => s.id).sort((a, b) => a - b)).toEqual(records.map((r) => r.id));
+    for (const s of seen) {
+      const r = records.find((x) => x.id === s.id)!;
+      expect(s.outcome).toBe(r.outcome);
+      expect(s.at).toBe(r.endedAt);
+    }
+    expect(seen.some((s) => s.outcome === 'compensated')).toBe(true);
+    expect(seen.map((s) => s.at)).toEqual([...seen.map((s) => s.at)].sort((a, b) => a - b));
+    expect(() => orchestrator.ledger.onEnd(42 as never)).toThrow(/listener.*a function/);
   });
 
   it('checks its options', () => {

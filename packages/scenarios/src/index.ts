@@ -200,8 +200,14 @@ export {
   compileSystem,
   type EdgeHook,
 } from './system/compile.js';
-export type { HostedLimit } from './system/concurrency-limit.js';
+export type { HostedLimit, LimitClasses } from './system/concurrency-limit.js';
 export type { ConcurrencyLimitDescription } from './system/concurrency-limit-schema.js';
+export { CriticalityTags } from './system/criticality.js';
+export {
+  type CriticalitySharesDescription,
+  criticalitySchema,
+  criticalitySharesSchema,
+} from './system/criticality-schema.js';
 export type { Departure, DiscoveryHandle } from './system/discovery.js';
 export {
   type BalancerDiscoveryDescription,
@@ -254,7 +260,13 @@ export {
 } from './system/kafka-schema.js';
 export { loadSystem, parseSystem } from './system/load.js';
 export { type ClientSeconds, SystemMeasurement } from './system/measure.js';
-export { type MeshHandle, type MeshReading, meshReading } from './system/mesh.js';
+export {
+  captureInbound,
+  type MeshHandle,
+  type MeshReading,
+  meshReading,
+  meshReplicas,
+} from './system/mesh.js';
 export type { MeshDescription, MeshProfileDescription } from './system/mesh-schema.js';
 export { windowOutcome } from './system/outcome.js';
 export { type Phase, type PhaseWindows, runEndMs, systemPhases } from './system/phases.js';
@@ -269,6 +281,7 @@ export {
   DEFAULT_CACHE_PLACEMENT,
   type DownstreamCallDescription,
   type NodeDescription,
+  RETRY_AFTER_MODES,
   type ServiceDescription,
   type SystemDescription,
   systemSchema,

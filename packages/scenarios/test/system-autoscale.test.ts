@@ -6,6 +6,7 @@ import { compileSystem } from '../src/system/compile.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 // One replica: 1 worker, exponential 50 ms service time, so μ = 20 requests/s. The load steps from
 // 20/s to 100/s at 60 s; the HPA (2 to 20 replicas, Kubernetes' defaults but a 60 s scale-down
@@ -41,12 +42,6 @@ const run = (
     seed,
   });
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 const SHORT_DOWN = { scaleDown: { stabilizationWindow: '60s' } };
 
 describe('autoscale: a described service scales with its load', () => {
@@ -55,34 +50,36 @@ describe('autoscale: a described service scales with its load', () => {
     const expected = Math.ceil(LOAD / (MU * 0.6));
     expect(expected).toBe(9);
     // Before the surge: 20/s on two replicas is 50% busy; the HPA wants ceil(2 × 50 / 60) = 2.
-    expect(num(o, 'app.before.replicas')).toBe(2);
-    expect(num(o, 'app.before.scaleUps')).toBe(0);
-    expect(num(o, 'app.ramp.scaleUps')).toBeGreaterThanOrEqual(2);
-    expect(num(o, 'app.steady.replicas')).toBe(expected);
-    expect(num(o, 'app.steady.maxReplicas')).toBe(expected);
-    expect(num(o, 'app.steady.readyReplicas')).toBe(expected);
+    expect(figure(o, 'app.before.replicas')).toBe(2);
+    expect(figure(o, 'app.before.scaleUps')).toBe(0);
+    expect(figure(o, 'app.ramp.scaleUps')).toBeGreaterThanOrEqual(2);
+    expect(figure(o, 'app.steady.replicas')).toBe(expected);
+    expect(figure(o, 'app.steady.maxReplicas')).toBe(expected);
+    expect(figure(o, 'app.steady.readyReplicas')).toBe(expected);
     // Settled: the utilisation is within the HPA's tolerance band, and every request is answered.
-    expect(Math.abs(num(o, 'app.steady.utilisation') / 0.6 - 1)).toBeLessThan(0.1);
-    expect(num(o, 'app.steady.rate')).toBeCloseTo(LOAD, -1);
-    expect(num(o, 'base.steady.availability')).toBe(1);
+    expect(Math.abs(figure(o, 'app.steady.utilisation') / 0.6 - 1)).toBeLessThan(0.1);
+    expect(figure(o, 'app.steady.rate')).toBeCloseTo(LOAD, -1);
+    expect(figure(o, 'base.steady.availability')).toBe(1);
     // Nothing lost: every request the clients started in the steady phase came back ok or failed.
-    expect(num(o, 'base.steady.requests') + num(o, 'surge.steady.requests')).toBeGreaterThan(0.9 * LOAD * 60);
+    expect(figure(o, 'base.steady.requests') + figure(o, 'surge.steady.requests')).toBeGreaterThan(
+      0.9 * LOAD * 60,
+    );
   });
 
   it.each([
     1, 2,
   ])('HPA on requests per second (15 per replica): settles at ceil(100 / 15) = 7 (seed %i)', (seed) => {
     const o = run(ramp({ metric: { rps: 15 }, behavior: SHORT_DOWN }), seed).outcome;
-    expect(num(o, 'app.steady.replicas')).toBe(Math.ceil(LOAD / 15));
+    expect(figure(o, 'app.steady.replicas')).toBe(Math.ceil(LOAD / 15));
     // The count follows the target: the 60% utilisation target's 9 would be wrong here.
-    expect(num(o, 'app.steady.replicas')).not.toBe(Math.ceil(LOAD / (MU * 0.6)));
+    expect(figure(o, 'app.steady.replicas')).not.toBe(Math.ceil(LOAD / (MU * 0.6)));
   });
 
   it("keeps Kubernetes' 5-minute scale-down stabilization by default: the overshoot stays", () => {
     const o = run(ramp({ metric: { utilization: 60 } }), 1).outcome;
     // The backlog of the surge over-scales; with the default window nothing is removed before 300 s.
-    expect(num(o, 'app.steady.replicas')).toBeGreaterThan(9);
-    expect(num(o, 'app.steady.scaleDowns')).toBe(0);
+    expect(figure(o, 'app.steady.replicas')).toBeGreaterThan(9);
+    expect(figure(o, 'app.steady.scaleDowns')).toBe(0);
   });
 
   it('runs a schedule (ScheduledScalingPolicy) and step scaling (StepScalingPolicy)', () => {
@@ -97,9 +94,9 @@ describe('autoscale: a described service scales with its load', () => {
       }),
       1,
     ).outcome;
-    expect(num(scheduled, 'app.before.replicas')).toBe(2);
-    expect(num(scheduled, 'app.ramp.scaleUps')).toBe(1);
-    expect(num(scheduled, 'app.steady.replicas')).toBe(6);
+    expect(figure(scheduled, 'app.before.replicas')).toBe(2);
+    expect(figure(scheduled, 'app.ramp.scaleUps')).toBe(1);
+    expect(figure(scheduled, 'app.steady.replicas')).toBe(6);
     const step = run(
       ramp({
         policy: 'step',
@@ -108,12 +105,12 @@ describe('autoscale: a described service scales with its load', () => {
       }),
       1,
     ).outcome;
-    expect(num(step, 'app.ramp.scaleUps')).toBeGreaterThanOrEqual(2);
+    expect(figure(step, 'app.ramp.scaleUps')).toBeGreaterThanOrEqual(2);
     // It adds 2 while the mean utilisation is >= 70%: it stops once below, never removes.
-    const steady = num(step, 'app.steady.replicas');
+    const steady = figure(step, 'app.steady.replicas');
     expect(steady).toBeGreaterThanOrEqual(Math.ceil(LOAD / (MU * 0.7)));
-    expect(num(step, 'app.steady.utilisation')).toBeLessThan(0.7);
-    expect(num(step, 'app.steady.scaleDowns')).toBe(0);
+    expect(figure(step, 'app.steady.utilisation')).toBeLessThan(0.7);
+    expect(figure(step, 'app.steady.scaleDowns')).toBe(0);
   });
 
   it('gives the same digest for the same seed, another for another seed', () => {

@@ -5,6 +5,7 @@ import { compileSystem } from '../src/system/compile.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 /**
  * Poisson clients at `rate`/s straight to `api`: `concurrency` workers, exponential service of `meanMs`,
@@ -45,12 +46,6 @@ const run = (
     },
   );
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 const SEEDS = [1, 2, 3];
 
 describe('concurrency limits in descriptions', () => {
@@ -67,12 +62,12 @@ describe('concurrency limits in descriptions', () => {
       let share = 0;
       for (const seed of SEEDS) {
         const o = run(fixed(N, rate), seed, { steady: ['5s', '60s'] }).outcome;
-        const s = num(o, 'api.steady.limitRefusedShare');
+        const s = figure(o, 'api.steady.limitRefusedShare');
         share += s / SEEDS.length;
         // Every request answered once: served or refused with the components' rejection kind.
-        expect(num(o, 'users.steady.errors.overloaded')).toBe(num(o, 'api.steady.limitRefused'));
-        expect(num(o, 'api.steady.meanLimit')).toBe(N);
-        expect(num(o, 'api.steady.queue')).toBe(0);
+        expect(figure(o, 'users.steady.errors.overloaded')).toBe(figure(o, 'api.steady.limitRefused'));
+        expect(figure(o, 'api.steady.meanLimit')).toBe(N);
+        expect(figure(o, 'api.steady.queue')).toBe(0);
       }
       expect(Math.abs(share - erlangB(N, a))).toBeLessThan(0.015);
       // One server more or fewer is told apart: the test would catch a limit off by one.
@@ -88,10 +83,10 @@ describe('concurrency limits in descriptions', () => {
       1,
       { steady: ['5s', '60s'] },
     ).outcome;
-    const share = num(o, 'api.steady.limitRefusedShare');
+    const share = figure(o, 'api.steady.limitRefusedShare');
     expect(share).toBeGreaterThan(0.1);
     expect(share).toBeLessThan(erlangB(N, 8));
-    expect(num(o, 'api.steady.meanLimit')).toBe(N);
+    expect(figure(o, 'api.steady.meanLimit')).toBe(N);
   });
 
   // 600/s offered to 4 workers of 10 ms (400/s): without a limit the queue grows 200/s for the whole
@@ -106,27 +101,27 @@ describe('concurrency limits in descriptions', () => {
     for (const seed of [1, 2]) {
       const none = run(overload(undefined), seed, PHASE).outcome;
       // 200/s more than capacity for 30 s: the queue's wait reaches seconds.
-      expect(num(none, 'users.steady.p99')).toBeGreaterThan(5000);
+      expect(figure(none, 'users.steady.p99')).toBeGreaterThan(5000);
       for (const [limit, bound] of [
         [{ limit: 'gradient2', minLimit: 1, initialLimit: 8 }, 1000],
         [{ limit: 'aimd', minLimit: 1, initialLimit: 8, timeout: '50ms' }, 200],
         [{ limit: 'vegas', initialLimit: 8 }, 100],
       ] as const) {
         const o = run(overload(limit), seed, PHASE).outcome;
-        const p99 = num(o, 'users.steady.p99');
+        const p99 = figure(o, 'users.steady.p99');
         expect(p99, `${limit.limit} p99`).toBeLessThan(bound);
         // It still serves near capacity, and refuses about the excess (a third of the offered load).
-        expect(num(o, 'api.steady.goodput'), `${limit.limit} goodput`).toBeGreaterThan(350);
-        expect(num(o, 'api.steady.limitRefusedShare'), `${limit.limit} refused`).toBeGreaterThan(0.25);
-        expect(num(o, 'users.steady.errors.overloaded')).toBe(num(o, 'api.steady.limitRefused'));
-        expect(num(o, 'api.steady.meanLimit')).toBeGreaterThanOrEqual(1);
+        expect(figure(o, 'api.steady.goodput'), `${limit.limit} goodput`).toBeGreaterThan(350);
+        expect(figure(o, 'api.steady.limitRefusedShare'), `${limit.limit} refused`).toBeGreaterThan(0.25);
+        expect(figure(o, 'users.steady.errors.overloaded')).toBe(figure(o, 'api.steady.limitRefused'));
+        expect(figure(o, 'api.steady.meanLimit')).toBeGreaterThanOrEqual(1);
       }
     }
   });
 
   it('refuses with rejectWith', () => {
     const o = run(overload({ limit: 'fixed', max: 4, rejectWith: 'rejected' }), 1, PHASE).outcome;
-    expect(num(o, 'users.steady.errors.rejected')).toBe(num(o, 'api.steady.limitRefused'));
+    expect(figure(o, 'users.steady.errors.rejected')).toBe(figure(o, 'api.steady.limitRefused'));
     expect(o['users.steady.errors.overloaded']).toBeUndefined();
   });
 

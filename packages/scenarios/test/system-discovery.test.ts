@@ -11,7 +11,8 @@ import { compileSystem } from '../src/system/compile.js';
 import { systemGraph } from '../src/system/graph/graph.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
-import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
+import { systemErrorText } from './support/system-issues.js';
 
 const FAULT_AT = 155_000;
 /** Intervals chosen so that no two Eureka layers tick at one instant (the timeline model's assumption). */
@@ -58,12 +59,6 @@ const run = (s: SystemDescription, seed = 1) =>
     },
   ).outcome;
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 /** The Eureka schedule of these systems: everything starts at 0 with zero latency. */
 const schedule = {
   evictionFirst: 60_000,
@@ -107,11 +102,11 @@ describe('service discovery in front of a balancer', () => {
     expect(window).toBeLessThanOrEqual(bounds.worst);
     // Round robin over 4: a quarter of 20/s reach app-0 for the whole window, and every one fails.
     const expected = 20 * 0.25 * (window / 1000);
-    expect(Math.abs(num(o, 'lb.all.staleCalls') / expected - 1)).toBeLessThan(0.15);
+    expect(Math.abs(figure(o, 'lb.all.staleCalls') / expected - 1)).toBeLessThan(0.15);
     expect(o['lb.all.staleCallErrors']).toBe(o['lb.all.staleCalls']);
-    expect(num(o, 'users.all.errors.gateway-timeout')).toBe(num(o, 'lb.all.staleCalls'));
+    expect(figure(o, 'users.all.errors.gateway-timeout')).toBe(figure(o, 'lb.all.staleCalls'));
     // Listed: 4 endpoints until the drop, then 3; one of them stale for the window.
-    expect(num(o, 'lb.all.staleEndpoints')).toBeCloseTo(window / 360_000, 6);
+    expect(figure(o, 'lb.all.staleEndpoints')).toBeCloseTo(window / 360_000, 6);
   });
 
   it('eureka, crash under self-preservation: 1 of 4 missing renewals keeps it registered for good', () => {
@@ -119,7 +114,7 @@ describe('service discovery in front of a balancer', () => {
     // Expected renewals (4 + 1 open-for-traffic) × 2 a minute × 0.85 = 8; 3 instances renew 6.
     expect(o['lb.discovery.undropped']).toBe(1);
     expect(o['lb.discovery.meanStaleMs']).toBeNull();
-    expect(num(o, 'lb.all.staleCalls')).toBeGreaterThan(20 * 0.25 * 250 * 0.85);
+    expect(figure(o, 'lb.all.staleCalls')).toBeGreaterThan(20 * 0.25 * 250 * 0.85);
   });
 
   it('eureka, graceful shutdown: the cancel clears the registry at once, the caches keep it; refused at once', () => {
@@ -137,10 +132,10 @@ describe('service discovery in front of a balancer', () => {
         expiry: 'eureka',
       }).worst,
     );
-    expect(num(o, 'users.all.errors.unavailable')).toBe(num(o, 'lb.all.staleCallErrors'));
-    expect(num(o, 'lb.all.staleCalls')).toBeGreaterThan(0);
+    expect(figure(o, 'users.all.errors.unavailable')).toBe(figure(o, 'lb.all.staleCallErrors'));
+    expect(figure(o, 'lb.all.staleCalls')).toBeGreaterThan(0);
     // Refused at once: a stale call costs no timeout.
-    expect(num(o, 'users.all.p99')).toBeLessThan(20);
+    expect(figure(o, 'users.all.p99')).toBeLessThan(20);
   });
 
   it('kubernetes, crash: readiness probes mark it not ready after 3 failures, kube-proxy follows 1 s later', () => {
@@ -152,7 +147,7 @@ describe('service discovery in front of a balancer', () => {
       );
       expect(o['lb.discovery.meanStaleMs']).toBe(removed - FAULT_AT);
       const expected = 20 * 0.25 * ((removed - FAULT_AT) / 1000);
-      expect(Math.abs(num(o, 'lb.all.staleCalls') - expected)).toBeLessThan(4 * Math.sqrt(expected));
+      expect(Math.abs(figure(o, 'lb.all.staleCalls') - expected)).toBeLessThan(4 * Math.sqrt(expected));
     }
   });
 
@@ -164,25 +159,25 @@ describe('service discovery in front of a balancer', () => {
     expect(o['lb.discovery.undropped']).toBe(0);
     expect(o['lb.discovery.meanStaleMs']).toBeNull();
     // A quarter of 20/s for the 5 s it was down.
-    expect(Math.abs(num(o, 'lb.all.staleCalls') - 25)).toBeLessThan(20);
+    expect(Math.abs(figure(o, 'lb.all.staleCalls') - 25)).toBeLessThan(20);
   });
 
   it('kubernetes, pod deletion: without preStop the app stops while kube-proxy still routes to it; a preStop sleep covers it', () => {
     const bare = run(system({ kind: 'kubernetes' }, { kind: 'shutdown', node: 'app-0' }));
     expect(bare['lb.discovery.meanStaleMs']).toBe(1000);
     // ~5 calls to app-0 in the 1 s propagation, refused.
-    expect(num(bare, 'lb.all.staleCallErrors')).toBe(num(bare, 'lb.all.staleCalls'));
+    expect(figure(bare, 'lb.all.staleCallErrors')).toBe(figure(bare, 'lb.all.staleCalls'));
     const covered = run(system({ kind: 'kubernetes' }, { kind: 'shutdown', node: 'app-0', preStop: '5s' }));
     expect(covered['lb.all.staleCallErrors']).toBe(0);
-    expect(num(covered, 'users.all.availability')).toBe(1);
+    expect(figure(covered, 'users.all.availability')).toBe(1);
   });
 
   it('no fault, no stale endpoint; the same seed gives the same digest', () => {
     const o = run(system(EUREKA, undefined));
     expect(o['lb.all.staleCalls']).toBe(0);
     expect(o['lb.discovery.departures']).toBe(0);
-    expect(num(o, 'users.all.availability')).toBe(1);
-    expect(num(o, 'lb.all.endpoints')).toBe(4);
+    expect(figure(o, 'users.all.availability')).toBe(1);
+    expect(figure(o, 'lb.all.endpoints')).toBe(4);
     const digest = (seed: number) =>
       runScenario(
         defineSystemScenario({
@@ -218,15 +213,7 @@ describe('service discovery in front of a balancer', () => {
   });
 
   it('errors name the path, the value and what is allowed', () => {
-    const message = (s: unknown) => {
-      try {
-        validateSystem(s);
-      } catch (e) {
-        if (e instanceof SystemError) return e.message;
-        throw e;
-      }
-      return 'valid';
-    };
+    const message = systemErrorText;
     expect(message(system(EUREKA, { kind: 'shutdown', node: 'app-0' }))).toBe('valid');
     expect(message(system({ ...EUREKA, server: 'registri' }, undefined))).toMatch(
       /nodes\.lb\.discovery\.server: no node named "registri" \(did you mean "registry"\?\)/,

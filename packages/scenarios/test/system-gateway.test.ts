@@ -9,6 +9,7 @@ import { systemPhases } from '../src/system/phases.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 const SEEDS = [1, 2, 3];
 
@@ -23,12 +24,6 @@ const measure = (system: unknown, seed: number, until: number) =>
     }),
     { seed },
   ).outcome;
-
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
 
 /** A noisy tenant and three quiet ones through one gateway route to an 800/s backend. */
 const tenants = (tenantLimit: unknown, seconds = 10): SystemDescription =>
@@ -76,41 +71,44 @@ describe('gateway nodes: per-tenant limits', () => {
   it('a token bucket per tenant admits burst + rate x T of the noisy tenant; the quiet ones do not notice', () => {
     for (const seed of SEEDS) {
       const o = measure(tenants(bucket, T), seed, T * 1000);
-      const offered = num(o, 'noisy.all.requests');
-      const admitted = offered - num(o, 'noisy.all.errors.rejected');
+      const offered = figure(o, 'noisy.all.requests');
+      const admitted = offered - figure(o, 'noisy.all.errors.rejected');
       // Refused share 1 - (B + R·T) / offered: the bucket never fills again at 1000/s against 200/s.
       expect(Math.abs(admitted - (B + R * T))).toBeLessThanOrEqual(3);
-      expect(num(o, 'noisy.all.errorRate')).toBeCloseTo(1 - (B + R * T) / offered, 3);
+      expect(figure(o, 'noisy.all.errorRate')).toBeCloseTo(1 - (B + R * T) / offered, 3);
       // A model without the burst (R·T alone) would be 100 requests off: this check would catch it.
       expect(Math.abs(admitted - R * T)).toBeGreaterThan(50);
       for (const q of [1, 2, 3]) {
         expect(o[`quiet-${q}.all.availability`]).toBe(1);
-        expect(num(o, `quiet-${q}.all.p99`)).toBeLessThan(100);
+        expect(figure(o, `quiet-${q}.all.p99`)).toBeLessThan(100);
       }
       // Conservation: every call into the gateway is counted once; what it admits reaches the backend.
       const into = ['noisy', 'quiet-1', 'quiet-2', 'quiet-3'].reduce(
-        (s, c) => s + num(o, `${c}->gw.all.rate`),
+        (s, c) => s + figure(o, `${c}->gw.all.rate`),
         0,
       );
       // (A request sent in the last 0.25 ms of the phase reaches the gateway after it: at most a few.)
-      expect(Math.abs(num(o, 'gw.all.rate') - into) * T).toBeLessThanOrEqual(3);
-      expect(num(o, 'gw->orders.all.rate')).toBeCloseTo(num(o, 'gw.all.rate') - num(o, 'gw.all.rejected'), 6);
+      expect(Math.abs(figure(o, 'gw.all.rate') - into) * T).toBeLessThanOrEqual(3);
+      expect(figure(o, 'gw->orders.all.rate')).toBeCloseTo(
+        figure(o, 'gw.all.rate') - figure(o, 'gw.all.rejected'),
+        6,
+      );
       expect(
-        Math.abs(num(o, 'gw.all.rejected') * T - num(o, 'noisy.all.errors.rejected')),
+        Math.abs(figure(o, 'gw.all.rejected') * T - figure(o, 'noisy.all.errors.rejected')),
       ).toBeLessThanOrEqual(3);
     }
   });
 
   it('without tenant limits the backend saturates and every tenant gets 504s at the route timeout', () => {
     const o = measure(tenants(undefined), 1, 10_000);
-    expect(num(o, 'orders.all.utilisation')).toBeGreaterThan(0.95);
+    expect(figure(o, 'orders.all.utilisation')).toBeGreaterThan(0.95);
     for (const q of [1, 2, 3]) {
-      expect(num(o, `quiet-${q}.all.availability`)).toBeLessThan(0.7);
-      expect(num(o, `quiet-${q}.all.errors.gateway-timeout`)).toBeGreaterThan(0);
+      expect(figure(o, `quiet-${q}.all.availability`)).toBeLessThan(0.7);
+      expect(figure(o, `quiet-${q}.all.errors.gateway-timeout`)).toBeGreaterThan(0);
     }
-    expect(num(o, 'gw.all.timedOut')).toBeGreaterThan(100);
+    expect(figure(o, 'gw.all.timedOut')).toBeGreaterThan(100);
     // The backend serves every request anyway: most 504s are followed by a late answer.
-    expect(num(o, 'gw.all.late')).toBeGreaterThan(0.5 * num(o, 'gw.all.timedOut'));
+    expect(figure(o, 'gw.all.late')).toBeGreaterThan(0.5 * figure(o, 'gw.all.timedOut'));
   });
 
   it('tenantLimits override the limit of one tenant: GCRA without burst admits a renewal process', () => {
@@ -118,7 +116,7 @@ describe('gateway nodes: per-tenant limits', () => {
     d.nodes.gw!.tenantLimits = { noisy: { kind: 'gcra', ratePerSecond: 400, burst: 0 } };
     for (const seed of [1, 2]) {
       const o = measure(d, seed, T * 1000);
-      const admitted = num(o, 'noisy.all.requests') - num(o, 'noisy.all.errors.rejected');
+      const admitted = figure(o, 'noisy.all.requests') - figure(o, 'noisy.all.errors.rejected');
       // With no tolerance a request conforms only once the emission interval 1/400 s has passed since
       // the last admitted one: the next admission is that interval plus a Poisson wait of 1/1000 s,
       // 1 / (2.5 ms + 1 ms) = 286/s, not the 400/s a "rate" reading of the spec would suggest.
@@ -164,9 +162,9 @@ describe('gateway nodes: routes, timeouts and aggregation', () => {
       expect(o['users.all.availability']).toBe(0);
       expect(o['users.all.errors.gateway-timeout']).toBe(o['users.all.requests']);
       // The gateway's timer, not the backend: every answer at exactly 200 ms (no network latency).
-      expect(num(o, 'users.all.p50')).toBeCloseTo(200, 0);
-      expect(num(o, 'users.all.p99')).toBeCloseTo(200, 0);
-      expect(num(o, 'gw->slow.all.p50')).toBeCloseTo(500, 0);
+      expect(figure(o, 'users.all.p50')).toBeCloseTo(200, 0);
+      expect(figure(o, 'users.all.p99')).toBeCloseTo(200, 0);
+      expect(figure(o, 'gw->slow.all.p50')).toBeCloseTo(500, 0);
       // Run to the end: every request a 504, every backend answer late (300 ms after it) and ok.
       const sim = new Simulation({ seed });
       const sys = compileSystem(sim, system);
@@ -194,8 +192,8 @@ describe('gateway nodes: routes, timeouts and aggregation', () => {
     );
     const o = measure(system, 1, 20_000);
     expect(o['users.all.availability']).toBe(1);
-    expect(num(o, 'users.all.p50')).toBeCloseTo(20, 0);
-    expect(num(o, 'users.all.p99')).toBeCloseTo(20, 0);
+    expect(figure(o, 'users.all.p50')).toBeCloseTo(20, 0);
+    expect(figure(o, 'users.all.p99')).toBeCloseTo(20, 0);
   });
 
   it('exponential parts: the max-of-k quantiles, against one part', () => {
@@ -210,12 +208,12 @@ describe('gateway nodes: routes, timeouts and aggregation', () => {
     );
     for (const seed of SEEDS) {
       const o = measure(system, seed, 20_000);
-      expect(Math.abs(num(o, 'users.all.p50') / q(0.5, 3) - 1)).toBeLessThan(0.05);
-      expect(Math.abs(num(o, 'users.all.p99') / q(0.99, 3) - 1)).toBeLessThan(0.1);
+      expect(Math.abs(figure(o, 'users.all.p50') / q(0.5, 3) - 1)).toBeLessThan(0.05);
+      expect(Math.abs(figure(o, 'users.all.p99') / q(0.99, 3) - 1)).toBeLessThan(0.1);
       // One part's p99 (46 ms) is 19% below: the check tells them apart.
-      expect(Math.abs(num(o, 'users.all.p99') / q(0.99, 1) - 1)).toBeGreaterThan(0.1);
+      expect(Math.abs(figure(o, 'users.all.p99') / q(0.99, 1) - 1)).toBeGreaterThan(0.1);
       // Each part's own edge is one exponential.
-      expect(Math.abs(num(o, 'gw->a.all.p50') / q(0.5, 1) - 1)).toBeLessThan(0.08);
+      expect(Math.abs(figure(o, 'gw->a.all.p50') / q(0.5, 1) - 1)).toBeLessThan(0.08);
     }
   });
 
@@ -233,7 +231,7 @@ describe('gateway nodes: routes, timeouts and aggregation', () => {
     );
     const o = measure(system, 1, 10_000);
     expect(o['users.all.availability']).toBe(1);
-    expect(num(o, 'gw.all.degraded')).toBeCloseTo(num(o, 'gw.all.rate'), 6);
+    expect(figure(o, 'gw.all.degraded')).toBeCloseTo(figure(o, 'gw.all.rate'), 6);
     expect(o['gw->ads.all.errorRate']).toBe(1);
   });
 
@@ -267,7 +265,7 @@ describe('gateway nodes: routes, timeouts and aggregation', () => {
     };
     const o = measure(system, 1, 20_000);
     // Two tenants, a 5 s TTL over 20 s: four calls each (the first request, then one per expiry).
-    expect(num(o, 'gw->authz.all.rate') * 20).toBe(8);
+    expect(figure(o, 'gw->authz.all.rate') * 20).toBe(8);
     expect(o['a.all.availability']).toBe(1);
     expect(systemGraph(system as SystemDescription).edges.filter((e) => e.from === 'gw')).toEqual([
       { from: 'gw', to: 'svc', label: 'route' },
@@ -339,16 +337,16 @@ describe('strangler nodes', () => {
     for (const seed of [1, 2]) {
       const o = measure(system(0.25, 1), seed, 20_000);
       // 3/4 of the requests are invoices, a quarter of those go to billing.
-      expect(Math.abs(num(o, 'facade.all.modernShare.invoices') - 0.25)).toBeLessThan(0.02);
-      const invoices = num(o, 'facade.all.rate') * 0.75;
+      expect(Math.abs(figure(o, 'facade.all.modernShare.invoices') - 0.25)).toBeLessThan(0.02);
+      const invoices = figure(o, 'facade.all.rate') * 0.75;
       // Every legacy-bound invoice is mirrored; billing's 10% errors show only in the comparison.
-      expect(Math.abs(num(o, 'facade.all.shadowRate') / (invoices * 0.75) - 1)).toBeLessThan(0.05);
-      expect(Math.abs(num(o, 'facade.all.shadowErrorRate') - 0.1)).toBeLessThan(0.02);
+      expect(Math.abs(figure(o, 'facade.all.shadowRate') / (invoices * 0.75) - 1)).toBeLessThan(0.05);
+      expect(Math.abs(figure(o, 'facade.all.shadowErrorRate') - 0.1)).toBeLessThan(0.02);
       // The users see billing's errors only for the quarter sent to it: 0.75 × 0.25 × 0.1.
-      expect(Math.abs(num(o, 'users.all.errorRate') - 0.75 * 0.25 * 0.1)).toBeLessThan(0.006);
+      expect(Math.abs(figure(o, 'users.all.errorRate') - 0.75 * 0.25 * 0.1)).toBeLessThan(0.006);
       // The edge to billing counts routed calls and copies alike.
-      expect(num(o, 'facade->billing.all.rate')).toBeCloseTo(
-        invoices * 0.25 + num(o, 'facade.all.shadowRate'),
+      expect(figure(o, 'facade->billing.all.rate')).toBeCloseTo(
+        invoices * 0.25 + figure(o, 'facade.all.shadowRate'),
         -1,
       );
     }

@@ -8,6 +8,7 @@ import { toMermaid } from '../src/system/graph/mermaid.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 const SEEDS = [1, 2, 3];
 const LIMIT = 400;
@@ -53,12 +54,6 @@ const run = (
     seed,
   }).outcome;
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 const SKEW = { 'api-0': 5, 'api-1': 1, 'api-2': 1, 'api-3': 1 };
 
 describe('global rate limits over a replicated service', () => {
@@ -69,19 +64,19 @@ describe('global rate limits over a replicated service', () => {
         expect(o['api.all.limitWindows']).toBe(10);
         // 600/s offered, 400 admitted per window; only the requests crossing a window edge during their
         // 1 ms check land on the other side of it.
-        expect(Math.abs(num(o, 'api.all.globalAdmitted') - LIMIT)).toBeLessThan(3);
-        expect(num(o, 'api.all.overAdmitted')).toBeLessThan(10);
-        expect(num(o, 'api.all.underAdmitted')).toBeLessThan(10);
-        const offered = num(o, 'users.all.requests');
+        expect(Math.abs(figure(o, 'api.all.globalAdmitted') - LIMIT)).toBeLessThan(3);
+        expect(figure(o, 'api.all.overAdmitted')).toBeLessThan(10);
+        expect(figure(o, 'api.all.underAdmitted')).toBeLessThan(10);
+        const offered = figure(o, 'users.all.requests');
         expect(o['api.all.storeCalls']).toBe(offered);
-        expect(num(o, 'api->limits.all.rate')).toBeCloseTo(offered / 10, 6);
+        expect(figure(o, 'api->limits.all.rate')).toBeCloseTo(offered / 10, 6);
         // Refused ones are 429s (`rejected`) at the users (a request sent just before the end is decided
         // just after it: counted at the users, not in the limiter's reading at 10 s).
         expect(
-          Math.abs(num(o, 'users.all.errors.rejected') - num(o, 'api.all.limitRejected')),
+          Math.abs(figure(o, 'users.all.errors.rejected') - figure(o, 'api.all.limitRejected')),
         ).toBeLessThanOrEqual(2);
         // Each admitted request waited one round trip to the store (~1 ms) before its 1 ms of service.
-        expect(num(o, 'users.all.p50')).toBeGreaterThan(1.9);
+        expect(figure(o, 'users.all.p50')).toBeGreaterThan(1.9);
       }
   });
 
@@ -89,15 +84,15 @@ describe('global rate limits over a replicated service', () => {
     for (const seed of SEEDS) {
       const even = run(system({ kind: 'local-share' }), seed);
       // Round robin: 150/s per replica against a share of 100: the full 400.
-      expect(Math.abs(num(even, 'api.all.globalAdmitted') - LIMIT)).toBeLessThan(2);
+      expect(Math.abs(figure(even, 'api.all.globalAdmitted') - LIMIT)).toBeLessThan(2);
       expect(even['api.all.storeCalls']).toBe(0);
       const skewed = run(system({ kind: 'local-share' }, { weights: SKEW }), seed);
       // 375, 75, 75, 75 per second against 100 each: Σ min = 325, 75 short of the limit.
       const theory = localAdmitted([375, 75, 75, 75], LIMIT / 4);
       expect(theory).toBe(325);
-      expect(Math.abs(num(skewed, 'api.all.globalAdmitted') - theory)).toBeLessThan(12);
-      expect(num(skewed, 'api.all.overAdmitted')).toBe(0);
-      expect(Math.abs(num(skewed, 'api.all.underAdmitted') / 10 - (LIMIT - theory))).toBeLessThan(12);
+      expect(Math.abs(figure(skewed, 'api.all.globalAdmitted') - theory)).toBeLessThan(12);
+      expect(figure(skewed, 'api.all.overAdmitted')).toBe(0);
+      expect(Math.abs(figure(skewed, 'api.all.underAdmitted') / 10 - (LIMIT - theory))).toBeLessThan(12);
     }
   });
 
@@ -112,15 +107,15 @@ describe('global rate limits over a replicated service', () => {
         syncIntervalMs: 100,
         roundTripMs: 1,
       });
-      const perWindow = num(slow, 'api.all.overAdmitted') / 10;
+      const perWindow = figure(slow, 'api.all.overAdmitted') / 10;
       expect(perWindow).toBeGreaterThan(10);
       expect(perWindow).toBeLessThanOrEqual(bound);
       // No request waits for the store: latency is the service's alone.
-      expect(num(slow, 'users.all.p99')).toBeLessThan(1.01);
+      expect(figure(slow, 'users.all.p99')).toBeLessThan(1.01);
       // One sync per replica per interval while it has traffic: ~4 × 10/s × 10 s.
-      expect(Math.abs(num(slow, 'api.all.storeCalls') - 400)).toBeLessThan(10);
+      expect(Math.abs(figure(slow, 'api.all.storeCalls') - 400)).toBeLessThan(10);
       const fast = over(10, seed);
-      expect(num(fast, 'api.all.overAdmitted')).toBeLessThan(num(slow, 'api.all.overAdmitted') / 3);
+      expect(figure(fast, 'api.all.overAdmitted')).toBeLessThan(figure(slow, 'api.all.overAdmitted') / 3);
     }
   });
 
@@ -136,23 +131,25 @@ describe('global rate limits over a replicated service', () => {
     for (const seed of SEEDS) {
       const open = run(system({ kind: 'central', store: 'limits' }, { faults }), seed, phases);
       // Every request in the partition waits the 20 ms timeout, then is admitted: ~600/s, 200 over.
-      expect(num(open, 'api.during.failedOpen')).toBeGreaterThan(1000);
-      expect(Math.abs(num(open, 'api.during.globalAdmitted') - RATE)).toBeLessThan(40);
-      expect(num(open, 'api.during.overAdmitted') / 2).toBeGreaterThan(160);
-      expect(num(open, 'users.during.p50')).toBeGreaterThan(20);
-      expect(num(open, 'api.after.overAdmitted')).toBeLessThan(10);
+      expect(figure(open, 'api.during.failedOpen')).toBeGreaterThan(1000);
+      expect(Math.abs(figure(open, 'api.during.globalAdmitted') - RATE)).toBeLessThan(40);
+      expect(figure(open, 'api.during.overAdmitted') / 2).toBeGreaterThan(160);
+      expect(figure(open, 'users.during.p50')).toBeGreaterThan(20);
+      expect(figure(open, 'api.after.overAdmitted')).toBeLessThan(10);
       const closed = run(
         system({ kind: 'central', store: 'limits', failureMode: 'closed' }, { faults }),
         seed,
         phases,
       );
-      expect(num(closed, 'api.during.globalAdmitted')).toBe(0);
+      expect(figure(closed, 'api.during.globalAdmitted')).toBe(0);
       // Refused as `unavailable` at the users; the 20 ms wait moves up to ~12 across each phase edge.
       expect(
-        Math.abs(num(closed, 'api.during.failedClosed') - num(closed, 'users.during.errors.unavailable')),
+        Math.abs(
+          figure(closed, 'api.during.failedClosed') - figure(closed, 'users.during.errors.unavailable'),
+        ),
       ).toBeLessThan(30);
-      expect(num(closed, 'users.during.availability')).toBe(0);
-      expect(Math.abs(num(closed, 'api.after.globalAdmitted') - LIMIT)).toBeLessThan(3);
+      expect(figure(closed, 'users.during.availability')).toBe(0);
+      expect(Math.abs(figure(closed, 'api.after.globalAdmitted') - LIMIT)).toBeLessThan(3);
     }
   });
 

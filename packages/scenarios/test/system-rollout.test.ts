@@ -6,6 +6,7 @@ import { compileSystem } from '../src/system/compile.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 const SEEDS = [1, 2, 3];
 
@@ -48,12 +49,6 @@ const run = (s: SystemDescription, seed: number) =>
     seed,
   });
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 describe('canary rollouts on a strangler route', () => {
   it('promotes a good release step by step: weight 1 after the last interval, all invoices on billing', () => {
     for (const seed of SEEDS) {
@@ -66,11 +61,11 @@ describe('canary rollouts on a strangler route', () => {
       expect(o['facade.rollout.invoices.analyses']).toBe(3);
       expect(o['facade.rollout.invoices.failedAnalyses']).toBe(0);
       // The first step sends a tenth of the invoices; after promotion all of them.
-      expect(Math.abs(num(o, 'facade.first.modernShare.invoices') - 0.1)).toBeLessThan(0.03);
-      expect(num(o, 'facade.last.modernShare.invoices')).toBe(1);
+      expect(Math.abs(figure(o, 'facade.first.modernShare.invoices') - 0.1)).toBeLessThan(0.03);
+      expect(figure(o, 'facade.last.modernShare.invoices')).toBe(1);
       expect(o['facade.first.weight.invoices']).toBe(0.1);
       expect(o['facade.last.weight.invoices']).toBe(1);
-      expect(num(o, 'users.all.errorRate')).toBe(0);
+      expect(figure(o, 'users.all.errorRate')).toBe(0);
     }
   });
 
@@ -83,11 +78,11 @@ describe('canary rollouts on a strangler route', () => {
       // failureLimit 0: the first failed analysis (at the end of the first 5 s step) rolls back.
       expect(o['facade.rollout.invoices.rolledBackAt']).toBe(5);
       expect(o['facade.rollout.invoices.promotedAt']).toBeNull();
-      expect(num(o, 'facade.last.modernShare.invoices')).toBe(0);
+      expect(figure(o, 'facade.last.modernShare.invoices')).toBe(0);
       expect(o['facade.last.weight.invoices']).toBe(0);
       // Users see billing's 10% errors only in the first step: 0.75 × 0.1 × 0.1 of its requests.
-      expect(Math.abs(num(o, 'users.first.errorRate') - 0.0075)).toBeLessThan(0.006);
-      expect(num(o, 'users.last.errorRate')).toBe(0);
+      expect(Math.abs(figure(o, 'users.first.errorRate') - 0.0075)).toBeLessThan(0.006);
+      expect(figure(o, 'users.last.errorRate')).toBe(0);
     }
   });
 
@@ -121,7 +116,7 @@ describe('canary rollouts on a strangler route', () => {
   it('the route keeps its weight until start', () => {
     const o = run(system(0, { start: '20s', steps: [1] }), 2).outcome;
     expect(o['facade.first.weight.invoices']).toBe(0);
-    expect(num(o, 'facade.first.modernShare.invoices')).toBe(0);
+    expect(figure(o, 'facade.first.modernShare.invoices')).toBe(0);
     expect(o['facade.rollout.invoices.promotedAt']).toBe(25);
   });
 

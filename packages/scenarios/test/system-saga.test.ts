@@ -14,6 +14,7 @@ import { systemGraph } from '../src/system/graph/graph.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
 import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
 
 const STEPS = [
   {
@@ -61,12 +62,6 @@ const run = (s: SystemDescription, seed: number) =>
   runScenario(defineSystemScenario({ name: 'saga', description: 'saga', system: s, phases: ALL }), { seed })
     .outcome;
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 describe('orchestrated sagas', () => {
   it('completes and compensates in the shares saga theory gives; nothing is stuck', () => {
     const sim = new Simulation({ seed: 1 });
@@ -76,22 +71,22 @@ describe('orchestrated sagas', () => {
     expect(theory.compensationsPerSaga).toBeCloseTo(0.19, 9);
     for (const seed of [1, 2, 3]) {
       const o = run(system(), seed);
-      const n = num(o, 'checkout.all.sagas');
-      expect(n).toBe(num(o, 'users.all.requests'));
-      expect(num(o, 'checkout.all.completed') + num(o, 'checkout.all.compensated')).toBe(n);
+      const n = figure(o, 'checkout.all.sagas');
+      expect(n).toBe(figure(o, 'users.all.requests'));
+      expect(figure(o, 'checkout.all.completed') + figure(o, 'checkout.all.compensated')).toBe(n);
       expect(o['checkout.all.stuck']).toBe(0);
       expect(o['checkout.all.running']).toBe(0);
       const p = theory.pCompensated;
       const se = Math.sqrt((p * (1 - p)) / n);
-      expect(Math.abs(num(o, 'checkout.all.compensated') / n - p)).toBeLessThan(4 * se);
+      expect(Math.abs(figure(o, 'checkout.all.compensated') / n - p)).toBeLessThan(4 * se);
       expect(
-        Math.abs(num(o, 'checkout.all.compensationsRun') / n - theory.compensationsPerSaga),
+        Math.abs(figure(o, 'checkout.all.compensationsRun') / n - theory.compensationsPerSaga),
       ).toBeLessThan(0.03);
       // A saga is accepted at once; its own duration is the steps' (at least 25 ms of latencies).
-      expect(num(o, 'users.all.p99')).toBe(0);
-      expect(num(o, 'checkout.all.p50')).toBeGreaterThanOrEqual(25);
+      expect(figure(o, 'users.all.p99')).toBe(0);
+      expect(figure(o, 'checkout.all.p50')).toBeGreaterThanOrEqual(25);
       // The orchestrator's commands: one per step executed or compensated, on the edges to the participants.
-      expect(num(o, 'checkout->payments.all.rate')).toBeGreaterThan(0);
+      expect(figure(o, 'checkout->payments.all.rate')).toBeGreaterThan(0);
     }
   });
 
@@ -135,10 +130,10 @@ describe('orchestrated sagas', () => {
   it('a crashed participant holds its sagas until it restarts; none is lost', () => {
     const faults = [{ at: '5s', for: '3s', fault: { kind: 'crash', node: 'payments' } }];
     const o = run(system({}, faults), 1);
-    const n = num(o, 'checkout.all.sagas');
-    expect(num(o, 'checkout.all.completed') + num(o, 'checkout.all.compensated')).toBe(n);
+    const n = figure(o, 'checkout.all.sagas');
+    expect(figure(o, 'checkout.all.completed') + figure(o, 'checkout.all.compensated')).toBe(n);
     // Sagas at payments during the crash wait for the restart: p99 at least the rest of the 3 s.
-    expect(num(o, 'checkout.all.p99')).toBeGreaterThan(2000);
+    expect(figure(o, 'checkout.all.p99')).toBeGreaterThan(2000);
   });
 
   it('draws the commands; the same seed gives the same digest', () => {
@@ -187,8 +182,8 @@ describe('orchestrated sagas', () => {
         expect(ledger.audit().violations).toEqual([]);
       }
       const o = run(choreographed(), 1);
-      expect(num(o, 'checkout.all.completed') + num(o, 'checkout.all.compensated')).toBe(
-        num(o, 'checkout.all.sagas'),
+      expect(figure(o, 'checkout.all.completed') + figure(o, 'checkout.all.compensated')).toBe(
+        figure(o, 'checkout.all.sagas'),
       );
       // Events, not calls: no edge figures from the saga to the bus or from the bus to the participants.
       expect(Object.keys(o).some((k) => k.startsWith('checkout->bus') || k.startsWith('bus->'))).toBe(false);

@@ -6,7 +6,8 @@ import { systemGraph } from '../src/system/graph/graph.js';
 import { toMermaid } from '../src/system/graph/mermaid.js';
 import type { SystemDescription } from '../src/system/schema.js';
 import { defineSystemScenario } from '../src/system/system-scenario.js';
-import { SystemError, validateSystem } from '../src/system/validate.js';
+import { figure } from './support/figures.js';
+import { systemErrorText } from './support/system-issues.js';
 
 const SEEDS = [1, 2, 3];
 const STARTUP = 5000;
@@ -62,12 +63,6 @@ const run = (s: SystemDescription, seed: number) =>
     },
   );
 
-const num = (o: Record<string, unknown>, k: string): number => {
-  const v = o[k];
-  if (typeof v !== 'number') throw new Error(`${k} is ${String(v)}`);
-  return v;
-};
-
 describe('scale to zero behind an activator', () => {
   it('wakes from zero on the first request of each burst; a cold start lasts the start-up time', () => {
     for (const seed of SEEDS) {
@@ -81,17 +76,17 @@ describe('scale to zero behind an activator', () => {
       expect(o['activator.first.wakes']).toBe(1);
       expect(o['activator.second.wakes']).toBe(1);
       // The requests of the first 5 s of a burst are held (~100 at 20/s), none after.
-      expect(Math.abs(num(o, 'activator.first.held') - 100)).toBeLessThan(35);
+      expect(Math.abs(figure(o, 'activator.first.held') - 100)).toBeLessThan(35);
       expect(o['activator.first.expired']).toBe(0);
       // Held ones wait out the rest of the cold start: the first request the whole start-up (p999 of
       // ~400), the 4th (p99) about 3 arrivals (150 ms at 20/s) less.
-      expect(num(o, 'morning.first.p999')).toBeGreaterThan(STARTUP - 100);
-      expect(num(o, 'morning.first.p999')).toBeLessThan(STARTUP + 200);
-      expect(num(o, 'morning.first.p99')).toBeGreaterThan(STARTUP - 600);
-      expect(num(o, 'morning.first.availability')).toBe(1);
-      expect(num(o, 'evening.second.availability')).toBe(1);
+      expect(figure(o, 'morning.first.p999')).toBeGreaterThan(STARTUP - 100);
+      expect(figure(o, 'morning.first.p999')).toBeLessThan(STARTUP + 200);
+      expect(figure(o, 'morning.first.p99')).toBeGreaterThan(STARTUP - 600);
+      expect(figure(o, 'morning.first.availability')).toBe(1);
+      expect(figure(o, 'evening.second.availability')).toBe(1);
       // Requests forwarded through the activator: the edge to the balancer carries them all.
-      expect(num(o, 'activator->lb.first.rate')).toBeCloseTo(num(o, 'activator.first.rate'), 0);
+      expect(figure(o, 'activator->lb.first.rate')).toBeCloseTo(figure(o, 'activator.first.rate'), 0);
     }
   });
 
@@ -109,23 +104,23 @@ describe('scale to zero behind an activator', () => {
       expect(down.at).toBeLessThanOrEqual(40_000);
       const o = run(system(), seed).outcome;
       // At zero from the scale-down to the evening's first request (and briefly before the first).
-      expect(num(o, 'app.gap.timeAtZero')).toBeCloseTo((60_000 - down.at) / 40_000, 9);
-      expect(num(o, 'app.second.timeAtZero')).toBeCloseTo((wake.at - 60_000) / 20_000, 9);
-      expect(num(o, 'app.gap.timeAtZero')).toBeGreaterThan(0.45);
+      expect(figure(o, 'app.gap.timeAtZero')).toBeCloseTo((60_000 - down.at) / 40_000, 9);
+      expect(figure(o, 'app.second.timeAtZero')).toBeCloseTo((wake.at - 60_000) / 20_000, 9);
+      expect(figure(o, 'app.gap.timeAtZero')).toBeGreaterThan(0.45);
       // No replica at all while at zero: the mean replica count agrees.
-      expect(num(o, 'app.gap.replicas')).toBeLessThan(1 - num(o, 'app.gap.timeAtZero') + 1e-9);
+      expect(figure(o, 'app.gap.replicas')).toBeLessThan(1 - figure(o, 'app.gap.timeAtZero') + 1e-9);
     }
   });
 
   it('answers held requests `unavailable` when the cold start outlasts the activator timeout', () => {
     const o = run(system({ timeout: '2s' }), 1).outcome;
     // Requests held for more than 2 s of the 5 s start-up expire: ~3 s × 20/s per burst.
-    expect(Math.abs(num(o, 'activator.first.expired') - 60)).toBeLessThan(25);
-    expect(num(o, 'morning.first.errors.unavailable')).toBe(num(o, 'activator.first.expired'));
+    expect(Math.abs(figure(o, 'activator.first.expired') - 60)).toBeLessThan(25);
+    expect(figure(o, 'morning.first.errors.unavailable')).toBe(figure(o, 'activator.first.expired'));
     // A capacity of 10 held requests overflows the rest with `overloaded`.
     const c = run(system({ capacity: 10 }), 1).outcome;
     expect(c['activator.first.held']).toBe(10);
-    expect(num(c, 'activator.first.overflow')).toBeGreaterThan(50);
+    expect(figure(c, 'activator.first.overflow')).toBeGreaterThan(50);
   });
 
   it('conserves requests: every one the activator took is answered once', () => {
@@ -158,15 +153,7 @@ describe('scale to zero behind an activator', () => {
   });
 
   it('errors name the path, the value and what is allowed', () => {
-    const message = (s: unknown) => {
-      try {
-        validateSystem(s);
-      } catch (e) {
-        if (e instanceof SystemError) return e.message;
-        throw e;
-      }
-      return 'valid';
-    };
+    const message = systemErrorText;
     expect(message(system())).toBe('valid');
     const without = system() as unknown as { nodes: Record<string, unknown> };
     delete without.nodes.activator;

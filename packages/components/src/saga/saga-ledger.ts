@@ -144,6 +144,7 @@ export class SagaLedger {
     stuck: new LatencyHistogram(),
   };
   private readonly records: SagaRecord[] = [];
+  private readonly endListeners: ((record: SagaRecord) => void)[] = [];
   private readonly counts: SagaLedgerStats = {
     started: 0,
     completed: 0,
@@ -172,6 +173,21 @@ export class SagaLedger {
     if (r === undefined)
       throw invalidArgument('id', id, `a saga id from 1 to ${this.records.length}`, 'SagaLedger.record');
     return r;
+  }
+
+  /**
+   * Calls `listener(record)` as each saga ends (completed, compensated or stuck), once, after its
+   * record holds the outcome; a repeated or conflicting report calls nothing.
+   *
+   * @example
+   * ```ts
+   * ledger.onEnd((r) => console.log(`saga ${r.id} ${r.outcome} after ${r.endedAt - r.startedAt} ms`));
+   * ```
+   */
+  onEnd(listener: (record: SagaRecord) => void): void {
+    if (typeof listener !== 'function')
+      throw invalidArgument('listener', listener, 'a function (record) => void', 'SagaLedger.onEnd');
+    this.endListeners.push(listener);
   }
 
   /** @internal A saga starts now: its record, with the next id. */
@@ -216,6 +232,7 @@ export class SagaLedger {
     this.counts.running--;
     this.counts[outcome]++;
     this.latency[outcome].record(now - r.startedAt);
+    for (const listener of this.endListeners) listener(r);
     return true;
   }
 

@@ -58,7 +58,8 @@ import { balancersOf } from './autoscale-check.js';
 import { type BalancerHandle, buildBalancer } from './balancer.js';
 import { buildCdnNode, type CdnHandle, cdnRoute } from './cdn.js';
 import { clean } from './clean.js';
-import { type HostedLimit, hostLimit, limitAlgorithm } from './concurrency-limit.js';
+import { type HostedLimit, hostLimit, type LimitClasses, limitAlgorithm } from './concurrency-limit.js';
+import { CriticalityTags } from './criticality.js';
 import { buildDiscovery, buildEurekaServer, type DiscoveryHandle } from './discovery.js';
 import { DISCOVERY_DEFAULTS, type EurekaDescription } from './discovery-schema.js';
 import { type DurationData, durationMs, toDistribution } from './distributions.js';
@@ -66,7 +67,7 @@ import { buildGateway, requestMix } from './gateway.js';
 import { buildRateLimitStore, type GlobalLimitHandle, hostGlobalLimit } from './global-rate-limit.js';
 import { buildConsumers, buildKafka, type KafkaHandle, kafkaPublisher } from './kafka.js';
 import { KAFKA_DEFAULTS } from './kafka-schema.js';
-import { buildMesh, type MeshHandle, meshEndpoint, meshLinks } from './mesh.js';
+import { buildMesh, captureInbound, type MeshHandle, meshEndpoint, meshLinks, meshReplicas } from './mesh.js';
 import { buildRollouts } from './rollout.js';
 import { buildSaga, type SagaHandle } from './saga.js';
 import { SAGA_DEFAULTS } from './saga-schema.js';
@@ -204,6 +205,8 @@ export interface CompiledSystem {
   readonly activators: Readonly<Record<string, Activator>>;
   /** The concurrency limits of services with `concurrencyLimit`, by replica address. */
   readonly limits: Readonly<Record<string, HostedLimit>>;
+  /** The criticality each request carries (clients' `criticality`), read by limits that admit by it. */
+  readonly criticality: CriticalityTags;
   /**
    * When to stop the run (ms), or null to run until nothing is left to do. A system with a kafka node
    * never goes idle (brokers heartbeat, consumers poll), so it stops its `drain` after the load ends.
@@ -288,6 +291,7 @@ export function compileSystem(
     // Before the services: their callers route calls to other members through it.
     mesh: at('mesh', () => buildMesh(net, system)),
     limits: {} as Record<string, HostedLimit>,
+    criticality: new CriticalityTags(),
     activators: {} as Record<string, Activator>,
     sagas: {} as Record<string, SagaHandle>,
     eurekaServers: {} as Record<string, EurekaServer>,
@@ -343,6 +347,7 @@ export function compileSystem(
       ),
     );
     out.autoscaled[name] = h;
+    at('mesh', () => meshReplicas(out.mesh, name, h.pool));
     for (const r of h.pool.members) {
       nodes[r.address] = r.node;
       out.services[r.address] = r.service;
@@ -522,7 +527,19 @@ function build(
         const limit = node.concurrencyLimit;
         if (limit !== undefined)
           out.limits[address] = at(`nodes.${name}.concurrencyLimit`, () =>
-            hostLimit(service, () => limitAlgorithm(sim, address, limit), limit.rejectWith ?? 'overloaded'),
+            hostLimit(
+              service,
+              () => limitAlgorithm(sim, address, limit),
+              limit.rejectWith ?? 'overloaded',
+              limit.retryAfter === undefined ? undefined : durationMs(limit.retryAfter),
+              limit.criticality === undefined
+                ? undefined
+                : {
+                    // Strict parsing left no undefined values.
+                    shares: limit.criticality as LimitClasses['shares'],
+                    of: (r) => out.criticality.of(r.payload),
+                  },
+            ),
           );
       }
       if (node.globalRateLimit !== undefined) {
@@ -553,6 +570,7 @@ function build(
           : (address, ok, kind, latency) => onEdge(name, address, sim.now - latency, ok, kind, latency),
         stopAt,
       );
+      captureInbound(out.mesh, h.lb.endpoint);
       out.balancers[name] = h.lb;
       out.balancerHandles[name] = h;
       return;
@@ -568,9 +586,9 @@ function build(
           ? undefined
           : (to: string, t: number, ok: boolean, kind: string | undefined, latency: number) =>
               onEdge(name, to, t, ok, kind, latency);
-      if (node.kind === 'gateway') out.gateways[name] = buildGateway(nodes[name]!, node, onCall);
+      if (node.kind === 'gateway') out.gateways[name] = buildGateway(nodes[name]!, node, onCall, out.mesh);
       else {
-        const facade = buildStrangler(nodes[name]!, node, onCall);
+        const facade = buildStrangler(nodes[name]!, node, onCall, out.mesh);
         out.stranglers[name] = facade;
         const rollouts = buildRollouts(sim, facade, node);
         if (Object.keys(rollouts).length > 0) out.rollouts[name] = rollouts;
@@ -725,7 +743,10 @@ function serverOptions(node: NodeDescription & { kind: 'service' | 'database' })
 function clientOptions(
   sim: Simulation,
   name: string,
-  p: Pick<ClientsDescription, 'timeout' | 'retries' | 'backoff' | 'budget' | 'breaker' | 'retryOn'>,
+  p: Pick<
+    ClientsDescription,
+    'timeout' | 'retries' | 'backoff' | 'budget' | 'breaker' | 'retryOn' | 'retryAfter'
+  >,
 ): RetryingClientOptions<unknown> {
   return {
     name,
@@ -733,6 +754,7 @@ function clientOptions(
     ...(p.retries === undefined ? {} : { maxAttempts: p.retries + 1 }),
     ...(p.backoff === undefined ? {} : { backoff: p.backoff }),
     ...(p.retryOn === undefined ? {} : { retryOn: p.retryOn }),
+    ...(p.retryAfter === undefined ? {} : { retryAfter: p.retryAfter }),
     ...(p.budget === undefined ? {} : { budget: clean(p.budget) as RatioBudgetSpec }),
     ...(p.breaker === undefined ? {} : { breaker: new CircuitBreaker(sim, { name, ...clean(p.breaker) }) }),
   };
@@ -740,7 +762,11 @@ function clientOptions(
 
 /** Whether a downstream call needs a RetryingClient in front of it. */
 const needsClient = (c: DownstreamCallDescription): boolean =>
-  c.retries !== undefined || c.backoff !== undefined || c.budget !== undefined || c.breaker !== undefined;
+  c.retries !== undefined ||
+  c.backoff !== undefined ||
+  c.budget !== undefined ||
+  c.breaker !== undefined ||
+  c.retryAfter !== undefined;
 
 function downstreamCall(
   sim: Simulation,
@@ -852,9 +878,6 @@ function cacheAsideCaller(sim: Simulation, reader: CacheAside<unknown>): Downstr
   };
 }
 
-/** A keyed request: its payload is its key. */
-const call = (client: RetryingClient, target: string, key: string) => client.call(target, key, { key });
-
 function clients(
   sim: Simulation,
   name: string,
@@ -863,7 +886,9 @@ function clients(
   options: CompileOptions,
 ): ClientsHandle {
   const onAttempt = options.onAttempt;
-  const client = new RetryingClient(observed(new RpcEndpoint(out.nodes[name]!), name, options.onEdge), {
+  const own = new RpcEndpoint(out.nodes[name]!);
+  captureInbound(out.mesh, own);
+  const client = new RetryingClient(observed(own, name, options.onEdge), {
     ...clientOptions(sim, name, node),
     ...(onAttempt === undefined ? {} : { onAttempt: (_n, _to, kind) => onAttempt(name, kind) }),
   });
@@ -877,7 +902,9 @@ function clients(
   const route = cdnRoute(out.description as SystemDescription, node.target);
   const rng = sim.rng(`${name}/keys`);
   // For a gateway or strangler: a GatewayRequest per call, its key (if any) as the body.
-  const mix = node.requests === undefined ? undefined : requestMix(node, sim.rng(`${name}/requests`));
+  const tags = out.criticality;
+  const level = node.criticality;
+  const mix = node.requests === undefined ? undefined : requestMix(node, sim.rng(`${name}/requests`), tags);
   const send = (i: number): SimEvent<ClientResponse<unknown>> => {
     const started = sim.now;
     const sinks = [...every, ...windows.filter(([a, b]) => started >= a && started < b).map((w) => w[2])];
@@ -888,8 +915,8 @@ function clients(
       mix !== undefined
         ? client.call(node.target, mix(key), key === undefined ? undefined : { key })
         : key === undefined
-          ? client.call(node.target, i)
-          : call(client, route?.(key) ?? node.target, key);
+          ? client.call(node.target, tags.carry(i, level))
+          : client.call(route?.(key) ?? node.target, tags.carry(key, level), { key });
     ev.onProcessed((e) => {
       for (const s of sinks) s.finish(e.value!.ok, sim.now - started);
       options.onResponse?.(name, started, e.value!);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { criticalitySharesSchema } from './criticality-schema.js';
 import { durationSchema } from './distributions.js';
 
 // A service's `concurrencyLimit`: a ConcurrencyLimiter in front of the service's workers, running one of
@@ -17,6 +18,21 @@ const rejectWith = z.enum(['overloaded', 'unavailable', 'rejected']).optional();
 const common = {
   /** @default 'overloaded' */
   rejectWith,
+  /**
+   * A retry-after hint on every refusal (ConcurrencyLimitProxy's `retryAfter`): HTTP `Retry-After` on
+   * the 503 or 429, gRPC's `grpc-retry-pushback-ms`. Callers with `retryAfter: 'at-least'` or
+   * `'pushback'` wait it before retrying.
+   * @default none (no hint)
+   */
+  retryAfter: durationSchema.optional(),
+  /**
+   * Admission by criticality (ConcurrencyLimiter's `criticality`, Google SRE book "Handling Overload"):
+   * `true` or shares by level, so that lower levels are refused first. Requests carry the level of the
+   * clients node (or `requests` entry) that sent them; one without is `CRITICAL`. See
+   * criticality-schema.ts.
+   * @default none (every request alike)
+   */
+  criticality: criticalitySharesSchema.optional(),
 };
 
 /**

@@ -2,6 +2,9 @@ import {
   AimdLimit,
   type ConcurrencyLimit,
   ConcurrencyLimiter,
+  CRITICALITIES,
+  type Criticality,
+  type CriticalityShares,
   DEFAULT_DROP_ON,
   FixedLimit,
   Gradient2Limit,
@@ -40,7 +43,7 @@ export function limitAlgorithm(
   address: string,
   d: ConcurrencyLimitDescription,
 ): ConcurrencyLimit {
-  const { limit, rejectWith: _r, ...options } = d;
+  const { limit, rejectWith: _r, retryAfter: _h, criticality: _c, ...options } = d;
   switch (limit) {
     case 'fixed':
       return new FixedLimit(d.max);
@@ -71,13 +74,17 @@ export interface HostedLimit {
  * in-process filter of Netflix concurrency-limits (its servlet filter or gRPC
  * `ConcurrencyLimitServerInterceptor`), which is {@link ConcurrencyLimitProxy} with a zero-latency link
  * to the service, so callers and balancers keep addressing the service itself. A refused request is
- * answered at once with `rejectWith` and never reaches the queue; an admitted one holds its permit
- * until the service answers it, and the time from arrival to answer (queue and service) is the
- * limit's sample, released as the proxy does: ok or `error` is a success, a kind in DEFAULT_DROP_ON a
- * drop, anything else ignored. A crash loses the process and its limiter: the next one starts afresh.
+ * answered at once with `rejectWith` (and the `retryAfterMs` hint, if given) and never reaches the
+ * queue; an admitted one holds its permit until the service answers it, and the time from arrival to
+ * answer (queue and service) is the limit's sample, released as the proxy does: ok or `error` is a
+ * success, a kind in DEFAULT_DROP_ON a drop, anything else ignored. A crash loses the process and its
+ * limiter: the next one starts afresh. With `classes` the limiter admits by criticality, each request's
+ * level read by `classes.of`.
  *
  * It records under the service's address the proxy's metrics: counters `limiter.admitted` and
- * `limiter.rejected`, gauges `limiter.limit` and `limiter.inflight`.
+ * `limiter.rejected`, gauges `limiter.limit` and `limiter.inflight`; with `classes` (admission by
+ * criticality, the SRE book's "Handling Overload") also `limiter.admitted.<LEVEL>` and
+ * `limiter.rejected.<LEVEL>` per criticality.
  *
  * @example
  * ```ts
@@ -88,6 +95,8 @@ export function hostLimit(
   service: Service,
   algorithm: () => ConcurrencyLimit,
   rejectWith: 'overloaded' | 'unavailable' | 'rejected',
+  retryAfterMs?: number,
+  classes?: LimitClasses,
 ): HostedLimit {
   const node = service.node;
   const endpoint = service.endpoint;
@@ -104,7 +113,28 @@ export function hostLimit(
     limit: m.gauge(node.address, 'limiter.limit'),
     inflight: m.gauge(node.address, 'limiter.inflight'),
   };
-  const make = () => new ConcurrencyLimiter({ limit: algorithm(), name: `${node.address}/limit` });
+  // As the proxy's: one hint object shared by every refusal.
+  const hint = retryAfterMs === undefined ? undefined : { retryAfter: retryAfterMs };
+  const make = () =>
+    new ConcurrencyLimiter({
+      limit: algorithm(),
+      name: `${node.address}/limit`,
+      ...(classes === undefined ? {} : { criticality: classes.shares }),
+    });
+  // Per level, in CRITICALITIES order: `limiter.admitted.<LEVEL>`, `limiter.rejected.<LEVEL>`.
+  const byLevel =
+    classes === undefined
+      ? undefined
+      : new Map(
+          CRITICALITIES.map((c) => [
+            c,
+            {
+              admitted: m.counter(node.address, `limiter.admitted.${c}`),
+              rejected: m.counter(node.address, `limiter.rejected.${c}`),
+            },
+          ]),
+        );
+  const levelOf = classes?.of;
   const hosted = { limiter: make() };
   meters.limit.set(hosted.limiter.limit);
   node.onCrash(() => {
@@ -114,20 +144,40 @@ export function hostLimit(
   });
   endpoint.serve((request, reply) => {
     const limiter = hosted.limiter;
-    const permit = limiter.acquire(sim.now);
+    // The limiter's own default for a request without a level.
+    const level = levelOf === undefined ? undefined : (levelOf(request) ?? 'CRITICAL');
+    const permit = limiter.acquire(sim.now, level);
+    const counters = level === undefined ? undefined : byLevel!.get(level)!;
     if (permit === undefined) {
       meters.rejected.inc();
+      counters?.rejected.inc();
       reply.error(
         rejectWith,
         `${node.address}: concurrency limit reached (${limiter.inflight} in flight, limit ${limiter.limit})`,
+        hint,
       );
       return;
     }
     meters.admitted.inc();
+    counters?.admitted.inc();
     meters.inflight.set(limiter.inflight);
     serve(request, new LimitedReply(reply, permit, limiter, hosted, meters, () => sim.now));
   });
   return hosted;
+}
+
+/**
+ * A hosted limit's admission by criticality: the shares (ConcurrencyLimiter's `criticality`) and how a
+ * request's level is read (undefined: `CRITICAL`).
+ *
+ * @example
+ * ```ts
+ * const classes: LimitClasses = { shares: true, of: (request) => tags.of(request.payload) };
+ * ```
+ */
+export interface LimitClasses {
+  readonly shares: true | Partial<CriticalityShares>;
+  readonly of: (request: RpcRequest) => Criticality | undefined;
 }
 
 interface Meters {

@@ -4,6 +4,8 @@ import {
   erlang,
   exponential,
   gamma,
+  LATENCY_NUMBERS,
+  latencyPreset,
   lognormalFromMean,
   normal,
   pareto,
@@ -41,12 +43,18 @@ function isDuration(s: string): boolean {
 const positive = z.number().positive();
 const nonNegative = z.number().min(0);
 
+/** Names of core's latency presets (LINK_LATENCY and OPERATION_LATENCY), in the table's order. */
+const PRESET_NAMES = LATENCY_NUMBERS.map((r) => r.preset) as [string, ...string[]];
+
 /**
  * A distribution as data, in ms: a number or a duration string (a constant), or an object with exactly
  * one key naming the distribution: `{ exponential: { mean: 5 } }`, `{ uniform: { min, max } }`,
  * `{ normal: { mean, sd } }` (truncated at 0), `{ lognormal: { mean, cv } }`, `{ gamma: { shape, scale } }`,
  * `{ erlang: { k, mean } }`, `{ pareto: { scale, shape } }`, `{ weibull: { scale, shape } }`,
- * `{ constant: 5 }`.
+ * `{ constant: 5 }`, or `{ preset: 'crossZone' }`: one of core's latency presets, a one-way link delay
+ * whose round trip has the classic table's median and p99 (`sameHost`, `sameRack`, `sameZone`,
+ * `crossZone`, `crossRegionUs`, `intercontinental`) or an operation's time (`nvmeRandomRead4k`,
+ * `ssdRandomRead4k`, `read1MbSsd`, `diskSeek`, `read1MbDisk`, ...; see core's `LATENCY_NUMBERS`).
  *
  * @example
  * ```ts
@@ -66,6 +74,7 @@ export const distributionSchema = z.union([
       erlang: z.strictObject({ k: z.int().min(1), mean: positive }).optional(),
       pareto: z.strictObject({ scale: positive, shape: positive }).optional(),
       weibull: z.strictObject({ scale: positive, shape: positive }).optional(),
+      preset: z.enum(PRESET_NAMES).optional(),
     })
     .refine((o) => Object.keys(o).length === 1, {
       error: 'must name exactly one distribution, e.g. { exponential: { mean: 5 } }',
@@ -94,6 +103,7 @@ export function toDistribution(d: DistributionData): Distribution {
   if (d.erlang) return erlang(d.erlang);
   if (d.pareto) return pareto(d.pareto);
   if (d.weibull) return weibull(d.weibull);
+  if (d.preset) return latencyPreset(d.preset as Parameters<typeof latencyPreset>[0]);
   throw new Error('unreachable: a validated distribution names one kind');
 }
 

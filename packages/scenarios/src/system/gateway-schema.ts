@@ -1,6 +1,7 @@
 import { compilePathPattern } from '@dsim/components';
 import { DsimError } from '@dsim/core';
 import { z } from 'zod';
+import { criticalitySchema } from './criticality-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { rateLimitSchema } from './rate-limit-schema.js';
 
@@ -130,6 +131,8 @@ export const clientRequestSchema = z.strictObject({
   path: z.string().startsWith('/', { error: 'must be a path starting with "/"' }),
   /** Relative frequency among the clients node's `requests`. @default 1 */
   weight: z.number().positive().optional(),
+  /** This request's criticality (see the clients node's `criticality`). @default the clients node's */
+  criticality: criticalitySchema.optional(),
 });
 
 /** One entry of a clients node's `requests`. */

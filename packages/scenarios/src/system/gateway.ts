@@ -1,14 +1,17 @@
 import {
   ApiGateway,
   type ApiGatewayOptions,
+  type Criticality,
   type GatewayRequest,
   type GatewayRoute,
   type RateLimiterSpec,
 } from '@dsim/components';
 import type { NetNode, RandomStream, RpcEndpoint, RpcResponse } from '@dsim/core';
 import { clean } from './clean.js';
+import type { CriticalityTags } from './criticality.js';
 import { toDistribution } from './distributions.js';
 import type { GatewayDescription, GatewayRouteDescription } from './gateway-schema.js';
+import { captureInbound, type MeshHandle } from './mesh.js';
 import type { ClientsDescription } from './schema.js';
 
 /** Called as every call a node makes ends: the address called, start (ms), outcome, latency (ms). */
@@ -81,10 +84,17 @@ export function gatewayOptions(d: GatewayDescription): ApiGatewayOptions {
 
 /**
  * Builds a gateway node: an {@link ApiGateway} on `node` with the described routes, auth and limits.
- * Every backend and authorizer call it makes is told to `onCall` as it ends (per-edge measurement).
+ * Every backend and authorizer call it makes is told to `onCall` as it ends (per-edge measurement); with
+ * a `mesh`, its calls to an instance in it cross the instance's inbound proxy.
  */
-export function buildGateway(node: NetNode, d: GatewayDescription, onCall: CallHook | undefined): ApiGateway {
+export function buildGateway(
+  node: NetNode,
+  d: GatewayDescription,
+  onCall: CallHook | undefined,
+  mesh?: MeshHandle,
+): ApiGateway {
   const gateway = new ApiGateway(node, gatewayOptions(d));
+  captureInbound(mesh, gateway.endpoint);
   if (onCall !== undefined) observeCallThen(gateway.endpoint, onCall);
   return gateway;
 }
@@ -132,7 +142,8 @@ export interface GatewayReading {
 /**
  * The GatewayRequests a clients node sends: one of its `requests` per call, drawn in proportion to the
  * weights from `rng` (no draw when there is one), with its `tenant` and, when the request has a key, the
- * key as the body (so a cache-aside service behind reads it).
+ * key as the body (so a cache-aside service behind reads it). With `tags`, each request (and its body)
+ * carries its entry's `criticality`, else the node's.
  *
  * @example
  * ```ts
@@ -141,16 +152,20 @@ export interface GatewayReading {
  * ```
  */
 export function requestMix(
-  node: Pick<ClientsDescription, 'requests' | 'tenant'>,
+  node: Pick<ClientsDescription, 'requests' | 'tenant' | 'criticality'>,
   rng: RandomStream,
+  tags?: CriticalityTags,
 ): (key: string | undefined) => GatewayRequest {
   const requests = node.requests ?? [];
   const tenant = node.tenant;
-  const made = requests.map((q) => ({
-    method: q.method ?? 'GET',
-    path: q.path,
-    ...(tenant === undefined ? {} : { tenant }),
-  }));
+  const levels = requests.map((q) => q.criticality ?? node.criticality);
+  const made = requests.map((q, i) =>
+    carried(
+      tags,
+      { method: q.method ?? 'GET', path: q.path, ...(tenant === undefined ? {} : { tenant }) },
+      levels[i],
+    ),
+  );
   const cumulative: number[] = [];
   let total = 0;
   for (const q of requests) cumulative.push((total += q.weight ?? 1));
@@ -163,7 +178,13 @@ export function requestMix(
           return i === -1 ? made.length - 1 : i;
         };
   return (key) => {
-    const base = made[pick()]!;
-    return key === undefined ? base : { ...base, body: key };
+    const i = pick();
+    const base = made[i]!;
+    if (key === undefined) return base;
+    // The gateway forwards the body: it carries the level too.
+    return carried(tags, { ...base, body: carried(tags, key, levels[i]) }, levels[i]);
   };
 }
+
+const carried = <T>(tags: CriticalityTags | undefined, payload: T, level: Criticality | undefined): T =>
+  tags === undefined ? payload : tags.carry(payload, level);

@@ -1,4 +1,4 @@
-import type { CanaryRollout, ClientResponse } from '@dsim/components';
+import { type CanaryRollout, type ClientResponse, CRITICALITIES } from '@dsim/components';
 import { DsimError, didYouMean, LatencyHistogram, type Simulation, showValue } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
 import { type ActivatorReading, activatorReading, zeroSummary } from './activator.js';
@@ -60,7 +60,13 @@ interface Reading {
   limitAdmitted: number;
   limitRefused: number;
   limitMs: number;
+  /** With admission by criticality: admitted and refused per level, in CRITICALITIES order (else empty). */
+  levelAdmitted: number[];
+  levelRefused: number[];
 }
+
+/** The numeric fields of a {@link Reading}. */
+type Figure = { [K in keyof Reading]: Reading[K] extends number ? K : never }[keyof Reading];
 
 /** A cdn node's cumulative counters at one instant (PoPs summed). */
 interface CdnReading {
@@ -139,6 +145,8 @@ export class SystemMeasurement {
     limited: boolean;
     /** With a `concurrencyLimit`: its refusals and mean limit are measured. */
     concurrencyLimited: boolean;
+    /** With a `concurrencyLimit` that admits by criticality: its refusals per level too. */
+    byCriticality: boolean;
     /**
      * An autoscaled service: its pool and autoscaler, and one replica's workers; `readyAt` (when each
      * replica became ready) when it can scale to zero, for its cold starts.
@@ -371,6 +379,7 @@ export class SystemMeasurement {
         aside,
         limited: node.rateLimit !== undefined,
         concurrencyLimited: node.kind === 'service' && node.concurrencyLimit !== undefined,
+        byCriticality: node.kind === 'service' && node.concurrencyLimit?.criticality !== undefined,
         scaled,
       });
     }
@@ -413,6 +422,8 @@ export class SystemMeasurement {
         limitAdmitted: 0,
         limitRefused: 0,
         limitMs: 0,
+        levelAdmitted: s.byCriticality ? CRITICALITIES.map(() => 0) : [],
+        levelRefused: s.byCriticality ? CRITICALITIES.map(() => 0) : [],
       };
       const pool = s.scaled?.handle.pool;
       if (pool !== undefined) Object.assign(r, poolReading(this.sim, pool));
@@ -437,6 +448,11 @@ export class SystemMeasurement {
           r.limitRefused += m.counter(a, 'limiter.rejected').value;
           r.limitMs += m.gauge(a, 'limiter.limit').integral();
         }
+        if (s.byCriticality)
+          CRITICALITIES.forEach((c, i) => {
+            r.levelAdmitted[i]! += m.counter(a, `limiter.admitted.${c}`).value;
+            r.levelRefused[i]! += m.counter(a, `limiter.rejected.${c}`).value;
+          });
       }
       at.set(s.name, r);
     }
@@ -507,7 +523,7 @@ export class SystemMeasurement {
         const b = this.readings.get(p.toMs)?.get(svc.name);
         const k = `${svc.name}.${p.name}.`;
         const ms = p.toMs - p.fromMs;
-        const d = (f: keyof Reading) => (a === undefined || b === undefined ? Number.NaN : b[f] - a[f]);
+        const d = (f: Figure) => (a === undefined || b === undefined ? Number.NaN : b[f] - a[f]);
         out[`${k}rate`] = num(per(d('arrived'), ms / 1000) ?? Number.NaN);
         out[`${k}goodput`] = num(per(d('completed'), ms / 1000) ?? Number.NaN);
         if (svc.limited) out[`${k}throttled`] = num(per(d('throttled'), ms / 1000) ?? Number.NaN);
@@ -519,6 +535,16 @@ export class SystemMeasurement {
           );
           out[`${k}meanLimit`] = num(per(d('limitMs'), ms * svc.addresses.length) ?? Number.NaN);
         }
+        if (svc.byCriticality)
+          CRITICALITIES.forEach((c, i) => {
+            const at = (r: Reading | undefined, f: 'levelAdmitted' | 'levelRefused') =>
+              r?.[f][i] ?? Number.NaN;
+            const refused = at(b, 'levelRefused') - at(a, 'levelRefused');
+            const admitted = at(b, 'levelAdmitted') - at(a, 'levelAdmitted');
+            // Per criticality: refused, and the share of that level's requests offered to the limit.
+            out[`${k}limitRefused.${c}`] = num(refused);
+            out[`${k}limitRefusedShare.${c}`] = num(per(refused, refused + admitted) ?? Number.NaN);
+          });
         out[`${k}errorRate`] = num(per(d('errors'), d('arrived')) ?? Number.NaN);
         out[`${k}queue`] = num(per(d('queue'), ms) ?? Number.NaN);
         const scaled = svc.scaled;

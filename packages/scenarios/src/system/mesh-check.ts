@@ -90,17 +90,7 @@ export function checkMesh(system: SystemDescription, push: Push): void {
   }
   const members = meshMembers(system);
   let unknown = false;
-  if (mesh.services === undefined) {
-    const scaled = members.filter((n) => {
-      const d = system.nodes[n]!;
-      return d.kind === 'service' && d.autoscale !== undefined;
-    });
-    if (scaled.length > 0)
-      push(
-        'mesh',
-        `autoscaled services cannot be in the mesh (${scaled.join(', ')}): list the others in \`services\``,
-      );
-  } else {
+  if (mesh.services !== undefined) {
     const seen = new Map<string, number>();
     mesh.services.forEach((n, i) => {
       const at = `mesh.services[${i}]`;
@@ -113,20 +103,39 @@ export function checkMesh(system: SystemDescription, push: Push): void {
         push(at, `no node named "${n}"${guess(n, names)}`);
       } else if (d.kind !== 'service' && d.kind !== 'database')
         push(at, `"${n}" is a ${d.kind}; the mesh holds services and databases`);
-      else if (d.kind === 'service' && d.autoscale !== undefined)
-        push(at, `"${n}" is autoscaled: its replicas come and go, which the mesh does not follow yet`);
     });
   }
   const inMesh = new Set(members);
-  const meshed = members.some((n) => {
-    const d = system.nodes[n];
-    return d?.kind === 'service' && (d.downstream ?? []).some((c) => inMesh.has(c.to));
-  });
-  if (!meshed && !unknown)
+  if (!unknown && !Object.keys(system.nodes).some((n) => callsInto(system, n, inMesh)))
     push(
       mesh.services === undefined ? 'mesh' : 'mesh.services',
-      'has no effect: no service in the mesh calls another member (the mesh carries calls between its members)',
+      'has no effect: nothing calls a member (the mesh carries calls between its members, and captures calls into them)',
     );
+}
+
+/**
+ * Whether node `n` calls a member, so that the call crosses a proxy: a member's downstream call to
+ * another, or a call into the mesh captured by the member's inbound proxy (a clients node's target, a
+ * balancer's backend, a gateway's or strangler's route, a downstream call of a service outside).
+ */
+function callsInto(system: SystemDescription, n: string, inMesh: ReadonlySet<string>): boolean {
+  const d = system.nodes[n]!;
+  switch (d.kind) {
+    case 'service':
+      return (d.downstream ?? []).some((c) => inMesh.has(c.to));
+    case 'clients':
+      return inMesh.has(d.target);
+    case 'balancer':
+      return d.backends.some((b) => inMesh.has(b));
+    case 'gateway':
+      return d.routes.some(
+        (r) => (r.to !== undefined && inMesh.has(r.to)) || (r.aggregate ?? []).some((p) => inMesh.has(p.to)),
+      );
+    case 'strangler':
+      return inMesh.has(d.legacy) || d.routes.some((r) => inMesh.has(r.to));
+    default:
+      return false;
+  }
 }
 
 function presetsOf(kind: MeshProxyKind): string {

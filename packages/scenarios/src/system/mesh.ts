@@ -4,6 +4,7 @@ import {
   type MeshProfile,
   type MeshServiceOptions,
   type ProxyPresetName,
+  type ReplicaPool,
   ServiceMesh,
   type ServiceMeshOptions,
 } from '@dsim/components';
@@ -21,6 +22,11 @@ export interface MeshHandle {
   readonly mesh: ServiceMesh;
   /** Node names in the mesh (services and databases). */
   readonly members: ReadonlySet<string>;
+  /**
+   * The addresses of the members' instances that have a proxy now: every replica of a fixed member from
+   * the start; an autoscaled member's as each becomes ready ({@link meshReplicas}).
+   */
+  readonly instances: ReadonlySet<string>;
 }
 
 const profile = (p: MeshProfileDescription): MeshProfile => {
@@ -93,24 +99,56 @@ export function buildMesh(net: Network, system: SystemDescription): MeshHandle |
   const mesh = new ServiceMesh(net, meshOptions(d));
   const members = meshMembers(system);
   const service = meshServiceOptions(d);
+  const instances = new Set<string>();
+  const h: MeshHandle = { mesh, members: new Set(members), instances };
   for (const name of members) {
     mesh.addService(name, service);
-    for (const a of addressesOf(system, name))
-      mesh.addInstance(name, a, mesh.mode === 'ambient' ? { host: a } : undefined);
+    // An autoscaled member's replicas do not exist yet: they join as they become ready (meshReplicas).
+    if (!autoscaled(system, name)) for (const a of addressesOf(system, name)) addInstance(h, name, a);
   }
-  const inMesh = new Set(members);
   // Every route now, so that its connections exist for meshLinks (route() keeps them for the callers).
-  for (const [from, to] of meshCalls(system, inMesh))
+  for (const [from, to] of meshCalls(system, h.members))
     for (const a of addressesOf(system, from)) mesh.route(a, to);
-  return { mesh, members: inMesh };
+  return h;
 }
 
-/** The calls between members, `[caller, callee]` node names, each once, in order. */
+const autoscaled = (system: SystemDescription, name: string): boolean => {
+  const d = system.nodes[name];
+  return d?.kind === 'service' && d.autoscale !== undefined;
+};
+
+function addInstance(h: MeshHandle, service: string, address: string): void {
+  h.mesh.addInstance(service, address, h.mesh.mode === 'ambient' ? { host: address } : undefined);
+  (h.instances as Set<string>).add(address);
+}
+
+/**
+ * Puts an autoscaled member's replicas in the mesh: those ready now, and each later one as it becomes
+ * ready (before any request reaches it: the balancer sends only to ready replicas), with a sidecar of
+ * its own (in ambient mode, a ztunnel on a host of its own), as a pod's injected sidecar starts with it.
+ * A replica that restarts keeps its proxy; a terminated one's stays, idle (the ServiceMesh removes no
+ * instance).
+ *
+ * @example
+ * ```ts
+ * meshReplicas(h, 'api', pool);
+ * ```
+ */
+export function meshReplicas(h: MeshHandle | undefined, name: string, pool: ReplicaPool): void {
+  if (h === undefined || !h.members.has(name)) return;
+  const join = (address: string): void => {
+    if (!h.instances.has(address)) addInstance(h, name, address);
+  };
+  for (const r of pool.members) if (r.state === 'ready') join(r.address);
+  pool.onReady((r) => join(r.address));
+}
+
+/** The calls between members, `[caller, callee]` node names, each once, in order (fixed callers only). */
 function meshCalls(system: SystemDescription, members: ReadonlySet<string>): [string, string][] {
   const out: [string, string][] = [];
   for (const from of members) {
     const d = system.nodes[from]!;
-    if (d.kind !== 'service') continue;
+    if (d.kind !== 'service' || d.autoscale !== undefined) continue;
     for (const to of new Set((d.downstream ?? []).map((c) => c.to)))
       if (members.has(to)) out.push([from, to]);
   }
@@ -130,6 +168,12 @@ export function meshLinks(
 ): void {
   const { mesh } = h;
   if (settings.size === 0) return;
+  // A call captured on its way in crosses the link described between its caller and the instance.
+  for (const [key, link] of settings) {
+    const [a, b] = key.split('\u0000') as [string, string];
+    if (h.instances.has(b) && !h.instances.has(a))
+      mesh.network.setLink(a, mesh.proxyOf(b).node.address, link, { bidirectional: true });
+  }
   for (const [from, to] of meshCalls(system, h.members))
     for (const a of addressesOf(system, from)) {
       if (mesh.waypointOf(to) !== undefined) continue;
@@ -146,14 +190,18 @@ export function meshLinks(
 }
 
 /**
- * The endpoint an instance `address` of a meshed service calls through: a call to a member goes to the
- * mesh's route for it (its proxy's listener), any other call as before. Callers still name the node
- * (`db`), so per-edge measurement is unchanged. `endpoint` itself when `address` is not in the mesh.
+ * The endpoint an instance `address` of a service calls through. In the mesh: a call to a member goes
+ * to the mesh's route for it (its proxy's listener), any other call as before. Outside it: a call to an
+ * instance in the mesh is captured by that instance's proxy (see {@link captureInbound}). Callers still
+ * name the node (`db`), so per-edge measurement is unchanged. `endpoint` itself without a mesh.
  */
 export function meshEndpoint(h: MeshHandle | undefined, endpoint: RpcEndpoint, from: string): RpcEndpoint {
-  if (h === undefined || !h.members.has(from)) return endpoint;
+  if (h === undefined) return endpoint;
   const address = endpoint.node.address;
-  const to = (t: string): string => (h.members.has(t) ? h.mesh.route(address, t) : t);
+  // A service outside the mesh: its calls to an instance in it are captured on the way in.
+  const to = h.members.has(from)
+    ? (t: string): string => (h.members.has(t) ? h.mesh.route(address, t) : t)
+    : (t: string): string => inbound(h, t);
   const wrapper = {
     node: endpoint.node,
     call: (t: string, payload: unknown, o?: object) => endpoint.call(to(t), payload, o as never),
@@ -161,6 +209,34 @@ export function meshEndpoint(h: MeshHandle | undefined, endpoint: RpcEndpoint, f
       endpoint.callThen(to(t), payload, o as never, done),
   };
   return wrapper as unknown as RpcEndpoint;
+}
+
+/** Where a call to `to` from outside the mesh goes: the inbound listener of `to`'s proxy, if it has one. */
+const inbound = (h: MeshHandle, to: string): string =>
+  h.instances.has(to) ? h.mesh.proxyOf(to).node.address : to;
+
+/**
+ * Inbound capture for a caller outside the mesh (a balancer, gateway, strangler or clients node): its
+ * endpoint's calls to an instance in the mesh go to that instance's proxy instead, as Istio's iptables
+ * rules redirect every connection to a pod into its sidecar (port 15006), and ambient mode's into the
+ * node's ztunnel. The caller still names the instance (its measurement is unchanged); the proxy makes
+ * one inbound pass (its CPU and latency), then delivers to the application over loopback. Plain text
+ * (PERMISSIVE mTLS, Istio's default), so there is no handshake; a waypoint is not crossed (only traffic
+ * from inside the mesh is sent to one). Call it before anything wraps the endpoint's `callThen`.
+ *
+ * @example
+ * ```ts
+ * captureInbound(h, lb.endpoint); // lb -> api-0 now crosses api-0's sidecar
+ * ```
+ */
+export function captureInbound(h: MeshHandle | undefined, endpoint: RpcEndpoint): void {
+  if (h === undefined) return;
+  const call = endpoint.call.bind(endpoint);
+  const callThen = endpoint.callThen.bind(endpoint);
+  endpoint.call = ((to: string, payload: unknown, o?: object) =>
+    call(inbound(h, to), payload, o as never)) as typeof endpoint.call;
+  endpoint.callThen = ((to: string, payload: unknown, o: object | undefined, done: never) =>
+    callThen(inbound(h, to), payload, o as never, done)) as typeof endpoint.callThen;
 }
 
 /**

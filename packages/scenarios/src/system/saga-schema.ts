@@ -92,6 +92,16 @@ export const sagaSchema = z.strictObject({
       republish: z.strictObject({ backoff: backoffSchema.optional() }).optional(),
     })
     .optional(),
+  /**
+   * When a request is answered: `at-once`, as soon as its saga starts (ok with the saga's id: accepted,
+   * HTTP 202, as Richardson's createOrder() returns before the saga ends); or `at-end`, when the saga
+   * ends: ok with its id when it completed, `error` when it was compensated (the request failed, its
+   * effects undone) or is stuck (a compensation gave up), so the clients' latency and availability are
+   * the sagas'. A request whose saga has not ended when the saga's node crashes is never answered (the
+   * connection is lost; the client's `timeout` ends it).
+   * @default 'at-once'
+   */
+  answer: z.enum(['at-once', 'at-end']).optional(),
   /** The steps in order: compensable ones, at most one pivot, then retryable ones. */
   steps: z.array(stepSchema).min(1).max(1000),
   /**

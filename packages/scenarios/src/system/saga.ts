@@ -5,10 +5,11 @@ import {
   type SagaDefinition,
   type SagaLedger,
   SagaOrchestrator,
+  type SagaRecord,
   type SagaRetryPolicy,
   type SagaStepSpec,
 } from '@dsim/components';
-import { type NetNode, RpcEndpoint } from '@dsim/core';
+import { type NetNode, type Reply, RpcEndpoint } from '@dsim/core';
 import type { Outcome } from '../scenario.js';
 import type { AmqpHandle } from './amqp.js';
 import { toDistribution } from './distributions.js';
@@ -78,8 +79,10 @@ export function sagaDefinition(name: string, d: SagaDescription): SagaDefinition
 /**
  * Builds a saga node: a {@link SagaOrchestrator} on `node` (serving the participants on their nodes),
  * or with `choreography` a {@link SagaChoreography} over the first broker of `amqp` with `node` as its
- * starter; either way the node's endpoint starts one saga per request and answers at once: ok with the
- * saga's id, or `unavailable` when its node is down. The orchestrator's commands to the participants are
+ * starter; either way the node's endpoint starts one saga per request and answers at once (`answer:
+ * at-once`): ok with the saga's id, or `unavailable` when its node is down; or with `answer: at-end` when
+ * the saga ends (ok when completed, `error` when compensated or stuck; the requests waiting when the node
+ * crashes are never answered). The orchestrator's commands to the participants are
  * told to `onCall` as they end.
  *
  * @example
@@ -125,10 +128,38 @@ export function buildSaga(
     start = () => choreography.start();
     handle = { definition, orchestrator: undefined, choreography, ledger: choreography.ledger };
   }
+  if (d.answer !== 'at-end') {
+    RpcEndpoint.of(node).serve((_request, reply) => {
+      const id = start();
+      if (id === null) reply.error('unavailable', `${node.address}: the saga's node is down`);
+      else reply.ok(id);
+    });
+    return handle;
+  }
+  // Answered as each saga ends: the requests waiting, by saga id.
+  const waiting = new Map<number, Reply<unknown>>();
+  const ledger = handle.ledger;
+  const answer = (r: SagaRecord, reply: Reply<unknown>): void => {
+    if (r.outcome === 'completed') reply.ok(r.id);
+    else reply.error('error', `${node.address}: saga ${r.id} ${r.outcome}`);
+  };
+  ledger.onEnd((r) => {
+    const reply = waiting.get(r.id);
+    if (reply === undefined) return;
+    waiting.delete(r.id);
+    answer(r, reply);
+  });
+  // The connections die with the process: nobody is answered (the saga log survives and carries on).
+  node.onCrash(() => waiting.clear());
   RpcEndpoint.of(node).serve((_request, reply) => {
     const id = start();
-    if (id === null) reply.error('unavailable', `${node.address}: the saga's node is down`);
-    else reply.ok(id);
+    if (id === null) {
+      reply.error('unavailable', `${node.address}: the saga's node is down`);
+      return;
+    }
+    const r = ledger.record(id);
+    if (r.outcome === 'running') waiting.set(id, reply);
+    else answer(r, reply);
   });
   return handle;
 }

@@ -8,6 +8,7 @@ import { backoffSchema } from './backoff-schema.js';
 import { balancerSchema } from './balancer-schema.js';
 import { cdnSchema } from './cdn-schema.js';
 import { concurrencyLimitSchema } from './concurrency-limit-schema.js';
+import { criticalitySchema } from './criticality-schema.js';
 import { eurekaSchema } from './discovery-schema.js';
 import { distributionSchema, durationSchema, durationWithin } from './distributions.js';
 import { clientRequestSchema, gatewaySchema } from './gateway-schema.js';
@@ -21,6 +22,11 @@ import { stranglerSchema } from './strangler-schema.js';
 const name = z.string().min(1, { error: 'must be a node name' });
 const int = (min: number) => z.int().min(min);
 const probability = z.number().min(0).max(1);
+
+/** RetryingClient's `retryAfter` modes, for `retryAfter` on clients and downstream calls. */
+export const RETRY_AFTER_MODES = ['ignore', 'at-least', 'pushback'] as const;
+
+const retryAfterMode = z.enum(RETRY_AFTER_MODES);
 
 /** What a caller (clients, or a service's downstream call) does per call: RetryingClient options. */
 const callPolicy = {
@@ -59,6 +65,16 @@ const callPolicy = {
       }),
     ])
     .optional(),
+  /**
+   * What a retry does with a refusal's retry-after hint (RetryingClient's `retryAfter`): `ignore` waits
+   * the backoff alone, as most SDKs do; `at-least` waits max(backoff, hint), never earlier than the
+   * server asked (RFC 9110 §10.2.3, `Retry-After`); `pushback` waits exactly the hint instead of the
+   * backoff (gRPC's retry design, A6, `grpc-retry-pushback-ms`). Hints come from a service's `rateLimit`
+   * (the limiter's time until it would admit) and its `concurrencyLimit` with `retryAfter`. A 429
+   * (`rejected`) is retried only if `retryOn` lists it. An error without `retries`.
+   * @default 'ignore'
+   */
+  retryAfter: retryAfterMode.optional(),
   /** A resilience4j circuit breaker in front of the calls. @default none */
   breaker: z
     .strictObject({
@@ -109,6 +125,13 @@ const clientsSchema = z.strictObject({
   requests: z.array(clientRequestSchema).min(1).optional(),
   /** The tenant of every request (whose limits apply at a gateway). @default none (the gateway's `anonymous`) */
   tenant: z.string().min(1).optional(),
+  /**
+   * The criticality of every request (a `requests` entry's own wins), carried with the request through
+   * balancers, gateways, the mesh and services' downstream calls to any `concurrencyLimit` that admits
+   * by criticality (Google SRE book, "Handling Overload"). See criticality.ts.
+   * @default none (such a limit takes the request as `CRITICAL`)
+   */
+  criticality: criticalitySchema.optional(),
   ...callPolicy,
   region,
 });

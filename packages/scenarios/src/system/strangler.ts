@@ -2,17 +2,20 @@ import { type MigratedRoute, StranglerFacade } from '@dsim/components';
 import type { NetNode } from '@dsim/core';
 import { clean } from './clean.js';
 import { type CallHook, observeCallThen } from './gateway.js';
+import { captureInbound, type MeshHandle } from './mesh.js';
 import type { StranglerDescription } from './strangler-schema.js';
 
 /**
  * Builds a strangler node: a {@link StranglerFacade} on `node` in front of the described legacy system,
  * with its migrated routes (weights, shadow shares) and assignment. Every call it makes (to either side,
- * shadow copies included) is told to `onCall` as it ends (per-edge measurement).
+ * shadow copies included) is told to `onCall` as it ends (per-edge measurement); with a `mesh`, its
+ * calls to an instance in it cross the instance's inbound proxy.
  */
 export function buildStrangler(
   node: NetNode,
   d: StranglerDescription,
   onCall: CallHook | undefined,
+  mesh?: MeshHandle,
 ): StranglerFacade {
   const facade = new StranglerFacade(node, {
     legacy: d.legacy,
@@ -20,6 +23,7 @@ export function buildStrangler(
     routes: d.routes.map(({ rollout: _, ...r }) => clean(r) as MigratedRoute),
     ...(d.assignment === undefined ? {} : { assignment: d.assignment }),
   });
+  captureInbound(mesh, facade.endpoint);
   if (onCall !== undefined) observeCallThen(facade.endpoint, onCall);
   return facade;
 }

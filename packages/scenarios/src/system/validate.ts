@@ -88,9 +88,7 @@ function fromZod(
   for (const issue of issues) {
     const path = [...base, ...issue.path];
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const deep = issue.errors.filter(
-        (e) => !e.every((x) => x.code === 'invalid_type' && x.path.length === 0),
-      );
+      const deep = issue.errors.filter((e) => !wrongType(e));
       if (deep.length > 0) {
         fromZod(data, deep.sort((a, b) => a.length - b.length)[0]!, out, path);
         continue;
@@ -109,8 +107,32 @@ function fromZod(
       }
       continue;
     }
-    out.push({ path: pathString(path), message: `${issue.message}${got(data, path)}` });
+    out.push({
+      path: pathString(path),
+      message: `${issue.message}${got(data, path)}${closeValue(data, path, issue)}`,
+    });
   }
+}
+
+/** A "did you mean" for a misspelt option of an enum (`crossZon` for `crossZone`). */
+function closeValue(data: unknown, path: readonly PropertyKey[], issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_value') return '';
+  let at: unknown = data;
+  for (const key of path) at = (at as Record<PropertyKey, unknown> | undefined)?.[key];
+  if (typeof at !== 'string') return '';
+  return didYouMean(
+    at,
+    issue.values.filter((v): v is string => typeof v === 'string'),
+  );
+}
+
+/** A union branch that failed only because the value is of another type (nested unions included). */
+function wrongType(issues: readonly z.core.$ZodIssue[]): boolean {
+  return issues.every(
+    (x) =>
+      x.path.length === 0 &&
+      (x.code === 'invalid_type' || (x.code === 'invalid_union' && x.errors.every(wrongType))),
+  );
 }
 
 /** `, got <value>` for the value the user wrote at `path` (nothing when the path is missing). */
@@ -310,6 +332,7 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
           );
         if (durationMs(node.until) <= durationMs(node.from ?? 0)) push(`${at}.until`, 'must be after `from`');
         if (node.retryOn !== undefined && (node.retries ?? 0) === 0) push(`${at}.retryOn`, NO_RETRIES);
+        if (node.retryAfter !== undefined && (node.retries ?? 0) === 0) push(`${at}.retryAfter`, NO_RETRIES);
         break;
       }
       case 'cdn':
@@ -367,7 +390,16 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
               else topicRef(`${path}.topic`, c.to, named);
             }
             const other = publishes === 'amqp' ? 'topic' : 'queue';
-            for (const k of ['pool', 'retries', 'backoff', 'budget', 'breaker', 'onlyFrom', other] as const)
+            for (const k of [
+              'pool',
+              'retries',
+              'backoff',
+              'budget',
+              'breaker',
+              'retryAfter',
+              'onlyFrom',
+              other,
+            ] as const)
               if (c[k] !== undefined)
                 push(
                   `${path}.${k}`,
@@ -382,6 +414,8 @@ function checkReferences(system: SystemDescription, issues: SystemIssue[]): void
             push(`${path}.persistent`, 'applies to a call that publishes to a queue: give it a `queue`');
           if (c.retryOn !== undefined && (c.retries ?? 0) === 0)
             push(`${at}.downstream[${i}].retryOn`, NO_RETRIES);
+          if (c.retryAfter !== undefined && (c.retries ?? 0) === 0)
+            push(`${at}.downstream[${i}].retryAfter`, NO_RETRIES);
           c.onlyFrom?.forEach((n, j) => {
             if (!(n in system.nodes))
               push(`${at}.downstream[${i}].onlyFrom[${j}]`, `no node named "${n}"${didYouMean(n, names)}`);
