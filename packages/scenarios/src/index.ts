@@ -208,7 +208,7 @@ export {
   criticalitySchema,
   criticalitySharesSchema,
 } from './system/criticality-schema.js';
-export type { Departure, DiscoveryHandle } from './system/discovery.js';
+export { type Departure, type DiscoveryHandle, DNS_REFRESH_DEFAULT_MS } from './system/discovery.js';
 export {
   type BalancerDiscoveryDescription,
   DISCOVERY_KINDS,

@@ -233,8 +233,8 @@ export const balancerSchema = z.strictObject({
    */
   weights: z.record(name, z.number().positive()).optional(),
   /**
-   * Take the backends from service discovery instead of the fixed list: `{ kind: 'eureka', server, ... }`
-   * or `{ kind: 'kubernetes', ... }`. `backends` names the services whose replicas register; the balancer
+   * Take the backends from service discovery instead of the fixed list: `{ kind: 'eureka', server, ... }`,
+   * `{ kind: 'kubernetes', ... }` or `{ kind: 'dns', ... }`. `backends` names the services whose replicas register; the balancer
    * routes to what discovery lists, so a crashed or stopped replica keeps getting calls until every
    * layer has refreshed. See discovery-schema.ts.
    * @default none (the fixed `backends`)

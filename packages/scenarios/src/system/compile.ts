@@ -393,9 +393,7 @@ export function compileSystem(
   faults.forEach((f, i) => {
     const fault = f.fault as { kind: string; node: string; preStop?: DurationData };
     if (fault.kind !== 'shutdown') return;
-    const lb = Object.keys(out.discovery).find(
-      (b) => fault.node in out.discovery[b]!.instances || fault.node in out.discovery[b]!.probes,
-    )!;
+    const lb = Object.keys(out.discovery).find((b) => out.discovery[b]!.replicas.includes(fault.node))!;
     const preStop = at(`faults[${i}].fault.preStop`, () => durationMs(fault.preStop ?? 0));
     sim.scheduleAt(durationMs(f.at), () => out.discovery[lb]!.shutdown(fault.node, preStop));
   });

@@ -72,7 +72,7 @@ export function checkBalancerDiscovery(
 /**
  * Checks the `shutdown` faults (a graceful shutdown, which only discovery can tell apart from a
  * crash): on a replica of a service behind a discovering balancer, once (no `for`), `preStop` only with
- * kubernetes.
+ * kubernetes or dns with `readiness` (pods).
  */
 export function checkShutdownFaults(
   system: SystemDescription,
@@ -117,7 +117,11 @@ export function checkShutdownFaults(
       }
       if (!ok) push(`${at}.fault.preStop`, "must be a duration such as 5000 or '5s'");
     }
-    if (fault.preStop !== undefined && d.kind !== 'kubernetes')
-      push(`${at}.fault.preStop`, `a Kubernetes preStop hook; "${lb}" discovers through ${d.kind}`);
+    const pods = d.kind === 'kubernetes' || (d.kind === 'dns' && d.readiness !== undefined);
+    if (fault.preStop !== undefined && !pods)
+      push(
+        `${at}.fault.preStop`,
+        `a Kubernetes preStop hook; "${lb}" discovers through ${d.kind}${d.kind === 'dns' ? ' without `readiness` (no pods)' : ''}`,
+      );
   });
 }

@@ -1,4 +1,7 @@
 import {
+  DnsResolver,
+  DnsServer,
+  EndpointList,
   type EndpointSource,
   EurekaClient,
   EurekaInstance,
@@ -12,8 +15,15 @@ import {
 import type { NetNode, Network, Reply, RpcRequest, Simulation } from '@dsim/core';
 import { clean } from './clean.js';
 import type { BalancerDiscoveryDescription, EurekaDescription } from './discovery-schema.js';
+import { durationMs } from './distributions.js';
 
 type Handler = (request: RpcRequest, reply: Reply<unknown>) => void;
+
+/**
+ * How often a `dns` discovery resolves the name again by default: Envoy's STRICT_DNS cluster
+ * re-resolves every `dns_refresh_rate`, 5 s by default (Envoy's Cluster API reference).
+ */
+export const DNS_REFRESH_DEFAULT_MS = 5000;
 
 /**
  * Builds a `eureka` node: an {@link EurekaServer} on `node` with the described server options.
@@ -35,11 +45,17 @@ export function buildEurekaServer(node: NetNode, d: EurekaDescription): EurekaSe
  */
 export interface DiscoveryHandle {
   readonly kind: BalancerDiscoveryDescription['kind'];
-  /** What the balancer follows: the EurekaClient, or the ServiceEndpoints. */
+  /** What the balancer follows: the EurekaClient, the ServiceEndpoints, or the resolver's last answer. */
   readonly source: EndpointSource;
   readonly client: EurekaClient | undefined;
+  /** The ServiceEndpoints (kubernetes, or the records of a dns discovery with `readiness`). */
   readonly endpoints: ServiceEndpoints | undefined;
-  /** Per replica address: its EurekaInstance (eureka) or its ReadinessProbe (kubernetes). */
+  /** dns: the DnsServer (on its node `<service>/dns`) and the DnsResolver on the balancer's node. */
+  readonly dnsServer: DnsServer | undefined;
+  readonly resolver: DnsResolver | undefined;
+  /** The replicas' addresses. */
+  readonly replicas: readonly string[];
+  /** Per replica address: its EurekaInstance (eureka) or its ReadinessProbe (kubernetes, dns with readiness). */
   readonly instances: Readonly<Record<string, EurekaInstance>>;
   readonly probes: Readonly<Record<string, ReadinessProbe>>;
   /** Every departure so far: the replica, when it went (crash or shutdown), when the list dropped it. */
@@ -48,8 +64,9 @@ export interface DiscoveryHandle {
   goneAt(address: string, t: number): boolean;
   /**
    * A graceful shutdown of a replica: eureka cancels its lease and the application refuses connections
-   * at once; kubernetes deletes the pod (the endpoint turns not ready, the application stops at SIGTERM
-   * after `preStop`).
+   * at once; kubernetes (and dns with `readiness`) deletes the pod (the endpoint turns not ready, the
+   * application stops at SIGTERM after `preStop`); dns without it removes the A record after the
+   * propagation and refuses connections at once.
    */
   shutdown(address: string, preStop: number): void;
   /**
@@ -80,6 +97,13 @@ export interface Departure {
  *   follows the client's list.
  * - kubernetes: a {@link ReadinessProbe} per replica (on a kubelet node of its own, `<replica>/kubelet`)
  *   and a {@link ServiceEndpoints}; the balancer follows its propagated list (as kube-proxy).
+ * - dns: a {@link DnsServer} on a node `<app>/dns` answering the name `app` with the replicas' A
+ *   records (the registered replicas, or with `readiness` a ServiceEndpoints over ReadinessProbes: a
+ *   headless Service), and a {@link DnsResolver} on the balancer's node that resolves `app` at the start
+ *   and every `refreshInterval` (Envoy's STRICT_DNS); each answer replaces the balancer's list, a failed
+ *   query keeps it (as Envoy keeps the last hosts). A refresh within the cache time is answered from the
+ *   cache, so the balancer drops a removed record at the first refresh at or after its cached answer
+ *   expired and the server stopped answering it.
  *
  * Each replica's handler refuses connections (`unavailable`) once it is shut down.
  *
@@ -129,6 +153,19 @@ export function buildDiscovery(
   const probes: Record<string, ReadinessProbe> = {};
   let client: EurekaClient | undefined;
   let endpoints: ServiceEndpoints | undefined;
+  let dnsServer: DnsServer | undefined;
+  let resolver: DnsResolver | undefined;
+  let registered: EndpointList | undefined;
+  let recordDelay = 0;
+  const addKubelets = (probe: Record<string, unknown>): void => {
+    for (const address of Object.keys(services)) {
+      probes[address] = new ReadinessProbe(net.addNode(`${address}/kubelet`), {
+        target: address,
+        ...clean(probe),
+      });
+      endpoints!.addPod(address, probes[address]);
+    }
+  };
   for (const [address, service] of Object.entries(services)) {
     const serve = service.endpoint.serving as Handler;
     service.endpoint.serve((request, reply) => {
@@ -157,18 +194,45 @@ export function buildDiscovery(
     client = new EurekaClient(node, { server, app, ...clean(timers) });
     return handle(client);
   }
+  if (d.kind === 'dns') {
+    recordDelay = durationMs(d.propagationDelay ?? 0);
+    let records: EndpointSource;
+    if (d.readiness !== undefined) {
+      // A headless Service: CoreDNS answers with the ready endpoints as its watch sees them.
+      endpoints = new ServiceEndpoints(sim, { propagationDelay: recordDelay, name: `${app}/dns` });
+      addKubelets(d.readiness);
+      records = endpoints;
+    } else {
+      registered = new EndpointList();
+      registered.set(Object.keys(services));
+      records = registered;
+    }
+    const server = `${app}/dns`;
+    dnsServer = new DnsServer(net.addNode(server), {
+      records: { [app]: records },
+      ...(d.ttl === undefined ? {} : { ttl: d.ttl }),
+    });
+    const r = new DnsResolver(node, clean({ server, cacheTtl: d.cacheTtl, timeout: d.queryTimeout }));
+    resolver = r;
+    const answer = new EndpointList();
+    const every = durationMs(d.refreshInterval ?? DNS_REFRESH_DEFAULT_MS);
+    const refresh = (): void => {
+      r.resolve(app, (addresses) => {
+        if (addresses !== null) answer.set(addresses);
+      });
+      node.setTimer(every, refresh);
+    };
+    refresh();
+    // A crash discards the node's timers and the resolver's cache; a restarted proxy resolves at once.
+    node.onRestart(refresh);
+    return handle(answer);
+  }
   const { kind: _k, propagationDelay, drain: _d, ...probe } = d;
   endpoints = new ServiceEndpoints(sim, {
     ...(propagationDelay === undefined ? {} : { propagationDelay }),
     name: node.address,
   });
-  for (const address of Object.keys(services)) {
-    probes[address] = new ReadinessProbe(net.addNode(`${address}/kubelet`), {
-      target: address,
-      ...clean(probe),
-    });
-    endpoints.addPod(address, probes[address]);
-  }
+  addKubelets(probe);
   return handle(endpoints);
 
   function handle(source: EndpointSource): DiscoveryHandle {
@@ -187,6 +251,9 @@ export function buildDiscovery(
       source,
       client,
       endpoints,
+      dnsServer,
+      resolver,
+      replicas: Object.keys(services),
       instances,
       probes,
       departures,
@@ -203,6 +270,13 @@ export function buildDiscovery(
         if (d.kind === 'eureka') {
           instances[address]!.shutdown();
           stopped.add(address);
+        } else if (registered !== undefined) {
+          // Deregistered (the A record deleted): the server answers without it after the propagation.
+          const list = registered;
+          stopped.add(address);
+          const remove = () => list.set(list.endpoints.filter((a) => a !== address));
+          if (recordDelay > 0) sim.schedule(recordDelay, remove);
+          else remove();
         } else endpoints!.terminate(address, { preStop, onSigterm: () => stopped.add(address) });
       },
     };
