@@ -45,7 +45,9 @@ const run = (
 const SHORT_DOWN = { scaleDown: { stabilizationWindow: '60s' } };
 
 describe('autoscale: a described service scales with its load', () => {
-  it.each([1, 2, 3])('HPA on utilisation 60%%: settles at ceil(100 / (20 × 0.6)) = 9 (seed %i)', (seed) => {
+  it.each([
+    1, 2, 3,
+  ])('HPA on a utilisation target of 0.6: settles at ceil(100 / (20 × 0.6)) = 9 (seed %i)', (seed) => {
     const o = run(ramp({ metric: { utilization: 60 }, behavior: SHORT_DOWN }), seed).outcome;
     const expected = Math.ceil(LOAD / (MU * 0.6));
     expect(expected).toBe(9);

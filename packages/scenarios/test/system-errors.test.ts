@@ -21,6 +21,22 @@ const cases: [string, (s: Record<string, any>) => void, string][] = [
     (s) => void (s.nodes.lb.polcy = 'random'),
     'nodes.lb.polcy: unknown key (did you mean "policy"?)',
   ],
+  ['a missing duration', (s) => void delete s.nodes.users.until, 'nodes.users.until: required, but missing'],
+  [
+    'a misspelt enum value',
+    (s) => void (s.network = { latency: { preset: 'sameZon' } }),
+    'network.latency.preset: Invalid option: expected one of',
+  ],
+  [
+    'a misspelt enum value gets a did-you-mean',
+    (s) => void (s.network = { latency: { preset: 'sameZon' } }),
+    'got "sameZon" (did you mean "sameZone"?)',
+  ],
+  [
+    'a bad value inside a distribution names the field, not the union',
+    (s) => void (s.nodes.auth.serviceTime = { exponential: { mean: -1 } }),
+    'nodes.auth.serviceTime.exponential.mean: Too small',
+  ],
   ['unknown top-level key', (s) => void (s.netwrk = {}), 'netwrk: unknown key (did you mean "network"?)'],
   ['unknown node kind', (s) => void (s.nodes.db.kind = 'databse'), 'nodes.db.kind'],
   [

@@ -93,6 +93,10 @@ function fromZod(
         fromZod(data, deep.sort((a, b) => a.length - b.length)[0]!, out, path);
         continue;
       }
+      if (valueAt(data, path) === undefined) {
+        out.push({ path: pathString(path), message: 'required, but missing' });
+        continue;
+      }
     }
     if (issue.code === 'invalid_key') {
       // A record's key failed its own schema (a topic or node name): say why, not just "invalid key".
@@ -114,11 +118,20 @@ function fromZod(
   }
 }
 
+/** The value the user wrote at `path`; undefined when the path is missing. */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let at: unknown = data;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
 /** A "did you mean" for a misspelt option of an enum (`crossZon` for `crossZone`). */
 function closeValue(data: unknown, path: readonly PropertyKey[], issue: z.core.$ZodIssue): string {
   if (issue.code !== 'invalid_value') return '';
-  let at: unknown = data;
-  for (const key of path) at = (at as Record<PropertyKey, unknown> | undefined)?.[key];
+  const at = valueAt(data, path);
   if (typeof at !== 'string') return '';
   return didYouMean(
     at,
@@ -137,11 +150,7 @@ function wrongType(issues: readonly z.core.$ZodIssue[]): boolean {
 
 /** `, got <value>` for the value the user wrote at `path` (nothing when the path is missing). */
 function got(data: unknown, path: readonly PropertyKey[]): string {
-  let at: unknown = data;
-  for (const key of path) {
-    if (at === null || typeof at !== 'object') return '';
-    at = (at as Record<PropertyKey, unknown>)[key];
-  }
+  const at = valueAt(data, path);
   return at === undefined ? '' : `, got ${showValue(at)}`;
 }
 
