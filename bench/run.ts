@@ -49,6 +49,7 @@ import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue 
 import FastPriorityQueue from 'fastpriorityqueue';
 import { measureRpcCosts } from './costs.js';
 import { buildTopology } from './topology.js';
+import { buildTopologyCeiling } from './topology-ceiling.js';
 
 interface BenchLine {
   workload: string;
@@ -700,6 +701,32 @@ function topologyHour(): WorkloadLine & { run: () => void } {
 }
 
 /**
+ * `topology-ceiling`: the same topology and span as `topology-hour` as a bare hand-written loop
+ * (bench/topology-ceiling.ts): no framework, no metrics. dsim cannot beat it; the gap is the price of the
+ * network, RPC and service layers and of the metrics they record.
+ */
+function topologyCeiling(): WorkloadLine & { run: () => void } {
+  const seconds = 60;
+  const run = buildTopologyCeiling(seconds);
+  const workload: WorkloadLine & { run: () => void } = {
+    workload: 'topology-ceiling',
+    engine: 'bare-loop',
+    ops: 0,
+    unit: 'requests',
+    simulatedSeconds: seconds,
+    run: () => {
+      const r = run();
+      Object.assign(workload, {
+        ops: r.requests,
+        meanLatency: Number(r.meanLatency.toFixed(4)),
+        events: r.events,
+      });
+    },
+  };
+  return workload;
+}
+
+/**
  * `topology-linear`: the 20-node topology for 1, 10 and 60 simulated minutes, one line each: wall time
  * per request and peak heap should not grow with the span. Opt-in (`--only topology-linear`): the hour
  * alone is 36 million requests. Run once (no repeats).
@@ -732,6 +759,7 @@ function topologyLinear(): Array<WorkloadLine & { seconds: number; rate: number 
 
 const workloads: Record<string, () => WorkloadLine & { run: () => void | Promise<void> }> = {
   'topology-hour': topologyHour,
+  'topology-ceiling': topologyCeiling,
   'mm1-components': mm1Components,
   'retry-storm': retryStormRun,
   timeouts,

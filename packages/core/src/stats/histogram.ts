@@ -80,6 +80,27 @@ export class LatencyHistogram {
     if (ms > this.hi) this.hi = ms;
   }
 
+  /**
+   * @internal The exact part of `record(ms)` (sum, min, max) without the bucket: for a caller that
+   * counts the buckets elsewhere and adds them with {@link LatencyHistogram._addBuckets} before anyone
+   * reads this histogram.
+   */
+  _recordExact(ms: number): void {
+    this.total += ms;
+    if (ms < this.lo) this.lo = ms;
+    if (ms > this.hi) this.hi = ms;
+  }
+
+  /** @internal Adds the counts of `buckets` (same layout: {@link LatencyHistogram._subBits}), nothing else. */
+  _addBuckets(buckets: LogBuckets): void {
+    this.buckets.merge(buckets);
+  }
+
+  /** @internal Sub-bucket bits of this histogram's layout. */
+  get _subBits(): number {
+    return this.buckets.subBits;
+  }
+
   /** Number of recorded values. */
   get count(): number {
     return this.buckets.count;
