@@ -53,6 +53,53 @@ describe('LogBuckets.percentileAs', () => {
   });
 });
 
+describe('LogBuckets.drainInto', () => {
+  it('equals merge, percentileAs per percentile and reset, in one pass', () => {
+    for (const seed of ['a', 'b']) {
+      const values = latencies(seed, 5000).map((ms) => Math.round(ms * 1000));
+      const drained = new LogBuckets(10);
+      const copy = new LogBuckets(10);
+      for (const v of values) {
+        drained.record(v);
+        copy.record(v);
+      }
+      const target = new LogBuckets(10);
+      target.record(123);
+      const expected = new LogBuckets(10);
+      expected.record(123);
+      expected.merge(copy);
+      const ps = [0.1, 50, 50, 90, 99, 99.99, 100];
+      const out = new Float64Array(ps.length);
+      drained.drainInto(target, ps, 7, out);
+      expect([...out]).toEqual(ps.map((p) => copy.percentileAs(p, 7)));
+      expect(target.count).toBe(expected.count);
+      for (const p of PERCENTILES) expect(target.percentile(p)).toBe(expected.percentile(p));
+      expect(drained.count).toBe(0);
+      expect(drained.lastIndex).toBe(-1);
+      drained.record(5);
+      expect(drained.percentile(50)).toBe(5);
+    }
+  });
+
+  it('with no target only reads and clears; an empty window gives NaN', () => {
+    const b = new LogBuckets(10);
+    b.record(2000);
+    const out = new Float64Array(2);
+    b.drainInto(null, [50, 99], 7, out);
+    // 2000 lies in [2000, 2007] at 7 bits (width 8 in [1024, 2048)): the upper edge, as LogBuckets(7) says.
+    expect([...out]).toEqual([2007, 2007]);
+    b.drainInto(null, [50, 99], 7, out);
+    expect([...out]).toEqual([Number.NaN, Number.NaN]);
+  });
+
+  it('rejects a target of another layout and percentiles out of order, naming the field', () => {
+    const out = new Float64Array(2);
+    expect(() => new LogBuckets(10).drainInto(new LogBuckets(7), [50], 7, out)).toThrow(/target.subBits/);
+    expect(() => new LogBuckets(10).drainInto(null, [99, 50], 7, out)).toThrow(/ps\[1\].*ascending/);
+    expect(() => new LogBuckets(10).drainInto(null, [0], 7, out)).toThrow(/ps\[0\]/);
+  });
+});
+
 describe('LogBuckets: 32-bit counts widen instead of wrapping', () => {
   it('a bucket reaching 2^32 by record() keeps its exact count and percentiles', () => {
     const b = new LogBuckets(7);

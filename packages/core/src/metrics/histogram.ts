@@ -5,6 +5,8 @@ import type { IntervalGrid, MetricsClock } from './grid.js';
 
 /** Sub-bucket bits of the per-interval p50 and p99: HdrHistogram's 2 significant digits. */
 const INTERVAL_SUB_BITS = 7;
+/** The per-interval percentiles, in the order `LogBuckets.drainInto` reads them. */
+const INTERVAL_PERCENTILES: readonly number[] = [50, 99];
 
 /**
  * A latency histogram (ms) with run-wide percentiles and per-interval count, p50 and p99.
@@ -46,6 +48,8 @@ export class Histogram {
   private interval: LogBuckets | null = null;
   /** The current interval's buckets are already in `all` (it was read): records go to both until it closes. */
   private synced = false;
+  /** Scratch for the closing interval's p50 and p99. */
+  private readonly figures = new Float64Array(2);
   private intervalMax = 0;
   private index = -1;
   private end = Number.NEGATIVE_INFINITY;
@@ -152,11 +156,20 @@ export class Histogram {
     // The first record() always rolls: create the buckets here, off the per-record path.
     this.interval ??= new LogBuckets(this.all._subBits);
     if (this.index >= 0) {
-      this.counts.push(this.intervalCount);
-      this.p50s.push(this.intervalPercentile(50));
-      this.p99s.push(this.intervalPercentile(99));
-      if (!this.synced) this.all._addBuckets(this.interval);
-      this.interval.reset();
+      // One pass over the interval's buckets: p50 and p99 at 2 digits, added to the run-wide ones, cleared.
+      const interval = this.interval;
+      const count = interval.count;
+      const figures = this.figures;
+      interval.drainInto(
+        this.synced ? null : this.all._buckets,
+        INTERVAL_PERCENTILES,
+        INTERVAL_SUB_BITS,
+        figures,
+      );
+      this.counts.push(count);
+      // The bucket's upper edge; the exact maximum is a tighter bound.
+      this.p50s.push(count === 0 ? Number.NaN : Math.min(figures[0]! / 1000, this.intervalMax));
+      this.p99s.push(count === 0 ? Number.NaN : Math.min(figures[1]! / 1000, this.intervalMax));
     }
     this.synced = false;
     for (let j = Math.max(this.index + 1, 0); j < k; j++) {

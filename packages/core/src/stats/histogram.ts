@@ -96,6 +96,11 @@ export class LatencyHistogram {
     this.buckets.merge(buckets);
   }
 
+  /** @internal The buckets, for a caller that adds counts to them directly ({@link LogBuckets.drainInto}). */
+  get _buckets(): LogBuckets {
+    return this.buckets;
+  }
+
   /** @internal Sub-bucket bits of this histogram's layout. */
   get _subBits(): number {
     return this.buckets.subBits;

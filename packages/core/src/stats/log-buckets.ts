@@ -211,6 +211,81 @@ export class LogBuckets {
     return 0;
   }
 
+  /**
+   * Closes a window of values in one pass over the buckets used: adds every count into `target` (same
+   * `subBits`; skipped when null), writes to `out[k]` the percentile `ps[k]` (ascending, 0 < p <= 100)
+   * that a `LogBuckets(subBits)` holding the same values would report (as {@link LogBuckets.percentileAs},
+   * NaN when empty), and resets. The same figures as `target.merge(this)`, `percentileAs` per `p` and
+   * `reset()`, with one walk instead of one per step.
+   *
+   * @example
+   * ```ts
+   * const out = new Float64Array(2);
+   * interval.drainInto(runWide, [50, 99], 7, out); // out: p50, p99 at 2 digits
+   * ```
+   */
+  drainInto(target: LogBuckets | null, ps: readonly number[], subBits: number, out: Float64Array): void {
+    if (target !== null && target.subBits !== this.subBits) {
+      throw invalidArgument(
+        'target.subBits',
+        target.subBits,
+        `${this.subBits}, this one's`,
+        'LogBuckets.drainInto',
+      );
+    }
+    if (!Number.isInteger(subBits) || subBits < 0 || subBits > this.subBits) {
+      throw invalidArgument(
+        'subBits',
+        subBits,
+        `an integer from 0 to ${this.subBits}`,
+        'LogBuckets.drainInto',
+      );
+    }
+    for (let k = 0; k < ps.length; k++) {
+      const p = ps[k]!;
+      if (!(p > 0 && p <= 100 && (k === 0 || p >= ps[k - 1]!)))
+        throw invalidArgument(`ps[${k}]`, p, 'ascending percentiles in (0, 100]', 'LogBuckets.drainInto');
+    }
+    if (out.length < ps.length)
+      throw invalidArgument(
+        'out.length',
+        out.length,
+        `at least ps.length (${ps.length})`,
+        'LogBuckets.drainInto',
+      );
+    const n = this.n;
+    const lo = this.lo;
+    const hi = this.hi;
+    if (n === 0) {
+      for (let k = 0; k < ps.length; k++) out[k] = Number.NaN;
+      return;
+    }
+    if (target !== null && hi >= target.counts.length) target.grow(hi);
+    const counts = this.counts;
+    let k = 0;
+    let rank = percentileRank(ps[0]!, n);
+    let seen = 0;
+    for (let i = lo; i <= hi; i++) {
+      const c = counts[i]!;
+      if (c === 0) continue;
+      seen += c;
+      while (k < ps.length && seen >= rank) {
+        out[k++] = highestValueAt(bucketIndex(lowestValueAt(i, this.subBits), subBits), subBits);
+        if (k < ps.length) rank = percentileRank(ps[k]!, n);
+      }
+      if (target !== null) target.add(i, c);
+      counts[i] = 0;
+    }
+    if (target !== null) {
+      target.n += n;
+      if (lo < target.lo) target.lo = lo;
+      if (hi > target.hi) target.hi = hi;
+    }
+    this.n = 0;
+    this.lo = this.cap;
+    this.hi = -1;
+  }
+
   /** Forgets every value; keeps the buckets allocated and clears only the range used. */
   reset(): void {
     if (this.hi >= 0) this.counts.fill(0, this.lo, this.hi + 1);
@@ -295,6 +370,12 @@ function lowestValueAt(index: number, s: number): number {
 function highestValueAt(index: number, s: number): number {
   const bucket = Math.max(Math.floor(index / 2 ** s) - 1, 0);
   return lowestValueAt(index, s) + 2 ** bucket - 1;
+}
+
+/** The rank hdr-histogram-js's `getValueAtPercentile(p)` looks for among `n` values, term for term. */
+function percentileRank(p: number, n: number): number {
+  const fpCount = (Math.min(p, 100) / 100) * n;
+  return Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
 }
 
 /** hdr-histogram-js's `ulp`, to round percentile ranks the same way. */
