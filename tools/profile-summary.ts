@@ -6,6 +6,12 @@
  *   node --cpu-prof --cpu-prof-dir=prof packages/scenarios/bin/dsim.js run retry-storm --seed 1
  *   npx tsx tools/profile-summary.ts prof            # the largest profile in the folder
  *   npx tsx tools/profile-summary.ts prof/CPU.x.cpuprofile --top 40
+ *   npx tsx tools/profile-summary.ts prof --lines 30   # also the 30 hottest source lines
+ *
+ * `--lines` reads the samples' line ticks (`positionTicks`): the line each sample was on. Lines of a
+ * function V8 inlined into another are listed under the outer function's name (`settle ...:4399` is a
+ * line of `LogBuckets.record` inlined into `settle`), and may be approximate. A hot line that only reads
+ * or increments an array slot points at cache misses rather than work.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -15,6 +21,8 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
+  hitCount?: number;
+  positionTicks?: Array<{ line: number; ticks: number }>;
 }
 interface Profile {
   nodes: ProfileNode[];
@@ -24,16 +32,23 @@ interface Profile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '30' } },
+  options: { top: { type: 'string', default: '30' }, lines: { type: 'string', default: '0' } },
 });
 const top = Number(values.top);
 if (!Number.isInteger(top) || top < 1) {
   process.stderr.write(`profile-summary: --top must be an integer >= 1, got ${values.top}\n`);
   process.exit(2);
 }
+const lines = Number(values.lines);
+if (!Number.isInteger(lines) || lines < 0) {
+  process.stderr.write(`profile-summary: --lines must be an integer >= 0, got ${values.lines}\n`);
+  process.exit(2);
+}
 const target = positionals[0];
 if (target === undefined) {
-  process.stderr.write('usage: profile-summary <profile.cpuprofile | folder of profiles> [--top N]\n');
+  process.stderr.write(
+    'usage: profile-summary <profile.cpuprofile | folder of profiles> [--top N] [--lines N]\n',
+  );
   process.exit(2);
 }
 
@@ -96,3 +111,39 @@ for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
 process.stdout.write('\ntotal time (the function and what it calls)\n');
 for (const [key, t] of [...total].sort((a, b) => b[1] - a[1]).slice(0, top))
   process.stdout.write(`${pct(t)}  ${key}\n`);
+
+if (lines > 0) {
+  // Line ticks are sample counts; weigh them as a share of all samples (hitCount), not of time.
+  const ticks = new Map<string, { ticks: number; url: string; line: number; fn: string }>();
+  let hits = 0;
+  for (const n of profile.nodes) {
+    hits += n.hitCount ?? 0;
+    for (const t of n.positionTicks ?? []) {
+      const key = `${n.callFrame.url}:${t.line} ${n.callFrame.functionName}`;
+      const entry = ticks.get(key) ?? {
+        ticks: 0,
+        url: n.callFrame.url,
+        line: t.line,
+        fn: n.callFrame.functionName,
+      };
+      entry.ticks += t.ticks;
+      ticks.set(key, entry);
+    }
+  }
+  const sources = new Map<string, string[] | null>();
+  const text = (url: string, line: number): string => {
+    if (!sources.has(url)) {
+      const path = url.startsWith('file://') ? new URL(url).pathname : url;
+      sources.set(url, existsSync(path) ? readFileSync(path, 'utf8').split('\n') : null);
+    }
+    return sources.get(url)?.[line - 1]?.trim().slice(0, 100) ?? '';
+  };
+  process.stdout.write(
+    '\nhottest lines (share of all samples; inlined functions listed under the outer function)\n',
+  );
+  for (const e of [...ticks.values()].sort((a, b) => b.ticks - a.ticks).slice(0, lines)) {
+    const path = e.url.split('/').slice(-2).join('/');
+    const share = `${((100 * e.ticks) / Math.max(hits, 1)).toFixed(2).padStart(6)}%`;
+    process.stdout.write(`${share}  ${e.fn || '(anonymous)'} ${path}:${e.line}  ${text(e.url, e.line)}\n`);
+  }
+}
