@@ -33,14 +33,16 @@ const MAX_BUCKET_NUMBER = 2 ** 50;
  * entries come out in (time, order) order exactly as from a heap, ties included. A year with no entry
  * due falls back to a direct search of the bucket heads and jumps there.
  *
- * **Resizing** (Brown). The bucket count doubles when entries exceed twice the buckets and halves when
- * they fall below half; the width is then recomputed as three times the mean gap between the 25
+ * **Resizing** (after Brown). The bucket count doubles when entries exceed twice the buckets and halves
+ * when they fall below a quarter (Brown: a half; a quarter keeps queues whose size swings by 2x, as
+ * fan-outs make them, from rehashing on every swing); the width is then recomputed as three times the mean gap between the 25
  * earliest entries (gaps of zero, from entries at one instant, are left out, and so are gaps over twice
  * the mean), and every entry is rehashed with its new bucket number. When the delays change scale the
  * width goes stale: dequeues scan empty buckets, or insertions walk long lists. Both are counted; a
  * window of `2 * buckets` dequeues (shorter once it has spent the window's budget) averaging more than
  * `COST_LIMIT` steps per dequeue recomputes the width, and widens it at least 4 times when empty
- * buckets were the cost, or narrows it by at most 4 when list walks were (see `checkWidth`). A rebuild
+ * buckets were the cost, or narrows it by at most 4 when list walks were (see `checkWidth`); a
+ * narrowing that left the width as it was is not retried until another rebuild. A rebuild
  * is O(entries) and comes at most once per O(entries) operations. Schedules measured: holds of 150 to
  * 10 000 entries, 10 000 mostly-cancelled timers 30 s out beside 100 near entries, a delay scale
  * changing 10^5-fold and back, bursts at one instant at mixed priorities, growth to 100 000 entries and
@@ -97,6 +99,8 @@ export class EventQueue {
   private operations = 0;
   /** Direction of the last width correction: 1 wider, -1 narrower, 0 none. */
   private lastAdjust = 0;
+  /** The last narrowing for list walks left the width as it was; cleared by any other rebuild. */
+  private narrowingFutile = false;
   private scratch = new Int32Array(64);
   private readonly sample = new Float64Array(WIDTH_SAMPLE);
 
@@ -180,7 +184,9 @@ export class EventQueue {
       // A window ends after 2 x buckets dequeues, or sooner once it has spent a window's budget of work.
       if (++this.operations >= 2 * this.buckets || this.scans + this.walks > 2 * COST_LIMIT * this.buckets)
         this.checkWidth();
-      else if (this.count < this.buckets >> 1 && this.buckets > MIN_BUCKETS) this.rebuild(this.buckets >> 1);
+      // Halve below a quarter, not a half: a queue whose size swings by 2x (fan-outs, bursts) would
+      // otherwise double and halve on every swing, an O(n) rehash each time.
+      else if (this.count < this.buckets >> 2 && this.buckets > MIN_BUCKETS) this.rebuild(this.buckets >> 1);
       return;
     }
     this.overflow.poll();
@@ -309,6 +315,10 @@ export class EventQueue {
     const adjust = scans > walks ? Math.max(4, Math.min(1024, scans / (COST_LIMIT * operations))) : -1;
     // A reversal right after a change waits one more window: some schedules suit no width (clusters
     // too tight for one bucket each, too far apart for one year), and flipping every window costs more.
+    // Walks with a width the sample will not narrow (clustered entries: the mean gap is set by the gaps
+    // between clusters) rehash for nothing; the overflow heap already bounds each walk. Not again until
+    // the width or the bucket count changes for another reason.
+    if (adjust < 0 && this.narrowingFutile) return;
     const direction = Math.sign(adjust);
     if (direction === -this.lastAdjust) this.lastAdjust = 0;
     else {
@@ -331,7 +341,9 @@ export class EventQueue {
       for (let s = this.heads[b]!; s >= 0; s = this.next[s]!) slots[n++] = s;
     }
     while (this.overflow.size > 0) slots[n++] = this.overflow.poll()!;
-    this.width = this.measureWidth(slots, n, adjust);
+    const width = this.measureWidth(slots, n, adjust);
+    this.narrowingFutile = adjust < 0 && width === this.width;
+    this.width = width;
     this.perWidth = 1 / this.width;
     if (buckets !== this.buckets) {
       this.buckets = buckets;

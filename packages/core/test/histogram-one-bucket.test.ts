@@ -81,6 +81,38 @@ describe('LogBuckets.drainInto', () => {
     }
   });
 
+  it('a sparse window visits only its touched buckets and gives what a full scan gives', () => {
+    // Windows of 1 to 40 values over four decades: the list (capacity 8) serves the sparse ones, the
+    // scan the others; a recordCount forces the scan. Every window must match a plain LogBuckets.
+    const values = latencies('sparse', 4000).map((ms) => Math.round(ms * 1000));
+    const tracked = new LogBuckets(10, 8);
+    const runWide = new LogBuckets(10);
+    const reference = new LogBuckets(10);
+    const out = new Float64Array(3);
+    let at = 0;
+    for (let w = 1; at < values.length; w = (w % 40) + 1) {
+      const window = values.slice(at, at + w);
+      at += w;
+      const plain = new LogBuckets(10);
+      for (const v of window) {
+        tracked.record(v);
+        plain.record(v);
+        reference.record(v);
+      }
+      if (w === 7) {
+        tracked.recordCount(window[0]!, 2);
+        plain.recordCount(window[0]!, 2);
+        reference.recordCount(window[0]!, 2);
+      }
+      tracked.drainInto(runWide, [1, 50, 99], 7, out);
+      expect([...out], `window of ${w}`).toEqual([1, 50, 99].map((p) => plain.percentileAs(p, 7)));
+      expect(tracked.count).toBe(0);
+    }
+    expect(runWide.count).toBe(reference.count);
+    for (let i = reference.firstIndex; i <= reference.lastIndex; i++)
+      expect(runWide.countAt(i)).toBe(reference.countAt(i));
+  });
+
   it('with no target only reads and clears; an empty window gives NaN', () => {
     const b = new LogBuckets(10);
     b.record(2000);

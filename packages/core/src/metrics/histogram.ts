@@ -7,6 +7,8 @@ import type { IntervalGrid, MetricsClock } from './grid.js';
 const INTERVAL_SUB_BITS = 7;
 /** The per-interval percentiles, in the order `LogBuckets.drainInto` reads them. */
 const INTERVAL_PERCENTILES: readonly number[] = [50, 99];
+/** Newly used buckets an interval remembers, so a sparse interval closes without a scan of its range. */
+const TOUCHED_BUCKETS = 256;
 
 /**
  * A latency histogram (ms) with run-wide percentiles and per-interval count, p50 and p99.
@@ -154,7 +156,7 @@ export class Histogram {
       throw invalidArgument('clock.now', t, `a time >= the registry start (${grid.start})`);
     const k = grid.indexOf(t);
     // The first record() always rolls: create the buckets here, off the per-record path.
-    this.interval ??= new LogBuckets(this.all._subBits);
+    this.interval ??= new LogBuckets(this.all._subBits, TOUCHED_BUCKETS);
     if (this.index >= 0) {
       // One pass over the interval's buckets: p50 and p99 at 2 digits, added to the run-wide ones, cleared.
       const interval = this.interval;

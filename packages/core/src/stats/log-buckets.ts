@@ -54,12 +54,29 @@ export class LogBuckets {
   private n = 0;
   private lo: number;
   private hi = -1;
+  /**
+   * Buckets that went from empty to one value since the last reset, in the order they did (null: not
+   * tracked). A sparse window (few values over a wide range, a lightly loaded node's interval) is then
+   * closed by visiting those buckets instead of every bucket between the lowest and highest.
+   */
+  private readonly touched: Int32Array | null;
+  private touchedCount = 0;
+  /** More buckets were touched than `touched` holds, or counts were added another way: scan instead. */
+  private touchedLost = false;
 
-  /** @param subBits - sub-bucket bits, an integer from 0 to 17 (HdrHistogram's 0 to 5 digits); default 7 */
-  constructor(subBits = 7) {
+  /**
+   * @param subBits - sub-bucket bits, an integer from 0 to 17 (HdrHistogram's 0 to 5 digits); default 7
+   * @param trackTouched - how many newly used buckets to remember per window, for
+   *   {@link LogBuckets.drainInto} on sparse windows; default 0 (none)
+   */
+  constructor(subBits = 7, trackTouched = 0) {
     if (!Number.isInteger(subBits) || subBits < 0 || subBits > 17) {
       throw invalidArgument('subBits', subBits, 'an integer from 0 to 17', 'LogBuckets');
     }
+    if (!Number.isInteger(trackTouched) || trackTouched < 0 || trackTouched > 65536) {
+      throw invalidArgument('trackTouched', trackTouched, 'an integer from 0 to 65536', 'LogBuckets');
+    }
+    this.touched = trackTouched > 0 ? new Int32Array(trackTouched) : null;
     this.subBits = subBits;
     this.half = 2 ** subBits;
     this.cap = bucketIndex(Number.MAX_SAFE_INTEGER, subBits) + 1;
@@ -73,8 +90,9 @@ export class LogBuckets {
     const counts = this.counts;
     const c = counts[i]! + 1;
     counts[i] = c;
+    if (c === 1 && this.touched !== null) this.touch(i);
     // A 32-bit bucket stores 2^32 as 0: widen first, then store it exactly.
-    if (c === TWO_32) this.widen(i, c);
+    else if (c === TWO_32) this.widen(i, c);
     this.n++;
     if (i < this.lo) this.lo = i;
     if (i > this.hi) this.hi = i;
@@ -86,6 +104,7 @@ export class LogBuckets {
     if (i >= this.counts.length) this.grow(i);
     this.add(i, count);
     this.n += count;
+    this.touchedLost = true;
     if (i < this.lo) this.lo = i;
     if (i > this.hi) this.hi = i;
   }
@@ -108,6 +127,7 @@ export class LogBuckets {
       return;
     }
     if (hi >= this.counts.length) this.grow(hi);
+    this.touchedLost = true;
     const theirs = other.counts;
     for (let i = lo; i <= hi; i++) {
       const c = theirs[i]!;
@@ -265,7 +285,13 @@ export class LogBuckets {
     let k = 0;
     let rank = percentileRank(ps[0]!, n);
     let seen = 0;
-    for (let i = lo; i <= hi; i++) {
+    // Sparse: visit the touched buckets in index order instead of the whole range between them.
+    const touched = this.touched;
+    const listed = touched !== null && !this.touchedLost && this.touchedCount * 8 < hi - lo;
+    const visits = listed ? this.touchedCount : hi - lo + 1;
+    if (listed) touched.subarray(0, visits).sort();
+    for (let v = 0; v < visits; v++) {
+      const i = listed ? touched[v]! : lo + v;
       const c = counts[i]!;
       if (c === 0) continue;
       seen += c;
@@ -276,6 +302,8 @@ export class LogBuckets {
       if (target !== null) target.add(i, c);
       counts[i] = 0;
     }
+    this.touchedCount = 0;
+    this.touchedLost = false;
     if (target !== null) {
       target.n += n;
       if (lo < target.lo) target.lo = lo;
@@ -292,6 +320,14 @@ export class LogBuckets {
     this.n = 0;
     this.lo = this.cap;
     this.hi = -1;
+    this.touchedCount = 0;
+    this.touchedLost = false;
+  }
+
+  /** Remembers bucket `i`, newly used, for a sparse drain; past the list's capacity, scans instead. */
+  private touch(i: number): void {
+    if (this.touchedCount < this.touched!.length) this.touched![this.touchedCount++] = i;
+    else this.touchedLost = true;
   }
 
   private grow(index: number): void {
