@@ -73,31 +73,17 @@ export function buildTopologyCeiling(seconds: number, seed = 1): () => TopologyC
 
   function grow(): void {
     cap *= 2;
-    const t = new Float64Array(cap);
-    t.set(time);
-    time = t;
-    const s = new Float64Array(cap);
-    s.set(seq);
-    seq = s;
-    const k = new Uint8Array(cap);
-    k.set(kind);
-    kind = k;
-    const j = new Int32Array(cap);
-    j.set(subject);
-    subject = j;
+    time = grown(time, cap);
+    seq = grown(seq, cap);
+    kind = grown(kind, cap);
+    subject = grown(subject, cap);
   }
 
   function growRequests(): void {
     reqCap *= 2;
-    const s = new Float64Array(reqCap);
-    s.set(started);
-    started = s;
-    const a = new Int32Array(reqCap);
-    a.set(apiOf);
-    apiOf = a;
-    const l = new Int32Array(reqCap);
-    l.set(left);
-    left = l;
+    started = grown(started, reqCap);
+    apiOf = grown(apiOf, reqCap);
+    left = grown(left, reqCap);
   }
 
   function schedule(at: number, what: number, who: number): void {
@@ -220,4 +206,11 @@ export function buildTopologyCeiling(seconds: number, seed = 1): () => TopologyC
     }
     return { requests, meanLatency: answered === 0 ? 0 : latencySum / answered, events };
   };
+}
+
+/** A copy of `array` with room for `length` entries. */
+function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T, length: number): T {
+  const out = new (array.constructor as new (n: number) => T)(length);
+  out.set(array);
+  return out;
 }

@@ -16,6 +16,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { didYouMean } from '@dsim/core';
 
 interface ProfileNode {
   id: number;
@@ -30,10 +31,26 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { top: { type: 'string', default: '30' }, lines: { type: 'string', default: '0' } },
-});
+const OPTIONS = {
+  top: { type: 'string', default: '30' },
+  lines: { type: 'string', default: '0' },
+} as const;
+
+/** The flags, or exit 2 naming the bad one (with a "did you mean") instead of a stack trace. */
+function parseFlags() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    const flag = /'--?([^'=]+)/.exec(message ?? '')?.[1];
+    const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(OPTIONS));
+    process.stderr.write(
+      `profile-summary: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: --top N, --lines N\n`,
+    );
+    process.exit(2);
+  }
+}
+const { values, positionals } = parseFlags();
 const top = Number(values.top);
 if (!Number.isInteger(top) || top < 1) {
   process.stderr.write(`profile-summary: --top must be an integer >= 1, got ${values.top}\n`);

@@ -107,7 +107,7 @@ export class Histogram {
    */
   get latency(): LatencyHistogram {
     if (!this.synced && this.interval !== null && this.interval.count > 0) {
-      this.all._addBuckets(this.interval);
+      this.all._buckets.merge(this.interval);
       this.synced = true;
     }
     return this.all;
@@ -158,7 +158,7 @@ export class Histogram {
       throw invalidArgument('clock.now', t, `a time >= the registry start (${grid.start})`);
     const k = grid.indexOf(t);
     // The first record() always rolls: create the buckets here, off the per-record path.
-    this.interval ??= new LogBuckets(this.all._subBits, TOUCHED_BUCKETS);
+    this.interval ??= new LogBuckets(this.all._buckets.subBits, TOUCHED_BUCKETS);
     if (this.index >= 0) {
       // One pass over the interval's buckets: p50 and p99 at 2 digits, added to the run-wide ones, cleared.
       const interval = this.interval;

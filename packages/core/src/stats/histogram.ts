@@ -82,7 +82,7 @@ export class LatencyHistogram {
 
   /**
    * @internal The exact part of `record(ms)` (sum, min, max) without the bucket: for a caller that
-   * counts the buckets elsewhere and adds them with {@link LatencyHistogram._addBuckets} before anyone
+   * counts the buckets elsewhere and adds them to {@link LatencyHistogram._buckets} before anyone
    * reads this histogram.
    */
   _recordExact(ms: number): void {
@@ -91,19 +91,9 @@ export class LatencyHistogram {
     if (ms > this.hi) this.hi = ms;
   }
 
-  /** @internal Adds the counts of `buckets` (same layout: {@link LatencyHistogram._subBits}), nothing else. */
-  _addBuckets(buckets: LogBuckets): void {
-    this.buckets.merge(buckets);
-  }
-
   /** @internal The buckets, for a caller that adds counts to them directly ({@link LogBuckets.drainInto}). */
   get _buckets(): LogBuckets {
     return this.buckets;
-  }
-
-  /** @internal Sub-bucket bits of this histogram's layout. */
-  get _subBits(): number {
-    return this.buckets.subBits;
   }
 
   /** Number of recorded values. */

@@ -179,18 +179,7 @@ export class LogBuckets {
    * the first non-empty bucket; NaN when empty.
    */
   percentile(p: number): number {
-    const n = this.n;
-    if (n === 0) return Number.NaN;
-    // Term for term as hdr-histogram-js, so the float rounding of the rank is the same.
-    const fpCount = (Math.min(p, 100) / 100) * n;
-    const rank = Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
-    const counts = this.counts;
-    let seen = 0;
-    for (let i = this.lo; i <= this.hi; i++) {
-      seen += counts[i]!;
-      if (seen >= rank) return p === 0 ? this.lowestValue(i) : this.highestValue(i);
-    }
-    return 0; // hdr-histogram-js's answer when the rank is never reached (counts sum to n: unreachable)
+    return this.valueAtPercentile(p, this.subBits);
   }
 
   /**
@@ -215,20 +204,28 @@ export class LogBuckets {
         'LogBuckets.percentileAs',
       );
     }
+    return this.valueAtPercentile(p, subBits);
+  }
+
+  /**
+   * hdr-histogram-js's `getValueAtPercentile(p)` over these buckets, read in the layout of `subBits`
+   * (at most this one's): the upper edge of the coarse bucket holding the value of rank
+   * max(1, ceil(p·n/100 - ulp)), or, for p = 0, its lower edge; NaN when empty.
+   */
+  private valueAtPercentile(p: number, subBits: number): number {
     const n = this.n;
     if (n === 0) return Number.NaN;
-    const fpCount = (Math.min(p, 100) / 100) * n;
-    const rank = Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
+    const rank = percentileRank(p, n);
     const counts = this.counts;
     let seen = 0;
     for (let i = this.lo; i <= this.hi; i++) {
       seen += counts[i]!;
       if (seen >= rank) {
-        const coarse = bucketIndex(this.lowestValue(i), subBits);
+        const coarse = subBits === this.subBits ? i : bucketIndex(lowestValueAt(i, this.subBits), subBits);
         return p === 0 ? lowestValueAt(coarse, subBits) : highestValueAt(coarse, subBits);
       }
     }
-    return 0;
+    return 0; // hdr-histogram-js's answer when the rank is never reached (counts sum to n: unreachable)
   }
 
   /**
@@ -408,7 +405,10 @@ function highestValueAt(index: number, s: number): number {
   return lowestValueAt(index, s) + 2 ** bucket - 1;
 }
 
-/** The rank hdr-histogram-js's `getValueAtPercentile(p)` looks for among `n` values, term for term. */
+/**
+ * The rank hdr-histogram-js's `getValueAtPercentile(p)` looks for among `n` values, term for term, so
+ * the float rounding of the rank is the same.
+ */
 function percentileRank(p: number, n: number): number {
   const fpCount = (Math.min(p, 100) / 100) * n;
   return Math.max(Math.ceil(fpCount - ulp(fpCount)), 1);
