@@ -29,6 +29,40 @@ interface Job {
   priority: number;
 }
 
+/** A job's downstream calls in progress: parallel ones count down to the last answer, sequential ones step. */
+class DownstreamRun {
+  /** Parallel calls still waiting. */
+  left: number;
+  /** Index of the sequential call in flight. */
+  next = 0;
+  firstError: RpcError | undefined = undefined;
+  firstBound = false;
+  constructor(
+    readonly job: Job,
+    readonly spec: ResolvedDownstream,
+    readonly calls: readonly ResolvedCall[],
+    /** The node's incarnation when the run began: answers after a crash are dropped. */
+    readonly incarnation: number,
+  ) {
+    this.left = calls.length;
+  }
+}
+
+/** One downstream call of a run, handed back with its answer. */
+class DownstreamLeg {
+  constructor(
+    readonly run: DownstreamRun,
+    readonly call: ResolvedCall,
+  ) {}
+}
+
+/** What a downstream answer carries that a service reads (an {@link RpcResponse}, or a client's). */
+interface DownstreamAnswer {
+  readonly ok: boolean;
+  readonly error?: RpcError;
+  readonly request?: RpcRequest | undefined;
+}
+
 /** What a queue slot holds once its job was taken (same shape as a job, so the array stays monomorphic). */
 const TAKEN: Job = Object.freeze({
   request: undefined as unknown as RpcRequest,
@@ -93,6 +127,11 @@ export class Service {
   private readonly respond: (request: RpcRequest) => unknown;
   private readonly where: string;
   private readonly meters;
+  /** Ends a job's computation: one function for every job, so a computation allocates no closure. */
+  private readonly finishJob = (job: Job): void => this.finish(job);
+  /** Takes every downstream answer from the service's own endpoint: one function, no closure per call. */
+  private readonly callAnswered = (res: DownstreamAnswer, leg: DownstreamLeg): void =>
+    this.answered(res, leg);
 
   constructor(
     readonly node: NetNode<any>,
@@ -234,7 +273,7 @@ export class Service {
     let duration = sampled / this.node.capacity;
     if (this.slowdown !== undefined) duration *= this.slowdownFactor(this.slowdown);
     // Work, not a wall-clock timer: a stop-the-world pause stretches the request in progress.
-    this.node.work(duration, () => this.finish(job));
+    this.node._workWith(duration, this.finishJob, job);
   }
 
   private negativeServiceTime(sampled: number): never {
@@ -316,64 +355,55 @@ export class Service {
   }
 
   private callDownstream(job: Job, spec: ResolvedDownstream): void {
-    const incarnation = this.node.incarnation;
     const calls = typeof spec.calls === 'function' ? spec.calls(job.request) : spec.calls;
     if (calls.length === 0) {
       this.compute(job);
       return;
     }
+    const run = new DownstreamRun(job, spec, calls, this.node.incarnation);
     if (!spec.parallel) {
-      const step = (i: number): void => {
-        if (i === calls.length) {
-          this.compute(job);
-          return;
-        }
-        this.callOne(job, calls[i]!, spec, (error, bound) => {
-          if (this.node.incarnation !== incarnation) return;
-          if (error !== undefined) this.downstreamFailed(job, spec, error, bound);
-          else step(i + 1);
-        });
-      };
-      step(0);
+      this.callOne(run, calls[0]!);
       return;
     }
-    let left = calls.length;
-    let firstError: RpcError | undefined;
-    let firstBound = false;
-    for (const call of calls) {
-      this.callOne(job, call, spec, (error, bound) => {
-        if (firstError === undefined && error !== undefined) {
-          firstError = error;
-          firstBound = bound;
-        }
-        if (--left > 0 || this.node.incarnation !== incarnation) return;
-        if (firstError !== undefined) this.downstreamFailed(job, spec, firstError, firstBound);
-        else this.compute(job);
-      });
-    }
+    for (let i = 0; i < calls.length; i++) this.callOne(run, calls[i]!);
   }
 
   /**
-   * One call: a connection from the pool (if any), the call, the connection back; then
-   * `done(error?, deadlineBound)`, where `deadlineBound` says the call's deadline was the request's own
-   * (it timed out because the propagated deadline passed, not because of its own timeout).
+   * One call of `run` ended (`error` undefined on success; `deadlineBound` says the call's deadline was
+   * the request's own: it timed out because the propagated deadline passed, not its own timeout). In
+   * parallel mode the last answer decides, with the first error; in sequence an error ends the run.
    */
-  private callOne(
-    job: Job,
-    call: ResolvedCall,
-    spec: ResolvedDownstream,
-    done: (error: RpcError | undefined, deadlineBound: boolean) => void,
-  ): void {
+  private callEnded(run: DownstreamRun, error: RpcError | undefined, deadlineBound: boolean): void {
+    if (run.spec.parallel) {
+      if (run.firstError === undefined && error !== undefined) {
+        run.firstError = error;
+        run.firstBound = deadlineBound;
+      }
+      if (--run.left > 0 || this.node.incarnation !== run.incarnation) return;
+      if (run.firstError !== undefined)
+        this.downstreamFailed(run.job, run.spec, run.firstError, run.firstBound);
+      else this.compute(run.job);
+      return;
+    }
+    if (this.node.incarnation !== run.incarnation) return;
+    if (error !== undefined) this.downstreamFailed(run.job, run.spec, error, deadlineBound);
+    else if (++run.next === run.calls.length) this.compute(run.job);
+    else this.callOne(run, run.calls[run.next]!);
+  }
+
+  /** One call: a connection from the pool (if any), the call, the connection back. */
+  private callOne(run: DownstreamRun, call: ResolvedCall): void {
     const pool = call.pool;
     if (pool === undefined) {
-      this.send(job, call, spec, done);
+      this.send(run, call);
       return;
     }
     pool.acquire().onProcessed((e) => {
       const grant = e.value as PoolGrant;
-      if (grant === 'acquired') this.send(job, call, spec, done);
+      if (grant === 'acquired') this.send(run, call);
       else
-        done(
+        this.callEnded(
+          run,
           {
             kind: 'unavailable',
             message: `no connection from pool ${pool.name} to ${call.to} (${grant})`,
@@ -383,37 +413,48 @@ export class Service {
     });
   }
 
-  /** Makes the call (a connection, if pooled, is held) and reports its outcome to `done`. */
-  private send(
-    job: Job,
-    call: ResolvedCall,
-    spec: ResolvedDownstream,
-    done: (error: RpcError | undefined, deadlineBound: boolean) => void,
-  ): void {
+  /** Makes the call (a connection, if pooled, is held); its answer goes to {@link Service.answered}. */
+  private send(run: DownstreamRun, call: ResolvedCall): void {
+    const job = run.job;
+    const spec = run.spec;
     const payload = call.hasPayload ? call.payload : job.request.payload;
+    const caller = spec.caller;
+    if (caller === this.endpoint) {
+      // The service's own endpoint: no options object or closure per call.
+      this.endpoint._callUnder(
+        call.to,
+        payload,
+        job.request,
+        call.timeout ?? Infinity,
+        spec.propagate,
+        this.callAnswered,
+        new DownstreamLeg(run, call),
+      );
+      return;
+    }
     const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
     if (call.timeout !== undefined) options.timeout = call.timeout;
     if (!spec.propagate) options.deadline = Infinity;
-    const answered = (res: {
-      readonly ok: boolean;
-      readonly error?: RpcError;
-      readonly request?: RpcRequest | undefined;
-    }): void => {
-      call.pool?.release();
-      if (res.ok) {
-        done(undefined, false);
-        return;
-      }
-      const sent = res.request;
-      done(
-        res.error ?? { kind: 'error', message: 'failed' },
-        sent !== undefined && sent.deadline >= job.request.deadline,
-      );
-    };
-    // An endpoint (or a wrapper with callThen) answers in the response's event; a client through its event.
-    const caller = spec.caller;
-    if (typeof caller.callThen === 'function') caller.callThen(call.to, payload, options, answered);
-    else caller.call(call.to, payload, options).onProcessed((e) => answered(e.value!));
+    const leg = new DownstreamLeg(run, call);
+    // A client with callThen answers in the response's event; one without, through its event.
+    if (typeof caller.callThen === 'function')
+      caller.callThen(call.to, payload, options, (res) => this.answered(res, leg));
+    else caller.call(call.to, payload, options).onProcessed((e) => this.answered(e.value!, leg));
+  }
+
+  /** A downstream call's answer: the connection back to its pool, then the run goes on. */
+  private answered(res: DownstreamAnswer, leg: DownstreamLeg): void {
+    leg.call.pool?.release();
+    if (res.ok) {
+      this.callEnded(leg.run, undefined, false);
+      return;
+    }
+    const sent = res.request;
+    this.callEnded(
+      leg.run,
+      res.error ?? { kind: 'error', message: 'failed' },
+      sent !== undefined && sent.deadline >= leg.run.job.request.deadline,
+    );
   }
 
   private next(): void {

@@ -129,7 +129,7 @@ export class NetNode<P = unknown> {
       typeof delay === 'number' && delay >= 0 && delay !== Infinity
         ? delay
         : toMs(delay, `NetNode '${this.address}': setTimer(delay)`);
-    const timer = new Timer(this, fn, false);
+    const timer = new Timer(this, fn, undefined, false);
     timer.arm(this.clock.toTrue(local));
     return timer;
   }
@@ -152,7 +152,20 @@ export class NetNode<P = unknown> {
       typeof duration === 'number' && duration >= 0 && duration !== Infinity
         ? duration
         : toMs(duration, `NetNode '${this.address}': work(duration)`);
-    const timer = new Timer(this, fn, true);
+    const timer = new Timer(this, fn, undefined, true);
+    timer.arm(this.clock.toTrue(local));
+    return timer;
+  }
+  /**
+   * @internal {@link NetNode.work} calling `fn(arg)`: a component passes one long-lived function and the
+   * request it works on, so a computation allocates no closure. `duration` is validated like `work`'s.
+   */
+  _workWith<A>(duration: number, fn: (arg: A) => void, arg: A): NodeTimer {
+    const local =
+      duration >= 0 && duration !== Infinity
+        ? duration
+        : toMs(duration, `NetNode '${this.address}': work(duration)`);
+    const timer = new Timer(this, fn as (arg: unknown) => void, arg, true);
     timer.arm(this.clock.toTrue(local));
     return timer;
   }
@@ -162,8 +175,8 @@ export class NetNode<P = unknown> {
     if (timer.cancelled || timer.incarnation !== this._incarnation || this._state === 'down') return;
     if (!timer.work) {
       // A timer cancelled while stalled (its response arrived first) must not run at the resume.
-      if (this._state === 'paused') this.stalled.push(() => timer.cancelled || timer.fn());
-      else timer.fn();
+      if (this._state === 'paused') this.stalled.push(() => timer.cancelled || timer.fn(timer.arg));
+      else timer.fn(timer.arg);
       return;
     }
     const sim = this.network.sim;
@@ -183,7 +196,7 @@ export class NetNode<P = unknown> {
       timer.arm(extra);
       return;
     }
-    timer.fn();
+    timer.fn(timer.arg);
   }
 
   /** @internal Pause time so far, for work timers. */
@@ -272,7 +285,9 @@ class Timer implements NodeTimer {
 
   constructor(
     readonly node: NetNode<any>,
-    readonly fn: () => void,
+    /** Called with `arg` (public timers' functions ignore it). */
+    readonly fn: (arg: unknown) => void,
+    readonly arg: unknown,
     readonly work: boolean,
   ) {
     this.incarnation = node.incarnation;

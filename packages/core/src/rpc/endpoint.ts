@@ -82,10 +82,13 @@ export interface RpcStats {
 
 /**
  * A call waiting for its response: answered through its event (`call`) or its callback (`callThen`).
- * The request carries it to the server and the response brings it back, so settling needs no lookup;
- * waiting calls form a list in call order, for a crash to fail them all.
+ * It is also the request on the wire (one object per call, not two): the server hands it back in the
+ * response, so settling needs no lookup. Waiting calls form a list in call order, for a crash to fail
+ * them all. A class, so telling RPC traffic from plain messages is one `instanceof`; `rpc` and `request`
+ * are the wire shape another copy of @dsim/core on the same network reads.
  */
 class Pending {
+  readonly rpc = 'req';
   timer: NodeTimer | null = null;
   settled = false;
   prev: Pending | null = null;
@@ -93,21 +96,13 @@ class Pending {
   constructor(
     readonly request: RpcRequest,
     readonly event: SimEvent<RpcResponse<any>> | null,
-    readonly done: ((response: RpcResponse<any>) => void) | null,
+    readonly done: ((response: RpcResponse<any>, tag?: any) => void) | null,
+    /** Handed to `done` with the response (a component's per-call state); undefined for `callThen`. */
+    readonly tag: unknown,
   ) {}
 }
 
 const NO_OPTIONS: CallOptions = Object.freeze({});
-
-/** A request on the wire. Classes, so telling RPC traffic from plain messages is one `instanceof`. */
-class RequestWire {
-  readonly rpc = 'req';
-  constructor(
-    readonly request: RpcRequest,
-    /** The caller's waiting call, handed back in the response. */
-    readonly pending: Pending | undefined,
-  ) {}
-}
 
 /** A response on the wire. */
 class ResponseWire {
@@ -121,7 +116,7 @@ class ResponseWire {
   ) {}
 }
 
-type Wire = RequestWire | ResponseWire;
+type Wire = Pending | ResponseWire;
 
 /** The server's side of one request: a single object, no closures per request. */
 class ServerReply<R> implements Reply<R> {
@@ -376,15 +371,68 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     if (typeof size !== 'number' || !(size >= 0) || size === Infinity)
       throw invalidArgument('size', size, 'a finite number of bytes >= 0', component);
     if (timeout !== Infinity) deadline = Math.min(deadline, now + node.clock.toTrue(timeout));
+    this.launch(
+      to,
+      payload,
+      parent?.origin ?? options.origin ?? now,
+      deadline,
+      attempt,
+      options.key ?? parent?.key,
+      size,
+      event,
+      done,
+      undefined,
+    );
+  }
+
+  /**
+   * @internal A downstream call made while serving `parent`, for components on the hot path (Service):
+   * the same request as `callThen(to, payload, { parent, timeout, deadline: propagate ? undefined :
+   * Infinity }, done)`, without an options object to build and check or a closure per call. `done` is
+   * one long-lived function, called as `done(response, tag)`. The caller has validated `timeout` (ms,
+   * > 0, or Infinity for none).
+   */
+  _callUnder<T>(
+    to: string,
+    payload: unknown,
+    parent: RpcRequest,
+    timeout: number,
+    propagate: boolean,
+    done: (response: RpcResponse<any>, tag: T) => void,
+    tag: T,
+  ): void {
+    const node = this.node;
+    const now = node.network.sim.now;
+    let deadline = propagate ? parent.deadline : Infinity;
+    if (timeout !== Infinity) deadline = Math.min(deadline, now + node.clock.toTrue(timeout));
+    this.launch(to, payload, parent.origin, deadline, 1, parent.key, 0, null, done, tag);
+  }
+
+  /** Sends a validated call and waits for its answer. */
+  private launch(
+    to: string,
+    payload: unknown,
+    origin: number,
+    deadline: number,
+    attempt: number,
+    key: string | undefined,
+    size: number,
+    event: SimEvent<RpcResponse<any>> | null,
+    done: ((response: RpcResponse<any>, tag?: any) => void) | null,
+    tag: unknown,
+  ): void {
+    const node = this.node;
+    const sim = node.network.sim;
+    const now = sim.now;
     const request: RpcRequest = {
       id: this.nextId++,
       from: node.address,
       to,
       payload,
-      origin: parent?.origin ?? options.origin ?? now,
+      origin,
       deadline,
       attempt,
-      key: options.key ?? parent?.key,
+      key,
       size,
       sentAt: now,
     };
@@ -401,7 +449,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         deadline,
         key: request.key ?? null,
       });
-    const entry = new Pending(request, event, done);
+    const entry = new Pending(request, event, done, tag);
     if (this.last === null) this.first = entry;
     else {
       this.last.next = entry;
@@ -428,13 +476,13 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         }),
       );
     }
-    node._sendSized(to, new RequestWire(request, entry), size);
+    node._sendSized(to, entry, size);
   }
 
   private receive(message: Message<unknown>): void {
     const wire = message.payload as Wire | { rpc?: unknown } | null;
-    if (wire instanceof RequestWire) {
-      this.handle(wire.request as RpcRequest<Req>, wire.pending);
+    if (wire instanceof Pending) {
+      this.handle(wire.request as RpcRequest<Req>, wire);
       return;
     }
     if (wire instanceof ResponseWire) {
@@ -443,8 +491,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     }
     // Wire objects of another copy of @dsim/core on the same network: same shape, other classes.
     if (wire !== null && typeof wire === 'object' && 'rpc' in wire) {
-      if ((wire as Wire).rpc === 'req')
-        this.handle((wire as RequestWire).request as RpcRequest<Req>, undefined);
+      if ((wire as Wire).rpc === 'req') this.handle((wire as Pending).request as RpcRequest<Req>, undefined);
       else {
         const res = wire as ResponseWire;
         this.settle(this.find(res.id), res.id, res.ok, res.value, res.error);
@@ -519,8 +566,10 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
         latency,
       });
     }
-    if (entry.done !== null) entry.done(response);
-    else entry.event!.succeed(response);
+    const done = entry.done;
+    if (done === null) entry.event!.succeed(response);
+    else if (entry.tag === undefined) done(response);
+    else done(response, entry.tag);
   }
 
   private failAll(kind: RpcErrorKind, message: string): void {
