@@ -81,11 +81,11 @@ describe('LogBuckets.drainInto', () => {
     }
   });
 
-  it('a sparse window visits only its touched buckets and gives what a full scan gives', () => {
-    // Windows of 1 to 40 values over four decades: the list (capacity 8) serves the sparse ones, the
-    // scan the others; a recordCount forces the scan. Every window must match a plain LogBuckets.
+  it('a drain visits the buckets in use through their bitmap and gives what a full scan gives', () => {
+    // Windows of 1 to 40 values over four decades, some with a recordCount: every window must match a
+    // plain LogBuckets, and the run-wide buckets the sum of every value.
     const values = latencies('sparse', 4000).map((ms) => Math.round(ms * 1000));
-    const tracked = new LogBuckets(10, 8);
+    const tracked = new LogBuckets(10);
     const runWide = new LogBuckets(10);
     const reference = new LogBuckets(10);
     const out = new Float64Array(3);

@@ -55,28 +55,18 @@ export class LogBuckets {
   private lo: number;
   private hi = -1;
   /**
-   * Buckets that went from empty to one value since the last reset, in the order they did (null: not
-   * tracked). A sparse window (few values over a wide range, a lightly loaded node's interval) is then
-   * closed by visiting those buckets instead of every bucket between the lowest and highest.
+   * One bit per bucket, set while it holds a count: {@link LogBuckets.drainInto} visits the buckets in
+   * use, in index order, without reading the empty ones between them (an interval's values are a few
+   * hundred buckets spread over thousands). Set when a bucket goes from empty to used, cleared by a drain
+   * or a reset.
    */
-  private readonly touched: Int32Array | null;
-  private touchedCount = 0;
-  /** More buckets were touched than `touched` holds, or counts were added another way: scan instead. */
-  private touchedLost = false;
+  private used = new Int32Array(0);
 
-  /**
-   * @param subBits - sub-bucket bits, an integer from 0 to 17 (HdrHistogram's 0 to 5 digits); default 7
-   * @param trackTouched - how many newly used buckets to remember per window, for
-   *   {@link LogBuckets.drainInto} on sparse windows; default 0 (none)
-   */
-  constructor(subBits = 7, trackTouched = 0) {
+  /** @param subBits - sub-bucket bits, an integer from 0 to 17 (HdrHistogram's 0 to 5 digits); default 7 */
+  constructor(subBits = 7) {
     if (!Number.isInteger(subBits) || subBits < 0 || subBits > 17) {
       throw invalidArgument('subBits', subBits, 'an integer from 0 to 17', 'LogBuckets');
     }
-    if (!Number.isInteger(trackTouched) || trackTouched < 0 || trackTouched > 65536) {
-      throw invalidArgument('trackTouched', trackTouched, 'an integer from 0 to 65536', 'LogBuckets');
-    }
-    this.touched = trackTouched > 0 ? new Int32Array(trackTouched) : null;
     this.subBits = subBits;
     this.half = 2 ** subBits;
     this.cap = bucketIndex(Number.MAX_SAFE_INTEGER, subBits) + 1;
@@ -90,7 +80,7 @@ export class LogBuckets {
     const counts = this.counts;
     const c = counts[i]! + 1;
     counts[i] = c;
-    if (c === 1 && this.touched !== null) this.touch(i);
+    if (c === 1) this.used[i >>> 5]! |= 1 << (i & 31);
     // A 32-bit bucket stores 2^32 as 0: widen first, then store it exactly.
     else if (c === TWO_32) this.widen(i, c);
     this.n++;
@@ -104,7 +94,6 @@ export class LogBuckets {
     if (i >= this.counts.length) this.grow(i);
     this.add(i, count);
     this.n += count;
-    this.touchedLost = true;
     if (i < this.lo) this.lo = i;
     if (i > this.hi) this.hi = i;
   }
@@ -127,7 +116,6 @@ export class LogBuckets {
       return;
     }
     if (hi >= this.counts.length) this.grow(hi);
-    this.touchedLost = true;
     const theirs = other.counts;
     for (let i = lo; i <= hi; i++) {
       const c = theirs[i]!;
@@ -279,28 +267,29 @@ export class LogBuckets {
     }
     if (target !== null && hi >= target.counts.length) target.grow(hi);
     const counts = this.counts;
+    const used = this.used;
     let k = 0;
     let rank = percentileRank(ps[0]!, n);
     let seen = 0;
-    // Sparse: visit the touched buckets in index order instead of the whole range between them.
-    const touched = this.touched;
-    const listed = touched !== null && !this.touchedLost && this.touchedCount * 8 < hi - lo;
-    const visits = listed ? this.touchedCount : hi - lo + 1;
-    if (listed) touched.subarray(0, visits).sort();
-    for (let v = 0; v < visits; v++) {
-      const i = listed ? touched[v]! : lo + v;
-      const c = counts[i]!;
-      if (c === 0) continue;
-      seen += c;
-      while (k < ps.length && seen >= rank) {
-        out[k++] = highestValueAt(bucketIndex(lowestValueAt(i, this.subBits), subBits), subBits);
-        if (k < ps.length) rank = percentileRank(ps[k]!, n);
-      }
-      if (target !== null) target.add(i, c);
-      counts[i] = 0;
+    // The buckets in use, in index order: each set bit of each word, lowest first.
+    for (let w = lo >>> 5; w <= hi >>> 5; w++) {
+      let bits = used[w]!;
+      if (bits === 0) continue;
+      used[w] = 0;
+      do {
+        const lowest = bits & -bits;
+        bits ^= lowest;
+        const i = (w << 5) | (31 - Math.clz32(lowest));
+        const c = counts[i]!;
+        seen += c;
+        while (k < ps.length && seen >= rank) {
+          out[k++] = highestValueAt(bucketIndex(lowestValueAt(i, this.subBits), subBits), subBits);
+          if (k < ps.length) rank = percentileRank(ps[k]!, n);
+        }
+        if (target !== null) target.add(i, c);
+        counts[i] = 0;
+      } while (bits !== 0);
     }
-    this.touchedCount = 0;
-    this.touchedLost = false;
     if (target !== null) {
       target.n += n;
       if (lo < target.lo) target.lo = lo;
@@ -313,18 +302,13 @@ export class LogBuckets {
 
   /** Forgets every value; keeps the buckets allocated and clears only the range used. */
   reset(): void {
-    if (this.hi >= 0) this.counts.fill(0, this.lo, this.hi + 1);
+    if (this.hi >= 0) {
+      this.counts.fill(0, this.lo, this.hi + 1);
+      this.used.fill(0, this.lo >>> 5, (this.hi >>> 5) + 1);
+    }
     this.n = 0;
     this.lo = this.cap;
     this.hi = -1;
-    this.touchedCount = 0;
-    this.touchedLost = false;
-  }
-
-  /** Remembers bucket `i`, newly used, for a sparse drain; past the list's capacity, scans instead. */
-  private touch(i: number): void {
-    if (this.touchedCount < this.touched!.length) this.touched![this.touchedCount++] = i;
-    else this.touchedLost = true;
   }
 
   private grow(index: number): void {
@@ -342,10 +326,14 @@ export class LogBuckets {
     const next = this.counts instanceof Uint32Array ? new Uint32Array(size) : new Float64Array(size);
     next.set(this.counts);
     this.counts = next;
+    const used = new Int32Array((size + 31) >>> 5);
+    used.set(this.used);
+    this.used = used;
   }
 
   /** Adds `count` to bucket `i` (in range), widening to 64-bit floats when 32 bits would not hold it. */
   private add(i: number, count: number): void {
+    if (this.counts[i] === 0) this.used[i >>> 5]! |= 1 << (i & 31);
     const c = this.counts[i]! + count;
     if (c >= TWO_32 && this.counts instanceof Uint32Array) this.widen(i, c);
     else this.counts[i] = c;
