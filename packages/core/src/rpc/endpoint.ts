@@ -352,6 +352,11 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     const node = this.node;
     const sim = node.network.sim;
     const now = sim.now;
+    if (options === NO_OPTIONS) {
+      // No options (the common `callThen(to, payload, undefined, done)`): the defaults, nothing to check.
+      this.launch(to, payload, now, Infinity, 1, undefined, 0, event, done, undefined);
+      return;
+    }
     checkCallOptions(component, options, CALL_KEYS);
     const timeout = options.timeout === undefined ? Infinity : toMs(options.timeout, `${component}: timeout`);
     const parent = options.parent;
