@@ -419,6 +419,7 @@ export class Service {
     const spec = run.spec;
     const payload = call.hasPayload ? call.payload : job.request.payload;
     const caller = spec.caller;
+    const leg = new DownstreamLeg(run, call);
     if (caller === this.endpoint) {
       // The service's own endpoint: no options object or closure per call.
       this.endpoint._callUnder(
@@ -428,14 +429,13 @@ export class Service {
         call.timeout ?? Infinity,
         spec.propagate,
         this.callAnswered,
-        new DownstreamLeg(run, call),
+        leg,
       );
       return;
     }
     const options: { parent: RpcRequest; timeout?: number; deadline?: number } = { parent: job.request };
     if (call.timeout !== undefined) options.timeout = call.timeout;
     if (!spec.propagate) options.deadline = Infinity;
-    const leg = new DownstreamLeg(run, call);
     // A client with callThen answers in the response's event; one without, through its event.
     if (typeof caller.callThen === 'function')
       caller.callThen(call.to, payload, options, (res) => this.answered(res, leg));

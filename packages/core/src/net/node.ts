@@ -148,21 +148,16 @@ export class NetNode<P = unknown> {
    * ```
    */
   work(duration: Duration, fn: () => void): NodeTimer {
-    const local =
-      typeof duration === 'number' && duration >= 0 && duration !== Infinity
-        ? duration
-        : toMs(duration, `NetNode '${this.address}': work(duration)`);
-    const timer = new Timer(this, fn, undefined, true);
-    timer.arm(this.clock.toTrue(local));
-    return timer;
+    return this._workWith(duration, fn, undefined);
   }
+
   /**
    * @internal {@link NetNode.work} calling `fn(arg)`: a component passes one long-lived function and the
-   * request it works on, so a computation allocates no closure. `duration` is validated like `work`'s.
+   * request it works on, so a computation allocates no closure.
    */
-  _workWith<A>(duration: number, fn: (arg: A) => void, arg: A): NodeTimer {
+  _workWith<A>(duration: Duration, fn: (arg: A) => void, arg: A): NodeTimer {
     const local =
-      duration >= 0 && duration !== Infinity
+      typeof duration === 'number' && duration >= 0 && duration !== Infinity
         ? duration
         : toMs(duration, `NetNode '${this.address}': work(duration)`);
     const timer = new Timer(this, fn as (arg: unknown) => void, arg, true);

@@ -354,6 +354,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     const now = sim.now;
     if (options === NO_OPTIONS) {
       // No options (the common `callThen(to, payload, undefined, done)`): the defaults, nothing to check.
+      // Measured: about 100 of 8 400 instructions per request on mm1-components.
       this.launch(to, payload, now, Infinity, 1, undefined, 0, event, done, undefined);
       return;
     }

@@ -333,8 +333,9 @@ export class LogBuckets {
 
   /** Adds `count` to bucket `i` (in range), widening to 64-bit floats when 32 bits would not hold it. */
   private add(i: number, count: number): void {
-    if (this.counts[i] === 0) this.used[i >>> 5]! |= 1 << (i & 31);
-    const c = this.counts[i]! + count;
+    const before = this.counts[i]!;
+    if (before === 0) this.used[i >>> 5]! |= 1 << (i & 31);
+    const c = before + count;
     if (c >= TWO_32 && this.counts instanceof Uint32Array) this.widen(i, c);
     else this.counts[i] = c;
   }
