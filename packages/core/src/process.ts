@@ -75,10 +75,16 @@ export class Process<R = unknown> extends SimEvent<R> implements Waiter {
   readonly id: number;
   /** @internal */ _target: SimEvent<any> | null = null;
   private readonly gen: ProcessGenerator<R>;
+  // The generator's next and throw, read once: each generator function has its own prototype, so with
+  // many process bodies (one closure per process) reading `gen.next` at every resume is a megamorphic load.
+  private readonly genNext: ProcessGenerator<R>['next'];
+  private readonly genThrow: ProcessGenerator<R>['throw'];
 
   constructor(sim: Simulation, gen: ProcessGenerator<R>, name: string, id: number) {
     super(sim);
     this.gen = gen;
+    this.genNext = gen.next;
+    this.genThrow = gen.throw;
     this.name = name;
     this.id = id;
     sim._push(sim.now, URGENT, startProcess, this, EventKind.processStart, id);
@@ -157,7 +163,7 @@ export class Process<R = unknown> extends SimEvent<R> implements Waiter {
     for (;;) {
       let step: IteratorResult<SimEvent<any>, R>;
       try {
-        step = ok ? gen.next(value) : gen.throw(value);
+        step = ok ? this.genNext.call(gen, value) : this.genThrow.call(gen, value);
       } catch (error) {
         sim.activeProcess = previous;
         if (sim.tracing)

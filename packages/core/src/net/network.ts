@@ -71,6 +71,8 @@ export interface Route {
   readonly link: LinkState;
   readonly dest: NetNode<any>;
   readonly tag: number;
+  /** The receiver's route back to the sender, once a reply needed it: replies skip the address lookup. */
+  back: Route | null;
 }
 
 /** @internal */
@@ -91,7 +93,7 @@ class Envelope<P> implements Message<P> {
     readonly sentAt: number,
     readonly duplicate: boolean,
     /** @internal */ readonly _net: Network,
-    /** @internal */ readonly _dest: NetNode<any>,
+    /** @internal The route it travels: its receiver, and the way back for a reply. */ readonly _route: Route,
   ) {}
 }
 
@@ -418,6 +420,53 @@ export class Network {
 
   /** @internal A send whose size the caller validated (the RPC layer): no options to check per message. */
   _sendSized<P>(sender: NetNode<P>, to: string, payload: P, size: number): number {
+    // One map lookup per message: the sender's cached route (link state, receiver, digest tag).
+    let route = sender._routes.get(to);
+    if (route === undefined) {
+      const dest = this.nodes.get(to);
+      if (dest === undefined) return this.refuse(sender, to, 'unknown-address');
+      route = this.routeOf(sender, to, dest);
+    }
+    return this.sendOn(sender, to, route, payload, size);
+  }
+
+  /**
+   * @internal Answers `message`, delivered to `receiver`, with a message back to its sender: the same as
+   * `_sendSized(receiver, message.from, payload, size)` without the address lookup, as the route back is
+   * kept on the route the message came by.
+   */
+  _reply<P>(receiver: NetNode<P>, message: Message<unknown>, payload: P, size: number): number {
+    if (!(message instanceof Envelope) || message._route.dest !== receiver) {
+      return this._sendSized(receiver, message.from, payload, size);
+    }
+    const route = message._route;
+    const back =
+      route.back ?? (route.back = this.routeOf(receiver, message.from, this.nodes.get(message.from)!));
+    return this.sendOn(receiver, message.from, back, payload, size);
+  }
+
+  private routeOf(sender: NetNode<any>, to: string, dest: NetNode<any>): Route {
+    let route = sender._routes.get(to);
+    if (route === undefined) {
+      route = { link: this.link(sender.address, to), dest, tag: this.nodeIds.get(to)!, back: null };
+      sender._routes.set(to, route);
+    }
+    return route;
+  }
+
+  /** A message that never got a route (its address is unknown): counted and dropped like any other. */
+  private refuse(sender: NetNode<any>, to: string, reason: DropReason): number {
+    const counts = this.counts;
+    const id = this.nextId++;
+    counts.sent++;
+    const sim = this.sim;
+    const from = sender.address;
+    if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size: 0 });
+    if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
+    return this.drop(id, from, to, reason);
+  }
+
+  private sendOn<P>(sender: NetNode<P>, to: string, route: Route, payload: P, size: number): number {
     const counts = this.counts;
     const id = this.nextId++;
     counts.sent++;
@@ -425,17 +474,8 @@ export class Network {
     const from = sender.address;
     if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
     if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
-    // One map lookup per message: the sender's cached route (link state, receiver, digest tag).
-    let route = sender._routes.get(to);
-    if (route === undefined) {
-      const dest = this.nodes.get(to);
-      if (dest === undefined) return this.drop(id, from, to, 'unknown-address');
-      route = { link: this.link(from, to), dest, tag: this.nodeIds.get(to)! };
-      sender._routes.set(to, route);
-    }
     if (this.isBlocked(from, to)) return this.drop(id, from, to, 'partition');
     const link = route.link;
-    const dest = route.dest;
     const config = link.own ?? this.defaults;
     if (config.loss > 0 && link.rng.next() < config.loss) return this.drop(id, from, to, 'loss');
     let departs = sim.now;
@@ -452,7 +492,7 @@ export class Network {
       departs + delay,
       NORMAL,
       arrive,
-      new Envelope(id, from, to, payload, size, sim.now, false, this, dest),
+      new Envelope(id, from, to, payload, size, sim.now, false, this, route),
       EventKind.message,
       tag,
     );
@@ -465,7 +505,7 @@ export class Network {
         departs + copyDelay,
         NORMAL,
         arrive,
-        new Envelope(id, from, to, payload, size, sim.now, true, this, dest),
+        new Envelope(id, from, to, payload, size, sim.now, true, this, route),
         EventKind.message,
         tag,
       );
@@ -481,7 +521,7 @@ export class Network {
       this.drop(envelope.id, envelope.from, envelope.to, 'partition');
       return;
     }
-    const outcome = envelope._dest._deliver(envelope);
+    const outcome = envelope._route.dest._deliver(envelope);
     if (outcome === 'queued') return;
     counts.inFlight--;
     if (outcome === 'down') {

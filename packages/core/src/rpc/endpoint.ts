@@ -125,6 +125,8 @@ class ServerReply<R> implements Reply<R> {
     private readonly node: NetNode<any>,
     private readonly request: RpcRequest,
     private readonly pending: Pending | undefined,
+    /** The message the request came in: the answer goes back by its route. */
+    private readonly via: Message<unknown>,
   ) {}
 
   ok(value: R, options?: { size?: number }): void {
@@ -167,7 +169,8 @@ class ServerReply<R> implements Reply<R> {
       );
     }
     this.answered = true;
-    this.node._sendSized(request.from, new ResponseWire(request.id, ok, value, error, this.pending), size);
+    const node = this.node;
+    node.network._reply(node, this.via, new ResponseWire(request.id, ok, value, error, this.pending), size);
   }
 }
 
@@ -488,7 +491,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
   private receive(message: Message<unknown>): void {
     const wire = message.payload as Wire | { rpc?: unknown } | null;
     if (wire instanceof Pending) {
-      this.handle(wire.request as RpcRequest<Req>, wire);
+      this.handle(wire.request as RpcRequest<Req>, wire, message);
       return;
     }
     if (wire instanceof ResponseWire) {
@@ -497,7 +500,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     }
     // Wire objects of another copy of @dsim/core on the same network: same shape, other classes.
     if (wire !== null && typeof wire === 'object' && 'rpc' in wire) {
-      if ((wire as Wire).rpc === 'req') this.handle((wire as Pending).request as RpcRequest<Req>, undefined);
+      if ((wire as Wire).rpc === 'req')
+        this.handle((wire as Pending).request as RpcRequest<Req>, undefined, message);
       else {
         const res = wire as ResponseWire;
         this.settle(this.find(res.id), res.id, res.ok, res.value, res.error);
@@ -507,8 +511,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     this.plain?.(message);
   }
 
-  private handle(request: RpcRequest<Req>, pending: Pending | undefined): void {
-    const reply = new ServerReply<Res>(this.node, request, pending);
+  private handle(request: RpcRequest<Req>, pending: Pending | undefined, via: Message<unknown>): void {
+    const reply = new ServerReply<Res>(this.node, request, pending, via);
     this.meters.served.inc();
     if (this.handler === null) {
       reply.error('unavailable', `${this.node.address} serves no requests`);
