@@ -110,7 +110,9 @@ export class EventQueue {
   private laneMask = 255;
   private laneHead = 0;
   private laneTail = 0;
-  private readonly freeSlots: number[] = [];
+  /** Freed slots, a stack of `freeCount` (an Int32Array: no builtin call per push or pop). */
+  private freeSlots: Int32Array;
+  private freeCount = 0;
   private nextSlot = 0;
   private capacity: number;
 
@@ -125,6 +127,7 @@ export class EventQueue {
     this.arg = new Array(initialCapacity).fill(undefined);
     this.bucketNumber = new Float64Array(initialCapacity);
     this.next = new Int32Array(initialCapacity);
+    this.freeSlots = new Int32Array(initialCapacity);
     this.heads = new Int32Array(MIN_BUCKETS).fill(-1);
     this.tails = new Int32Array(MIN_BUCKETS).fill(-1);
     // The comparator reads the arrays through `this` because growth replaces them.
@@ -197,7 +200,7 @@ export class EventQueue {
     this.fn[slot] = null;
     this.arg[slot] = undefined;
     this.generation[slot] = (this.generation[slot]! + 1) >>> 0;
-    this.freeSlots.push(slot);
+    this.freeSlots[this.freeCount++] = slot;
   }
 
   /** Cancels the entry in `slot` if it still belongs to `generation` (it stays queued, with no callback). */
@@ -421,7 +424,7 @@ export class EventQueue {
     tag: number,
   ): number {
     let slot: number;
-    if (this.freeSlots.length > 0) slot = this.freeSlots.pop()!;
+    if (this.freeCount > 0) slot = this.freeSlots[--this.freeCount]!;
     else {
       slot = this.nextSlot++;
       if (slot === this.capacity) this.grow();
@@ -460,6 +463,9 @@ export class EventQueue {
     const tag = new Int32Array(capacity);
     tag.set(this.tag);
     this.tag = tag;
+    const freeSlots = new Int32Array(capacity);
+    freeSlots.set(this.freeSlots);
+    this.freeSlots = freeSlots;
     const generation = new Uint32Array(capacity);
     generation.set(this.generation);
     this.generation = generation;

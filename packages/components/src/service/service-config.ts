@@ -292,17 +292,23 @@ export function resolveDownstream(
               list,
               'an array of addresses or { to, ... } calls',
             );
-          // Per request: only what is needed to make the call safely, no key audit on the hot path.
-          return list.map((c, i) => {
-            if (typeof c !== 'string' || c === '')
-              return resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
-            let resolved = byAddress.get(c);
-            if (resolved === undefined) {
-              resolved = resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
-              byAddress.set(c, resolved);
+          // Per request: only what is needed to make the call safely, no key audit on the hot path, and
+          // a plain loop (no closure per request).
+          const resolved = new Array<ResolvedCall>(list.length);
+          for (let i = 0; i < list.length; i++) {
+            const c = list[i];
+            if (typeof c !== 'string' || c === '') {
+              resolved[i] = resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
+              continue;
             }
-            return resolved;
-          });
+            let known = byAddress.get(c);
+            if (known === undefined) {
+              known = resolveCall(c, `downstream.calls(request)[${i}]`, spec, timeout, false);
+              byAddress.set(c, known);
+            }
+            resolved[i] = known;
+          }
+          return resolved;
         }
       : given.map((c, i) => resolveCall(c, `downstream.calls[${i}]`, spec, timeout, true));
   return {
