@@ -21,7 +21,10 @@ const TWO_POW_MINUS_53 = 1.1102230246251565e-16;
  * 10.4 ns for `alea.double()` and 31 ns for the default ARC4 generator; constructing a stream costs
  * about 3 to 4 us (alea 2 to 3 us, ARC4 8.7 us). `xor4096` was chosen as the fastest of the three at
  * 53 bits, with the strongest statistical record and a period long enough that thousands of streams
- * never overlap. No unseeded source, wall clock or seedrandom global mode is involved.
+ * never overlap. No unseeded source, wall clock or seedrandom global mode is involved. seedrandom seeds
+ * the generator; the stream then steps the same algorithm itself (`step`), with outputs identical to
+ * seedrandom's, because the step inlines into the draw as a method over a typed array where a call
+ * through seedrandom's closure does not.
  *
  * @example
  * ```ts
@@ -35,8 +38,13 @@ export class RandomStream {
   readonly seed: string;
   /** Name of the stream, unique within a simulation. */
   readonly name: string;
-  // xor4096's raw generator: a signed 32-bit integer per call. Its closure does not use `this`.
-  private readonly next32: () => number;
+  // xor4096's state (Brent's xorgens 4096-bit generator, as seedrandom implements it): 128 words, the
+  // index of the last one written and the Weyl counter. seedrandom seeds it; `step` advances it. The
+  // step is written here, not called through seedrandom's closure, because it is most of the cost of a
+  // draw and inlines as a method on a typed array; it returns exactly seedrandom's outputs (tested).
+  private readonly words: Int32Array;
+  private index: number;
+  private weyl: number;
 
   /**
    * @param rootSeed - the simulation's root seed, a non-empty string
@@ -52,7 +60,28 @@ export class RandomStream {
     this.seed = rootSeed;
     this.name = name;
     // NUL cannot occur in a sensible seed or name, so (seed, name) pairs cannot collide by concatenation.
-    this.next32 = seedrandom.xor4096(`${rootSeed}\u0000${name}`).int32;
+    const state = seedrandom.xor4096(`${rootSeed}\u0000${name}`, { state: true }).state();
+    this.words = Int32Array.from(state.X);
+    this.index = state.i;
+    this.weyl = state.w;
+  }
+
+  /** The generator's next output, a signed 32-bit integer (seedrandom's `xor4096().int32()`). */
+  private step(): number {
+    const x = this.words;
+    const w = (this.weyl + 0x61c88647) | 0;
+    this.weyl = w;
+    let v = x[(this.index + 34) & 127]!;
+    const i = (this.index + 1) & 127;
+    let t = x[i]!;
+    v ^= v << 13;
+    t ^= t << 17;
+    v ^= v >>> 15;
+    t ^= t >>> 12;
+    v ^= t;
+    x[i] = v;
+    this.index = i;
+    return (v + (w ^ (w >>> 16))) | 0;
   }
 
   /**
@@ -66,9 +95,9 @@ export class RandomStream {
    * ```
    */
   next(): number {
-    const next32 = this.next32;
     // High 21 bits of the first output, all 32 bits of the second.
-    return ((next32() >>> 11) * TWO_POW_32 + (next32() >>> 0)) * TWO_POW_MINUS_53;
+    const high = this.step() >>> 11;
+    return (high * TWO_POW_32 + (this.step() >>> 0)) * TWO_POW_MINUS_53;
   }
 
   /**
@@ -146,11 +175,10 @@ export class RandomStream {
 
   /** Uniform integer in [0, range) for an integer range in [1, 2^32]; unbiased by rejecting the tail. */
   private below(range: number): number {
-    const next32 = this.next32;
     // The largest multiple of `range` not above 2^32: outputs at or beyond it would favour small values.
     const limit = TWO_POW_32 - (TWO_POW_32 % range);
-    let x = next32() >>> 0;
-    while (x >= limit) x = next32() >>> 0;
+    let x = this.step() >>> 0;
+    while (x >= limit) x = this.step() >>> 0;
     return x % range;
   }
 }
