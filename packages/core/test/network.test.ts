@@ -138,6 +138,17 @@ describe('links', () => {
     sim.run();
     expect(net.stats.droppedBy['unknown-address']).toBe(1);
   });
+
+  it('trace a send to an unknown address with its size, then its drop', () => {
+    const { sim, a } = pair();
+    const records: Array<Record<string, unknown>> = [];
+    sim.inspect((r) => records.push(r as Record<string, unknown>));
+    a.send('nowhere', 'x', { size: 512 });
+    expect(records.map((r) => [r.type, r.size, r.reason])).toEqual([
+      ['@dsim.net.send', 512, undefined],
+      ['@dsim.net.drop', undefined, 'unknown-address'],
+    ]);
+  });
 });
 
 describe('partitions', () => {

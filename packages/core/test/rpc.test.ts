@@ -71,6 +71,38 @@ describe('request/response', () => {
     expect(crashed.sim.now).toBe(20);
   });
 
+  it('sends each answer back by the route its request came: link faults on the way back still apply', () => {
+    // A partition raised while the server works drops the answer (the request already got through).
+    const cut = setup(10);
+    const results: Array<[number, boolean]> = [];
+    cut.client
+      .call('server', 'x', { timeout: 50 })
+      .onProcessed((e) => results.push([cut.sim.now, e.value!.ok]));
+    cut.sim.schedule(5, () => cut.net.partition('server', 'client', { oneWay: true }));
+    cut.sim.run();
+    expect(results).toEqual([[50, false]]);
+    expect(cut.net.stats.droppedBy.partition).toBe(1);
+
+    // The way back has its own link: a slow server -> client link delays only the answers.
+    const slowBack = setup(5);
+    slowBack.net.setLink('server', 'client', { latency: 30 });
+    const latencies: number[] = [];
+    for (let i = 0; i < 3; i++)
+      slowBack.client.call('server', `r${i}`).onProcessed((e) => latencies.push(e.value!.latency));
+    slowBack.sim.run();
+    expect(latencies).toEqual([36, 36, 36]); // 1 there, 5 of work, 30 back
+
+    // A duplicated request is served twice; the second answer is late, and both go back.
+    const dup = setup(5);
+    dup.net.setLink('client', 'server', { duplicate: 1 });
+    const answers: string[] = [];
+    dup.client.call('server', 'd').onProcessed((e) => answers.push(String(e.value!.ok && e.value!.value)));
+    dup.sim.run();
+    expect(answers).toEqual(['echo d']);
+    expect(dup.server.stats.sent).toBe(0);
+    expect(dup.client.stats).toMatchObject({ ok: 1, late: 1 });
+  });
+
   it('propagates origin and deadline to downstream calls', () => {
     const sim = new Simulation();
     const net = new Network(sim, { defaults: { latency: 1 } });

@@ -424,7 +424,7 @@ export class Network {
     let route = sender._routes.get(to);
     if (route === undefined) {
       const dest = this.nodes.get(to);
-      if (dest === undefined) return this.refuse(sender, to, 'unknown-address');
+      if (dest === undefined) return this.refuse(sender, to, size, 'unknown-address');
       route = this.routeOf(sender, to, dest);
     }
     return this.sendOn(sender, to, route, payload, size);
@@ -455,13 +455,13 @@ export class Network {
   }
 
   /** A message that never got a route (its address is unknown): counted and dropped like any other. */
-  private refuse(sender: NetNode<any>, to: string, reason: DropReason): number {
+  private refuse(sender: NetNode<any>, to: string, size: number, reason: DropReason): number {
     const counts = this.counts;
     const id = this.nextId++;
     counts.sent++;
     const sim = this.sim;
     const from = sender.address;
-    if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size: 0 });
+    if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
     if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
     return this.drop(id, from, to, reason);
   }
