@@ -17,7 +17,7 @@ const MAX_BUCKET_NUMBER = 2 ** 50;
 /**
  * The event queue: a calendar queue (R. Brown, "Calendar queues: a fast O(1) priority queue
  * implementation for the simulation event set problem", CACM 31(10), 1988) over struct-of-arrays
- * storage, with a FIFO "now lane" and a small overflow heap beside it.
+ * storage, with a FIFO "now lane", a FIFO "in-order ring" and a small overflow heap beside it.
  *
  * Entries live in parallel typed arrays indexed by slot (time, packed (priority, seq) order, kind, tag,
  * generation, callback, argument); nothing is allocated per event. Freed slots are reused; a per-slot
@@ -58,7 +58,11 @@ const MAX_BUCKET_NUMBER = 2 ** 50;
  * go to a FIFO ring of slots. Every entry in the lane has time = now and priority NORMAL, and sequence
  * numbers only grow, so the lane is sorted by construction.
  *
- * `peek` returns the least of the three heads by (time, order), which keeps the (time, priority, seq)
+ * **In-order ring.** Entries pushed with `pushInOrder` (messages: on a constant-latency link they come
+ * due in the order they were sent) join a second FIFO ring if they sort after its last entry, and go to
+ * the calendar otherwise, so the ring is sorted by construction whatever the caller pushes.
+ *
+ * `peek` returns the least of the four heads by (time, order), which keeps the (time, priority, seq)
  * order exact whichever structure holds an entry.
  * @internal
  */
@@ -110,6 +114,16 @@ export class EventQueue {
   private laneMask = 255;
   private laneHead = 0;
   private laneTail = 0;
+  /**
+   * Ring of slots queued in (time, order) order by `pushInOrder` (messages on constant-latency links),
+   * and the time and order of its last entry: an entry joins only if it sorts after that one.
+   */
+  private inOrder = new Int32Array(256);
+  private inOrderMask = 255;
+  private inOrderHead = 0;
+  private inOrderTail = 0;
+  private inOrderLastTime = Number.NEGATIVE_INFINITY;
+  private inOrderLastOrder = 0;
   /** Freed slots, a stack of `freeCount` (an Int32Array: no builtin call per push or pop). */
   private freeSlots: Int32Array;
   private freeCount = 0;
@@ -136,7 +150,12 @@ export class EventQueue {
 
   /** Number of queued slots, cancelled ones included. */
   get size(): number {
-    return this.count + this.overflow.size + (this.laneTail - this.laneHead);
+    return (
+      this.count +
+      this.overflow.size +
+      (this.laneTail - this.laneHead) +
+      (this.inOrderTail - this.inOrderHead)
+    );
   }
 
   /** Queues an entry on the calendar and returns its slot. */
@@ -158,12 +177,41 @@ export class EventQueue {
     return slot;
   }
 
+  /**
+   * Queues an entry that is likely to sort after every entry queued this way before (a message on a
+   * constant-latency link: sent no earlier, due after the same delay): it joins a FIFO ring, a write
+   * instead of a calendar insertion. One that does not sort after the ring's last entry goes to the
+   * calendar, so the order never depends on the guess.
+   */
+  pushInOrder(
+    t: number,
+    order: number,
+    fn: (arg: any) => void,
+    arg: unknown,
+    kind: number,
+    tag: number,
+  ): number {
+    const last = this.inOrderLastTime;
+    if (!(t > last || (t === last && order > this.inOrderLastOrder)))
+      return this.push(t, order, fn, arg, kind, tag);
+    const slot = this.fill(t, order, fn, arg, kind, tag);
+    if (this.inOrderTail - this.inOrderHead > this.inOrderMask) this.growInOrder();
+    this.inOrder[this.inOrderTail++ & this.inOrderMask] = slot;
+    this.inOrderLastTime = t;
+    this.inOrderLastOrder = order;
+    return slot;
+  }
+
   /** Slot of the earliest entry, or -1 when empty. */
   peek(): number {
     let best = this.count > 0 ? this.calendarTop() : -1;
     if (this.overflow.size > 0) {
       const top = this.overflow.peek()!;
       if (best < 0 || this.before(top, best)) best = top;
+    }
+    if (this.inOrderTail !== this.inOrderHead) {
+      const first = this.inOrder[this.inOrderHead & this.inOrderMask]!;
+      if (best < 0 || this.before(first, best)) best = first;
     }
     if (this.laneTail !== this.laneHead) {
       const now = this.lane[this.laneHead & this.laneMask]!;
@@ -176,6 +224,10 @@ export class EventQueue {
   pop(slot: number): void {
     if (this.laneTail !== this.laneHead && this.lane[this.laneHead & this.laneMask] === slot) {
       this.laneHead++;
+      return;
+    }
+    if (this.inOrderTail !== this.inOrderHead && this.inOrder[this.inOrderHead & this.inOrderMask] === slot) {
+      this.inOrderHead++;
       return;
     }
     const bucket = this.cursorBucket;
@@ -436,6 +488,17 @@ export class EventQueue {
     this.fn[slot] = fn;
     this.arg[slot] = arg;
     return slot;
+  }
+
+  private growInOrder(): void {
+    const size = this.inOrder.length * 2;
+    const ring = new Int32Array(size);
+    const count = this.inOrderTail - this.inOrderHead;
+    for (let i = 0; i < count; i++) ring[i] = this.inOrder[(this.inOrderHead + i) & this.inOrderMask]!;
+    this.inOrder = ring;
+    this.inOrderMask = size - 1;
+    this.inOrderHead = 0;
+    this.inOrderTail = count;
   }
 
   private growLane(): void {

@@ -601,6 +601,16 @@ export class Simulation {
     return this.queue.push(t, packOrder(priority, this.seq++), fn, arg, kind, tag);
   }
 
+  /**
+   * @internal `_push` at NORMAL priority for an entry that likely sorts after the previous one queued
+   * this way (a message on a constant-latency link): the queue keeps those in a FIFO ring when they do.
+   * Same order as `_push`.
+   */
+  _pushInOrder(t: number, fn: (arg: any) => void, arg: unknown, kind: number, tag: number): number {
+    if (t === this._now) return this.queue.pushNow(t, packOrder(NORMAL, this.seq++), fn, arg, kind, tag);
+    return this.queue.pushInOrder(t, packOrder(NORMAL, this.seq++), fn, arg, kind, tag);
+  }
+
   /** @internal Cancels the entry in `slot` if it is still queued with `arg` as its argument. */
   _cancelIfHolds(slot: number, arg: unknown): void {
     const queue = this.queue;

@@ -106,12 +106,14 @@ function drive(seed: number, schedule: Schedule, queue = new EventQueue(16)): Ar
   let id = 0;
   const noop = (): void => {};
 
-  const push = (t: number, priority: number): void => {
+  const push = (t: number, priority: number, inOrder = false): void => {
     const order = packOrder(priority, seq++);
     const slot =
       t === now && priority === NORMAL
         ? queue.pushNow(t, order, noop, null, 1, 0)
-        : queue.push(t, order, noop, null, 1, 0);
+        : inOrder
+          ? queue.pushInOrder(t, order, noop, null, 1, 0)
+          : queue.push(t, order, noop, null, 1, 0);
     const entry = { id: id++, t, order, cancelled: false };
     if (bySlot.has(slot)) throw new Error(`slot ${slot} handed out twice`);
     bySlot.set(slot, entry);
@@ -153,6 +155,10 @@ function drive(seed: number, schedule: Schedule, queue = new EventQueue(16)): Ar
       const next = queue.time[queue.peek()]!;
       now += (next - now) * u();
       push(now, priority());
+    } else if (r < 0.2) {
+      // Messages on a constant-latency link (the in-order ring), now and then one with another delay
+      // (it must go to the calendar, or behind the ring's last entry only if it sorts after it).
+      push(now + (u() < 0.8 ? 0.2 : schedule.delay(u, step, schedule.steps, now)), priority(), true);
     } else push(now + schedule.delay(u, step, schedule.steps, now), priority());
     if (u() < (schedule.farChance ?? 0)) {
       push(now + 30_000, NORMAL);

@@ -488,9 +488,10 @@ export class Network {
     // Also catches NaN. A message cannot arrive before it was sent.
     if (!(delay >= 0)) throw this.negativeDelay(from, to, config.latency, delay);
     counts.inFlight++;
-    sim._push(
+    // Messages mostly arrive in the order they were sent (constant latency, or one link's bandwidth):
+    // the queue's in-order ring takes them when they do, and its calendar when they do not.
+    sim._pushInOrder(
       departs + delay,
-      NORMAL,
       arrive,
       new Envelope(id, from, to, payload, size, sim.now, false, this, route),
       EventKind.message,
