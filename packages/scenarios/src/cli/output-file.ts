@@ -140,7 +140,7 @@ export class AtomicFile {
  * Removes temporary files that an earlier run writing the same target left behind. A run killed by a
  * signal (Ctrl-C while the simulation computes: the event loop is busy, so no handler could run) ends
  * at once, before any clean-up; its file names its process id, so it is removed here once that process
- * is gone.
+ * is gone. So is the empty probe file of a run killed while it checked that the folder is writable.
  */
 function sweepOrphans(full: string): void {
   const prefix = `.${basename(full)}.`;
@@ -151,7 +151,7 @@ function sweepOrphans(full: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    if (!name.startsWith(prefix) || !(name.endsWith('.tmp') || name.endsWith('.probe'))) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
     if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
     rmSync(join(dirname(full), name), { force: true });
