@@ -48,6 +48,7 @@ import { didYouMean, exponential, Network, Resource, RpcEndpoint, Simulation } f
 import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
 import { measureRpcCosts } from './costs.js';
+import { buildMm1Components } from './mm1-components.js';
 import { buildTopology } from './topology.js';
 import { buildTopologyCeiling } from './topology-ceiling.js';
 
@@ -259,13 +260,7 @@ function pingPong(traced: boolean): () => WorkloadLine & { run: () => void } {
  */
 function mm1Components(): WorkloadLine & { run: () => void } {
   const requests = 200_000;
-  const sim = new Simulation({ seed: 1 });
-  const net = new Network(sim);
-  new Service(net.addNode('server'), { serviceTime: exponential({ mean: 1 }) });
-  const client = new RpcEndpoint(net.addNode('client'));
-  const gaps = exponential({ mean: 1 / 0.9 });
-  const rng = sim.rng('client/arrivals');
-  let total = 0;
+  const model = buildMm1Components(requests);
   const line = {
     workload: 'mm1-components',
     engine: 'dsim',
@@ -274,20 +269,10 @@ function mm1Components(): WorkloadLine & { run: () => void } {
     meanLatency: 0,
     theoryMeanLatency: 10,
   };
-  const record = (response: { latency: number }): void => {
-    total += response.latency;
-  };
-  let sent = 0;
-  const arrive = (): void => {
-    client.callThen('server', sent, undefined, record);
-    if (++sent < requests) sim.schedule(gaps.sample(rng), arrive);
-  };
   return {
     ...line,
     run: () => {
-      arrive();
-      sim.run();
-      line.meanLatency = Number((total / requests).toFixed(4));
+      line.meanLatency = Number(model().meanLatency.toFixed(4));
     },
     get meanLatency() {
       return line.meanLatency;

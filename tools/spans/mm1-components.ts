@@ -1,23 +1,8 @@
 /**
- * A span of `mm1-components` for tools/instr-profile.ts: an M/M/1 Service (lambda 0.9, mu 1) called
- * through RpcEndpoint, `process.argv[2]` requests; prints `{ units }`, the requests it made.
+ * A span of `mm1-components` for tools/instr-profile.ts: `process.argv[2]` requests through the bench's
+ * M/M/1 `Service`; prints `{ units }`, the requests it made.
  */
-import { Service } from '@dsim/components';
-import { exponential, Network, RpcEndpoint, Simulation } from '@dsim/core';
+import { buildMm1Components } from '../../bench/mm1-components.js';
 
-const requests = Number(process.argv[2] ?? 200_000);
-const sim = new Simulation({ seed: 1 });
-const net = new Network(sim);
-new Service(net.addNode('server'), { serviceTime: exponential({ mean: 1 }) });
-const client = new RpcEndpoint(net.addNode('client'));
-const gaps = exponential({ mean: 1 / 0.9 });
-const rng = sim.rng('client/arrivals');
-let sent = 0;
-const record = (): void => {};
-const arrive = (): void => {
-  client.callThen('server', sent, undefined, record);
-  if (++sent < requests) sim.schedule(gaps.sample(rng), arrive);
-};
-arrive();
-sim.run();
-console.log(JSON.stringify({ units: sent, digest: sim.digest() }));
+const run = buildMm1Components(Number(process.argv[2] ?? 200_000))();
+console.log(JSON.stringify({ units: run.requests, digest: run.digest, meanLatency: run.meanLatency }));

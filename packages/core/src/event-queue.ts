@@ -491,23 +491,17 @@ export class EventQueue {
   }
 
   private growInOrder(): void {
-    const size = this.inOrder.length * 2;
-    const ring = new Int32Array(size);
     const count = this.inOrderTail - this.inOrderHead;
-    for (let i = 0; i < count; i++) ring[i] = this.inOrder[(this.inOrderHead + i) & this.inOrderMask]!;
-    this.inOrder = ring;
-    this.inOrderMask = size - 1;
+    this.inOrder = doubledRing(this.inOrder, this.inOrderHead, count);
+    this.inOrderMask = this.inOrder.length - 1;
     this.inOrderHead = 0;
     this.inOrderTail = count;
   }
 
   private growLane(): void {
-    const size = this.lane.length * 2;
-    const lane = new Int32Array(size);
     const count = this.laneTail - this.laneHead;
-    for (let i = 0; i < count; i++) lane[i] = this.lane[(this.laneHead + i) & this.laneMask]!;
-    this.lane = lane;
-    this.laneMask = size - 1;
+    this.lane = doubledRing(this.lane, this.laneHead, count);
+    this.laneMask = this.lane.length - 1;
     this.laneHead = 0;
     this.laneTail = count;
   }
@@ -538,6 +532,14 @@ export class EventQueue {
     }
     this.capacity = capacity;
   }
+}
+
+/** A ring twice the size of `ring` (a power of two) holding its `count` slots from `head`, from index 0. */
+function doubledRing(ring: Int32Array<ArrayBuffer>, head: number, count: number): Int32Array<ArrayBuffer> {
+  const out = new Int32Array(ring.length * 2);
+  const mask = ring.length - 1;
+  for (let i = 0; i < count; i++) out[i] = ring[(head + i) & mask]!;
+  return out;
 }
 
 function growFloat(source: Float64Array, capacity: number): Float64Array {

@@ -424,8 +424,7 @@ export class Network {
     let route = sender._routes.get(to);
     if (route === undefined) {
       const dest = this.nodes.get(to);
-      if (dest === undefined) return this.refuse(sender, to, size, 'unknown-address');
-      route = this.routeOf(sender, to, dest);
+      if (dest !== undefined) route = this.routeOf(sender, to, dest);
     }
     return this.sendOn(sender, to, route, payload, size);
   }
@@ -454,8 +453,14 @@ export class Network {
     return route;
   }
 
-  /** A message that never got a route (its address is unknown): counted and dropped like any other. */
-  private refuse(sender: NetNode<any>, to: string, size: number, reason: DropReason): number {
+  /** Sends on `route`; none when the address is unknown: the message is counted and dropped. */
+  private sendOn<P>(
+    sender: NetNode<P>,
+    to: string,
+    route: Route | undefined,
+    payload: P,
+    size: number,
+  ): number {
     const counts = this.counts;
     const id = this.nextId++;
     counts.sent++;
@@ -463,17 +468,7 @@ export class Network {
     const from = sender.address;
     if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
     if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
-    return this.drop(id, from, to, reason);
-  }
-
-  private sendOn<P>(sender: NetNode<P>, to: string, route: Route, payload: P, size: number): number {
-    const counts = this.counts;
-    const id = this.nextId++;
-    counts.sent++;
-    const sim = this.sim;
-    const from = sender.address;
-    if (sim.tracing) sim.emit('@dsim.net.send', { id, from, to, size });
-    if (!sender.isUp) return this.drop(id, from, to, 'sender-down');
+    if (route === undefined) return this.drop(id, from, to, 'unknown-address');
     if (this.isBlocked(from, to)) return this.drop(id, from, to, 'partition');
     const link = route.link;
     const config = link.own ?? this.defaults;
