@@ -420,13 +420,7 @@ export class Network {
 
   /** @internal A send whose size the caller validated (the RPC layer): no options to check per message. */
   _sendSized<P>(sender: NetNode<P>, to: string, payload: P, size: number): number {
-    // One map lookup per message: the sender's cached route (link state, receiver, digest tag).
-    let route = sender._routes.get(to);
-    if (route === undefined) {
-      const dest = this.nodes.get(to);
-      if (dest !== undefined) route = this.routeOf(sender, to, dest);
-    }
-    return this.sendOn(sender, to, route, payload, size);
+    return this.sendOn(sender, to, this.routeTo(sender, to), payload, size);
   }
 
   /**
@@ -439,14 +433,20 @@ export class Network {
       return this._sendSized(receiver, message.from, payload, size);
     }
     const route = message._route;
-    const back =
-      route.back ?? (route.back = this.routeOf(receiver, message.from, this.nodes.get(message.from)!));
+    // The sender is a node of this network (it sent the message), so the route back exists.
+    const back = route.back ?? (route.back = this.routeTo(receiver, message.from)!);
     return this.sendOn(receiver, message.from, back, payload, size);
   }
 
-  private routeOf(sender: NetNode<any>, to: string, dest: NetNode<any>): Route {
+  /**
+   * The sender's cached route to `to` (link state, receiver, digest tag): one map lookup per message,
+   * made on first use; undefined for an unknown address.
+   */
+  private routeTo(sender: NetNode<any>, to: string): Route | undefined {
     let route = sender._routes.get(to);
     if (route === undefined) {
+      const dest = this.nodes.get(to);
+      if (dest === undefined) return undefined;
       route = { link: this.link(sender.address, to), dest, tag: this.nodeIds.get(to)!, back: null };
       sender._routes.set(to, route);
     }
