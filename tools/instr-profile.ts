@@ -20,7 +20,7 @@
  * (requests, events: what the span did). Needs Debian's `valgrind`; each run takes a minute or two.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,9 +57,10 @@ function parseFlags() {
   try {
     return parseArgs({ options: OPTIONS }).values;
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-    const flag = /'--?([^'=]+)/.exec(message)?.[1];
-    const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(OPTIONS));
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
+    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(OPTIONS));
     fail(
       `${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: ${Object.keys(OPTIONS)
         .map((k) => `--${k}`)
@@ -95,6 +96,7 @@ if (values.workload !== undefined) {
   unit = known.unit;
 } else if (values.script !== undefined) {
   script = resolve(values.script);
+  if (!existsSync(script)) fail(`--script ${values.script}: no such file (${script})`);
   if (short === undefined || long === undefined) fail('--script needs --short and --long spans');
 } else fail(`give --workload (${Object.keys(WORKLOADS).join(', ')}) or --script with --short and --long`);
 const top = count('top', values.top, 1);
@@ -294,67 +296,77 @@ function moduleOf(bundleLines: string[], line: number): string {
   return '';
 }
 
+/** Bundles the span script from sources; a script that does not compile is a usage error, not a stack. */
+async function bundleSpan(outfile: string): Promise<void> {
+  try {
+    await build({
+      entryPoints: [script],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      conditions: ['@dsim/source'],
+      outfile,
+      logLevel: 'silent',
+    });
+  } catch (error) {
+    const errors = (
+      error as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> }
+    ).errors;
+    const first = errors?.[0];
+    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
+    fail(`cannot bundle ${script}: ${first?.text ?? String(error)}${where}`);
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'instr-profile-'));
-try {
-  const bundle = join(dir, 'span.mjs');
-  await build({
-    entryPoints: [script],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@dsim/source'],
-    outfile: bundle,
-    logLevel: 'error',
-  });
-  process.stderr.write(
-    `instr-profile: counting ${short} and ${long} under callgrind (a minute or two each)\n`,
+// On every way out, a usage error's process.exit included: the callgrind outputs are large.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const bundle = join(dir, 'span.mjs');
+await bundleSpan(bundle);
+process.stderr.write(`instr-profile: counting ${short} and ${long} under callgrind (a minute or two each)\n`);
+const [a, b] = await Promise.all([measure(bundle, short!, dir), measure(bundle, long!, dir)]);
+const units = b.units - a.units;
+if (!(units > 0)) fail(`the long span did no more units than the short one (${a.units} and ${b.units})`);
+const per = (x: number, y: number | undefined) => (x - (y ?? 0)) / units;
+const jit = [...b.byFunction].filter(([k]) => !k.startsWith('[native]'));
+const jitTotal = jit.reduce((s, [k, v]) => s + per(v, a.byFunction.get(k)), 0);
+const all = per(b.total, a.total);
+process.stdout.write(
+  `${format(all)} instructions per ${unit} at steady state (${short} -> ${long}: ${format(units)} more ${unit}s)\n` +
+    `compiled JavaScript ${format(jitTotal)} (${((100 * jitTotal) / all).toFixed(1)}%); the rest is V8's runtime, collector and compiler\n\n`,
+);
+const bundleLines = readFileSync(bundle, 'utf8').split('\n');
+const functions = [...b.byFunction]
+  .map(([k, v]) => [k, per(v, a.byFunction.get(k))] as const)
+  .sort((x, y) => y[1] - x[1]);
+if (values.function === undefined) {
+  process.stdout.write('self, per unit (a function includes what V8 inlined into it)\n');
+  for (const [k, v] of functions.slice(0, top))
+    process.stdout.write(`${format(v).padStart(8)}  ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}\n`);
+}
+const lines = [...b.byLine]
+  .map(([k, v]) => [k.split('\u0000'), per(v, a.byLine.get(k))] as const)
+  .filter(([[fn]]) => values.function === undefined || fn === values.function)
+  // One function's lines read in source order; the hottest lines across functions, by cost.
+  .sort((x, y) => (values.function === undefined ? y[1] - x[1] : Number(x[0][1]) - Number(y[0][1])));
+if (values.function !== undefined && lines.length === 0) {
+  const near = didYouMean(
+    values.function,
+    functions.map(([k]) => k),
   );
-  const [a, b] = await Promise.all([measure(bundle, short!, dir), measure(bundle, long!, dir)]);
-  const units = b.units - a.units;
-  if (!(units > 0)) fail(`the long span did no more units than the short one (${a.units} and ${b.units})`);
-  const per = (x: number, y: number | undefined) => (x - (y ?? 0)) / units;
-  const jit = [...b.byFunction].filter(([k]) => !k.startsWith('[native]'));
-  const jitTotal = jit.reduce((s, [k, v]) => s + per(v, a.byFunction.get(k)), 0);
-  const all = per(b.total, a.total);
+  fail(
+    `no compiled lines for --function "${values.function}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
+  );
+}
+const shown = values.function === undefined ? lineCount : lines.length;
+if (shown > 0) process.stdout.write('\nhottest lines, per unit (function, module, bundle line, source)\n');
+for (const [[fn, line], v] of lines.slice(0, shown)) {
+  if (values.function !== undefined && Math.abs(v) < 1) continue;
+  const n = Number(line);
+  const text =
+    n > 0 ? (bundleLines[n - 1] ?? '').trim().slice(0, 90) : '(code with no source line: entry, checks)';
   process.stdout.write(
-    `${format(all)} instructions per ${unit} at steady state (${short} -> ${long}: ${format(units)} more ${unit}s)\n` +
-      `compiled JavaScript ${format(jitTotal)} (${((100 * jitTotal) / all).toFixed(1)}%); the rest is V8's runtime, collector and compiler\n\n`,
+    `${format(v).padStart(8)}  ${fn!.slice(0, 20).padEnd(20)} ${moduleOf(bundleLines, n).padEnd(40)} ${String(n).padStart(6)}  ${text}\n`,
   );
-  const bundleLines = readFileSync(bundle, 'utf8').split('\n');
-  const functions = [...b.byFunction]
-    .map(([k, v]) => [k, per(v, a.byFunction.get(k))] as const)
-    .sort((x, y) => y[1] - x[1]);
-  if (values.function === undefined) {
-    process.stdout.write('self, per unit (a function includes what V8 inlined into it)\n');
-    for (const [k, v] of functions.slice(0, top))
-      process.stdout.write(`${format(v).padStart(8)}  ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}\n`);
-  }
-  const lines = [...b.byLine]
-    .map(([k, v]) => [k.split('\u0000'), per(v, a.byLine.get(k))] as const)
-    .filter(([[fn]]) => values.function === undefined || fn === values.function)
-    // One function's lines read in source order; the hottest lines across functions, by cost.
-    .sort((x, y) => (values.function === undefined ? y[1] - x[1] : Number(x[0][1]) - Number(y[0][1])));
-  if (values.function !== undefined && lines.length === 0) {
-    const near = didYouMean(
-      values.function,
-      functions.map(([k]) => k),
-    );
-    fail(
-      `no compiled lines for --function "${values.function}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`,
-    );
-  }
-  const shown = values.function === undefined ? lineCount : lines.length;
-  if (shown > 0) process.stdout.write('\nhottest lines, per unit (function, module, bundle line, source)\n');
-  for (const [[fn, line], v] of lines.slice(0, shown)) {
-    if (values.function !== undefined && Math.abs(v) < 1) continue;
-    const n = Number(line);
-    const text =
-      n > 0 ? (bundleLines[n - 1] ?? '').trim().slice(0, 90) : '(code with no source line: entry, checks)';
-    process.stdout.write(
-      `${format(v).padStart(8)}  ${fn!.slice(0, 20).padEnd(20)} ${moduleOf(bundleLines, n).padEnd(40)} ${String(n).padStart(6)}  ${text}\n`,
-    );
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
 }
