@@ -131,6 +131,8 @@ export class Network {
   // Reference counts, so healing one partition leaves an overlapping one in place.
   private readonly blocked = new Map<string, number>();
   private readonly isolated = new Map<string, number>();
+  /** Whether any partition or isolation is in force: one field read per message when none is. */
+  private cutting = false;
   private nextId = 1;
   private readonly counts: NetworkStats = {
     sent: 0,
@@ -306,6 +308,7 @@ export class Network {
       }
     }
     for (const key of keys) this.blocked.set(key, (this.blocked.get(key) ?? 0) + 1);
+    this.recount();
     this.fault('partition', { a: left, b: right, oneWay });
     let healed = false;
     return {
@@ -313,6 +316,7 @@ export class Network {
         if (healed) return;
         healed = true;
         for (const key of keys) release(this.blocked, key);
+        this.recount();
         this.fault('heal', { a: left, b: right, oneWay });
       },
     };
@@ -322,6 +326,7 @@ export class Network {
   isolate(address: string): PartitionHandle {
     this.node(address);
     this.isolated.set(address, (this.isolated.get(address) ?? 0) + 1);
+    this.recount();
     this.fault('isolate', { node: address });
     let healed = false;
     return {
@@ -329,6 +334,7 @@ export class Network {
         if (healed) return;
         healed = true;
         release(this.isolated, address);
+        this.recount();
         this.fault('heal', { node: address });
       },
     };
@@ -338,11 +344,17 @@ export class Network {
   heal(): void {
     this.blocked.clear();
     this.isolated.clear();
+    this.recount();
     this.fault('heal', {});
+  }
+
+  private recount(): void {
+    this.cutting = this.blocked.size > 0 || this.isolated.size > 0;
   }
 
   /** True if a message from `from` to `to` would be cut off now. */
   isBlocked(from: string, to: string): boolean {
+    if (!this.cutting) return false;
     if (this.isolated.size > 0 && from !== to && (this.isolated.has(from) || this.isolated.has(to)))
       return true;
     return this.blocked.size > 0 && this.blocked.has(from + PAIR + to);
