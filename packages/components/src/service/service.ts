@@ -182,8 +182,8 @@ export class Service {
       this.queue = [];
       this.head = 0;
       this.busyWorkers = 0;
-      this.meters.queue.set(0);
-      this.meters.busy.set(0);
+      this.meters.queue._set(0);
+      this.meters.busy._set(0);
     });
   }
 
@@ -198,11 +198,11 @@ export class Service {
   }
 
   private arrive(request: RpcRequest, reply: Reply<unknown>): void {
-    this.meters.arrived.inc();
+    this.meters.arrived._inc(1);
     if (this.rateLimit !== undefined) {
       const decision = this.rateLimit.tryAcquire(this.node.network.sim.now);
       if (!decision.allowed) {
-        this.meters.throttled.inc();
+        this.meters.throttled._inc(1);
         this.trace('@dsim.svc.throttle', request, this.rateLimit.kind);
         const after = decision.retryAfterMs === undefined ? '' : `, retry after ${decision.retryAfterMs} ms`;
         // The limiter's retry-after travels with the 429, as HTTP's Retry-After header does.
@@ -233,7 +233,7 @@ export class Service {
     }
     const waiting = this.queueLength;
     if (waiting >= this.queueCapacity) {
-      this.meters.rejected.inc();
+      this.meters.rejected._inc(1);
       this.trace('@dsim.svc.reject', request, 'queue-full');
       reply.error('overloaded', `${this.node.address}: queue full (${this.queueCapacity})`);
       return;
@@ -249,18 +249,18 @@ export class Service {
     if (waiting === 0) this.lastEmptyAt = now;
     if (this.priority !== undefined) job.priority = this.priority(request);
     this.queue.push(job);
-    this.meters.queue.set(this.queueLength);
+    this.meters.queue._set(this.queueLength);
   }
 
   private shed(job: Job, reason: string): void {
-    this.meters.shed.inc();
+    this.meters.shed._inc(1);
     this.trace('@dsim.svc.shed', job.request, reason);
     job.reply.error('overloaded', `${this.node.address}: shed (${reason})`);
   }
 
   private start(job: Job): void {
     this.busyWorkers++;
-    this.meters.busy.set(this.busyWorkers);
+    this.meters.busy._set(this.busyWorkers);
     if (this.downstream === undefined) this.compute(job);
     else this.callDownstream(job, this.downstream);
   }
@@ -304,16 +304,16 @@ export class Service {
   private finish(job: Job): void {
     const sim = this.node.network.sim;
     this.busyWorkers--;
-    this.meters.latency.record(sim.now - job.enqueuedAt);
+    this.meters.latency._record(sim.now - job.enqueuedAt);
     if (this.errorRate > 0 && this.rng.next() < this.errorRate) {
-      this.meters.failed.inc();
+      this.meters.failed._inc(1);
       job.reply.error('error', `${this.node.address}: injected error`);
     } else {
-      this.meters.completed.inc();
+      this.meters.completed._inc(1);
       job.reply.ok(this.respond(job.request));
     }
     this.next();
-    this.meters.busy.set(this.busyWorkers);
+    this.meters.busy._set(this.busyWorkers);
   }
 
   /**
@@ -327,17 +327,17 @@ export class Service {
     deadlineBound: boolean,
   ): void {
     this.busyWorkers--;
-    this.meters.latency.record(this.node.network.sim.now - job.enqueuedAt);
+    this.meters.latency._record(this.node.network.sim.now - job.enqueuedAt);
     if (spec.fallback !== undefined) {
-      this.meters.fallbacks.inc();
+      this.meters.fallbacks._inc(1);
       job.reply.ok(spec.fallback(job.request, error));
     } else {
-      this.meters.failed.inc();
+      this.meters.failed._inc(1);
       const kind = this.answerKind(job, error.kind, deadlineBound);
       job.reply.error(kind, `${this.node.address}: downstream ${error.message}`);
     }
     this.next();
-    this.meters.busy.set(this.busyWorkers);
+    this.meters.busy._set(this.busyWorkers);
   }
 
   /**
@@ -466,7 +466,7 @@ export class Service {
       if (waited > this.queueTimeout || (this.dropExpired && now >= job.request.deadline)) {
         // The caller has given up (or will have): skip the work; the caller's own timeout answers it,
         // unless replyOnDrop says to fail it fast.
-        this.meters.expired.inc();
+        this.meters.expired._inc(1);
         const timedOut = waited > this.queueTimeout;
         this.trace('@dsim.svc.expire', job.request, timedOut ? 'queue-timeout' : 'deadline');
         if (this.replyOnDrop) {
@@ -486,7 +486,7 @@ export class Service {
       }
       this.start(job);
     }
-    this.meters.queue.set(this.queueLength);
+    this.meters.queue._set(this.queueLength);
   }
 
   private take(now: number): Job | undefined {

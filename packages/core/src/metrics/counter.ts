@@ -44,6 +44,14 @@ export class Counter {
     if (!(by >= 0) || by === Number.POSITIVE_INFINITY) {
       throw invalidArgument('by', by, 'a finite number >= 0 (counters only go up)');
     }
+    this._inc(by);
+  }
+
+  /**
+   * @internal `inc(by)` without checking `by`, for components whose increments are valid by construction
+   * (the check's code, inlined at every call site, was a measurable share of a request's instructions).
+   */
+  _inc(by: number): void {
     const t = this.clock.now;
     if (t >= this.end) this.roll(t);
     this.current += by;

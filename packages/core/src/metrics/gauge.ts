@@ -51,6 +51,11 @@ export class Gauge {
     if (typeof level !== 'number' || level - level !== 0) {
       throw invalidArgument('level', level, 'a finite number');
     }
+    this._set(level);
+  }
+
+  /** @internal `set(level)` without checking `level`, for components whose levels are valid by construction. */
+  _set(level: number): void {
     const t = this.clock.now;
     if (t >= this.end) this.roll(t);
     else if (t < this.last) throw invalidArgument('clock.now', t, `a time >= the last update (${this.last})`);
@@ -64,6 +69,11 @@ export class Gauge {
   /** Adds `delta` (may be negative) to the level at the clock's current time. */
   add(delta: number): void {
     this.set(this.current + delta);
+  }
+
+  /** @internal `add(delta)` without checking `delta`, for components whose changes are valid by construction. */
+  _add(delta: number): void {
+    this._set(this.current + delta);
   }
 
   /** The current level. */

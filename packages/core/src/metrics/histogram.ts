@@ -75,6 +75,14 @@ export class Histogram {
     if (!(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
       throw invalidArgument('latency', ms, 'a finite number of ms >= 0');
     }
+    this._record(ms);
+  }
+
+  /**
+   * @internal `record(ms)` without checking `ms`, for components whose latencies are valid by construction
+   * (a difference of two clock readings, later minus earlier).
+   */
+  _record(ms: number): void {
     const t = this.clock.now;
     if (t >= this.end) this.roll(t);
     const us = Math.round(ms * 1000);

@@ -447,8 +447,8 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     };
     this.counts.sent++;
     this.counts.inFlight++;
-    this.meters.sent.inc();
-    this.meters.inFlight.add(1);
+    this.meters.sent._inc(1);
+    this.meters.inFlight._add(1);
     if (sim.tracing)
       sim.emit('@dsim.rpc.start', {
         id: request.id,
@@ -513,7 +513,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
 
   private handle(request: RpcRequest<Req>, pending: Pending | undefined, via: Message<unknown>): void {
     const reply = new ServerReply<Res>(this.node, request, pending, via);
-    this.meters.served.inc();
+    this.meters.served._inc(1);
     if (this.handler === null) {
       reply.error('unavailable', `${this.node.address} serves no requests`);
       return;
@@ -538,7 +538,7 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     if (entry === undefined || entry.settled) {
       // The caller already gave up (timeout) or crashed: the server's work was wasted.
       this.counts.late++;
-      this.meters.late.inc();
+      this.meters.late._inc(1);
       if (sim.tracing) sim.emit('@dsim.rpc.late', { id, at: this.node.address });
       return;
     }
@@ -552,17 +552,17 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
     entry.timer?.cancel();
     this.counts.inFlight--;
     const latency = sim.now - entry.request.sentAt;
-    this.meters.inFlight.add(-1);
-    this.meters.latency.record(latency);
+    this.meters.inFlight._add(-1);
+    this.meters.latency._record(latency);
     let response: RpcResponse<unknown>;
     if (ok) {
       this.counts.ok++;
-      this.meters.ok.inc();
+      this.meters.ok._inc(1);
       response = { ok: true, value, latency, request: entry.request };
     } else {
       const err = error ?? { kind: 'error' as const, message: 'unknown error' };
       this.counts.failed++;
-      this.meters.failed.inc();
+      this.meters.failed._inc(1);
       this.counts.failedBy[err.kind]++;
       response = { ok: false, error: err, latency, request: entry.request };
     }
