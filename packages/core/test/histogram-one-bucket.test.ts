@@ -252,4 +252,34 @@ describe('Histogram: one bucket per record, run-wide buckets added per interval'
     expect(h.summary()).toMatchObject({ count: 3, min: 1, max: 3, mean: 2 });
     expect(metrics.snapshot().series.nodes.server!.histograms.latency!.count).toEqual([2, 1]);
   });
+
+  it('a run-wide histogram held across intervals is consistent: count, mean, min and max move together', () => {
+    const sim = new Simulation();
+    const metrics = new MetricsRegistry(sim, { interval: '1s' });
+    const h = metrics.histogram('server', 'latency');
+    const held = h.latency;
+    const seen: Array<[number, number, number, number]> = [];
+    const look = () => seen.push([held.count, held.mean, held.min, held.max]);
+    sim.schedule(500, () => {
+      h.record(1);
+      h.record(2);
+    });
+    // The first record after 1 s closes [0 s, 1 s): the held histogram then holds that interval, whole.
+    sim.schedule(1500, () => {
+      h.record(10);
+      look();
+    });
+    sim.schedule(2500, () => {
+      h.record(0.5);
+      look();
+    });
+    sim.run();
+    expect(seen).toEqual([
+      [2, 1.5, 1, 2],
+      [3, 13 / 3, 1, 10],
+    ]);
+    // Read again, it is complete.
+    expect(h.latency).toBe(held);
+    expect(held.summary()).toMatchObject({ count: 4, min: 0.5, max: 10, mean: 13.5 / 4 });
+  });
 });

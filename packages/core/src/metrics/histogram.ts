@@ -45,8 +45,15 @@ const INTERVAL_PERCENTILES: readonly number[] = [50, 99];
 export class Histogram {
   /** Instrument kind, for snapshots and error messages. */
   readonly kind = 'histogram';
-  /** Closed intervals' buckets (and the current one's once `synced`); sum, min and max of every record. */
+  /**
+   * Closed intervals' buckets (and the current one's once `synced`). Its sum, minimum and maximum are
+   * this histogram's, handed over when an interval closes and whenever it is read.
+   */
   private readonly all = new LatencyHistogram();
+  /** Exact sum, minimum and maximum of every record, kept here so a record touches one object. */
+  private total = 0;
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
   /** The current interval's values in the run-wide layout. Created on the first record. */
   private interval: LogBuckets | null = null;
   /** The current interval's buckets are already in `all` (it was read): records go to both until it closes. */
@@ -86,8 +93,10 @@ export class Histogram {
     const t = this.clock.now;
     if (t >= this.end) this.roll(t);
     const us = Math.round(ms * 1000);
+    this.total += ms;
+    if (ms < this.lo) this.lo = ms;
+    if (ms > this.hi) this.hi = ms;
     if (this.synced) this.all._record(ms, us);
-    else this.all._recordExact(ms);
     this.interval!.record(us);
     if (ms > this.intervalMax) this.intervalMax = ms;
   }
@@ -110,13 +119,16 @@ export class Histogram {
   /**
    * The run-wide histogram, for merging across nodes or seeds (`total.merge(h.latency)`). Read it; do
    * not record into it, or the per-interval series will miss those values. It is complete when read;
-   * values recorded afterwards reach it too.
+   * values recorded afterwards reach a reference kept to it as each interval closes (count, sum, minimum
+   * and maximum together, so its mean is always that of the values it counts), and all of them when
+   * read again.
    */
   get latency(): LatencyHistogram {
     if (!this.synced && this.interval !== null && this.interval.count > 0) {
       this.all._buckets.merge(this.interval);
       this.synced = true;
     }
+    this.all._setExact(this.total, this.lo, this.hi);
     return this.all;
   }
 
@@ -177,6 +189,7 @@ export class Histogram {
         INTERVAL_SUB_BITS,
         figures,
       );
+      this.all._setExact(this.total, this.lo, this.hi);
       this.counts.push(count);
       // The bucket's upper edge; the exact maximum is a tighter bound.
       this.p50s.push(count === 0 ? Number.NaN : Math.min(figures[0]! / 1000, this.intervalMax));

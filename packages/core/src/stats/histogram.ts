@@ -91,6 +91,16 @@ export class LatencyHistogram {
     if (ms > this.hi) this.hi = ms;
   }
 
+  /**
+   * @internal Sets the exact sum, minimum and maximum, for a caller that keeps them itself while it
+   * records, in the same order (so the sum rounds the same), and hands them over when read.
+   */
+  _setExact(total: number, lo: number, hi: number): void {
+    this.total = total;
+    this.lo = lo;
+    this.hi = hi;
+  }
+
   /** @internal The buckets, for a caller that adds counts to them directly ({@link LogBuckets.drainInto}). */
   get _buckets(): LogBuckets {
     return this.buckets;
