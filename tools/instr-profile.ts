@@ -7,6 +7,8 @@
  *   npx tsx tools/instr-profile.ts --workload mm1-components --lines 40
  *   npx tsx tools/instr-profile.ts --workload timeouts --function run   # one function's lines
  *   npx tsx tools/instr-profile.ts --script my-span.ts --short 1000 --long 3000
+ *   npx tsx tools/instr-profile.ts --workload topology --event D1mr     # first-level data cache misses
+ *   npx tsx tools/instr-profile.ts --workload topology --event DLmw --last-level 524288,8,64
  *
  * It bundles a span script (from sources, with esbuild), runs it twice under Valgrind's callgrind with
  * V8 single-threaded (compilation and collection at the same points in every run), once for a short
@@ -46,7 +48,30 @@ const OPTIONS = {
   top: { type: 'string', default: '25' },
   lines: { type: 'string', default: '30' },
   function: { type: 'string' },
+  event: { type: 'string', default: 'Ir' },
+  'last-level': { type: 'string' },
 } as const;
+
+/**
+ * What callgrind can count, as it names them. Ir (instructions) needs no simulation; the cache events
+ * turn on its cache model (first level and last level, sized like the host's), the branch events its
+ * branch predictor model. Both models are approximations: they rank code by misses, they do not time it.
+ */
+const EVENTS: Record<string, string> = {
+  Ir: 'instructions',
+  Dr: 'data reads',
+  Dw: 'data writes',
+  I1mr: 'first-level instruction cache misses',
+  D1mr: 'first-level data cache read misses',
+  D1mw: 'first-level data cache write misses',
+  ILmr: 'last-level instruction cache misses',
+  DLmr: 'last-level data cache read misses',
+  DLmw: 'last-level data cache write misses',
+  Bc: 'conditional branches',
+  Bcm: 'mispredicted conditional branches',
+  Bi: 'indirect branches',
+  Bim: 'mispredicted indirect branches',
+};
 
 function fail(message: string): never {
   process.stderr.write(`instr-profile: ${message}\n`);
@@ -99,6 +124,25 @@ if (values.workload !== undefined) {
   if (!existsSync(script)) fail(`--script ${values.script}: no such file (${script})`);
   if (short === undefined || long === undefined) fail('--script needs --short and --long spans');
 } else fail(`give --workload (${Object.keys(WORKLOADS).join(', ')}) or --script with --short and --long`);
+const event = values.event;
+if (EVENTS[event] === undefined) {
+  const near = didYouMean(event, Object.keys(EVENTS));
+  fail(
+    `unknown --event "${event}"${near === undefined ? '' : ` (did you mean "${near}"?)`}; known: ${Object.keys(EVENTS).join(', ')}`,
+  );
+}
+const eventName = EVENTS[event]!;
+const lastLevel = values['last-level'];
+if (lastLevel !== undefined && !/^\d+,\d+,\d+$/.test(lastLevel))
+  fail(
+    `--last-level must be size,ways,line in bytes (such as 524288,8,64 for a 512 KB second level), got ${lastLevel}`,
+  );
+const simulate = [
+  ...(/^(I1|D1|IL|DL)m|^D[rw]$/.test(event) ? ['--cache-sim=yes'] : []),
+  // Valgrind models two cache levels; without this its last level is the host's largest cache.
+  ...(lastLevel !== undefined ? [`--LL=${lastLevel}`] : []),
+  ...(/^B/.test(event) ? ['--branch-sim=yes'] : []),
+];
 const top = count('top', values.top, 1);
 const lineCount = count('lines', values.lines, 0);
 
@@ -206,12 +250,18 @@ function attribute(callgrindFile: string, codes: Code[], units: number): Counts 
   let last = 0;
   let skipCall = false;
   let native = '?';
+  // Cost lines are `address line cost...`, one cost per event of the header, trailing zeros left out.
+  let column = 2;
   const names = new Map<string, string>();
   for (const line of readFileSync(callgrindFile, 'utf8').split('\n')) {
     const c = line.charCodeAt(0);
     const isCost = (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42; // digit + - *
     if (!isCost) {
-      if (line.startsWith('calls=')) skipCall = true;
+      if (line.startsWith('events:')) {
+        const at = line.slice(7).trim().split(/\s+/).indexOf(event);
+        if (at < 0) fail(`callgrind counted no ${event} (its events: ${line.slice(7).trim()})`);
+        column = 2 + at;
+      } else if (line.startsWith('calls=')) skipCall = true;
       else if (line.startsWith('fn=') || line.startsWith('cfn=')) {
         // Names are compressed: given once, as fn=(id) name or cfn=(id) name, then fn=(id) alone.
         const m = /^c?fn=\((\d+)\)(?: (.*))?/.exec(line);
@@ -222,8 +272,9 @@ function attribute(callgrindFile: string, codes: Code[], units: number): Counts 
       }
       continue;
     }
-    const [position, , cost] = line.split(' ');
-    const p = position!;
+    const fields = line.split(' ');
+    const p = fields[0]!;
+    const cost = fields[column];
     if (p.startsWith('0x')) last = Number(p);
     else if (p[0] === '+') last += Number(p.slice(1));
     else if (p[0] === '-') last -= Number(p.slice(1));
@@ -255,6 +306,7 @@ async function measure(bundle: string, span: string, dir: string): Promise<Count
       [
         '--tool=callgrind',
         '--dump-instr=yes',
+        ...simulate,
         `--callgrind-out-file=${out}`,
         process.execPath,
         '--single-threaded',
@@ -281,7 +333,9 @@ async function measure(bundle: string, span: string, dir: string): Promise<Count
   return attribute(out, readJitdump(join(cwd, dump)), units);
 }
 
-function format(n: number): string {
+/** Whole numbers with thin groups; a tenth for the rarer events, where a function's share is small. */
+function format(n: number, tenths = false): string {
+  if (tenths) return n.toFixed(1);
   return Math.round(n)
     .toString()
     .replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
@@ -324,7 +378,10 @@ const dir = mkdtempSync(join(tmpdir(), 'instr-profile-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const bundle = join(dir, 'span.mjs');
 await bundleSpan(bundle);
-process.stderr.write(`instr-profile: counting ${short} and ${long} under callgrind (a minute or two each)\n`);
+process.stderr.write(
+  `instr-profile: counting ${event} for ${short} and ${long} under callgrind (a minute or two each${simulate.length > 0 ? ', longer with its cache or branch model' : ''})\n`,
+);
+const fine = event !== 'Ir';
 const [a, b] = await Promise.all([measure(bundle, short!, dir), measure(bundle, long!, dir)]);
 const units = b.units - a.units;
 if (!(units > 0)) fail(`the long span did no more units than the short one (${a.units} and ${b.units})`);
@@ -333,8 +390,8 @@ const jit = [...b.byFunction].filter(([k]) => !k.startsWith('[native]'));
 const jitTotal = jit.reduce((s, [k, v]) => s + per(v, a.byFunction.get(k)), 0);
 const all = per(b.total, a.total);
 process.stdout.write(
-  `${format(all)} instructions per ${unit} at steady state (${short} -> ${long}: ${format(units)} more ${unit}s)\n` +
-    `compiled JavaScript ${format(jitTotal)} (${((100 * jitTotal) / all).toFixed(1)}%); the rest is V8's runtime, collector and compiler\n\n`,
+  `${format(all)} ${eventName} per ${unit} at steady state (${short} -> ${long}: ${format(units)} more ${unit}s)\n` +
+    `compiled JavaScript ${format(jitTotal)} (${all === 0 ? '0' : ((100 * jitTotal) / all).toFixed(1)}%); the rest is V8's runtime, collector and compiler\n\n`,
 );
 const bundleLines = readFileSync(bundle, 'utf8').split('\n');
 const functions = [...b.byFunction]
@@ -343,7 +400,9 @@ const functions = [...b.byFunction]
 if (values.function === undefined) {
   process.stdout.write('self, per unit (a function includes what V8 inlined into it)\n');
   for (const [k, v] of functions.slice(0, top))
-    process.stdout.write(`${format(v).padStart(8)}  ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}\n`);
+    process.stdout.write(
+      `${format(v, fine).padStart(8)}  ${((100 * v) / all).toFixed(1).padStart(5)}%  ${k}\n`,
+    );
 }
 const lines = [...b.byLine]
   .map(([k, v]) => [k.split('\u0000'), per(v, a.byLine.get(k))] as const)
@@ -362,11 +421,11 @@ if (values.function !== undefined && lines.length === 0) {
 const shown = values.function === undefined ? lineCount : lines.length;
 if (shown > 0) process.stdout.write('\nhottest lines, per unit (function, module, bundle line, source)\n');
 for (const [[fn, line], v] of lines.slice(0, shown)) {
-  if (values.function !== undefined && Math.abs(v) < 1) continue;
+  if (values.function !== undefined && Math.abs(v) < (fine ? 0.05 : 1)) continue;
   const n = Number(line);
   const text =
     n > 0 ? (bundleLines[n - 1] ?? '').trim().slice(0, 90) : '(code with no source line: entry, checks)';
   process.stdout.write(
-    `${format(v).padStart(8)}  ${fn!.slice(0, 20).padEnd(20)} ${moduleOf(bundleLines, n).padEnd(40)} ${String(n).padStart(6)}  ${text}\n`,
+    `${format(v, fine).padStart(8)}  ${fn!.slice(0, 20).padEnd(20)} ${moduleOf(bundleLines, n).padEnd(40)} ${String(n).padStart(6)}  ${text}\n`,
   );
 }
