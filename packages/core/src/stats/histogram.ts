@@ -81,17 +81,6 @@ export class LatencyHistogram {
   }
 
   /**
-   * @internal The exact part of `record(ms)` (sum, min, max) without the bucket: for a caller that
-   * counts the buckets elsewhere and adds them to {@link LatencyHistogram._buckets} before anyone
-   * reads this histogram.
-   */
-  _recordExact(ms: number): void {
-    this.total += ms;
-    if (ms < this.lo) this.lo = ms;
-    if (ms > this.hi) this.hi = ms;
-  }
-
-  /**
    * @internal Sets the exact sum, minimum and maximum, for a caller that keeps them itself while it
    * records, in the same order (so the sum rounds the same), and hands them over when read.
    */
