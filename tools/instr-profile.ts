@@ -9,6 +9,7 @@
  *   npx tsx tools/instr-profile.ts --script my-span.ts --short 1000 --long 3000
  *   npx tsx tools/instr-profile.ts --workload topology --event D1mr     # first-level data cache misses
  *   npx tsx tools/instr-profile.ts --workload topology --event DLmw --last-level 524288,8,64
+ *   npx tsx tools/instr-profile.ts --workload topology --v8=--max-inlined-bytecode-size-cumulative=1840
  *
  * It bundles a span script (from sources, with esbuild), runs it twice under Valgrind's callgrind with
  * V8 single-threaded (compilation and collection at the same points in every run), once for a short
@@ -50,6 +51,7 @@ const OPTIONS = {
   function: { type: 'string' },
   event: { type: 'string', default: 'Ir' },
   'last-level': { type: 'string' },
+  v8: { type: 'string', multiple: true },
 } as const;
 
 /**
@@ -132,6 +134,11 @@ if (EVENTS[event] === undefined) {
   );
 }
 const eventName = EVENTS[event]!;
+// V8 flags for the profiled node (one per --v8), to count what a V8 setting changes.
+const v8Flags = values.v8 ?? [];
+for (const flag of v8Flags)
+  if (!/^--[a-z][a-z0-9-]*(=\S+)?$/.test(flag))
+    fail(`--v8 takes one V8 flag such as --max-inlined-bytecode-size-cumulative=1840, got "${flag}"`);
 const lastLevel = values['last-level'];
 if (lastLevel !== undefined && !/^\d+,\d+,\d+$/.test(lastLevel))
   fail(
@@ -312,6 +319,7 @@ async function measure(bundle: string, span: string, dir: string): Promise<Count
         '--single-threaded',
         '--perf-prof',
         '--no-compact-code-space',
+        ...v8Flags,
         bundle,
         span,
       ],
@@ -320,7 +328,9 @@ async function measure(bundle: string, span: string, dir: string): Promise<Count
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') fail('valgrind not found: install it (apt-get install -y valgrind)');
-    fail(`the span ${span} failed: ${(e.stderr ?? e.message).split('\n').slice(-5).join('\n')}`);
+    // Valgrind's own lines ("==pid== ...") would hide node's message.
+    const said = (e.stderr ?? e.message).split('\n').filter((l) => l.trim() !== '' && !l.startsWith('=='));
+    fail(`the span ${span} failed: ${said.slice(-5).join('\n')}`);
   }
   const json = stdout
     .split('\n')
