@@ -374,22 +374,8 @@ export class Simulation {
    * ```
    */
   run(options: RunOptions = {}): RunSummary {
-    checkOptions('Simulation.run', options, RUN_KEYS);
-    const until = options.until === undefined ? Infinity : toUntil(options.until);
-    if (until < this._now) {
-      throw invalidArgument(
-        'until',
-        options.until,
-        `a time >= the current time (${this._now} ms)`,
-        'Simulation.run',
-      );
-    }
+    const until = this.checkRun(options);
     const maxEvents = options.maxEvents ?? Infinity;
-    if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) {
-      throw invalidArgument('maxEvents', maxEvents, 'an integer >= 0 or Infinity', 'Simulation.run');
-    }
-    if (this.running)
-      throw new DsimError('INVALID_STATE', 'run() called while the simulation is already running');
     this.running = true;
     this.stopRequested = false;
     const queue = this.queue;
@@ -398,21 +384,18 @@ export class Simulation {
     let reason: RunStopReason = 'empty';
     try {
       for (;;) {
-        const slot = queue.peek();
+        if (processed >= maxEvents) {
+          // The queue's end and `until` are reported before the event limit.
+          const next = queue.peek();
+          reason = next < 0 ? 'empty' : queue.time[next]! >= until ? 'until' : 'maxEvents';
+          break;
+        }
+        const slot = queue.take(until);
         if (slot < 0) {
-          reason = 'empty';
+          reason = slot === -1 ? 'empty' : 'until';
           break;
         }
         const t = queue.time[slot]!;
-        if (t >= until) {
-          reason = 'until';
-          break;
-        }
-        if (processed >= maxEvents) {
-          reason = 'maxEvents';
-          break;
-        }
-        queue.pop(slot);
         const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
         if (fn === null) {
           queue.free(slot);
@@ -439,6 +422,27 @@ export class Simulation {
     }
     if (until !== Infinity && (reason === 'until' || reason === 'empty')) this._now = until;
     return { reason, now: this._now, events: processed };
+  }
+
+  /** Checks `run()`'s options and state; returns the time to run until. */
+  private checkRun(options: RunOptions): number {
+    checkOptions('Simulation.run', options, RUN_KEYS);
+    const until = options.until === undefined ? Infinity : toUntil(options.until);
+    if (until < this._now) {
+      throw invalidArgument(
+        'until',
+        options.until,
+        `a time >= the current time (${this._now} ms)`,
+        'Simulation.run',
+      );
+    }
+    const maxEvents = options.maxEvents ?? Infinity;
+    if (maxEvents !== Infinity && (!Number.isInteger(maxEvents) || maxEvents < 0)) {
+      throw invalidArgument('maxEvents', maxEvents, 'an integer >= 0 or Infinity', 'Simulation.run');
+    }
+    if (this.running)
+      throw new DsimError('INVALID_STATE', 'run() called while the simulation is already running');
+    return until;
   }
 
   /**

@@ -123,12 +123,15 @@ function drive(seed: number, schedule: Schedule, queue = new EventQueue(16)): Ar
   const priority = (): number => (u() < (schedule.priorityChance ?? 0) ? Math.floor(u() * 5) - 2 : NORMAL);
 
   const pop = (): void => {
-    const slot = queue.peek();
     const expected = reference.poll()!;
+    // Every other entry through `take` (the event loop's way), first refused at its own time.
+    const viaTake = taken.length % 2 === 1;
+    if (viaTake && queue.take(expected.t) !== -2) throw new Error(`take(${expected.t}) did not refuse`);
+    const slot = viaTake ? queue.take(Number.POSITIVE_INFINITY) : queue.peek();
     const entry = bySlot.get(slot);
     if (entry?.id !== expected.id)
       throw new Error(`took entry ${entry?.id} (slot ${slot}), expected ${expected.id} at ${expected.t}`);
-    queue.pop(slot);
+    if (!viaTake) queue.pop(slot);
     if (queue.time[slot] !== expected.t || queue.order[slot] !== expected.order)
       throw new Error(`slot ${slot} holds (${queue.time[slot]}, ${queue.order[slot]}), not its entry's`);
     if ((queue.fn[slot] === null) !== expected.cancelled)
@@ -181,6 +184,7 @@ function drive(seed: number, schedule: Schedule, queue = new EventQueue(16)): Ar
   }
   while (reference.size > 0) pop();
   expect(queue.peek()).toBe(-1);
+  expect(queue.take(Number.POSITIVE_INFINITY)).toBe(-1);
   expect(queue.size).toBe(0);
   expect(taken.length).toBe(id);
   return taken;

@@ -251,6 +251,18 @@ describe('run({ until })', () => {
     expect(ran).toBe(1);
   });
 
+  it("reports the queue's end and until before the event limit, as it checks them first", () => {
+    const sim = new Simulation();
+    sim.schedule(1, () => {});
+    sim.schedule(5, () => {});
+    expect(sim.run({ maxEvents: 1 })).toEqual({ reason: 'maxEvents', now: 1, events: 1 });
+    // One event left, at 5: the limit of 0 is reached, but `until` comes first.
+    expect(sim.run({ maxEvents: 0, until: 3 })).toEqual({ reason: 'until', now: 3, events: 0 });
+    // The limit and the queue's end together: the end.
+    expect(sim.run({ maxEvents: 1 })).toEqual({ reason: 'empty', now: 5, events: 1 });
+    expect(sim.run({ maxEvents: 0 })).toEqual({ reason: 'empty', now: 5, events: 0 });
+  });
+
   it('processes every event exactly once over consecutive run({ until }) calls', () => {
     const sim = new Simulation();
     const seen = new Map<number, number>();
