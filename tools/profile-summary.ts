@@ -7,11 +7,16 @@
  *   npx tsx tools/profile-summary.ts prof            # the largest profile in the folder
  *   npx tsx tools/profile-summary.ts prof/CPU.x.cpuprofile --top 40
  *   npx tsx tools/profile-summary.ts prof --lines 30   # also the 30 hottest source lines
+ *   npx tsx tools/profile-summary.ts prof --per 600000 # also microseconds per unit (600 000 requests)
  *
  * `--lines` reads the samples' line ticks (`positionTicks`): the line each sample was on. Lines of a
  * function V8 inlined into another are listed under the outer function's name (`settle ...:4399` is a
  * line of `LogBuckets.record` inlined into `settle`), and may be approximate. A hot line that only reads
  * or increments an array slot points at cache misses rather than work.
+ *
+ * `--per N` divides each function's time by N units of work (the requests or events the profiled run
+ * made) and prints it beside the share: where each microsecond of a unit goes. The profile's time
+ * includes start-up and compilation, so take the functions of the simulation's own loop, not the root.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -34,6 +39,7 @@ interface Profile {
 const OPTIONS = {
   top: { type: 'string', default: '30' },
   lines: { type: 'string', default: '0' },
+  per: { type: 'string' },
 } as const;
 
 /** The flags, or exit 2 naming the bad one (with a "did you mean") instead of a stack trace. */
@@ -45,7 +51,7 @@ function parseFlags() {
     const flag = /'--?([^'=]+)/.exec(message ?? '')?.[1];
     const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(OPTIONS));
     process.stderr.write(
-      `profile-summary: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: --top N, --lines N\n`,
+      `profile-summary: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: --top N, --lines N, --per N\n`,
     );
     process.exit(2);
   }
@@ -61,10 +67,17 @@ if (!Number.isInteger(lines) || lines < 0) {
   process.stderr.write(`profile-summary: --lines must be an integer >= 0, got ${values.lines}\n`);
   process.exit(2);
 }
+const per = values.per === undefined ? undefined : Number(values.per);
+if (per !== undefined && !(per > 0 && Number.isFinite(per))) {
+  process.stderr.write(
+    `profile-summary: --per must be a number of units > 0 (the requests or events the run made), got ${values.per}\n`,
+  );
+  process.exit(2);
+}
 const target = positionals[0];
 if (target === undefined) {
   process.stderr.write(
-    'usage: profile-summary <profile.cpuprofile | folder of profiles> [--top N] [--lines N]\n',
+    'usage: profile-summary <profile.cpuprofile | folder of profiles> [--top N] [--lines N] [--per N]\n',
   );
   process.exit(2);
 }
@@ -121,8 +134,12 @@ for (let i = 0; i < profile.samples.length; i++) {
   }
 }
 
-const pct = (t: number): string => `${((100 * t) / all).toFixed(1).padStart(5)}%`;
-process.stdout.write(`${basename(file)}: ${(all / 1e6).toFixed(2)} s sampled\n\nself time\n`);
+// Time deltas are microseconds; with --per, each share is followed by its microseconds per unit.
+const pct = (t: number): string =>
+  `${((100 * t) / all).toFixed(1).padStart(5)}%` +
+  (per === undefined ? '' : `  ${(t / per).toFixed(3).padStart(8)} µs`);
+const perUnit = per === undefined ? '' : `, ${(all / per).toFixed(3)} µs per unit over ${per} units`;
+process.stdout.write(`${basename(file)}: ${(all / 1e6).toFixed(2)} s sampled${perUnit}\n\nself time\n`);
 for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top))
   process.stdout.write(`${pct(t)}  ${key}\n`);
 process.stdout.write('\ntotal time (the function and what it calls)\n');

@@ -54,6 +54,16 @@ export function isSimEvent(value: unknown): value is SimEvent<unknown> {
 }
 
 /**
+ * @internal The check a process makes on every value it yields: one property load, which V8 compiles
+ * to a map check when the yields are of one kind, where `instanceof` walks the prototype chain (about
+ * 2.5% of the instructions of a process waiting on timeouts). True for events of any copy of
+ * @dsim/core, like {@link isSimEvent}.
+ */
+export function isYieldable(value: unknown): value is SimEvent<unknown> {
+  return value != null && (value as Record<symbol, unknown>)[SIM_EVENT_BRAND] === true;
+}
+
+/**
  * Something a process can wait for: it happens once, with a value or with an error.
  *
  * An event is pending until `succeed()` or `fail()` triggers it; it is then queued at the current time

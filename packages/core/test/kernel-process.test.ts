@@ -632,6 +632,37 @@ describe('failures', () => {
     expect(sim.now).toBe(3);
   });
 
+  it('throws INVALID_YIELD for null, a string and a look-alike object, and accepts every kind of event', () => {
+    const sim = new Simulation({ seed: 5 });
+    const codes: string[] = [];
+    const resumed: unknown[] = [];
+    sim.process(function* mixed() {
+      for (const bad of [null, 'soon', { sim, _state: 0 }, Object.create(null)]) {
+        try {
+          yield bad as any;
+        } catch (err) {
+          codes.push(asDsim(err).code);
+        }
+      }
+      const done = sim.event<string>();
+      sim.schedule(1, () => done.succeed('event'));
+      resumed.push(yield done);
+      resumed.push(yield sim.timeout(1, 'timeout'));
+      resumed.push(
+        yield sim.process(function* () {
+          yield sim.timeout(0);
+          return 'process';
+        }),
+      );
+      resumed.push(yield sim.allOf([sim.timeout(1, 'a')]));
+    });
+    sim.run();
+    expect(codes).toEqual(['INVALID_YIELD', 'INVALID_YIELD', 'INVALID_YIELD', 'INVALID_YIELD']);
+    expect(resumed.slice(0, 3)).toEqual(['event', 'timeout', 'process']);
+    expect(resumed).toHaveLength(4);
+    expect(sim.now).toBe(3);
+  });
+
   it('an uncaught INVALID_YIELD fails the run with PROCESS_FAILED', () => {
     const sim = new Simulation();
     sim.process(function* bad() {
