@@ -78,9 +78,10 @@ function parseFlags() {
   try {
     return parseArgs({ options: BENCH_OPTIONS }).values;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const flag = /'--?([^']+)'/.exec(message)?.[1];
-    const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(BENCH_OPTIONS));
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
+    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(BENCH_OPTIONS));
     process.stderr.write(
       `bench: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: ${Object.keys(
         BENCH_OPTIONS,

@@ -47,15 +47,21 @@ function parseFlags() {
   try {
     return parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-    const flag = /'--?([^'=]+)/.exec(message ?? '')?.[1];
-    const near = flag === undefined ? undefined : didYouMean(flag, Object.keys(OPTIONS));
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
+    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(OPTIONS));
     process.stderr.write(
       `profile-summary: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: --top N, --lines N, --per N\n`,
     );
     process.exit(2);
   }
 }
+// Piped into `head`, the reader may close early: stop quietly instead of with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const { values, positionals } = parseFlags();
 const top = Number(values.top);
 if (!Number.isInteger(top) || top < 1) {
