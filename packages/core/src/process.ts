@@ -1,6 +1,6 @@
 import { DsimError } from './errors.js';
 import { EventKind, NORMAL, URGENT } from './event-queue.js';
-import { isYieldable, PENDING, PROCESSED, SimEvent, type Waiter } from './events.js';
+import { isSimEvent, PENDING, PROCESSED, SimEvent, type Waiter } from './events.js';
 import type { Simulation } from './simulation.js';
 
 /**
@@ -178,7 +178,7 @@ export class Process<R = unknown> extends SimEvent<R> implements Waiter {
         return;
       }
       const target = step.value;
-      if (!isYieldable(target)) {
+      if (!isSimEvent(target)) {
         ok = false;
         value = new DsimError(
           'INVALID_YIELD',
