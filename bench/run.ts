@@ -47,6 +47,7 @@ import {
 import { didYouMean, exponential, Network, Resource, RpcEndpoint, Simulation } from '@dsim/core';
 import { mmc, retryStorm, runScenario, serveQueue, sweepInWorkers, sweepOnQueue } from '@dsim/scenarios';
 import FastPriorityQueue from 'fastpriorityqueue';
+import { flagError } from '../tools/flag-error.js';
 import { measureRpcCosts } from './costs.js';
 import { buildMm1Components } from './mm1-components.js';
 import { buildTopology } from './topology.js';
@@ -78,17 +79,7 @@ function parseFlags() {
   try {
     return parseArgs({ options: BENCH_OPTIONS }).values;
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
-    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
-    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(BENCH_OPTIONS));
-    process.stderr.write(
-      `bench: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: ${Object.keys(
-        BENCH_OPTIONS,
-      )
-        .map((k) => `--${k}`)
-        .join(', ')}\n`,
-    );
+    process.stderr.write(`bench: ${flagError(error, Object.keys(BENCH_OPTIONS))}\n`);
     process.exit(2);
   }
 }

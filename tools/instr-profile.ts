@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { didYouMean } from '@dsim/core';
 import { build } from 'esbuild';
+import { flagError } from './flag-error.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,15 +85,7 @@ function parseFlags() {
   try {
     return parseArgs({ options: OPTIONS }).values;
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
-    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
-    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(OPTIONS));
-    fail(
-      `${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: ${Object.keys(OPTIONS)
-        .map((k) => `--${k}`)
-        .join(', ')}`,
-    );
+    fail(flagError(error, Object.keys(OPTIONS)));
   }
 }
 

@@ -21,7 +21,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { didYouMean } from '@dsim/core';
+import { flagError } from './flag-error.js';
 
 interface ProfileNode {
   id: number;
@@ -47,13 +47,7 @@ function parseFlags() {
   try {
     return parseArgs({ allowPositionals: true, options: OPTIONS });
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
-    // A "did you mean" only for a flag that does not exist, not for one given a bad argument.
-    const unknown = /^Unknown option '--?([^'=]+)'/.exec(message)?.[1];
-    const near = unknown === undefined ? undefined : didYouMean(unknown, Object.keys(OPTIONS));
-    process.stderr.write(
-      `profile-summary: ${message}${near === undefined ? '' : ` (did you mean --${near}?)`}; flags: --top N, --lines N, --per N\n`,
-    );
+    process.stderr.write(`profile-summary: ${flagError(error, Object.keys(OPTIONS))}\n`);
     process.exit(2);
   }
 }
