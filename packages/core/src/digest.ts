@@ -16,8 +16,14 @@ export class RollingDigest {
   /** Mixes one processed event into the digest. */
   add(t: number, kind: number, tag: number): void {
     f64[0] = t;
-    const lo = words[0]!;
-    const hi = words[1]!;
+    this.addWords(words[0]!, words[1]!, kind, tag);
+  }
+
+  /**
+   * `add(t, kind, tag)` given the time's two 32-bit words (low, then high, as an `Int32Array` over a
+   * `Float64Array` holding `t` reads them): the event loop reads them where the queue keeps the time.
+   */
+  addWords(lo: number, hi: number, kind: number, tag: number): void {
     let a = this.a;
     let b = this.b;
     a = Math.imul(a ^ lo, 0x01000193);

@@ -76,6 +76,8 @@ const MAX_BUCKET_NUMBER = 2 ** 50;
 export class EventQueue {
   /** Due time per slot. */
   time: Float64Array;
+  /** The due times' 32-bit words (`2 * slot` low, `2 * slot + 1` high), a view of `time`'s bytes. */
+  timeWords: Int32Array;
   /** Packed (priority, seq) per slot. */
   order: Float64Array;
   /** Event kind per slot (for the digest). */
@@ -142,6 +144,7 @@ export class EventQueue {
   constructor(initialCapacity = 1024) {
     this.capacity = initialCapacity;
     this.time = new Float64Array(initialCapacity);
+    this.timeWords = new Int32Array(this.time.buffer);
     this.order = new Float64Array(initialCapacity);
     this.kind = new Uint8Array(initialCapacity);
     this.tag = new Int32Array(initialCapacity);
@@ -545,6 +548,7 @@ export class EventQueue {
   private grow(): void {
     const capacity = this.capacity * 2;
     this.time = growFloat(this.time, capacity);
+    this.timeWords = new Int32Array(this.time.buffer);
     this.order = growFloat(this.order, capacity);
     this.bucketNumber = growFloat(this.bucketNumber, capacity);
     const next = new Int32Array(capacity);

@@ -172,6 +172,10 @@ export class Simulation {
   // Processed-event count at which the next watch check is due; Infinity when nothing watches, so the
   // event loop pays one compare.
   private nextWatch = Number.POSITIVE_INFINITY;
+  // Processed-event count at which the current run() stops for its `maxEvents`; Infinity outside run().
+  private runLimit = Number.POSITIVE_INFINITY;
+  // The lesser of `nextWatch` and `runLimit`: the event loop's one compare for both.
+  private nextCheck = Number.POSITIVE_INFINITY;
   // The error a watch check threw, so run() passes it on as it is instead of wrapping it.
   private watchFailure: unknown = undefined;
 
@@ -380,48 +384,67 @@ export class Simulation {
     this.stopRequested = false;
     const queue = this.queue;
     const hash = this.hash;
-    let processed = 0;
+    const start = this.processedEvents;
+    // One compare per event covers both the event limit and the watches (see `rearmWatches`).
+    this.runLimit = start + maxEvents;
+    this.rearmWatches();
     let reason: RunStopReason = 'empty';
     try {
-      for (;;) {
-        if (processed >= maxEvents) {
-          // The queue's end and `until` are reported before the event limit.
-          const next = queue.peek();
-          reason = next < 0 ? 'empty' : queue.time[next]! >= until ? 'until' : 'maxEvents';
-          break;
-        }
-        const slot = queue.take(until);
-        if (slot < 0) {
-          reason = slot === -1 ? 'empty' : 'until';
-          break;
-        }
-        const t = queue.time[slot]!;
-        const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
-        if (fn === null) {
+      if (maxEvents === 0) reason = this.limitReason(until);
+      else
+        for (;;) {
+          const slot = queue.take(until);
+          if (slot < 0) {
+            reason = slot === -1 ? 'empty' : 'until';
+            break;
+          }
+          const fn = queue.fn[slot] as ((arg: unknown) => void) | null;
+          if (fn === null) {
+            queue.free(slot);
+            continue;
+          }
+          const arg = queue.arg[slot];
+          // The due time's two words, read where the queue keeps it: the digest of `time[slot]`.
+          // (Read per event: the queue replaces its arrays when it grows.)
+          const words = queue.timeWords;
+          hash.addWords(words[2 * slot]!, words[2 * slot + 1]!, queue.kind[slot]!, queue.tag[slot]!);
+          this._now = queue.time[slot]!;
           queue.free(slot);
-          continue;
+          this.processedEvents++;
+          fn(arg);
+          if (this.processedEvents >= this.nextCheck) {
+            if (this.processedEvents >= this.nextWatch) this.runWatches();
+            if (this.stopRequested) {
+              reason = 'stopped';
+              break;
+            }
+            if (this.processedEvents >= this.runLimit) {
+              reason = this.limitReason(until);
+              break;
+            }
+            continue;
+          }
+          if (this.stopRequested) {
+            reason = 'stopped';
+            break;
+          }
         }
-        const arg = queue.arg[slot];
-        hash.add(t, queue.kind[slot]!, queue.tag[slot]!);
-        queue.free(slot);
-        this._now = t;
-        processed++;
-        this.processedEvents++;
-        fn(arg);
-        if (this.processedEvents >= this.nextWatch) this.runWatches();
-        if (this.stopRequested) {
-          reason = 'stopped';
-          break;
-        }
-      }
     } catch (error) {
       throw this.decorate(error);
     } finally {
       this.running = false;
       this.activeProcess = null;
+      this.runLimit = Number.POSITIVE_INFINITY;
+      this.rearmWatches();
     }
     if (until !== Infinity && (reason === 'until' || reason === 'empty')) this._now = until;
-    return { reason, now: this._now, events: processed };
+    return { reason, now: this._now, events: this.processedEvents - start };
+  }
+
+  /** Why a run that reached its `maxEvents` stops: the queue's end and `until` are reported first. */
+  private limitReason(until: number): RunStopReason {
+    const next = this.queue.peek();
+    return next < 0 ? 'empty' : this.queue.time[next]! >= until ? 'until' : 'maxEvents';
   }
 
   /** Checks `run()`'s options and state; returns the time to run until. */
@@ -667,6 +690,7 @@ export class Simulation {
     let next = Number.POSITIVE_INFINITY;
     for (const watch of this.watches) if (watch.next < next) next = watch.next;
     this.nextWatch = next;
+    this.nextCheck = Math.min(next, this.runLimit);
   }
 
   private decorate(error: unknown): unknown {

@@ -161,6 +161,26 @@ describe('LogBuckets: 32-bit counts widen instead of wrapping', () => {
     a.record(7);
     expect(a.countAt(a.indexOf(7))).toBe(1);
   });
+
+  it('drainInto a target past 2^32 widens it and adds the buckets after it exactly', () => {
+    const target = new LogBuckets(7);
+    target.recordCount(7, 2 ** 32 - 1);
+    target.recordCount(3000, 2 ** 32 - 2);
+    const window = new LogBuckets(7);
+    window.recordCount(5, 4); // before the widening bucket, in 32 bits
+    window.recordCount(7, 3); // carries bucket 7 past 2^32
+    window.recordCount(3000, 5); // after it, into the widened counts
+    window.recordCount(90_000, 1); // a bucket the target never had
+    const out = new Float64Array(2);
+    window.drainInto(target, [50, 99], 7, out);
+    expect(target.countAt(target.indexOf(5))).toBe(4);
+    expect(target.countAt(target.indexOf(7))).toBe(2 ** 32 + 2);
+    expect(target.countAt(target.indexOf(3000))).toBe(2 ** 32 + 3);
+    expect(target.countAt(target.indexOf(90_000))).toBe(1);
+    expect(target.count).toBe(2 ** 33 - 3 + 13);
+    expect(window.count).toBe(0);
+    expect(Array.from(out)).toEqual([window.highestValue(window.indexOf(7)), 90_111]);
+  });
 });
 
 /** What the metric histogram reported before it deferred its run-wide buckets: two histograms per record. */

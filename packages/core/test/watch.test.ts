@@ -145,3 +145,47 @@ describe('sim.watch', () => {
     );
   });
 });
+
+describe('sim.watch with run({ maxEvents }): one compare per event for both', () => {
+  it('runs a check due at the limit, then stops for the limit', () => {
+    const sim = ticks(20);
+    const seen: number[] = [];
+    sim.watch(5, (s) => seen.push(s.eventCount));
+    expect(sim.run({ maxEvents: 10 })).toEqual({ reason: 'maxEvents', now: 10, events: 10 });
+    expect(seen).toEqual([5, 10]);
+    expect(sim.run({ maxEvents: 7 })).toEqual({ reason: 'maxEvents', now: 17, events: 7 });
+    expect(seen).toEqual([5, 10, 15]);
+  });
+
+  it('reports stop() from a check at the limit as stopped', () => {
+    const sim = ticks(20);
+    sim.watch(4, (s) => {
+      if (s.eventCount === 8) s.stop();
+    });
+    expect(sim.run({ maxEvents: 8 })).toEqual({ reason: 'stopped', now: 8, events: 8 });
+    expect(sim.run({ maxEvents: 4 })).toEqual({ reason: 'maxEvents', now: 12, events: 4 });
+  });
+
+  it('keeps the limit when a callback adds or removes a check mid-run', () => {
+    const sim = ticks(40);
+    const seen: number[] = [];
+    let off = (): void => {};
+    sim.schedule(3.5, () => {
+      off = sim.watch(2, (s) => seen.push(s.eventCount));
+    });
+    sim.schedule(9.5, () => off());
+    expect(sim.run({ maxEvents: 15 })).toEqual({ reason: 'maxEvents', now: 13, events: 15 });
+    // Registered after the fourth event (3 ticks and itself): due at 6 and 8; removed at the eleventh.
+    expect(seen).toEqual([6, 8, 10]);
+  });
+
+  it('leaves no limit behind: a later run() without one runs to the end, after a throw too', () => {
+    const sim = ticks(30);
+    const off = sim.watch(6, (s) => {
+      if (s.eventCount === 12) throw new Error('abort');
+    });
+    expect(() => sim.run({ maxEvents: 20 })).toThrow('abort');
+    off();
+    expect(sim.run()).toEqual({ reason: 'empty', now: 30, events: 18 });
+  });
+});

@@ -268,6 +268,9 @@ export class LogBuckets {
     if (target !== null && hi >= target.counts.length) target.grow(hi);
     const counts = this.counts;
     const used = this.used;
+    // The target's arrays, read once (a widening replaces its counts: read them again after one).
+    let theirs = target === null ? null : target.counts;
+    const theirUsed = target === null ? null : target.used;
     let k = 0;
     let rank = percentileRank(ps[0]!, n);
     let seen = 0;
@@ -286,7 +289,17 @@ export class LogBuckets {
           out[k++] = highestValueAt(bucketIndex(lowestValueAt(i, this.subBits), subBits), subBits);
           if (k < ps.length) rank = percentileRank(ps[k]!, n);
         }
-        if (target !== null) target.add(i, c);
+        if (theirs !== null) {
+          const before = theirs[i]!;
+          const sum = before + c;
+          if (sum >= TWO_32) {
+            target!.add(i, c);
+            theirs = target!.counts;
+          } else {
+            theirs[i] = sum;
+            if (before === 0) theirUsed![i >>> 5]! |= 1 << (i & 31);
+          }
+        }
         counts[i] = 0;
       } while (bits !== 0);
     }
