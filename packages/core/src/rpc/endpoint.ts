@@ -84,8 +84,9 @@ export interface RpcStats {
  * A call waiting for its response: answered through its event (`call`) or its callback (`callThen`).
  * It is also the request on the wire (one object per call, not two): the server hands it back in the
  * response, so settling needs no lookup. Waiting calls form a list in call order, for a crash to fail
- * them all. A class, so telling RPC traffic from plain messages is one `instanceof`; `rpc` and `request`
- * are the wire shape another copy of @dsim/core on the same network reads.
+ * them all. Its prototype carries this copy's {@link WIRE_KIND} mark, so telling RPC traffic from plain
+ * messages is one property load; `rpc` and `request` are the wire shape another copy of @dsim/core on
+ * the same network reads.
  */
 class Pending {
   readonly rpc = 'req';
@@ -117,6 +118,18 @@ class ResponseWire {
 }
 
 type Wire = Pending | ResponseWire;
+
+/**
+ * This copy's mark on its wire classes' prototypes: {@link REQUEST_WIRE} on `Pending`, {@link
+ * RESPONSE_WIRE} on `ResponseWire`. A symbol of this module (not `Symbol.for`), so another copy's wire
+ * objects lack it and take the shape-based path. One property load, which V8 answers from the
+ * prototype after a map check; `instanceof` walks the prototype chain, to its end for a response.
+ */
+const WIRE_KIND = Symbol('@dsim/core.rpc.wire');
+const REQUEST_WIRE = 1;
+const RESPONSE_WIRE = 2;
+Object.defineProperty(Pending.prototype, WIRE_KIND, { value: REQUEST_WIRE });
+Object.defineProperty(ResponseWire.prototype, WIRE_KIND, { value: RESPONSE_WIRE });
 
 /** The server's side of one request: a single object, no closures per request. */
 class ServerReply<R> implements Reply<R> {
@@ -490,12 +503,16 @@ export class RpcEndpoint<Req = unknown, Res = unknown> {
 
   private receive(message: Message<unknown>): void {
     const wire = message.payload as Wire | { rpc?: unknown } | null;
-    if (wire instanceof Pending) {
-      this.handle(wire.request as RpcRequest<Req>, wire, message);
+    // Any payload but null and undefined reads as an object here (a number's symbol property is undefined).
+    const kind = (wire as { [WIRE_KIND]?: number } | null | undefined)?.[WIRE_KIND];
+    if (kind === REQUEST_WIRE) {
+      const request = wire as Pending;
+      this.handle(request.request as RpcRequest<Req>, request, message);
       return;
     }
-    if (wire instanceof ResponseWire) {
-      this.settle(wire.pending ?? this.find(wire.id), wire.id, wire.ok, wire.value, wire.error);
+    if (kind === RESPONSE_WIRE) {
+      const res = wire as ResponseWire;
+      this.settle(res.pending ?? this.find(res.id), res.id, res.ok, res.value, res.error);
       return;
     }
     // Wire objects of another copy of @dsim/core on the same network: same shape, other classes.
