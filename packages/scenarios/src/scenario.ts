@@ -553,7 +553,8 @@ class RunGuard {
           const events = this.eventsBefore + sim.eventCount;
           throw new DsimError(
             'RUN_LIMIT',
-            `stopped after ${events} events${where}: the limit is ${maxEvents} (--max-events); simulated time reached ${round(sim.now)} ms`,
+            // The simulated time reached travels as `simTime`, printed after the message.
+            `stopped after ${events} events${where}: the limit is ${maxEvents} (--max-events)`,
             { simTime: sim.now, details: { limit: 'maxEvents', maxEvents, events, variant } },
           );
         }),
@@ -567,7 +568,7 @@ class RunGuard {
         if (wallMs >= maxWallMs) {
           throw new DsimError(
             'RUN_LIMIT',
-            `stopped after ${Math.round(wallMs)} ms of real time${where}: the limit is ${maxWallMs} ms (--max-wall); simulated time reached ${round(sim.now)} ms after ${events} events`,
+            `stopped after ${Math.round(wallMs)} ms of real time and ${events} events${where}: the limit is ${maxWallMs} ms (--max-wall)`,
             { simTime: sim.now, details: { limit: 'maxWallMs', maxWallMs, events, variant } },
           );
         }

@@ -406,6 +406,14 @@ describe('bad command lines', () => {
     expect(await import('node:fs').then((fs) => fs.readFileSync(target, 'utf8'))).toBe('keep me');
   });
 
+  it('a run limit names the simulated time reached once', async () => {
+    const r = await cli('run', 'mmc', '--max-events', '500', ...SMALL);
+    expect(r.code).toBe(3);
+    const first = r.stderr.split('\n')[0]!;
+    expect(first).toMatch(/stopped after 500 events: the limit is 500 \(--max-events\) at simulated time \d/);
+    expect(first.match(/simulated time/g)).toHaveLength(1);
+  });
+
   it('--debug adds the stack; the message stays first', async () => {
     const r = await cli('run', 'mmc', '--max-events', '300', '--debug', ...SMALL);
     expect(r.code).toBe(3);
