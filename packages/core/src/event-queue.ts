@@ -138,6 +138,8 @@ export class EventQueue {
   private freeCount = 0;
   private nextSlot = 0;
   private capacity: number;
+  /** Due time of the slot `take()` last returned: the event loop's clock, without reading `time` again. */
+  takenTime = 0;
   /** Which structure holds the slot `peek()` last returned (`CALENDAR`, `OVERFLOW`, `RING`, `LANE`). */
   private from = 0;
 
@@ -266,7 +268,9 @@ export class EventQueue {
   take(until: number): number {
     const best = this.peek();
     if (best < 0) return -1;
-    if (this.time[best]! >= until) return -2;
+    const t = this.time[best]!;
+    if (t >= until) return -2;
+    this.takenTime = t;
     this.pop(best);
     return best;
   }

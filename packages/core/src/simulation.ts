@@ -408,7 +408,7 @@ export class Simulation {
           // (Read per event: the queue replaces its arrays when it grows.)
           const words = queue.timeWords;
           hash.addWords(words[2 * slot]!, words[2 * slot + 1]!, queue.kind[slot]!, queue.tag[slot]!);
-          this._now = queue.time[slot]!;
+          this._now = queue.takenTime;
           queue.free(slot);
           this.processedEvents++;
           fn(arg);
