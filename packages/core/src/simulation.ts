@@ -169,8 +169,7 @@ export class Simulation {
   private registry: MetricsRegistry | null = null;
   private readonly metricsInterval: Duration;
   private watches: Watch[] = [];
-  // Processed-event count at which the next watch check is due; Infinity when nothing watches, so the
-  // event loop pays one compare.
+  // Processed-event count at which the next watch check is due; Infinity when nothing watches.
   private nextWatch = Number.POSITIVE_INFINITY;
   // Processed-event count at which the current run() stops for its `maxEvents`; Infinity outside run().
   private runLimit = Number.POSITIVE_INFINITY;
